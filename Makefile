@@ -1,0 +1,108 @@
+# followup - build, test and install.
+#
+#   make                 build ./build/followup
+#   make check           install missing dependencies, run every test, then again under ASan+UBSan
+#   make demo            the main job end to end on the embedded defaults
+#   make install PREFIX=/usr/local DESTDIR=
+#   make SANITIZE=address,undefined   a sanitizer build (in build-san/ by default)
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share/followup
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+PKG_CONFIG ?= pkg-config
+PYTHON ?= /usr/bin/python3
+VERSION = 0.1.0
+
+PKGS = sqlite3 libcurl yaml-0.1 libcjson
+TEST_PKGS = cmocka
+
+CFLAGS ?= -O2 -g
+SANITIZE ?=
+ifeq ($(SANITIZE),)
+BUILD ?= build
+else
+BUILD ?= build-san
+SAN_FLAGS = -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+
+WARNINGS = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wvla -Wwrite-strings -Wformat=2 -Wpointer-arith -Wundef -Wcast-align
+DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+DEP_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS) 2>/dev/null)
+TEST_LIBS = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null)
+
+override CFLAGS := -std=c11 -D_GNU_SOURCE -DFOLLOWUP_VERSION='"$(VERSION)"' \
+	-DFOLLOWUP_DATADIR='"$(DATADIR)"' -Iinclude $(WARNINGS) $(SAN_FLAGS) $(DEP_CFLAGS) $(CFLAGS)
+override LDFLAGS += $(SAN_FLAGS)
+
+SRCS = $(wildcard src/*.c)
+LIB_OBJS = $(patsubst src/%.c,$(BUILD)/src/%.o,$(filter-out src/main.c,$(SRCS)))
+MAIN_OBJ = $(BUILD)/src/main.o
+UNIT_SRCS = $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+INTEGRATION_TESTS = $(wildcard tests/integration/test_*.py)
+
+all: $(BUILD)/followup
+
+depcheck:
+	@$(PKG_CONFIG) --exists $(PKGS) || \
+		{ echo "missing libraries ($(PKGS)): run scripts/install-deps" >&2; exit 1; }
+
+$(BUILD)/followup: $(MAIN_OBJ) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(DEP_LIBS)
+
+$(BUILD)/src/%.o: src/%.c | depcheck
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | depcheck
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(DEP_LIBS) $(TEST_LIBS)
+
+-include $(wildcard $(BUILD)/src/*.d $(BUILD)/tests/*.d)
+
+# make check: what CI runs. Installs what is missing, then the whole suite twice:
+# a normal build and an ASan+UBSan build.
+check: deps
+	$(MAKE) test
+	$(MAKE) SANITIZE=address,undefined test
+
+deps:
+	@scripts/install-deps
+
+export ASAN_OPTIONS = detect_leaks=1:abort_on_error=0:exitcode=86
+export UBSAN_OPTIONS = halt_on_error=1:print_stacktrace=1
+
+test: unit-test integration-test
+
+unit-test: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+integration-test: $(BUILD)/followup
+	FOLLOWUP_BIN=$(abspath $(BUILD)/followup) FOLLOWUP_SAN="$(SANITIZE)" \
+		$(PYTHON) tests/integration/run.py $(INTEGRATION_TESTS)
+
+demo: deps $(BUILD)/followup
+	@scripts/demo $(BUILD)/followup
+
+install: $(BUILD)/followup
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sequences $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(BUILD)/followup $(DESTDIR)$(BINDIR)/followup
+	install -m 644 sequences/*.yaml $(DESTDIR)$(DATADIR)/sequences/
+	install -m 644 doc/followup.1 $(DESTDIR)$(MANDIR)/man1/followup.1
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -m 644 doc/followup.bash $(DESTDIR)$(BASHCOMPDIR)/followup
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/followup $(DESTDIR)$(MANDIR)/man1/followup.1 \
+		$(DESTDIR)$(BASHCOMPDIR)/followup
+	rm -rf $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all depcheck check deps test unit-test integration-test demo install uninstall clean
+.DELETE_ON_ERROR:

@@ -1,0 +1,73 @@
+/*
+ * util.h - allocation that cannot fail, growable strings, and error reporting.
+ *
+ * Conventions used across followup:
+ *  - x*alloc() abort on out-of-memory (like git's xmalloc): callers need not check.
+ *  - Functions that can fail return 0 on success and a negative code on failure.
+ *  - error() prints "followup: <message>" to stderr and returns -1, so that
+ *    `return error("cannot open '%s': %s", path, strerror(errno));` reads naturally.
+ *  - Only main() exits; handlers return an exit status (see enum fu_exit).
+ */
+#ifndef FOLLOWUP_UTIL_H
+#define FOLLOWUP_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#define FU_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Process exit status, shared by every command (SPEC section 4). */
+enum fu_exit {
+	FU_OK = 0,     /* success */
+	FU_FAIL = 1,   /* the work failed: unreadable file, SMTP down, store error */
+	FU_USAGE = 2,  /* bad option or invalid input */
+};
+
+void *xmalloc(size_t size);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *ptr, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* Returns a newly allocated formatted string; caller frees. */
+char *xasprintf(const char *fmt, ...) FU_PRINTF(1, 2);
+
+/* Prints "followup: <fmt>\n" to stderr and returns -1. */
+int error(const char *fmt, ...) FU_PRINTF(1, 2);
+/* Prints "followup: warning: <fmt>\n" to stderr unless warnings are silenced. */
+void warning(const char *fmt, ...) FU_PRINTF(1, 2);
+/* --quiet silences warnings and progress (errors are always printed). */
+void set_quiet(int quiet);
+int is_quiet(void);
+
+/* A growable NUL-terminated string. STRBUF_INIT is an empty, unallocated buffer;
+ * sb.buf is never NULL after init (points at a static "" until the first add). */
+struct strbuf {
+	char *buf;
+	size_t len;
+	size_t alloc;
+};
+extern char strbuf_empty[];
+#define STRBUF_INIT { strbuf_empty, 0, 0 }
+
+void strbuf_init(struct strbuf *sb);
+void strbuf_grow(struct strbuf *sb, size_t extra);
+void strbuf_add(struct strbuf *sb, const void *data, size_t len);
+void strbuf_addstr(struct strbuf *sb, const char *s);
+void strbuf_addch(struct strbuf *sb, int c);
+void strbuf_addf(struct strbuf *sb, const char *fmt, ...) FU_PRINTF(2, 3);
+void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
+void strbuf_setlen(struct strbuf *sb, size_t len);
+#define strbuf_reset(sb) strbuf_setlen((sb), 0)
+/* Frees the buffer and leaves sb empty and reusable. */
+void strbuf_release(struct strbuf *sb);
+/* Hands the buffer to the caller (who frees it) and leaves sb empty. */
+char *strbuf_detach(struct strbuf *sb);
+
+/* Small string helpers. */
+int str_empty(const char *s);                   /* NULL or "" */
+int starts_with(const char *s, const char *prefix);
+char *str_trim(char *s);                        /* trims ASCII space in place, returns s */
+int utf8_valid(const char *s, size_t len);      /* 1 if s[0..len) is valid UTF-8 */
+
+#endif
