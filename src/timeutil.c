@@ -308,6 +308,21 @@ static int read_number(const char **p, int min_digits, int max_digits, int *valu
 	return digits;
 }
 
+/* Reads exactly n digits, whatever follows (the "0100" of "+0100"). */
+static int read_fixed_digits(const char **p, int n, int *value)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)(*p)[i]))
+			return -1;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	*value = v;
+	return 0;
+}
+
 static int is_leap_year(int year)
 {
 	return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
@@ -432,7 +447,7 @@ static int read_offset(const char **p, struct written_time *wt)
 	} else if (**p == '+' || **p == '-') {
 		sign = **p == '-' ? -1 : 1;
 		(*p)++;
-		if (read_number(p, 2, 2, &hours) < 0)
+		if (read_fixed_digits(p, 2, &hours) < 0)
 			return -1;
 		if (**p == ':')
 			(*p)++;
