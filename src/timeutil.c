@@ -4,7 +4,6 @@
 
 #include <ctype.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +108,28 @@ void zone_restore_local(void)
 	caller_tz = NULL;
 }
 
-/* Makes zone the one localtime_r() uses. Staying in the same zone is free. */
+/*
+ * zone_valid() opens the zone file; a lead list that alternates between a few zones
+ * would pay for that on every switch, so the last few names found valid are remembered.
+ */
+static int zone_known_valid(const char *zone)
+{
+	static char *recent[8];
+	static size_t next;
+
+	for (size_t i = 0; i < ARRAY_SIZE(recent); i++)
+		if (recent[i] && !strcmp(recent[i], zone))
+			return 1;
+	if (!zone_valid(zone))
+		return 0;
+	free(recent[next]);
+	recent[next] = xstrdup(zone);
+	next = (next + 1) % ARRAY_SIZE(recent);
+	return 1;
+}
+
+/* Makes zone the one localtime_r() uses. Staying in the same zone is free; switching
+ * costs a tzset(), which rereads the zone file. */
 static int use_zone(const char *zone)
 {
 	if (str_empty(zone)) {
@@ -118,7 +138,7 @@ static int use_zone(const char *zone)
 	}
 	if (applied_zone && !strcmp(applied_zone, zone))
 		return TIME_OK;
-	if (!zone_valid(zone))
+	if (!zone_known_valid(zone))
 		return TIME_EZONE;
 	if (!applied_zone) {
 		const char *tz = getenv("TZ");
@@ -177,29 +197,28 @@ static time_t moment_of_change(time_t before, time_t after)
 static time_t instant_of_wall_clock(const struct tm *local)
 {
 	struct tm wall = *local;
-	time_t as_if_utc, with_earlier_offset, with_later_offset;
-	long earlier_offset, later_offset;
-	int earlier_fits, later_fits;
+	time_t as_if_utc, by_offset_before, by_offset_after;
+	long offset_before, offset_after;
+	int before_fits, after_fits;
 
 	wall.tm_isdst = 0;
 	as_if_utc = timegm(&wall);
-	earlier_offset = utc_offset_at(as_if_utc - SECONDS_PER_DAY);
-	later_offset = utc_offset_at(as_if_utc + SECONDS_PER_DAY);
-	with_earlier_offset = as_if_utc - earlier_offset;
-	with_later_offset = as_if_utc - later_offset;
-	earlier_fits = utc_offset_at(with_earlier_offset) == earlier_offset;
-	later_fits = utc_offset_at(with_later_offset) == later_offset;
+	offset_before = utc_offset_at(as_if_utc - SECONDS_PER_DAY);
+	offset_after = utc_offset_at(as_if_utc + SECONDS_PER_DAY);
+	by_offset_before = as_if_utc - offset_before;
+	by_offset_after = as_if_utc - offset_after;
+	before_fits = utc_offset_at(by_offset_before) == offset_before;
+	after_fits = utc_offset_at(by_offset_after) == offset_after;
 
-	if (earlier_fits && later_fits)
-		return with_earlier_offset < with_later_offset ? with_earlier_offset
-							       : with_later_offset;
-	if (earlier_fits)
-		return with_earlier_offset;
-	if (later_fits)
-		return with_later_offset;
-	if (with_later_offset < with_earlier_offset)
-		return moment_of_change(with_later_offset, with_earlier_offset);
-	return moment_of_change(with_earlier_offset, with_later_offset);
+	if (before_fits && after_fits)
+		return by_offset_before < by_offset_after ? by_offset_before : by_offset_after;
+	if (before_fits)
+		return by_offset_before;
+	if (after_fits)
+		return by_offset_after;
+	if (by_offset_after < by_offset_before)
+		return moment_of_change(by_offset_after, by_offset_before);
+	return moment_of_change(by_offset_before, by_offset_after);
 }
 
 int zone_to_local(const char *zone, time_t t, struct tm *out)
@@ -831,13 +850,23 @@ time_t cadence_offset(time_t anchor, struct duration after, int business_days,
 	return base;
 }
 
+/* Days from a day of the week to the next day a touch may land on (0 = that day). */
+static int days_to_open_day(int wday, int from_next_day, int business_days)
+{
+	int days = from_next_day ? 1 : 0;
+
+	while (business_days && is_weekend((wday + days) % 7))
+		days++;
+	return days;
+}
+
 time_t cadence_place(time_t t, const struct window *w, int business_days, const char *zone)
 {
 	static const struct window any = WINDOW_ANY_INIT;
 	struct tm local;
 	time_t placed = t;
 	long second_of_day, start, end;
-	int days = 0, wday;
+	int days, open_today;
 
 	if (!w)
 		w = &any;
@@ -847,21 +876,12 @@ time_t cadence_place(time_t t, const struct window *w, int business_days, const 
 	second_of_day = local.tm_hour * 3600L + local.tm_min * 60L + local.tm_sec;
 	start = w->start_min * 60L;
 	end = w->end_min * 60L;
+	open_today = !(business_days && is_weekend(local.tm_wday));
 
-	if (!(business_days && is_weekend(local.tm_wday))) {
-		if (second_of_day >= start && second_of_day < end)
-			return t;
-		if (second_of_day < start)
-			days = 0;
-		else
-			days = 1;
-	} else {
-		days = 1;
-	}
-	for (wday = (local.tm_wday + days) % 7; business_days && is_weekend(wday);
-	     wday = (wday + 1) % 7)
-		days++;
-
+	if (open_today && second_of_day >= start && second_of_day < end)
+		return t;
+	days = days_to_open_day(local.tm_wday, !open_today || second_of_day >= end,
+				business_days);
 	local.tm_mday += days;
 	local.tm_hour = w->start_min / 60;
 	local.tm_min = w->start_min % 60;
