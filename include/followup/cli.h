@@ -1,0 +1,77 @@
+/*
+ * cli.h - what every command shares: the global options, the resolved paths, and the
+ * config, store and sequences, each loaded on first use.
+ *
+ * Adding a command: write `int cmd_NAME(int argc, char **argv, struct cli *cli)` in
+ * src/cmd_NAME.c (argv[0] is the command name), declare it below, and add a row to the
+ * table in main.c. A handler returns an enum fu_exit value; only main() exits.
+ */
+#ifndef FOLLOWUP_CLI_H
+#define FOLLOWUP_CLI_H
+
+#include <stdio.h>
+#include <time.h>
+
+#include "followup/config.h"
+#include "followup/sequence.h"
+#include "followup/store.h"
+
+struct cJSON;
+
+struct cli {
+	/* Global options (or their environment variables), as given. */
+	const char *db_opt, *config_opt, *now_opt, *sequences_opt;
+	int quiet, verbose, color;
+
+	time_t now;                 /* --now, else the clock */
+	char *config_path;          /* resolved */
+	struct config config;       /* loaded by cli_config() */
+	int config_loaded;
+	struct store *store;        /* opened by cli_store() */
+	struct sequence_set *sequences;  /* loaded by cli_sequences() */
+	char *sequences_dir;
+};
+
+/* Each returns 0, or an exit status after printing the error. */
+int cli_config(struct cli *cli);
+int cli_store(struct cli *cli, int create);
+int cli_sequences(struct cli *cli);
+/* The store path the options and config name (config loaded first). Caller frees. */
+char *cli_store_path(struct cli *cli);
+/* The display zone: TZ if set, else config timezone, else NULL (system local). */
+const char *cli_zone(struct cli *cli);
+void cli_release(struct cli *cli);
+
+/* Prints a cJSON value followed by a newline, and frees it. */
+void json_print(struct cJSON *value);
+
+/* The JSON object of a lead, as leads, show and export print it. */
+struct cJSON *lead_to_json(const struct lead *l);
+/* Says why a sequence cannot be used (unknown, or invalid and where); returns FU_USAGE. */
+int cli_sequence_error(struct cli *cli, const char *name);
+
+/* Shared option parsing helpers. */
+int usage_error(const char *cmd, const char *fmt, ...) FU_PRINTF(2, 3);
+int parse_time_option(struct cli *cli, const char *opt, const char *value, time_t *out);
+int stdout_is_tty(void);
+
+/* Command handlers. */
+int cmd_init(int argc, char **argv, struct cli *cli);
+int cmd_import(int argc, char **argv, struct cli *cli);
+int cmd_leads(int argc, char **argv, struct cli *cli);
+int cmd_show(int argc, char **argv, struct cli *cli);
+int cmd_sequences(int argc, char **argv, struct cli *cli);
+int cmd_plan(int argc, char **argv, struct cli *cli);
+int cmd_due(int argc, char **argv, struct cli *cli);
+int cmd_send(int argc, char **argv, struct cli *cli);
+int cmd_done(int argc, char **argv, struct cli *cli);
+int cmd_skip(int argc, char **argv, struct cli *cli);
+int cmd_mark(int argc, char **argv, struct cli *cli);
+int cmd_optout(int argc, char **argv, struct cli *cli);
+int cmd_enroll(int argc, char **argv, struct cli *cli);
+int cmd_preview(int argc, char **argv, struct cli *cli);
+int cmd_resolve(int argc, char **argv, struct cli *cli);
+int cmd_pipeline(int argc, char **argv, struct cli *cli);
+int cmd_export(int argc, char **argv, struct cli *cli);
+
+#endif

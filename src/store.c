@@ -1,0 +1,1338 @@
+/*
+ * store.c - the SQLite backend of store.h. All of followup's SQL lives here.
+ *
+ * Durability: the store runs in WAL mode. With synchronous=NORMAL a commit survives a
+ * process kill (it is in the WAL, in the OS page cache) but not always a power loss;
+ * store_set_durable(1) switches to synchronous=FULL (an fsync per commit) for the
+ * transactions that must survive a power loss too.
+ */
+#include "followup/store.h"
+#include "followup/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SCHEMA_VERSION 1
+#define BUSY_TIMEOUT_MS 5000
+
+/* Every statement is prepared once per open store and reused. */
+enum stmt_id {
+	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
+	ST_IMPORT_START, ST_IMPORT_FINISH, ST_IMPORT_FORGET,
+	ST_LEAD_BY_EMAIL, ST_LEAD_INSERT, ST_LEAD_MERGE, ST_LEAD_MARK_IMPORT, ST_LEAD_GET,
+	ST_LEAD_SET_STATUS, ST_SUPPRESSED, ST_SUPPRESS, ST_HISTORY_ADD,
+	ST_ENROL_INSERT, ST_ENROL_SUPERSEDE, ST_ENROL_GET, ST_ENROL_ACTIVE, ST_ENROL_ANCHOR,
+	ST_ENROL_HASH, ST_ENROL_END, ST_ENROL_CANCEL_PENDING, ST_ENROL_ACTIVE_OF, ST_SEQ_VERSION,
+	ST_SEQ_VERSION_SET,
+	ST_TOUCH_INSERT, ST_TOUCH_GET, ST_TOUCH_PENDING, ST_TOUCH_RESCHEDULE, ST_TOUCH_CLOSE,
+	ST_STEPS_MADE, ST_LAST_TOUCHED, ST_LAST_EMAIL, ST_CLOSING, ST_HAS_CLOSING,
+	ST_DUE_ITEM, ST_SENDING_TO_DOUBT, ST_CLAIM, ST_UNCLAIM, ST_RETRY, ST_SENT_SINCE, ST_COUNT_STATE,
+	ST_COUNT
+};
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	int in_transaction;
+	int durable;
+	int sender_lock_fd;
+	sqlite3_stmt *stmts[ST_COUNT];
+};
+
+static const char *const schema_v1 =
+	"CREATE TABLE leads("
+	" id INTEGER PRIMARY KEY,"
+	" email TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+	" first_name TEXT, last_name TEXT, company TEXT, title TEXT, phone TEXT,"
+	" country TEXT, timezone TEXT, notes TEXT, rating TEXT, owner TEXT, event TEXT,"
+	" badge_id TEXT, extra TEXT,"
+	" contact_at INTEGER NOT NULL,"
+	" status TEXT NOT NULL DEFAULT 'active',"
+	" consent INTEGER NOT NULL DEFAULT 1,"
+	" token TEXT NOT NULL,"
+	" import_id INTEGER,"            /* the import that created this lead */
+	" created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+	"CREATE INDEX leads_status ON leads(status);"
+	"CREATE INDEX leads_owner ON leads(owner);"
+	"CREATE TABLE suppressions("
+	" email TEXT PRIMARY KEY COLLATE NOCASE, reason TEXT NOT NULL, at INTEGER NOT NULL);"
+	"CREATE TABLE imports("
+	" id INTEGER PRIMARY KEY, file TEXT NOT NULL, event TEXT, at INTEGER NOT NULL);"
+	"CREATE TABLE history("
+	" id INTEGER PRIMARY KEY, lead_id INTEGER NOT NULL, at INTEGER NOT NULL,"
+	" kind TEXT NOT NULL, detail TEXT);"
+	"CREATE INDEX history_lead ON history(lead_id, at);"
+	"CREATE TABLE enrolments("
+	" id INTEGER PRIMARY KEY, lead_id INTEGER NOT NULL, sequence TEXT NOT NULL,"
+	" event TEXT, state TEXT NOT NULL DEFAULT 'active', seq_hash TEXT,"
+	" anchor_at INTEGER NOT NULL, started_at INTEGER NOT NULL,"
+	" ended_at INTEGER, end_reason TEXT);"
+	"CREATE INDEX enrolments_lead ON enrolments(lead_id, state);"
+	"CREATE INDEX enrolments_active ON enrolments(sequence) WHERE state = 'active';"
+	"CREATE TABLE sequence_versions(name TEXT PRIMARY KEY, hash TEXT NOT NULL);"
+	"CREATE TABLE touches("
+	" id INTEGER PRIMARY KEY, enrolment_id INTEGER NOT NULL, lead_id INTEGER NOT NULL,"
+	" step TEXT NOT NULL, channel TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending',"
+	" due_at INTEGER NOT NULL, close_at INTEGER, retry_at INTEGER,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" message_id TEXT, subject TEXT, sender TEXT, note TEXT, done_at INTEGER);"
+	"CREATE INDEX touches_due ON touches(due_at) WHERE state = 'pending';"
+	"CREATE INDEX touches_closing ON touches(close_at)"
+	" WHERE state = 'pending' AND close_at IS NOT NULL;"
+	"CREATE INDEX touches_enrolment ON touches(enrolment_id, state);"
+	"CREATE INDEX touches_lead ON touches(lead_id, done_at);"
+	"CREATE INDEX touches_unsettled ON touches(state) WHERE state IN ('sending', 'in_doubt');"
+	"CREATE INDEX touches_sent_by ON touches(sender, done_at) WHERE sender IS NOT NULL;";
+
+static int db_error(struct store *s, const char *what)
+{
+	return error("%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+}
+
+static sqlite3_stmt *stmt(struct store *s, enum stmt_id id, const char *sql)
+{
+	if (!s->stmts[id] &&
+	    sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmts[id], NULL)) {
+		db_error(s, "cannot prepare statement");
+		return NULL;
+	}
+	return s->stmts[id];
+}
+
+/* Binds a string, or NULL for a NULL/empty one. */
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (str_empty(v))
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+static void bind_time(sqlite3_stmt *st, int i, time_t t)
+{
+	if (t)
+		sqlite3_bind_int64(st, i, (sqlite3_int64)t);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static char *column_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *v = sqlite3_column_text(st, i);
+	return v ? xstrdup((const char *)v) : NULL;
+}
+
+static time_t column_time(sqlite3_stmt *st, int i)
+{
+	return (time_t)sqlite3_column_int64(st, i);
+}
+
+/* Runs a statement that returns no rows; resets it. */
+static int run(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc;
+
+	if (!st)
+		return -1;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return db_error(s, what);
+	return 0;
+}
+
+/* Steps a statement expected to return at most one row: 1 row, 0 none, -1 error.
+ * The caller reads the row, then calls finish(). */
+static int step_row(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc;
+
+	if (!st)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : db_error(s, what);
+}
+
+static void finish(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* --- structs ------------------------------------------------------------------------ */
+
+void lead_release(struct lead *l)
+{
+	if (!l)
+		return;
+	free(l->email); free(l->first_name); free(l->last_name); free(l->company);
+	free(l->title); free(l->phone); free(l->country); free(l->timezone); free(l->notes);
+	free(l->rating); free(l->owner); free(l->event); free(l->badge_id); free(l->extra);
+	free(l->status); free(l->token);
+	memset(l, 0, sizeof(*l));
+}
+
+void enrolment_release(struct enrolment *e)
+{
+	if (!e)
+		return;
+	free(e->sequence); free(e->event); free(e->state); free(e->seq_hash); free(e->end_reason);
+	memset(e, 0, sizeof(*e));
+}
+
+void touch_release(struct touch *t)
+{
+	if (!t)
+		return;
+	free(t->step); free(t->channel); free(t->state); free(t->message_id); free(t->subject);
+	free(t->sender); free(t->note);
+	memset(t, 0, sizeof(*t));
+}
+
+void due_item_release(struct due_item *d)
+{
+	if (!d)
+		return;
+	touch_release(&d->touch);
+	lead_release(&d->lead);
+	enrolment_release(&d->enrolment);
+}
+
+#define LEAD_COLUMNS \
+	"l.id, l.email, l.first_name, l.last_name, l.company, l.title, l.phone, l.country," \
+	" l.timezone, l.notes, l.rating, l.owner, l.event, l.badge_id, l.extra, l.contact_at," \
+	" l.status, l.consent, l.token, l.created_at, l.updated_at"
+#define LEAD_NCOLUMNS 21
+
+static int read_lead(sqlite3_stmt *st, int c, struct lead *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->id = sqlite3_column_int64(st, c++);
+	l->email = column_text(st, c++);
+	l->first_name = column_text(st, c++);
+	l->last_name = column_text(st, c++);
+	l->company = column_text(st, c++);
+	l->title = column_text(st, c++);
+	l->phone = column_text(st, c++);
+	l->country = column_text(st, c++);
+	l->timezone = column_text(st, c++);
+	l->notes = column_text(st, c++);
+	l->rating = column_text(st, c++);
+	l->owner = column_text(st, c++);
+	l->event = column_text(st, c++);
+	l->badge_id = column_text(st, c++);
+	l->extra = column_text(st, c++);
+	l->contact_at = column_time(st, c++);
+	l->status = column_text(st, c++);
+	l->consent = sqlite3_column_int(st, c++);
+	l->token = column_text(st, c++);
+	l->created_at = column_time(st, c++);
+	l->updated_at = column_time(st, c++);
+	return c;
+}
+
+#define ENROLMENT_COLUMNS \
+	"e.id, e.lead_id, e.sequence, e.event, e.state, e.seq_hash, e.end_reason," \
+	" e.anchor_at, e.started_at, e.ended_at"
+
+static int read_enrolment(sqlite3_stmt *st, int c, struct enrolment *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->id = sqlite3_column_int64(st, c++);
+	e->lead_id = sqlite3_column_int64(st, c++);
+	e->sequence = column_text(st, c++);
+	e->event = column_text(st, c++);
+	e->state = column_text(st, c++);
+	e->seq_hash = column_text(st, c++);
+	e->end_reason = column_text(st, c++);
+	e->anchor_at = column_time(st, c++);
+	e->started_at = column_time(st, c++);
+	e->ended_at = column_time(st, c++);
+	return c;
+}
+
+#define TOUCH_COLUMNS \
+	"t.id, t.enrolment_id, t.lead_id, t.step, t.channel, t.state, t.due_at, t.close_at," \
+	" t.retry_at, t.attempts, t.message_id, t.subject, t.sender, t.note, t.done_at"
+
+static int read_touch(sqlite3_stmt *st, int c, struct touch *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->id = sqlite3_column_int64(st, c++);
+	t->enrolment_id = sqlite3_column_int64(st, c++);
+	t->lead_id = sqlite3_column_int64(st, c++);
+	t->step = column_text(st, c++);
+	t->channel = column_text(st, c++);
+	t->state = column_text(st, c++);
+	t->due_at = column_time(st, c++);
+	t->close_at = column_time(st, c++);
+	t->retry_at = column_time(st, c++);
+	t->attempts = sqlite3_column_int(st, c++);
+	t->message_id = column_text(st, c++);
+	t->subject = column_text(st, c++);
+	t->sender = column_text(st, c++);
+	t->note = column_text(st, c++);
+	t->done_at = column_time(st, c++);
+	return c;
+}
+
+/* --- opening ------------------------------------------------------------------------ */
+
+static int make_parent_dir(const char *path)
+{
+	char *dir = xstrdup(path), *slash;
+	int ret = 0;
+
+	for (slash = strchr(dir + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (mkdir(dir, 0700) && errno != EEXIST) {
+			ret = error("cannot create directory '%s': %s", dir, strerror(errno));
+			break;
+		}
+		*slash = '/';
+	}
+	free(dir);
+	return ret;
+}
+
+/* Creates the file 0600 before SQLite does, so it never exists with looser rights. */
+static int create_private_file(const char *path)
+{
+	int fd;
+
+	if (make_parent_dir(path))
+		return -1;
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return error("cannot create '%s': %s", path, strerror(errno));
+	close(fd);
+	return 0;
+}
+
+static int exec(struct store *s, const char *sql, const char *what)
+{
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_error(s, what);
+	return 0;
+}
+
+static int read_user_version(struct store *s, int *version)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = -1;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		*version = sqlite3_column_int(st, 0);
+		ret = 0;
+	} else {
+		db_error(s, "cannot read the schema version");
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* Brings the schema up to SCHEMA_VERSION in one transaction. */
+static int migrate(struct store *s)
+{
+	int version;
+
+	if (read_user_version(s, &version))
+		return -1;
+	if (version > SCHEMA_VERSION)
+		return error("%s: written by a newer followup (schema %d, this one knows %d)",
+			     s->path, version, SCHEMA_VERSION);
+	if (version == SCHEMA_VERSION)
+		return 0;
+	if (exec(s, "BEGIN IMMEDIATE", "cannot start the migration"))
+		return -1;
+	if (read_user_version(s, &version))
+		goto fail;
+	if (version < 1 && exec(s, schema_v1, "cannot create the schema"))
+		goto fail;
+	if (exec(s, "PRAGMA user_version = 1", "cannot record the schema version") ||
+	    exec(s, "COMMIT", "cannot commit the migration"))
+		goto fail;
+	return 0;
+fail:
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+int store_open(struct store **out, const char *path, int flags)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+	int open_flags = (flags & STORE_READONLY) ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+	struct stat st;
+
+	*out = NULL;
+	s->path = xstrdup(path);
+	s->sender_lock_fd = -1;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		error("%s: is a directory, not a store", path);
+		goto fail;
+	}
+	if (stat(path, &st) && errno == ENOENT) {
+		if (!(flags & STORE_CREATE)) {
+			error("%s: no store here (run 'followup init' first)", path);
+			goto fail;
+		}
+		if (create_private_file(path))
+			goto fail;
+	}
+	if (sqlite3_open_v2(path, &s->db, open_flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		db_error(s, "cannot open the store");
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(s->db, 1);
+	if (!(flags & STORE_READONLY) &&
+	    exec(s, "PRAGMA journal_mode = WAL", "cannot switch to WAL mode"))
+		goto fail;
+	if (exec(s, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;"
+		    " PRAGMA cache_size = -16000",
+		 "cannot configure the store"))
+		goto fail;
+	if (!(flags & STORE_READONLY) && migrate(s))
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	store_close(s);
+	return -1;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(s->stmts[i]);
+	if (s->db)
+		sqlite3_close(s->db);
+	if (s->sender_lock_fd >= 0)
+		close(s->sender_lock_fd);
+	free(s->path);
+	free(s);
+}
+
+const char *store_path(const struct store *s)
+{
+	return s->path;
+}
+
+int store_schema_version(struct store *s)
+{
+	int version = -1;
+
+	read_user_version(s, &version);
+	return version;
+}
+
+int store_begin(struct store *s)
+{
+	if (run(s, stmt(s, ST_BEGIN, "BEGIN IMMEDIATE"), "cannot start a transaction"))
+		return -1;
+	s->in_transaction = 1;
+	return 0;
+}
+
+int store_commit(struct store *s)
+{
+	if (run(s, stmt(s, ST_COMMIT, "COMMIT"), "cannot commit")) {
+		store_rollback(s);
+		return -1;
+	}
+	s->in_transaction = 0;
+	return 0;
+}
+
+void store_rollback(struct store *s)
+{
+	if (!s || !s->db || sqlite3_get_autocommit(s->db))
+		return;
+	sqlite3_stmt *st = stmt(s, ST_ROLLBACK, "ROLLBACK");
+	if (st) {
+		sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+	s->in_transaction = 0;
+}
+
+void store_set_durable(struct store *s, int durable)
+{
+	if (s->durable == durable)
+		return;
+	s->durable = durable;
+	exec(s, durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+	     "cannot set synchronous");
+}
+
+/* --- leads and import ---------------------------------------------------------------- */
+
+int store_import_start(struct store *s, const char *file, const char *event, time_t now,
+		       int64_t *import_id)
+{
+	sqlite3_stmt *st;
+
+	if (exec(s, "CREATE TEMP TABLE IF NOT EXISTS import_seen(lead_id INTEGER PRIMARY KEY);"
+		    " DELETE FROM temp.import_seen", "cannot start the import"))
+		return -1;
+	st = stmt(s, ST_IMPORT_START, "INSERT INTO imports(file, event, at) VALUES (?, ?, ?)");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, file, -1, SQLITE_STATIC);
+	bind_text(st, 2, event);
+	sqlite3_bind_int64(st, 3, now);
+	if (run(s, st, "cannot record the import"))
+		return -1;
+	*import_id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+int store_import_finish(struct store *s, int64_t import_id, int changed)
+{
+	sqlite3_stmt *st;
+
+	if (changed)
+		return 0;
+	/* An import that changed nothing leaves no trace: importing twice is a no-op. */
+	st = stmt(s, ST_IMPORT_FORGET, "DELETE FROM imports WHERE id = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, import_id);
+	if (run(s, st, "cannot record the import"))
+		return -1;
+	return 0;
+}
+
+static int bind_lead_fields(sqlite3_stmt *st, const struct lead *in)
+{
+	int i = 1;
+
+	bind_text(st, i++, in->first_name);
+	bind_text(st, i++, in->last_name);
+	bind_text(st, i++, in->company);
+	bind_text(st, i++, in->title);
+	bind_text(st, i++, in->phone);
+	bind_text(st, i++, in->country);
+	bind_text(st, i++, in->timezone);
+	bind_text(st, i++, in->notes);
+	bind_text(st, i++, in->rating);
+	bind_text(st, i++, in->owner);
+	bind_text(st, i++, in->event);
+	bind_text(st, i++, in->badge_id);
+	bind_text(st, i++, in->extra);
+	sqlite3_bind_int64(st, i++, in->contact_at);
+	return i;
+}
+
+static int lead_insert(struct store *s, const struct lead *in, int64_t import_id, int64_t *id)
+{
+	sqlite3_stmt *st = stmt(s, ST_LEAD_INSERT,
+		"INSERT INTO leads(first_name, last_name, company, title, phone, country,"
+		" timezone, notes, rating, owner, event, badge_id, extra, contact_at,"
+		" email, status, consent, token, import_id, created_at, updated_at)"
+		" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?, ?,?,?, lower(hex(randomblob(12))), ?,?,?)");
+	int i;
+
+	if (!st)
+		return -1;
+	i = bind_lead_fields(st, in);
+	sqlite3_bind_text(st, i++, in->email, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, i++, in->status ? in->status : "active", -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, i++, in->consent);
+	sqlite3_bind_int64(st, i++, import_id);
+	sqlite3_bind_int64(st, i++, in->created_at);
+	sqlite3_bind_int64(st, i++, in->created_at);
+	if (run(s, st, "cannot insert a lead"))
+		return -1;
+	*id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+/* Fills empty fields, appends notes not already there, keeps the earliest contact time,
+ * and a consent refusal sticks. Changes nothing when there is nothing new, so that a
+ * second import of the same file leaves the store as it was. */
+static int lead_merge_into(struct store *s, int64_t id, const struct lead *in, int *changed)
+{
+	sqlite3_stmt *st = stmt(s, ST_LEAD_MERGE,
+		"UPDATE leads SET"
+		" first_name = coalesce(first_name, ?1), last_name = coalesce(last_name, ?2),"
+		" company = coalesce(company, ?3), title = coalesce(title, ?4),"
+		" phone = coalesce(phone, ?5), country = coalesce(country, ?6),"
+		" timezone = coalesce(timezone, ?7),"
+		" notes = CASE WHEN ?8 IS NULL OR instr(coalesce(notes, ''), ?8) > 0 THEN notes"
+		"         WHEN notes IS NULL THEN ?8 ELSE notes || char(10) || ?8 END,"
+		" rating = coalesce(rating, ?9), owner = coalesce(owner, ?10),"
+		" event = coalesce(event, ?11), badge_id = coalesce(badge_id, ?12),"
+		" extra = CASE WHEN extra IS NULL THEN ?13"
+		"         WHEN ?13 IS NULL THEN extra ELSE json_patch(?13, extra) END,"
+		" contact_at = min(contact_at, ?14),"
+		" consent = min(consent, ?15), updated_at = ?16"
+		" WHERE id = ?17 AND ("
+		"  (first_name IS NULL AND ?1 IS NOT NULL) OR (last_name IS NULL AND ?2 IS NOT NULL)"
+		"  OR (company IS NULL AND ?3 IS NOT NULL) OR (title IS NULL AND ?4 IS NOT NULL)"
+		"  OR (phone IS NULL AND ?5 IS NOT NULL) OR (country IS NULL AND ?6 IS NOT NULL)"
+		"  OR (timezone IS NULL AND ?7 IS NOT NULL)"
+		"  OR (?8 IS NOT NULL AND instr(coalesce(notes, ''), ?8) = 0)"
+		"  OR (rating IS NULL AND ?9 IS NOT NULL) OR (owner IS NULL AND ?10 IS NOT NULL)"
+		"  OR (event IS NULL AND ?11 IS NOT NULL) OR (badge_id IS NULL AND ?12 IS NOT NULL)"
+		"  OR (?13 IS NOT NULL AND (extra IS NULL OR json_patch(?13, extra) <> extra))"
+		"  OR contact_at > ?14 OR consent > ?15)");
+	int i;
+
+	if (!st)
+		return -1;
+	i = bind_lead_fields(st, in);
+	sqlite3_bind_int(st, i++, in->consent);
+	sqlite3_bind_int64(st, i++, in->created_at);
+	sqlite3_bind_int64(st, i++, id);
+	if (run(s, st, "cannot update a lead"))
+		return -1;
+	*changed = sqlite3_changes(s->db) > 0;
+	return 0;
+}
+
+/* Remembers, for this import only, that a lead already in the store was seen, so that
+ * a repeat in the same file counts as a duplicate. Kept in a temporary table, not in the
+ * lead, so that importing the same file twice writes nothing. */
+static int lead_mark_seen(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st = stmt(s, ST_LEAD_MARK_IMPORT,
+				"INSERT OR IGNORE INTO temp.import_seen(lead_id) VALUES (?)");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return run(s, st, "cannot update a lead");
+}
+
+int store_lead_merge(struct store *s, const struct lead *in, int64_t import_id,
+		     enum merge_result *result, int64_t *lead_id, int *changed, int *earlier)
+{
+	sqlite3_stmt *st = stmt(s, ST_LEAD_BY_EMAIL,
+		"SELECT id, import_id = ?2 OR EXISTS (SELECT 1 FROM temp.import_seen"
+		" WHERE lead_id = leads.id), contact_at FROM leads WHERE email = ?1");
+	int seen_by_import;
+	time_t old_contact;
+	int found;
+
+	*changed = *earlier = 0;
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, in->email, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, import_id);
+	found = step_row(s, st, "cannot look up a lead");
+	if (found < 0)
+		return -1;
+	if (!found) {
+		*result = MERGE_NEW;
+		*changed = 1;
+		return lead_insert(s, in, import_id, lead_id);
+	}
+	*lead_id = sqlite3_column_int64(st, 0);
+	seen_by_import = sqlite3_column_int(st, 1);
+	old_contact = column_time(st, 2);
+	finish(st);
+
+	*result = seen_by_import ? MERGE_DUPLICATE : MERGE_UPDATED;
+	if (lead_merge_into(s, *lead_id, in, changed))
+		return -1;
+	*earlier = in->contact_at < old_contact;
+	if (*result == MERGE_UPDATED && lead_mark_seen(s, *lead_id))
+		return -1;
+	return 0;
+}
+
+static int lead_query(struct store *s, sqlite3_stmt *st, struct lead *out)
+{
+	int found = step_row(s, st, "cannot read a lead");
+
+	if (found == 1) {
+		read_lead(st, 0, out);
+		finish(st);
+	}
+	return found;
+}
+
+static const char lead_get_sql[] =
+	"SELECT " LEAD_COLUMNS " FROM leads l WHERE l.id = ?1 OR (?1 IS NULL AND l.email = ?2)";
+
+int store_lead_get(struct store *s, int64_t id, struct lead *out)
+{
+	sqlite3_stmt *st = stmt(s, ST_LEAD_GET, lead_get_sql);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return lead_query(s, st, out);
+}
+
+int store_lead_find(struct store *s, const char *id_or_email, struct lead *out)
+{
+	sqlite3_stmt *st = stmt(s, ST_LEAD_GET, lead_get_sql);
+	const char *digits = id_or_email[0] == '#' ? id_or_email + 1 : id_or_email;
+	char *end;
+	long long id;
+
+	if (!st)
+		return -1;
+	errno = 0;
+	id = strtoll(digits, &end, 10);
+	if (*digits && !*end && !errno) {
+		sqlite3_bind_int64(st, 1, id);
+	} else {
+		sqlite3_bind_null(st, 1);
+		sqlite3_bind_text(st, 2, id_or_email, -1, SQLITE_STATIC);
+	}
+	return lead_query(s, st, out);
+}
+
+int store_lead_set_status(struct store *s, int64_t lead_id, const char *status, time_t now)
+{
+	sqlite3_stmt *st = stmt(s, ST_LEAD_SET_STATUS,
+				"UPDATE leads SET status = ?, updated_at = ? WHERE id = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, lead_id);
+	return run(s, st, "cannot update a lead");
+}
+
+int store_is_suppressed(struct store *s, const char *email)
+{
+	sqlite3_stmt *st = stmt(s, ST_SUPPRESSED, "SELECT 1 FROM suppressions WHERE email = ?");
+	int found;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
+	found = step_row(s, st, "cannot read suppressions");
+	if (found == 1)
+		finish(st);
+	return found;
+}
+
+int store_suppress(struct store *s, const char *email, const char *reason, time_t now)
+{
+	sqlite3_stmt *st = stmt(s, ST_SUPPRESS,
+		"INSERT INTO suppressions(email, reason, at) VALUES (?, ?, ?)"
+		" ON CONFLICT(email) DO NOTHING");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	return run(s, st, "cannot record the opt-out");
+}
+
+int store_leads_each(struct store *s, const struct lead_filter *f, lead_fn fn, void *ctx)
+{
+	static const char sql[] =
+		"SELECT " LEAD_COLUMNS " FROM leads l"
+		" WHERE (?1 IS NULL OR l.status = ?1) AND (?2 IS NULL OR l.owner = ?2 COLLATE NOCASE)"
+		" AND (?3 IS NULL OR l.event = ?3 COLLATE NOCASE) ORDER BY l.id";
+	sqlite3_stmt *st = NULL;
+	int rc, ret = 0;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, "cannot list leads");
+	bind_text(st, 1, f ? f->status : NULL);
+	bind_text(st, 2, f ? f->owner : NULL);
+	bind_text(st, 3, f ? f->event : NULL);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct lead l;
+		read_lead(st, 0, &l);
+		ret = fn(&l, ctx);
+		lead_release(&l);
+		if (ret)
+			break;
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = db_error(s, "cannot list leads");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int store_history_add(struct store *s, int64_t lead_id, time_t at, const char *kind,
+		      const char *detail)
+{
+	sqlite3_stmt *st = stmt(s, ST_HISTORY_ADD,
+		"INSERT INTO history(lead_id, at, kind, detail) VALUES (?, ?, ?, ?)");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, lead_id);
+	sqlite3_bind_int64(st, 2, at);
+	sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+	bind_text(st, 4, detail);
+	return run(s, st, "cannot record history");
+}
+
+/* --- enrolments ---------------------------------------------------------------------- */
+
+static int cancel_pending(struct store *s, int64_t enrolment_id, time_t now)
+{
+	sqlite3_stmt *st = stmt(s, ST_ENROL_CANCEL_PENDING,
+		"UPDATE touches SET state = 'cancelled', done_at = ?"
+		" WHERE enrolment_id = ? AND state = 'pending'");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, enrolment_id);
+	return run(s, st, "cannot cancel touches");
+}
+
+int store_enrolment_end(struct store *s, int64_t id, const char *state, const char *reason,
+			time_t now)
+{
+	sqlite3_stmt *st = stmt(s, ST_ENROL_END,
+		"UPDATE enrolments SET state = ?, end_reason = ?, ended_at = ?"
+		" WHERE id = ? AND state = 'active'");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+	bind_text(st, 2, reason);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int64(st, 4, id);
+	if (run(s, st, "cannot end an enrolment"))
+		return -1;
+	return cancel_pending(s, id, now);
+}
+
+int store_enrolment_create(struct store *s, const struct enrolment *e, int64_t *id)
+{
+	struct enrolment old;
+	sqlite3_stmt *st;
+	int found;
+
+	while ((found = store_enrolment_active(s, e->lead_id, &old)) == 1) {
+		int ret = store_enrolment_end(s, old.id, "stopped", "superseded", e->started_at);
+		enrolment_release(&old);
+		if (ret)
+			return -1;
+	}
+	if (found < 0)
+		return -1;
+	st = stmt(s, ST_ENROL_INSERT,
+		  "INSERT INTO enrolments(lead_id, sequence, event, seq_hash, anchor_at, started_at)"
+		  " VALUES (?, ?, ?, ?, ?, ?)");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, e->lead_id);
+	sqlite3_bind_text(st, 2, e->sequence, -1, SQLITE_STATIC);
+	bind_text(st, 3, e->event);
+	bind_text(st, 4, e->seq_hash);
+	sqlite3_bind_int64(st, 5, e->anchor_at);
+	sqlite3_bind_int64(st, 6, e->started_at);
+	if (run(s, st, "cannot enrol a lead"))
+		return -1;
+	*id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+static int enrolment_query(struct store *s, sqlite3_stmt *st, struct enrolment *out)
+{
+	int found = step_row(s, st, "cannot read an enrolment");
+
+	if (found == 1) {
+		read_enrolment(st, 0, out);
+		finish(st);
+	}
+	return found;
+}
+
+int store_enrolment_get(struct store *s, int64_t id, struct enrolment *out)
+{
+	sqlite3_stmt *st = stmt(s, ST_ENROL_GET,
+		"SELECT " ENROLMENT_COLUMNS " FROM enrolments e WHERE e.id = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return enrolment_query(s, st, out);
+}
+
+int store_enrolment_active(struct store *s, int64_t lead_id, struct enrolment *out)
+{
+	sqlite3_stmt *st = stmt(s, ST_ENROL_ACTIVE,
+		"SELECT " ENROLMENT_COLUMNS " FROM enrolments e"
+		" WHERE e.lead_id = ? AND e.state = 'active' ORDER BY e.id DESC LIMIT 1");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, lead_id);
+	return enrolment_query(s, st, out);
+}
+
+int store_enrolment_set_anchor(struct store *s, int64_t id, time_t anchor)
+{
+	sqlite3_stmt *st = stmt(s, ST_ENROL_ANCHOR,
+				"UPDATE enrolments SET anchor_at = ? WHERE id = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, anchor);
+	sqlite3_bind_int64(st, 2, id);
+	return run(s, st, "cannot update an enrolment");
+}
+
+int store_enrolment_set_hash(struct store *s, int64_t id, const char *hash)
+{
+	sqlite3_stmt *st = stmt(s, ST_ENROL_HASH,
+				"UPDATE enrolments SET seq_hash = ? WHERE id = ?");
+	if (!st)
+		return -1;
+	bind_text(st, 1, hash);
+	sqlite3_bind_int64(st, 2, id);
+	return run(s, st, "cannot update an enrolment");
+}
+
+int store_sequence_version(struct store *s, const char *sequence, char **hash)
+{
+	sqlite3_stmt *st = stmt(s, ST_SEQ_VERSION,
+				"SELECT hash FROM sequence_versions WHERE name = ?");
+	int found;
+
+	*hash = NULL;
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, sequence, -1, SQLITE_STATIC);
+	found = step_row(s, st, "cannot read sequence versions");
+	if (found == 1) {
+		*hash = column_text(st, 0);
+		finish(st);
+	}
+	return found;
+}
+
+int store_sequence_version_set(struct store *s, const char *sequence, const char *hash)
+{
+	sqlite3_stmt *st = stmt(s, ST_SEQ_VERSION_SET,
+		"INSERT INTO sequence_versions(name, hash) VALUES (?1, ?2)"
+		" ON CONFLICT(name) DO UPDATE SET hash = ?2");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, sequence, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
+	return run(s, st, "cannot record a sequence version");
+}
+
+int store_enrolments_active_each(struct store *s, const char *sequence, enrolment_fn fn,
+				 void *ctx)
+{
+	sqlite3_stmt *st = stmt(s, ST_ENROL_ACTIVE_OF,
+		"SELECT " ENROLMENT_COLUMNS " FROM enrolments e WHERE e.state = 'active'"
+		" AND e.sequence = ? ORDER BY e.id");
+	struct enrolment *list = NULL;
+	size_t n = 0, alloc = 0;
+	int rc, ret = 0;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, sequence, -1, SQLITE_STATIC);
+	/* Read them all first: fn updates the rows this query walks. */
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == alloc)
+			list = xrealloc(list, (alloc = alloc ? alloc * 2 : 16) * sizeof(*list));
+		read_enrolment(st, 0, &list[n++]);
+	}
+	finish(st);
+	if (rc != SQLITE_DONE)
+		ret = db_error(s, "cannot list enrolments");
+	for (size_t i = 0; i < n; i++) {
+		if (!ret)
+			ret = fn(&list[i], ctx);
+		enrolment_release(&list[i]);
+	}
+	free(list);
+	return ret;
+}
+
+/* --- touches -------------------------------------------------------------------------- */
+
+int store_touch_insert(struct store *s, const struct touch *t, int64_t *id)
+{
+	sqlite3_stmt *st = stmt(s, ST_TOUCH_INSERT,
+		"INSERT INTO touches(enrolment_id, lead_id, step, channel, state, due_at, close_at,"
+		" note, done_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, t->enrolment_id);
+	sqlite3_bind_int64(st, 2, t->lead_id);
+	sqlite3_bind_text(st, 3, t->step, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, t->channel, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, t->state ? t->state : "pending", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, t->due_at);
+	bind_time(st, 7, t->close_at);
+	bind_text(st, 8, t->note);
+	bind_time(st, 9, t->done_at);
+	if (run(s, st, "cannot schedule a touch"))
+		return -1;
+	if (id)
+		*id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+static int touch_query(struct store *s, sqlite3_stmt *st, struct touch *out)
+{
+	int found = step_row(s, st, "cannot read a touch");
+
+	if (found == 1) {
+		read_touch(st, 0, out);
+		finish(st);
+	}
+	return found;
+}
+
+int store_touch_get(struct store *s, int64_t id, struct touch *out)
+{
+	sqlite3_stmt *st = stmt(s, ST_TOUCH_GET,
+				"SELECT " TOUCH_COLUMNS " FROM touches t WHERE t.id = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return touch_query(s, st, out);
+}
+
+int store_touch_pending(struct store *s, int64_t enrolment_id, struct touch *out)
+{
+	sqlite3_stmt *st = stmt(s, ST_TOUCH_PENDING,
+		"SELECT " TOUCH_COLUMNS " FROM touches t"
+		" WHERE t.enrolment_id = ? AND t.state = 'pending' ORDER BY t.id LIMIT 1");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, enrolment_id);
+	return touch_query(s, st, out);
+}
+
+int store_touch_reschedule(struct store *s, int64_t id, time_t due_at, time_t close_at)
+{
+	sqlite3_stmt *st = stmt(s, ST_TOUCH_RESCHEDULE,
+		"UPDATE touches SET due_at = ?, close_at = ? WHERE id = ? AND state = 'pending'");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, due_at);
+	bind_time(st, 2, close_at);
+	sqlite3_bind_int64(st, 3, id);
+	return run(s, st, "cannot reschedule a touch");
+}
+
+int store_touch_close(struct store *s, int64_t id, const char *state, time_t at,
+		      const char *note)
+{
+	sqlite3_stmt *st = stmt(s, ST_TOUCH_CLOSE,
+		"UPDATE touches SET state = ?, done_at = ?, note = coalesce(?, note),"
+		" close_at = NULL, retry_at = NULL WHERE id = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, at);
+	bind_text(st, 3, note);
+	sqlite3_bind_int64(st, 4, id);
+	return run(s, st, "cannot update a touch");
+}
+
+int store_enrolment_steps_made(struct store *s, int64_t enrolment_id, char ***steps,
+			       size_t *count)
+{
+	sqlite3_stmt *st = stmt(s, ST_STEPS_MADE,
+		"SELECT step FROM touches WHERE enrolment_id = ?"
+		" AND state NOT IN ('pending', 'cancelled') ORDER BY id");
+	char **list = NULL;
+	size_t n = 0;
+	int rc;
+
+	*steps = NULL;
+	*count = 0;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, enrolment_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		list = xrealloc(list, (n + 1) * sizeof(*list));
+		list[n++] = column_text(st, 0);
+	}
+	finish(st);
+	*steps = list;
+	*count = n;
+	return rc == SQLITE_DONE ? 0 : db_error(s, "cannot read touches");
+}
+
+time_t store_lead_last_touched(struct store *s, int64_t lead_id)
+{
+	sqlite3_stmt *st = stmt(s, ST_LAST_TOUCHED,
+		"SELECT max(done_at) FROM touches WHERE lead_id = ? AND state IN ('sent', 'done')");
+	time_t at = 0;
+
+	if (!st)
+		return 0;
+	sqlite3_bind_int64(st, 1, lead_id);
+	if (step_row(s, st, "cannot read touches") == 1) {
+		at = column_time(st, 0);
+		finish(st);
+	}
+	return at;
+}
+
+int store_enrolment_last_email(struct store *s, int64_t enrolment_id, struct touch *out)
+{
+	sqlite3_stmt *st = stmt(s, ST_LAST_EMAIL,
+		"SELECT " TOUCH_COLUMNS " FROM touches t WHERE t.enrolment_id = ?"
+		" AND t.state IN ('sent', 'in_doubt') AND t.message_id IS NOT NULL"
+		" ORDER BY t.done_at DESC, t.id DESC LIMIT 1");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, enrolment_id);
+	return touch_query(s, st, out);
+}
+
+/* Collects touches first and calls fn after: fn changes the rows the query walks. */
+static int touches_collect(struct store *s, sqlite3_stmt *st, touch_fn fn, void *ctx)
+{
+	struct touch *list = NULL;
+	size_t n = 0, alloc = 0;
+	int rc, ret = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == alloc)
+			list = xrealloc(list, (alloc = alloc ? alloc * 2 : 16) * sizeof(*list));
+		read_touch(st, 0, &list[n++]);
+	}
+	finish(st);
+	if (rc != SQLITE_DONE)
+		ret = db_error(s, "cannot read touches");
+	for (size_t i = 0; i < n; i++) {
+		if (!ret)
+			ret = fn(&list[i], ctx);
+		touch_release(&list[i]);
+	}
+	free(list);
+	return ret;
+}
+
+int store_has_closing(struct store *s, time_t now)
+{
+	sqlite3_stmt *st = stmt(s, ST_HAS_CLOSING,
+		"SELECT 1 FROM touches WHERE state = 'pending' AND close_at IS NOT NULL"
+		" AND close_at <= ? LIMIT 1");
+	int found;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	found = step_row(s, st, "cannot read touches");
+	if (found == 1)
+		finish(st);
+	return found;
+}
+
+int store_touches_closing(struct store *s, time_t now, touch_fn fn, void *ctx)
+{
+	sqlite3_stmt *st = stmt(s, ST_CLOSING,
+		"SELECT " TOUCH_COLUMNS " FROM touches t WHERE t.state = 'pending'"
+		" AND t.close_at IS NOT NULL AND t.close_at <= ? ORDER BY t.close_at, t.id");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	return touches_collect(s, st, fn, ctx);
+}
+
+#define DUE_SELECT \
+	"SELECT " TOUCH_COLUMNS ", " LEAD_COLUMNS ", " ENROLMENT_COLUMNS \
+	" FROM touches t JOIN leads l ON l.id = t.lead_id" \
+	" JOIN enrolments e ON e.id = t.enrolment_id"
+
+static void read_due_item(sqlite3_stmt *st, struct due_item *d)
+{
+	int c = read_touch(st, 0, &d->touch);
+	c = read_lead(st, c, &d->lead);
+	read_enrolment(st, c, &d->enrolment);
+}
+
+int store_due_each(struct store *s, const struct due_filter *f, due_fn fn, void *ctx)
+{
+	/* The pending branch walks the partial due index by time; in-doubt touches are few. */
+	static const char sql[] =
+		DUE_SELECT " WHERE t.state = 'pending' AND t.due_at <= ?1"
+		" AND (?2 IS NULL OR l.owner = ?2 COLLATE NOCASE)"
+		" AND (?3 IS NULL OR t.channel = ?3)"
+		" AND (?4 = 0 OR (t.channel = 'email' AND coalesce(t.retry_at, 0) <= ?5))"
+		" UNION ALL "
+		DUE_SELECT " WHERE ?6 AND t.state = 'in_doubt'"
+		" AND (?2 IS NULL OR l.owner = ?2 COLLATE NOCASE)"
+		" AND (?3 IS NULL OR t.channel = ?3)"
+		" ORDER BY 7, 1";
+	sqlite3_stmt *st = NULL;
+	int rc, ret = 0;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, "cannot list due touches");
+	sqlite3_bind_int64(st, 1, f->until);
+	bind_text(st, 2, f->owner);
+	bind_text(st, 3, f->channel);
+	sqlite3_bind_int(st, 4, f->email_sendable);
+	sqlite3_bind_int64(st, 5, f->now);
+	sqlite3_bind_int(st, 6, f->with_in_doubt);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct due_item d;
+		read_due_item(st, &d);
+		ret = fn(&d, ctx);
+		due_item_release(&d);
+		if (ret)
+			break;
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = db_error(s, "cannot list due touches");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int store_due_item(struct store *s, int64_t touch_id, struct due_item *out)
+{
+	sqlite3_stmt *st = stmt(s, ST_DUE_ITEM, DUE_SELECT " WHERE t.id = ?");
+	int found;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, touch_id);
+	found = step_row(s, st, "cannot read a touch");
+	if (found == 1) {
+		read_due_item(st, out);
+		finish(st);
+	}
+	return found;
+}
+
+/* --- sending ---------------------------------------------------------------------------- */
+
+int store_sending_to_in_doubt(struct store *s, time_t now)
+{
+	sqlite3_stmt *st = stmt(s, ST_SENDING_TO_DOUBT,
+		"UPDATE touches SET state = 'in_doubt', done_at = coalesce(done_at, ?),"
+		" note = 'the run sending it ended before the server answered'"
+		" WHERE state = 'sending'");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	if (run(s, st, "cannot settle interrupted touches"))
+		return -1;
+	return sqlite3_changes(s->db);
+}
+
+int store_touch_claim(struct store *s, int64_t id, const char *message_id,
+		      const char *subject, const char *sender, time_t now)
+{
+	/* Claimable only while pending and while the lead may still be written to. */
+	sqlite3_stmt *st = stmt(s, ST_CLAIM,
+		"UPDATE touches SET state = 'sending', message_id = ?, subject = ?, sender = ?,"
+		" done_at = ?, attempts = attempts + 1"
+		" WHERE id = ? AND state = 'pending' AND EXISTS (SELECT 1 FROM leads l"
+		"  WHERE l.id = touches.lead_id AND l.status IN ('active', 'cold'))"
+		" AND NOT EXISTS (SELECT 1 FROM suppressions x, leads l"
+		"  WHERE l.id = touches.lead_id AND x.email = l.email)");
+	int claimed;
+
+	if (!st || store_begin(s))
+		return -1;
+	sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
+	bind_text(st, 2, subject);
+	sqlite3_bind_text(st, 3, sender, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, now);
+	sqlite3_bind_int64(st, 5, id);
+	if (run(s, st, "cannot claim a touch")) {
+		store_rollback(s);
+		return -1;
+	}
+	claimed = sqlite3_changes(s->db) > 0;
+	if (store_commit(s))
+		return -1;
+	return claimed;
+}
+
+int store_lock_sender(struct store *s)
+{
+	char *path = xasprintf("%s.send-lock", s->path);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		error("cannot open '%s': %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	free(path);
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int busy = errno == EWOULDBLOCK;
+		close(fd);
+		return busy ? 0 : error("%s: cannot take the sender lock: %s", s->path,
+					strerror(errno));
+	}
+	s->sender_lock_fd = fd;
+	return 1;
+}
+
+int store_touch_unclaim(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st = stmt(s, ST_UNCLAIM,
+		"UPDATE touches SET state = 'pending', message_id = NULL, subject = NULL,"
+		" sender = NULL, done_at = NULL, attempts = max(attempts - 1, 0)"
+		" WHERE id = ? AND state = 'sending'");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return run(s, st, "cannot update a touch");
+}
+
+int store_touch_retry_later(struct store *s, int64_t id, time_t retry_at, const char *why)
+{
+	sqlite3_stmt *st = stmt(s, ST_RETRY,
+		"UPDATE touches SET state = 'pending', retry_at = ?, note = ?, message_id = NULL,"
+		" done_at = NULL WHERE id = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, retry_at);
+	bind_text(st, 2, why);
+	sqlite3_bind_int64(st, 3, id);
+	return run(s, st, "cannot update a touch");
+}
+
+int store_sent_since(struct store *s, const char *sender, time_t since, long *count)
+{
+	sqlite3_stmt *st = stmt(s, ST_SENT_SINCE,
+		"SELECT count(*) FROM touches WHERE state IN ('sent', 'sending', 'in_doubt')"
+		" AND sender = ? AND done_at > ?");
+	int found;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, since);
+	found = step_row(s, st, "cannot count sent messages");
+	if (found != 1)
+		return -1;
+	*count = (long)sqlite3_column_int64(st, 0);
+	finish(st);
+	return 0;
+}
+
+int store_count_state(struct store *s, const char *state, long *count)
+{
+	sqlite3_stmt *st = stmt(s, ST_COUNT_STATE, "SELECT count(*) FROM touches WHERE state = ?");
+	int found;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+	found = step_row(s, st, "cannot count touches");
+	if (found != 1)
+		return -1;
+	*count = (long)sqlite3_column_int64(st, 0);
+	finish(st);
+	return 0;
+}

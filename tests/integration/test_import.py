@@ -1,0 +1,201 @@
+"""followup import on the three vendors' badge files and on broken input, run as a user
+runs it, against a real SQLite store."""
+import os
+import signal
+import subprocess
+import time
+
+from helpers import BIN, FollowupTest
+
+
+class ImportSamples(FollowupTest):
+    def setUp(self):
+        super().setUp()
+        self.ok("init")
+
+    def import_json(self, *args, **kw):
+        return self.ok("import", "--json", *args, now="2025-03-10T12:00:00Z", **kw).json()
+
+    def test_eventyay_sample(self):
+        summary = self.import_json(self.data("A_eventyay_style_leads.csv"), "--event", "Expo")
+        self.assertEqual(summary, {"rows": 6, "imported": 3, "updated": 0, "duplicates": 1,
+                                   "rejected": 2, "suppressed": 0, "enrolled": 3})
+        renee = self.sql("SELECT * FROM leads WHERE email = 'renee.lefevre@example.fr'")[0]
+        self.assertEqual(renee["first_name"], "Renée")
+        self.assertEqual(renee["last_name"], "Lefèvre-Özdemir")
+        self.assertEqual(renee["company"], "Société Générale d'Études, SA")
+        self.assertEqual(renee["notes"], "Wants demo, EU pricing\nCall back Tue 10:00 CET")
+        # Scanned Date + Scan Time combine; the repeat scan keeps the earliest contact.
+        dana = self.sql("SELECT contact_at FROM leads WHERE email LIKE 'dana%'")[0]
+        self.assertEqual(dana["contact_at"], 1741097709 + 5 * 3600)  # 14:15:09 New York
+
+    def test_eventbrite_cp1252_sample(self):
+        r = self.run_followup("import", "--json", self.data("B_eventbrite_attendee_excel_cp1252.csv"),
+                              now="2025-03-10T12:00:00Z")
+        self.assertEqual(r.code, 0, r)
+        self.assertEqual(r.json(), {"rows": 5, "imported": 2, "updated": 0, "duplicates": 1,
+                                    "rejected": 2, "suppressed": 0, "enrolled": 2})
+        self.assertIn("Windows-1252", r.err)
+        self.assertEqual(r.err.count("Windows-1252"), 1)
+        self.assertIn(":4: rejected", r.err)       # the Info Requested placeholder row
+        zoe = self.sql("SELECT first_name, last_name, title FROM leads WHERE email LIKE 'zoe%'")
+        self.assertEqual(zoe, [{"first_name": "Zoë", "last_name": "Ångström", "title": "CTO"}])
+
+    def test_semicolon_sample_merges_repeat_scan(self):
+        summary = self.import_json(self.data("C_eu_semicolon_sep_validar_style.csv"))
+        self.assertEqual(summary, {"rows": 6, "imported": 4, "updated": 0, "duplicates": 1,
+                                   "rejected": 1, "suppressed": 0, "enrolled": 4})
+        anna = self.sql("SELECT rating, notes, owner FROM leads WHERE email LIKE 'anna%'")[0]
+        self.assertEqual(anna["rating"], "Warm")            # filled once, kept
+        self.assertEqual(anna["notes"], "2nd visit – wants trial")
+        lukasz = self.sql("SELECT notes FROM leads WHERE email LIKE 'l.wrobel%'")[0]
+        self.assertEqual(lukasz["notes"], 'Budget ok; Entscheidung Q3\nRückruf "dringend"')
+
+    def test_second_import_changes_nothing(self):
+        path = self.data("C_eu_semicolon_sep_validar_style.csv")
+        self.import_json(path)
+        before = subprocess.run(["sqlite3", self.db, ".dump"], capture_output=True).stdout
+        again = self.import_json(path)
+        self.assertEqual(again["imported"], 0)
+        self.assertEqual(again["updated"], 4)
+        self.assertEqual(again["enrolled"], 0)
+        after = subprocess.run(["sqlite3", self.db, ".dump"], capture_output=True).stdout
+        self.assertEqual(before, after)
+
+    def test_rejects_file_keeps_the_row_and_reason(self):
+        rejects = os.path.join(self.dir, "rejects.csv")
+        self.import_json(self.data("A_eventyay_style_leads.csv"), "--rejects", rejects)
+        with open(rejects, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        self.assertTrue(lines[0].startswith("ID,Exhibitor"))
+        self.assertTrue(lines[0].endswith(",reason"))
+        self.assertEqual(len(lines), 3)
+        self.assertTrue(lines[1].startswith("104,"))
+        self.assertIn("ming.zhao@", lines[1])
+
+    def test_dry_run_changes_nothing(self):
+        r = self.ok("import", "--dry-run", self.data("A_eventyay_style_leads.csv"))
+        self.assertIn("dry run", r.out)
+        self.assertEqual(self.sql("SELECT count(*) AS n FROM leads"), [{"n": 0}])
+
+    def test_opt_out_column_suppresses(self):
+        path = self.write("optout.csv", "Email,First Name,Do Not Email,Opt-in\n"
+                          "a@x.example,Ann,yes,\nb@x.example,Bob,,no\nc@x.example,Cy,,yes\n")
+        summary = self.import_json(path)
+        self.assertEqual(summary["imported"], 3)
+        self.assertEqual(summary["suppressed"], 2)
+        self.assertEqual(summary["enrolled"], 1)
+
+    def test_map_and_stdin(self):
+        csv = "Correo,Nombre\nana@x.example,Ana\n"
+        r = self.ok("import", "--json", "--map", "Correo=email", "--map", "Nombre=first_name",
+                    "-", input=csv)
+        self.assertEqual(r.json()["imported"], 1)
+        self.assertEqual(self.sql("SELECT first_name FROM leads"), [{"first_name": "Ana"}])
+
+    def test_extra_columns_kept_as_json(self):
+        self.import_json(self.data("A_eventyay_style_leads.csv"))
+        extra = self.sql("SELECT extra FROM leads WHERE email LIKE 'jose%'")[0]["extra"]
+        self.assertIn('"Tags":"hot; budget"', extra.replace(" ", "").replace("hot;budget", "hot; budget"))
+
+
+class ImportBadInput(FollowupTest):
+    def setUp(self):
+        super().setUp()
+        self.ok("init")
+        self.ok("import", self.data("C_eu_semicolon_sep_validar_style.csv"))
+        self.before = self.sql("SELECT count(*) AS n FROM leads")[0]["n"]
+
+    def assertStoreUnchanged(self):
+        self.assertEqual(self.sql("SELECT count(*) AS n FROM leads")[0]["n"], self.before)
+
+    def test_missing_file(self):
+        r = self.fails(1, "import", os.path.join(self.dir, "nope.csv"))
+        self.assertIn("nope.csv", r.err)
+
+    def test_directory(self):
+        r = self.run_followup("import", self.dir)
+        self.assertIn(r.code, (1, 2))
+        self.assertIn(self.dir, r.err)
+
+    def test_empty_file(self):
+        r = self.fails(2, "import", self.write("empty.csv", ""))
+        self.assertIn("empty", r.err)
+
+    def test_binary_file(self):
+        path = self.write("bin.csv", b"Email\n\x00\x01\x02\xff\n", mode="wb")
+        r = self.fails(2, "import", path)
+        self.assertIn("bin.csv", r.err)
+        self.assertStoreUnchanged()
+
+    def test_no_email_column_lists_headers(self):
+        r = self.fails(2, "import", self.write("noemail.csv", "Name,Company\nA,B\n"))
+        self.assertIn("Name", r.err)
+        self.assertIn("Company", r.err)
+
+    def test_unterminated_quote_loses_nothing(self):
+        path = self.write("bad.csv", 'Email,Notes\nnew1@x.example,ok\nnew2@x.example,"open\n')
+        r = self.fails(2, "import", path)
+        self.assertIn("bad.csv:3", r.err)
+        self.assertStoreUnchanged()
+
+    def test_ragged_rows_and_big_cell(self):
+        big = "x" * (1 << 20)
+        path = self.write("ragged.csv", f"Email,Notes\nr1@x.example,a,extra,more\n"
+                                        f"r2@x.example\nr3@x.example,\"{big}\"\n")
+        r = self.ok("import", "--json", path)
+        self.assertEqual(r.json()["imported"], 3)
+        notes = self.sql("SELECT length(notes) AS n FROM leads WHERE email = 'r3@x.example'")
+        self.assertEqual(notes, [{"n": 1 << 20}])
+
+    def test_newer_schema_refused(self):
+        subprocess.run(["sqlite3", self.db, "PRAGMA user_version = 99"], check=True)
+        r = self.fails(1, "leads")
+        self.assertIn("newer", r.err)
+
+    def test_read_only_store(self):
+        if os.geteuid() == 0:
+            # root ignores file modes: make the directory's store read-only another way
+            r = self.run_followup("import", self.data("A_eventyay_style_leads.csv"),
+                                  env=self.env(FOLLOWUP_DB="file:" + self.db + "?mode=ro"))
+            self.assertNotEqual(r.code, 0)
+            self.assertStoreUnchanged()
+            return
+        os.chmod(self.db, 0o400)
+        r = self.fails(1, "import", self.data("A_eventyay_style_leads.csv"))
+        self.assertStoreUnchanged()
+
+    def test_locked_store(self):
+        locker = subprocess.Popen(["sqlite3", self.db], stdin=subprocess.PIPE, text=True)
+        locker.stdin.write("BEGIN EXCLUSIVE; SELECT 1;\n")
+        locker.stdin.flush()
+        time.sleep(0.5)   # let the locker take the lock: this is set-up, not a timed test
+        try:
+            r = self.fails(1, "import", self.data("A_eventyay_style_leads.csv"), timeout=60)
+            self.assertIn("locked", r.err)
+        finally:
+            locker.stdin.write("ROLLBACK;\n.quit\n")
+            locker.stdin.close()
+            locker.wait()
+        self.assertStoreUnchanged()
+
+    def test_killed_import_leaves_store_unchanged(self):
+        path = os.path.join(self.dir, "huge.csv")
+        with open(path, "w") as f:
+            f.write("Email,First Name,Company\n")
+            for i in range(400000):
+                f.write(f"user{i}@big.example,User{i},Company {i % 97}\n")
+        proc = subprocess.Popen([BIN, "import", path], env=self.env(),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Kill it once it has written into the WAL (mid-transaction), or after 3 s.
+        wal = self.db + "-wal"
+        deadline = time.time() + 3
+        while time.time() < deadline and proc.poll() is None:
+            if os.path.exists(wal) and os.path.getsize(wal) > 1 << 20:
+                break
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        self.assertStoreUnchanged()
+        self.assertEqual(self.sql("SELECT count(*) AS n FROM leads WHERE email LIKE '%big.example'"),
+                         [{"n": 0}])
