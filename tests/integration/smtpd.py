@@ -154,10 +154,12 @@ class Spool:
 class Handler:
     """aiosmtpd handler: scripted replies, faults and the spool."""
 
-    def __init__(self, args, spool, stop):
+    def __init__(self, args, spool, stopped):
         self.args = args
         self.spool = spool
-        self.stop = stop
+        self.stopped = stopped
+        self.listener = None      # the asyncio server, once listening
+        self.sessions = set()     # open connections (SMTP protocol objects)
         self.rcpt_rules = list(args.reply)
         self.data_rules = list(args.data_reply)
         self.drops_left = args.drop_after_data
@@ -213,10 +215,21 @@ class Handler:
         name = self.spool.store(info, envelope.original_content)
         self.spool.event(event="data", connection=session.number,
                          reply="250", file=name + ".eml")
+        reply = "250 2.0.0 OK queued as " + name
         if self.args.stop_after and self.spool.accepted >= self.args.stop_after:
-            # Let the 250 go out first, then die like a crashed server.
-            asyncio.get_running_loop().call_later(0.2, self.stop)
-        return "250 2.0.0 OK queued as " + name
+            await server.push(reply)
+            self.die()
+            await asyncio.Event().wait()  # cancelled as the connection goes
+        return reply
+
+    def die(self):
+        """Stops like a crashed server: no new connections, open ones cut."""
+        if self.listener is not None:
+            self.listener.close()
+        for smtp in list(self.sessions):
+            if smtp.transport is not None:
+                smtp.transport.abort()
+        self.stopped.set()
 
     async def auth_XOAUTH2(self, server, args):
         """SASL XOAUTH2: base64("user=U\\x01auth=Bearer TOKEN\\x01\\x01")."""
@@ -274,7 +287,12 @@ def make_protocol_factory(args, handler, spool):
             if not upgrading:
                 number = spool.count_connection()
                 spool.event(event="connect", connection=number)
+                handler.sessions.add(self)
             self.session.number = number
+
+        def connection_lost(self, error):
+            handler.sessions.discard(self)
+            super().connection_lost(error)
 
     starttls = args.starttls is not None
     wants_auth = bool(args.auth or args.xoauth2)
@@ -304,10 +322,11 @@ async def serve(args):
     loop = asyncio.get_running_loop()
     spool = Spool(args.spool)
     stopped = asyncio.Event()
-    handler = Handler(args, spool, stopped.set)
+    handler = Handler(args, spool, stopped)
     implicit_tls = server_tls_context(*args.tls) if args.tls else None
     server = await loop.create_server(make_protocol_factory(args, handler, spool),
                                       host=HOST, port=0, ssl=implicit_tls)
+    handler.listener = server
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopped.set)
     port = server.sockets[0].getsockname()[1]

@@ -1,0 +1,87 @@
+/* transport.c - see transport.h: picks the backend from the URL scheme. */
+#include "followup/transport.h"
+#include "followup/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct transport {
+	struct smtp_transport *smtp;       /* exactly one backend is set */
+	struct maildir_transport *maildir;
+};
+
+static int is_smtp_url(const char *url)
+{
+	return !strncasecmp(url, "smtp://", 7) || !strncasecmp(url, "smtps://", 8);
+}
+
+int transport_open(struct transport **out, const struct transport_options *o, char **errmsg)
+{
+	struct transport *t = xcalloc(1, sizeof(*t));
+	int ret;
+
+	*out = NULL;
+	if (!o || str_empty(o->url)) {
+		*errmsg = xstrdup("no transport url configured (smtp.url)");
+		ret = TRANSPORT_EURL;
+	} else if (!strncmp(o->url, "maildir:", 8)) {
+		ret = maildir_transport_open(&t->maildir, o->url + 8, errmsg);
+	} else if (is_smtp_url(o->url)) {
+		ret = smtp_transport_open(&t->smtp, o, errmsg);
+	} else {
+		/* Only the scheme: the rest of a bad URL may hold a password. */
+		*errmsg = xasprintf("unsupported transport url scheme '%.*s' "
+				    "(expected smtp://, smtps:// or maildir:PATH)",
+				    (int)strcspn(o->url, ":/"), o->url);
+		ret = TRANSPORT_EURL;
+	}
+	if (ret) {
+		free(t);
+		return ret;
+	}
+	*out = t;
+	return 0;
+}
+
+enum transport_result transport_send(struct transport *t, const char *envelope_from,
+				     const char *recipient, const char *data, size_t len,
+				     char **errmsg)
+{
+	if (t->smtp)
+		return smtp_transport_send(t->smtp, envelope_from, recipient, data, len, errmsg);
+	return maildir_transport_send(t->maildir, envelope_from, recipient, data, len, errmsg);
+}
+
+const char *transport_describe(const struct transport *t)
+{
+	if (t->smtp)
+		return smtp_transport_describe(t->smtp);
+	return maildir_transport_describe(t->maildir);
+}
+
+void transport_close(struct transport *t)
+{
+	if (!t)
+		return;
+	smtp_transport_close(t->smtp);
+	maildir_transport_close(t->maildir);
+	free(t);
+}
+
+const char *transport_result_name(enum transport_result result)
+{
+	switch (result) {
+	case TRANSPORT_SENT:
+		return "sent";
+	case TRANSPORT_RETRY:
+		return "retry";
+	case TRANSPORT_REJECTED:
+		return "rejected";
+	case TRANSPORT_IN_DOUBT:
+		return "in doubt";
+	case TRANSPORT_FATAL:
+		return "fatal";
+	}
+	return "unknown";
+}

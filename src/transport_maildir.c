@@ -1,0 +1,292 @@
+/*
+ * transport_maildir.c - the Maildir backend (https://cr.yp.to/proto/maildir.html).
+ *
+ * Each message is written to tmp/UNIQUE, fsync'ed, renamed into new/ and the
+ * rename made durable by fsync'ing new/: a reader never sees half a message,
+ * and a message in new/ survives a crash. Files use LF line ends, as mail
+ * readers expect of a Maildir.
+ */
+#include "followup/message.h"
+#include "followup/transport.h"
+#include "followup/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+struct maildir_transport {
+	char *path;         /* absolute */
+	char *description;  /* "maildir /abs/path" */
+	char *hostname;     /* with '/' and ':' escaped, for file names */
+	unsigned deliveries;
+};
+
+static const char *const maildir_subdirs[] = { "tmp", "new", "cur" };
+
+/* mkdir -p with mode 0700 for what it creates. */
+static int make_dirs(const char *path)
+{
+	char *copy = xstrdup(path);
+	int ret = 0;
+
+	for (char *p = copy + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		if (mkdir(copy, 0700) && errno != EEXIST) {
+			ret = -1;
+			break;
+		}
+		*p = saved;
+		if (!saved)
+			break;
+	}
+	free(copy);
+	return ret;
+}
+
+static char *expand_home(const char *path)
+{
+	const char *home = getenv("HOME");
+
+	if (starts_with(path, "~/") && !str_empty(home))
+		return xasprintf("%s/%s", home, path + 2);
+	return xstrdup(path);
+}
+
+/* The host name for unique file names: '/' and ':' escaped as the Maildir
+ * spec says, since they cannot appear in (or would confuse) a file name. */
+static char *maildir_hostname(void)
+{
+	char host[HOST_NAME_MAX + 1] = "";
+	struct strbuf sb = STRBUF_INIT;
+
+	if (gethostname(host, sizeof(host)) || !host[0])
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = '\0';
+	for (const char *p = host; *p; p++) {
+		if (*p == '/')
+			strbuf_addstr(&sb, "\\057");
+		else if (*p == ':')
+			strbuf_addstr(&sb, "\\072");
+		else
+			strbuf_addch(&sb, *p);
+	}
+	return strbuf_detach(&sb);
+}
+
+int maildir_transport_open(struct maildir_transport **out, const char *path, char **errmsg)
+{
+	struct maildir_transport *t = NULL;
+	char *expanded = NULL, *absolute = NULL, *sub = NULL;
+	int ret = 0;
+
+	*out = NULL;
+	if (str_empty(path)) {
+		*errmsg = xstrdup("maildir url has no path (expected maildir:PATH)");
+		return TRANSPORT_EURL;
+	}
+	expanded = expand_home(path);
+	if (make_dirs(expanded)) {
+		*errmsg = xasprintf("cannot create maildir '%s': %s", expanded, strerror(errno));
+		ret = TRANSPORT_ESYSTEM;
+		goto out;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(maildir_subdirs); i++) {
+		free(sub);
+		sub = xasprintf("%s/%s", expanded, maildir_subdirs[i]);
+		if (mkdir(sub, 0700) && errno != EEXIST) {
+			*errmsg = xasprintf("cannot create '%s': %s", sub, strerror(errno));
+			ret = TRANSPORT_ESYSTEM;
+			goto out;
+		}
+	}
+	absolute = realpath(expanded, NULL);
+	if (!absolute) {
+		*errmsg = xasprintf("cannot resolve maildir '%s': %s", expanded, strerror(errno));
+		ret = TRANSPORT_ESYSTEM;
+		goto out;
+	}
+	t = xcalloc(1, sizeof(*t));
+	t->path = absolute;
+	absolute = NULL;
+	t->description = xasprintf("maildir %s", t->path);
+	t->hostname = maildir_hostname();
+	*out = t;
+out:
+	free(expanded);
+	free(absolute);
+	free(sub);
+	return ret;
+}
+
+static void random_hex64(char hex[17])
+{
+	unsigned char bytes[8] = { 0 };
+	ssize_t got;
+
+	do
+		got = getrandom(bytes, sizeof(bytes), 0);
+	while (got < 0 && errno == EINTR);
+	/* On failure the name stays unique through time, pid and counter. */
+	for (size_t i = 0; i < sizeof(bytes); i++)
+		snprintf(hex + 2 * i, 3, "%02x", bytes[i]);
+}
+
+/* "time.MusecPpidRrandomQcount.host": unique per the Maildir spec. */
+static char *unique_name(struct maildir_transport *t)
+{
+	struct timeval now;
+	char random[17];
+
+	gettimeofday(&now, NULL);
+	random_hex64(random);
+	return xasprintf("%lld.M%ldP%ldR%sQ%u.%s", (long long)now.tv_sec,
+			 (long)now.tv_usec, (long)getpid(), random, ++t->deliveries,
+			 t->hostname);
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Writes data with each CRLF turned into LF. */
+static int write_lf(int fd, const char *data, size_t len)
+{
+	const char *p = data, *end = data + len;
+
+	while (p < end) {
+		const char *cr = memchr(p, '\r', (size_t)(end - p));
+		const char *stop = cr ? cr : end;
+
+		if (write_all(fd, p, (size_t)(stop - p)))
+			return -1;
+		p = stop;
+		if (cr) {
+			int crlf = cr + 1 < end && cr[1] == '\n';
+			if (!crlf && write_all(fd, "\r", 1)) /* a lone CR stays */
+				return -1;
+			p = cr + 1;
+		}
+	}
+	return 0;
+}
+
+static int fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -1;
+	ret = fsync(fd);
+	if (ret) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return close(fd);
+}
+
+/* A full disk or quota means nothing was delivered and a later run can try
+ * again; any other error is one the next message would hit too. */
+static enum transport_result write_failure(int err)
+{
+	return err == ENOSPC || err == EDQUOT ? TRANSPORT_RETRY : TRANSPORT_FATAL;
+}
+
+enum transport_result maildir_transport_send(struct maildir_transport *t,
+					     const char *envelope_from, const char *recipient,
+					     const char *data, size_t len, char **errmsg)
+{
+	char *name = NULL, *tmp_path = NULL, *new_path = NULL, *new_dir = NULL;
+	enum transport_result result = TRANSPORT_SENT;
+	int fd = -1;
+
+	if (!envelope_address_valid(recipient)) {
+		*errmsg = xstrdup("invalid recipient address");
+		return TRANSPORT_REJECTED;
+	}
+	if (!envelope_address_valid(envelope_from)) {
+		*errmsg = xstrdup("invalid envelope sender address");
+		return TRANSPORT_FATAL;
+	}
+	name = unique_name(t);
+	tmp_path = xasprintf("%s/tmp/%s", t->path, name);
+	new_path = xasprintf("%s/new/%s", t->path, name);
+	new_dir = xasprintf("%s/new", t->path);
+
+	fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		result = write_failure(errno);
+		*errmsg = xasprintf("cannot create '%s': %s", tmp_path, strerror(errno));
+		goto out;
+	}
+	if (write_lf(fd, data, len) || fsync(fd)) {
+		result = write_failure(errno);
+		*errmsg = xasprintf("cannot write '%s': %s", tmp_path, strerror(errno));
+		goto out;
+	}
+	if (close(fd)) {
+		fd = -1;
+		result = write_failure(errno);
+		*errmsg = xasprintf("cannot write '%s': %s", tmp_path, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp_path, new_path)) {
+		result = write_failure(errno);
+		*errmsg = xasprintf("cannot move '%s' into new/: %s", tmp_path, strerror(errno));
+		goto out;
+	}
+	if (fsync_dir(new_dir)) {
+		/* The message is in new/, but might not survive a crash. */
+		result = TRANSPORT_IN_DOUBT;
+		*errmsg = xasprintf("delivered '%s' but cannot sync '%s': %s", new_path,
+				    new_dir, strerror(errno));
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	if (result != TRANSPORT_SENT && result != TRANSPORT_IN_DOUBT)
+		unlink(tmp_path);
+	free(name);
+	free(tmp_path);
+	free(new_path);
+	free(new_dir);
+	return result;
+}
+
+const char *maildir_transport_describe(const struct maildir_transport *t)
+{
+	return t->description;
+}
+
+void maildir_transport_close(struct maildir_transport *t)
+{
+	if (!t)
+		return;
+	free(t->path);
+	free(t->description);
+	free(t->hostname);
+	free(t);
+}

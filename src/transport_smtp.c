@@ -1,0 +1,543 @@
+/*
+ * transport_smtp.c - the SMTP backend, on libcurl's easy interface.
+ *
+ * One easy handle serves the whole run, so libcurl keeps the connection (and
+ * its TLS session and AUTH) open from one message to the next. The message
+ * goes up through a read callback with CURLOPT_UPLOAD; it is already CRLF, so
+ * CURLOPT_CRLF stays off, and libcurl dot-stuffs it.
+ *
+ * libcurl's result code alone does not say whether a failure concerns the
+ * recipient, the session, or a message that may already be delivered. So the
+ * debug callback (CURLOPT_VERBOSE is always on, printing only when asked)
+ * follows the commands libcurl sends (MAIL, RCPT, DATA) and the server's last
+ * reply, and the read callback notes when libcurl has taken the whole message:
+ * together with CURLINFO_RESPONSE_CODE that classifies every outcome.
+ */
+#include "followup/message.h"
+#include "followup/transport.h"
+#include "followup/util.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#define DEFAULT_CONNECT_TIMEOUT 30L
+#define DEFAULT_TIMEOUT 60L
+
+/* How far the dialogue for the current message got. */
+enum smtp_stage {
+	STAGE_SESSION,     /* connect, greeting, EHLO, STARTTLS, AUTH */
+	STAGE_MAIL,        /* MAIL FROM sent */
+	STAGE_RCPT,        /* RCPT TO sent */
+	STAGE_DATA,        /* DATA sent; the message may be partly uploaded */
+	STAGE_END_OF_DATA, /* libcurl has taken the whole message; the final "." follows */
+};
+
+struct smtp_transport {
+	CURL *curl;
+	char *description;          /* "smtp://host:port" */
+	int verbose;
+	char error[CURL_ERROR_SIZE];
+
+	/* State of the message being sent. */
+	const char *data;
+	size_t len, pos;
+	enum smtp_stage stage;
+	int mask_next_command;      /* the next client line answers an AUTH challenge */
+	int quitting;               /* QUIT sent: its reply says nothing about the message */
+	char last_reply[512];       /* the server's last reply line before any QUIT */
+};
+
+/* curl_global_init() once, however many transports are open. */
+static unsigned curl_users;
+
+static int curl_acquire(void)
+{
+	if (curl_users == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return -1;
+	curl_users++;
+	return 0;
+}
+
+static void curl_release(void)
+{
+	if (curl_users && --curl_users == 0)
+		curl_global_cleanup();
+}
+
+/* --- callbacks ------------------------------------------------------------ */
+
+static size_t read_message(char *buf, size_t size, size_t nitems, void *userdata)
+{
+	struct smtp_transport *t = userdata;
+	size_t n = t->len - t->pos;
+
+	if (n > size * nitems)
+		n = size * nitems;
+	if (n == 0) {
+		/* End of the message: libcurl now sends the final "." */
+		t->stage = STAGE_END_OF_DATA;
+		return 0;
+	}
+	memcpy(buf, t->data + t->pos, n);
+	t->pos += n;
+	return n;
+}
+
+static size_t line_length(const char *data, size_t size)
+{
+	while (size && (data[size - 1] == '\n' || data[size - 1] == '\r'))
+		size--;
+	return size;
+}
+
+/* Follows the commands libcurl sends; prints them when verbose, with the
+ * arguments of AUTH and the answers to AUTH challenges masked. */
+static void note_command(struct smtp_transport *t, const char *data, size_t size)
+{
+	size_t len = line_length(data, size);
+	int masked = t->mask_next_command;
+
+	t->mask_next_command = 0;
+	if (len >= 4 && !strncasecmp(data, "MAIL", 4))
+		t->stage = STAGE_MAIL;
+	else if (len >= 4 && !strncasecmp(data, "RCPT", 4))
+		t->stage = STAGE_RCPT;
+	else if (len == 4 && !strncasecmp(data, "DATA", 4))
+		t->stage = STAGE_DATA;
+	else if (len == 4 && !strncasecmp(data, "QUIT", 4))
+		t->quitting = 1;
+	if (!t->verbose)
+		return;
+	if (masked) {
+		fputs("> [masked]\n", stderr);
+	} else if (len >= 5 && !strncasecmp(data, "AUTH ", 5)) {
+		size_t mech = strcspn(data + 5, " \r\n");
+		fprintf(stderr, "> AUTH %.*s%s\n", (int)mech, data + 5,
+			5 + mech < len ? " [masked]" : "");
+	} else {
+		fprintf(stderr, "> %.*s\n", (int)len, data);
+	}
+}
+
+static void note_reply(struct smtp_transport *t, const char *data, size_t size)
+{
+	size_t len = line_length(data, size);
+
+	if (t->quitting) {
+		if (t->verbose)
+			fprintf(stderr, "< %.*s\n", (int)len, data);
+		return;
+	}
+	if (len >= sizeof(t->last_reply))
+		len = sizeof(t->last_reply) - 1;
+	memcpy(t->last_reply, data, len);
+	t->last_reply[len] = '\0';
+	for (char *p = t->last_reply; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			*p = ' ';
+	if (len >= 4 && !strncmp(data, "334 ", 4))
+		t->mask_next_command = 1;
+	if (t->verbose)
+		fprintf(stderr, "< %s\n", t->last_reply);
+}
+
+static int on_debug(CURL *curl, curl_infotype type, char *data, size_t size, void *userdata)
+{
+	struct smtp_transport *t = userdata;
+
+	(void)curl;
+	if (type == CURLINFO_HEADER_OUT)
+		note_command(t, data, size);
+	else if (type == CURLINFO_HEADER_IN)
+		note_reply(t, data, size);
+	else if (type == CURLINFO_TEXT && t->verbose)
+		fprintf(stderr, "* %.*s\n", (int)line_length(data, size), data);
+	return 0;
+}
+
+/* --- opening ---------------------------------------------------------------- */
+
+static int host_is_loopback(const char *host)
+{
+	char bare[INET6_ADDRSTRLEN + 2];
+	struct in_addr v4;
+	struct in6_addr v6;
+	size_t len = strlen(host);
+
+	if (!strcasecmp(host, "localhost") || !strcasecmp(host, "localhost."))
+		return 1;
+	if (len >= sizeof(bare))
+		return 0;
+	if (host[0] == '[' && len > 2 && host[len - 1] == ']') {
+		memcpy(bare, host + 1, len - 2);
+		bare[len - 2] = '\0';
+	} else {
+		memcpy(bare, host, len + 1);
+	}
+	if (inet_pton(AF_INET, bare, &v4) == 1)
+		return (ntohl(v4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, bare, &v6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&v6) ||
+		       (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
+	return 0;
+}
+
+struct smtp_url {
+	char *scheme; /* "smtp" or "smtps" */
+	char *host;   /* "[::1]" for IPv6 */
+	char *port;
+};
+
+static void smtp_url_release(struct smtp_url *u)
+{
+	curl_free(u->scheme);
+	curl_free(u->host);
+	curl_free(u->port);
+}
+
+static int parse_smtp_url(const char *url, struct smtp_url *out, char **errmsg)
+{
+	CURLU *h = curl_url();
+	CURLUcode rc;
+
+	if (!h) {
+		*errmsg = xstrdup("out of memory parsing the smtp url");
+		return TRANSPORT_ESYSTEM;
+	}
+	rc = curl_url_set(h, CURLUPART_URL, url, 0);
+	if (!rc)
+		rc = curl_url_get(h, CURLUPART_SCHEME, &out->scheme, 0);
+	if (!rc)
+		rc = curl_url_get(h, CURLUPART_HOST, &out->host, 0);
+	if (!rc)
+		rc = curl_url_get(h, CURLUPART_PORT, &out->port, CURLU_DEFAULT_PORT);
+	curl_url_cleanup(h);
+	if (rc) {
+		/* Not the URL itself: it may hold a password. */
+		*errmsg = xasprintf("invalid smtp url: %s", curl_url_strerror(rc));
+		return TRANSPORT_EURL;
+	}
+	return 0;
+}
+
+/* Refuses what would send credentials or mail in the clear, or could not work. */
+static int check_options(const struct transport_options *o, const struct smtp_url *u,
+			 char **errmsg)
+{
+	if (o->tls_none && !strcmp(u->scheme, "smtps")) {
+		*errmsg = xstrdup("'tls: none' contradicts an smtps:// url");
+		return TRANSPORT_EURL;
+	}
+	if (o->tls_none && !host_is_loopback(u->host)) {
+		*errmsg = xasprintf("refusing to send without TLS to '%s': 'tls: none' is "
+				    "allowed only for loopback hosts", u->host);
+		return TRANSPORT_EINSECURE;
+	}
+	if (!str_empty(o->oauth2_token) && str_empty(o->username)) {
+		*errmsg = xstrdup("an oauth2 token needs a username (smtp.username)");
+		return TRANSPORT_EURL;
+	}
+	return 0;
+}
+
+static CURLcode configure_handle(struct smtp_transport *t, const struct transport_options *o)
+{
+	CURL *c = t->curl;
+	long timeout = o->timeout > 0 ? o->timeout : DEFAULT_TIMEOUT;
+	CURLcode rc = CURLE_OK;
+
+#define SET(option, value) \
+	do { if (rc == CURLE_OK) rc = curl_easy_setopt(c, option, value); } while (0)
+	SET(CURLOPT_URL, o->url);
+	SET(CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	SET(CURLOPT_USE_SSL, (long)(o->tls_none ? CURLUSESSL_NONE : CURLUSESSL_ALL));
+	if (!str_empty(o->ca_file))
+		SET(CURLOPT_CAINFO, o->ca_file);
+	if (!str_empty(o->username))
+		SET(CURLOPT_USERNAME, o->username);
+	if (!str_empty(o->password))
+		SET(CURLOPT_PASSWORD, o->password);
+	if (o->netrc)
+		SET(CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
+	if (!str_empty(o->oauth2_token))
+		SET(CURLOPT_XOAUTH2_BEARER, o->oauth2_token);
+	SET(CURLOPT_CONNECTTIMEOUT, o->connect_timeout > 0 ? o->connect_timeout
+							    : DEFAULT_CONNECT_TIMEOUT);
+	/* Per message: a server that stops answering cannot hang cron. The
+	 * response timeout also bounds the wait for the reply to the QUIT that
+	 * libcurl sends when it drops a failed connection, which CURLOPT_TIMEOUT
+	 * does not cover. */
+	SET(CURLOPT_TIMEOUT, timeout);
+	SET(CURLOPT_SERVER_RESPONSE_TIMEOUT, timeout);
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_UPLOAD, 1L);
+	SET(CURLOPT_READFUNCTION, read_message);
+	SET(CURLOPT_READDATA, t);
+	SET(CURLOPT_ERRORBUFFER, t->error);
+	SET(CURLOPT_VERBOSE, 1L);
+	SET(CURLOPT_DEBUGFUNCTION, on_debug);
+	SET(CURLOPT_DEBUGDATA, t);
+#undef SET
+	return rc;
+}
+
+int smtp_transport_open(struct smtp_transport **out, const struct transport_options *o,
+			char **errmsg)
+{
+	struct smtp_transport *t = NULL;
+	struct smtp_url url = { NULL, NULL, NULL };
+	int acquired = 0, ret;
+	CURLcode rc;
+
+	*out = NULL;
+	if (curl_acquire()) {
+		*errmsg = xstrdup("cannot initialize libcurl");
+		return TRANSPORT_ESYSTEM;
+	}
+	acquired = 1;
+	ret = parse_smtp_url(o->url, &url, errmsg);
+	if (!ret)
+		ret = check_options(o, &url, errmsg);
+	if (ret)
+		goto out;
+
+	t = xcalloc(1, sizeof(*t));
+	t->verbose = o->verbose;
+	t->description = xasprintf("%s://%s:%s", url.scheme, url.host, url.port);
+	t->curl = curl_easy_init();
+	if (!t->curl) {
+		*errmsg = xstrdup("cannot initialize libcurl");
+		ret = TRANSPORT_ESYSTEM;
+		goto out;
+	}
+	rc = configure_handle(t, o);
+	if (rc != CURLE_OK) {
+		*errmsg = xasprintf("cannot set up smtp: %s", curl_easy_strerror(rc));
+		ret = rc == CURLE_OUT_OF_MEMORY ? TRANSPORT_ESYSTEM : TRANSPORT_EURL;
+		goto out;
+	}
+	*out = t;
+	t = NULL;
+	acquired = 0; /* now held by *out */
+out:
+	smtp_url_release(&url);
+	if (t) {
+		curl_easy_cleanup(t->curl);
+		free(t->description);
+		free(t);
+	}
+	if (acquired)
+		curl_release();
+	return ret;
+}
+
+/* --- sending ---------------------------------------------------------------- */
+
+/* Failures of the connection, TLS, authentication or setup: every message
+ * would hit them, so the run stops. */
+static int is_session_failure(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_FAILED_INIT:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_NOT_BUILT_IN:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_REMOTE_ACCESS_DENIED:
+	case CURLE_OUT_OF_MEMORY:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_BAD_FUNCTION_ARGUMENT:
+	case CURLE_UNKNOWN_OPTION:
+	case CURLE_LOGIN_DENIED:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_USE_SSL_FAILED:
+	case CURLE_SSL_ENGINE_INITFAILED:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_CLIENTCERT:
+	case CURLE_AUTH_ERROR:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * What the outcome means for this message. code is the server's last reply
+ * code in this transfer (CURLINFO_RESPONSE_CODE), 354 when the data went up
+ * but no reply to the final "." came.
+ */
+static enum transport_result classify(CURLcode rc, enum smtp_stage stage, long code)
+{
+	long reply_class = code / 100;
+
+	if (rc == CURLE_OK)
+		return TRANSPORT_SENT;
+	/* A 535 is 5xx but no bounce: LOGIN_DENIED, in the session stage. */
+	if (is_session_failure(rc) || stage == STAGE_SESSION)
+		return TRANSPORT_FATAL;
+	switch (stage) {
+	case STAGE_MAIL:
+		/* A 5xx to MAIL FROM refuses the sender (or demands AUTH or TLS):
+		 * no fault of this recipient, and every message would get it. */
+		return reply_class == 5 ? TRANSPORT_FATAL : TRANSPORT_RETRY;
+	case STAGE_RCPT:
+	case STAGE_DATA:
+		/* A drop before the final "." delivers nothing. */
+		return reply_class == 5 ? TRANSPORT_REJECTED : TRANSPORT_RETRY;
+	case STAGE_END_OF_DATA:
+		if (reply_class == 5)
+			return TRANSPORT_REJECTED;
+		if (reply_class == 4)
+			return TRANSPORT_RETRY;
+		return TRANSPORT_IN_DOUBT;
+	case STAGE_SESSION:
+		break;
+	}
+	return TRANSPORT_FATAL;
+}
+
+static char *failure_message(const struct smtp_transport *t, CURLcode rc,
+			     enum transport_result result, const char *from,
+			     const char *recipient)
+{
+	const char *why = t->error[0] ? t->error : curl_easy_strerror(rc);
+	struct strbuf sb = STRBUF_INIT;
+	int server_said = t->last_reply[0] == '4' || t->last_reply[0] == '5';
+
+	switch (result) {
+	case TRANSPORT_REJECTED:
+		strbuf_addf(&sb, "%s refused recipient '%s'", t->description, recipient);
+		break;
+	case TRANSPORT_RETRY:
+		if (server_said)
+			strbuf_addf(&sb, "%s deferred '%s'", t->description, recipient);
+		else
+			strbuf_addf(&sb, "connection to %s lost before the message to '%s' "
+				    "was complete: %s", t->description, recipient, why);
+		break;
+	case TRANSPORT_IN_DOUBT:
+		strbuf_addf(&sb, "no reply from %s after the whole message to '%s' was "
+			    "sent (%s): it may have been delivered", t->description,
+			    recipient, why);
+		server_said = 0;
+		break;
+	case TRANSPORT_FATAL:
+		if (rc == CURLE_USE_SSL_FAILED)
+			strbuf_addf(&sb, "%s does not offer STARTTLS: refusing to send without "
+				    "TLS", t->description);
+		else if (rc == CURLE_LOGIN_DENIED || rc == CURLE_AUTH_ERROR)
+			strbuf_addf(&sb, "authentication failed at %s: %s", t->description, why);
+		else if (t->stage == STAGE_MAIL)
+			strbuf_addf(&sb, "%s refused sender '%s'", t->description, from);
+		else
+			strbuf_addf(&sb, "cannot send via %s: %s", t->description, why);
+		break;
+	case TRANSPORT_SENT:
+		break;
+	}
+	if (server_said)
+		strbuf_addf(&sb, " (server said: %s)", t->last_reply);
+	return strbuf_detach(&sb);
+}
+
+/*
+ * Abandons the connection after a failure. libcurl 7.88 keeps some failed
+ * connections for reuse, among them one whose reply to the final "." timed
+ * out: a late reply would then be read as the answer to the next message's
+ * MAIL FROM. Shutting the socket down (libcurl still closes it) makes libcurl
+ * find the connection dead, drop it without a QUIT that a hung server would
+ * make us wait for, and open a fresh one for the next message.
+ */
+static void abandon_connection(struct smtp_transport *t)
+{
+	curl_socket_t sock = CURL_SOCKET_BAD;
+
+	if (curl_easy_getinfo(t->curl, CURLINFO_ACTIVESOCKET, &sock) == CURLE_OK &&
+	    sock != CURL_SOCKET_BAD)
+		shutdown(sock, SHUT_RDWR);
+}
+
+enum transport_result smtp_transport_send(struct smtp_transport *t, const char *envelope_from,
+					  const char *recipient, const char *data, size_t len,
+					  char **errmsg)
+{
+	struct curl_slist *rcpt = NULL;
+	char *mail_from = NULL, *rcpt_to = NULL;
+	enum transport_result result;
+	long code = 0;
+	CURLcode rc;
+
+	if (!envelope_address_valid(recipient)) {
+		*errmsg = xstrdup("invalid recipient address");
+		return TRANSPORT_REJECTED;
+	}
+	if (!envelope_address_valid(envelope_from)) {
+		*errmsg = xstrdup("invalid envelope sender address");
+		return TRANSPORT_FATAL;
+	}
+	mail_from = xasprintf("<%s>", envelope_from);
+	rcpt_to = xasprintf("<%s>", recipient);
+	rcpt = curl_slist_append(NULL, rcpt_to);
+
+	t->data = data;
+	t->len = len;
+	t->pos = 0;
+	t->stage = STAGE_SESSION;
+	t->mask_next_command = 0;
+	t->quitting = 0;
+	t->last_reply[0] = '\0';
+	t->error[0] = '\0';
+	rc = curl_easy_setopt(t->curl, CURLOPT_MAIL_FROM, mail_from);
+	if (rc == CURLE_OK)
+		rc = rcpt ? curl_easy_setopt(t->curl, CURLOPT_MAIL_RCPT, rcpt) : CURLE_OUT_OF_MEMORY;
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(t->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+	if (rc == CURLE_OK)
+		rc = curl_easy_perform(t->curl);
+	if (curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK)
+		code = 0;
+	result = classify(rc, t->stage, code);
+	if (result != TRANSPORT_SENT)
+		*errmsg = failure_message(t, rc, result, envelope_from, recipient);
+
+	/* The list dies here: libcurl must not keep a pointer to it. */
+	curl_easy_setopt(t->curl, CURLOPT_MAIL_RCPT, (struct curl_slist *)NULL);
+	curl_slist_free_all(rcpt);
+	if (result != TRANSPORT_SENT)
+		abandon_connection(t);
+	t->data = NULL;
+	free(mail_from);
+	free(rcpt_to);
+	return result;
+}
+
+const char *smtp_transport_describe(const struct smtp_transport *t)
+{
+	return t->description;
+}
+
+void smtp_transport_close(struct smtp_transport *t)
+{
+	if (!t)
+		return;
+	curl_easy_cleanup(t->curl); /* sends QUIT on an open connection */
+	free(t->description);
+	free(t);
+	curl_release();
+}
