@@ -35,7 +35,7 @@ static char *printable_copy(const char *s)
 	return copy;
 }
 
-static int fail(char **errmsg, int code, const char *what, const char *value)
+static int invalid_value(char **errmsg, int code, const char *what, const char *value)
 {
 	char *shown = printable_copy(value);
 
@@ -622,7 +622,8 @@ static void build_body(struct strbuf *out, const char *body, const char *signatu
 
 	add_crlf_lines(&text, body ? body : "");
 	if (!str_empty(signature)) {
-		strbuf_addstr(&text, "-- \r\n");
+		if (!starts_with(signature, "-- \n") && !starts_with(signature, "-- \r\n"))
+			strbuf_addstr(&text, "-- \r\n");
 		add_crlf_lines(&text, signature);
 	}
 	if (fits_7bit(&text)) {
@@ -649,62 +650,86 @@ static int check_identifiers(const struct message *m, char **errmsg)
 	const char *url = set_or_null(m->unsubscribe_url);
 
 	if (!envelope_address_valid(m->from_email))
-		return fail(errmsg, MESSAGE_EADDRESS, "invalid sender address", m->from_email);
+		return invalid_value(errmsg, MESSAGE_EADDRESS, "invalid sender address", m->from_email);
 	if (!envelope_address_valid(m->to_email))
-		return fail(errmsg, MESSAGE_EADDRESS, "invalid recipient address", m->to_email);
+		return invalid_value(errmsg, MESSAGE_EADDRESS, "invalid recipient address", m->to_email);
 	if (!m->message_id || !msg_id_valid(m->message_id, strlen(m->message_id)))
-		return fail(errmsg, MESSAGE_EFIELD, "invalid message-id", m->message_id);
+		return invalid_value(errmsg, MESSAGE_EFIELD, "invalid message-id", m->message_id);
 	if (in_reply_to && !msg_id_valid(in_reply_to, strlen(in_reply_to)))
-		return fail(errmsg, MESSAGE_EFIELD, "invalid in-reply-to", in_reply_to);
+		return invalid_value(errmsg, MESSAGE_EFIELD, "invalid in-reply-to", in_reply_to);
 	if (references && !references_valid(references))
-		return fail(errmsg, MESSAGE_EFIELD, "invalid references", references);
+		return invalid_value(errmsg, MESSAGE_EFIELD, "invalid references", references);
 	if (url && !unsubscribe_url_valid(url))
-		return fail(errmsg, MESSAGE_EFIELD, "invalid unsubscribe url", url);
+		return invalid_value(errmsg, MESSAGE_EFIELD, "invalid unsubscribe url", url);
 	return 0;
 }
 
-static int check_text(const char *text, const char *what, char **errmsg)
+static int utf8_error(char **errmsg, const char *what)
 {
-	if (text && !utf8_valid(text, strlen(text))) {
-		*errmsg = xasprintf("%s is not valid UTF-8", what);
-		return MESSAGE_EUTF8;
+	*errmsg = xasprintf("%s is not valid UTF-8", what);
+	return MESSAGE_EUTF8;
+}
+
+static int is_utf8(const char *text)
+{
+	return !text || utf8_valid(text, strlen(text));
+}
+
+/* The header-safe texts of a message; NULL until made. */
+struct header_texts {
+	char *from_name, *to_name, *subject, *mailto;
+};
+
+static void header_texts_release(struct header_texts *h)
+{
+	free(h->from_name);
+	free(h->to_name);
+	free(h->subject);
+	free(h->mailto);
+}
+
+/* Checks every field of m and makes the texts that go into headers. */
+static int prepare(const struct message *m, struct header_texts *h, char **errmsg)
+{
+	int ret = check_identifiers(m, errmsg);
+
+	if (ret)
+		return ret;
+	if (!str_empty(m->unsubscribe_mailto)) {
+		h->mailto = unsubscribe_mailto_uri(m->unsubscribe_mailto);
+		if (!h->mailto)
+			return invalid_value(errmsg, MESSAGE_EADDRESS, "invalid unsubscribe address",
+					     m->unsubscribe_mailto);
 	}
+	if (!(h->from_name = header_text(m->from_name)))
+		return utf8_error(errmsg, "sender name");
+	if (!(h->to_name = header_text(m->to_name)))
+		return utf8_error(errmsg, "recipient name");
+	if (!(h->subject = header_text(m->subject)))
+		return utf8_error(errmsg, "subject");
+	if (!is_utf8(m->body))
+		return utf8_error(errmsg, "body");
+	if (!is_utf8(m->signature))
+		return utf8_error(errmsg, "signature");
 	return 0;
 }
 
 int message_build(const struct message *m, struct strbuf *out, char **errmsg)
 {
+	struct header_texts h = { NULL, NULL, NULL, NULL };
 	struct strbuf head = STRBUF_INIT, body = STRBUF_INIT;
-	char *from_name = NULL, *to_name = NULL, *subject = NULL, *mailto = NULL;
-	const char *encoding = NULL;
 	const char *url = set_or_null(m->unsubscribe_url);
+	const char *encoding = NULL;
 	int ret;
 
-	ret = check_identifiers(m, errmsg);
+	ret = prepare(m, &h, errmsg);
 	if (ret)
-		goto out;
-	if (!str_empty(m->unsubscribe_mailto)) {
-		mailto = unsubscribe_mailto_uri(m->unsubscribe_mailto);
-		if (!mailto) {
-			ret = fail(errmsg, MESSAGE_EADDRESS, "invalid unsubscribe address",
-				   m->unsubscribe_mailto);
-			goto out;
-		}
-	}
-	from_name = header_text(m->from_name);
-	to_name = header_text(m->to_name);
-	subject = header_text(m->subject);
-	if ((ret = check_text(from_name ? NULL : m->from_name, "sender name", errmsg)) ||
-	    (ret = check_text(to_name ? NULL : m->to_name, "recipient name", errmsg)) ||
-	    (ret = check_text(subject ? NULL : m->subject, "subject", errmsg)) ||
-	    (ret = check_text(m->body, "body", errmsg)) ||
-	    (ret = check_text(m->signature, "signature", errmsg)))
 		goto out;
 
 	add_date_field(&head, m->date);
-	add_address_field(&head, "From", from_name, m->from_email);
-	add_address_field(&head, "To", to_name, m->to_email);
-	add_subject_field(&head, subject);
+	add_address_field(&head, "From", h.from_name, m->from_email);
+	add_address_field(&head, "To", h.to_name, m->to_email);
+	add_subject_field(&head, h.subject);
 	strbuf_addf(&head, "Message-ID: %s\r\n", m->message_id);
 	if (set_or_null(m->in_reply_to))
 		strbuf_addf(&head, "In-Reply-To: %s\r\n", m->in_reply_to);
@@ -714,17 +739,14 @@ int message_build(const struct message *m, struct strbuf *out, char **errmsg)
 	strbuf_addstr(&head, "MIME-Version: 1.0\r\n"
 			     "Content-Type: text/plain; charset=UTF-8\r\n");
 	strbuf_addf(&head, "Content-Transfer-Encoding: %s\r\n", encoding);
-	if (mailto || url)
-		add_unsubscribe_fields(&head, mailto, url);
+	if (h.mailto || url)
+		add_unsubscribe_fields(&head, h.mailto, url);
 	strbuf_addstr(&head, "\r\n");
 
 	strbuf_add(out, head.buf, head.len);
 	strbuf_add(out, body.buf, body.len);
 out:
-	free(from_name);
-	free(to_name);
-	free(subject);
-	free(mailto);
+	header_texts_release(&h);
 	strbuf_release(&head);
 	strbuf_release(&body);
 	return ret;

@@ -104,6 +104,11 @@ static void note_command(struct smtp_transport *t, const char *data, size_t size
 	int masked = t->mask_next_command;
 
 	t->mask_next_command = 0;
+	if (masked) {
+		if (t->verbose)
+			fputs("> [masked]\n", stderr);
+		return;
+	}
 	if (len >= 4 && !strncasecmp(data, "MAIL", 4))
 		t->stage = STAGE_MAIL;
 	else if (len >= 4 && !strncasecmp(data, "RCPT", 4))
@@ -114,9 +119,7 @@ static void note_command(struct smtp_transport *t, const char *data, size_t size
 		t->quitting = 1;
 	if (!t->verbose)
 		return;
-	if (masked) {
-		fputs("> [masked]\n", stderr);
-	} else if (len >= 5 && !strncasecmp(data, "AUTH ", 5)) {
+	if (len >= 5 && !strncasecmp(data, "AUTH ", 5)) {
 		size_t mech = strcspn(data + 5, " \r\n");
 		fprintf(stderr, "> AUTH %.*s%s\n", (int)mech, data + 5,
 			5 + mech < len ? " [masked]" : "");
@@ -388,6 +391,15 @@ static enum transport_result classify(CURLcode rc, enum smtp_stage stage, long c
 
 	if (rc == CURLE_OK)
 		return TRANSPORT_SENT;
+	/* Once the whole message is out, only a reply may say it was not
+	 * delivered; whatever else went wrong, it may have been. */
+	if (stage == STAGE_END_OF_DATA) {
+		if (reply_class == 5)
+			return TRANSPORT_REJECTED;
+		if (reply_class == 4)
+			return TRANSPORT_RETRY;
+		return TRANSPORT_IN_DOUBT;
+	}
 	/* A 535 is 5xx but no bounce: LOGIN_DENIED, in the session stage. */
 	if (is_session_failure(rc) || stage == STAGE_SESSION)
 		return TRANSPORT_FATAL;
@@ -400,13 +412,8 @@ static enum transport_result classify(CURLcode rc, enum smtp_stage stage, long c
 	case STAGE_DATA:
 		/* A drop before the final "." delivers nothing. */
 		return reply_class == 5 ? TRANSPORT_REJECTED : TRANSPORT_RETRY;
-	case STAGE_END_OF_DATA:
-		if (reply_class == 5)
-			return TRANSPORT_REJECTED;
-		if (reply_class == 4)
-			return TRANSPORT_RETRY;
-		return TRANSPORT_IN_DOUBT;
 	case STAGE_SESSION:
+	case STAGE_END_OF_DATA:
 		break;
 	}
 	return TRANSPORT_FATAL;
@@ -422,7 +429,11 @@ static char *failure_message(const struct smtp_transport *t, CURLcode rc,
 
 	switch (result) {
 	case TRANSPORT_REJECTED:
-		strbuf_addf(&sb, "%s refused recipient '%s'", t->description, recipient);
+		if (t->stage == STAGE_END_OF_DATA)
+			strbuf_addf(&sb, "%s refused the message to '%s'", t->description,
+				    recipient);
+		else
+			strbuf_addf(&sb, "%s refused recipient '%s'", t->description, recipient);
 		break;
 	case TRANSPORT_RETRY:
 		if (server_said)

@@ -335,6 +335,11 @@ async def serve(args):
         f.write("%d\n" % port)
     os.rename(tmp, args.port_file)
     await stopped.wait()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        # A late SIGTERM (the harness stopping a server that already died of
+        # --stop-after) must not hit the closing event loop's wakeup pipe.
+        loop.remove_signal_handler(sig)
+        signal.signal(sig, signal.SIG_DFL)
     server.close()
 
 

@@ -496,6 +496,13 @@ static void test_message__line_ends_become_crlf(void **state)
 			    "unix\r\nwindows\r\nold mac\r\nlast\r\n-- \r\nsig\r\nline\r\n");
 	assert_line_limits(msg, 78);
 	free(msg);
+
+	/* a signature that brings its own separator does not get a second one */
+	m.body = "hi";
+	m.signature = "-- \nDana";
+	msg = build(&m);
+	assert_string_equal(body_of(msg), "hi\r\n-- \r\nDana\r\n");
+	free(msg);
 }
 
 static void test_message__long_line_goes_quoted_printable(void **state)
