@@ -1,0 +1,195 @@
+"""The cadence rules of SPEC section 7, pinned down with --now (never sleeps), through
+the real binary: import, due, send (to a Maildir), done, mark, optout."""
+import os
+
+from helpers import FollowupTest
+
+SEQUENCE = """\
+name: t
+timezone: America/New_York
+window: "09:00-17:00"
+business_days: true
+min_gap: 1d
+reactivate: { after: 90d, sequence: again }
+steps:
+  - id: recap
+    after: 24h
+    channel: email
+    subject: "Good to meet you, {{first_name|there}}"
+    body: "Hi {{first_name|there}}, thanks for stopping by."
+  - id: value
+    after: 3d
+    channel: email
+    thread: true
+    body: "Here is the deck."
+  - id: call
+    after: 7d
+    channel: call
+    task: "Call {{first_name|them}} on {{phone|(no phone)}}"
+  - id: checkin
+    after: 14d
+    channel: email
+    thread: true
+    body: "Checking in."
+"""
+
+AGAIN = """\
+name: again
+window: "09:00-17:00"
+steps:
+  - id: ping
+    after: 0d
+    channel: email
+    subject: "Still interested, {{first_name|there}}?"
+    body: "It has been a while."
+"""
+
+LEADS = ("Email,First Name,Company,Phone,Scanned At,Time Zone\n"
+         "ny@x.example,Nora,NYC Co,+1 212 555 0100,2026-03-06 18:30,\n")
+
+
+class Cadence(FollowupTest):
+    def setUp(self):
+        super().setUp()
+        for name in os.listdir(self.seqdir):
+            os.remove(os.path.join(self.seqdir, name))
+        self.write_sequence("t.yaml", SEQUENCE)
+        self.write_sequence("again.yaml", AGAIN)
+        self.ok("init")
+
+    def write_sequence(self, name, text):
+        with open(os.path.join(self.seqdir, name), "w") as f:
+            f.write(text)
+
+    def import_leads(self, csv=LEADS, now="2026-03-06T23:45:00Z", *args):
+        return self.ok("import", "--json", "--sequence", "t", *args,
+                       self.write("leads.csv", csv), now=now).json()
+
+    def due(self, now, *args):
+        return self.ok("due", "--json", *args, now=now).json()
+
+    def send(self, now):
+        return self.ok("send", "--json", now=now).json()
+
+    def touches(self, email="ny@x.example"):
+        return self.sql("SELECT t.step, t.state, t.due_at FROM touches t JOIN leads l"
+                        f" ON l.id = t.lead_id WHERE l.email = '{email}' ORDER BY t.id")
+
+    def test_friday_evening_scan_lands_monday_at_window_start(self):
+        self.import_leads()
+        self.assertEqual(self.due("2026-03-09T12:59:00Z"), [])
+        [touch] = self.due("2026-03-09T13:00:00Z")     # 09:00 EDT, across the DST change
+        self.assertEqual(touch["step"], "recap")
+        self.assertEqual(touch["due_at"], "2026-03-09T13:00:00Z")
+        self.assertEqual(touch["text"], "Good to meet you, Nora")
+        self.assertFalse(touch["overdue"])
+        self.assertIsNone(touch["held"])
+        self.assertEqual(touch["company"], "NYC Co")
+
+    def test_business_day_offset_skips_weekend(self):
+        self.import_leads()
+        self.assertEqual(self.send("2026-03-09T13:05:00Z")["sent"], 1)
+        [touch] = self.due("2026-03-09T13:05:00Z", "--until", "2026-03-31")
+        self.assertEqual(touch["step"], "value")
+        # Friday 18:30 + 3 business days = Wednesday 18:30, after the window: Thursday 09:00.
+        self.assertEqual(touch["due_at"], "2026-03-12T13:00:00Z")
+
+    def test_lead_in_tokyo_gets_tokyo_window(self):
+        self.import_leads("Email,First Name,Scanned At,Time Zone\n"
+                          "jp@x.example,Ken,2026-03-06T10:00:00Z,Asia/Tokyo\n")
+        [touch] = self.due("2026-03-09T00:00:00Z")    # Monday 09:00 in Tokyo
+        self.assertEqual(touch["due_at"], "2026-03-09T00:00:00Z")
+
+    def test_ten_days_without_send_gives_one_touch_then_min_gap(self):
+        self.import_leads()
+        self.assertEqual(self.send("2026-03-19T14:00:00Z")["sent"], 1)
+        self.assertEqual(self.send("2026-03-19T14:10:00Z")["sent"], 0)
+        [touch] = self.due("2026-03-19T14:10:00Z", "--until", "2026-04-30")
+        self.assertEqual(touch["step"], "value")
+        self.assertEqual(touch["due_at"], "2026-03-20T14:00:00Z")   # sent + min_gap 1d
+
+    def test_reply_cancels_what_is_pending(self):
+        self.import_leads()
+        self.send("2026-03-09T13:05:00Z")
+        self.ok("mark", "ny@x.example", "replied", "--note", "wants a demo",
+                now="2026-03-11T15:00:00Z")
+        self.assertEqual(self.due("2026-04-30T00:00:00Z"), [])
+        self.assertEqual([t["state"] for t in self.touches()], ["sent", "cancelled"])
+        self.assertEqual(self.sql("SELECT status FROM leads"), [{"status": "replied"}])
+
+    def test_undone_call_is_missed_when_next_step_falls_due(self):
+        self.import_leads()
+        self.send("2026-03-09T13:05:00Z")
+        self.send("2026-03-12T13:05:00Z")
+        [call] = self.due("2026-03-16T13:00:00Z")
+        self.assertEqual(call["step"], "call")
+        self.assertEqual(call["channel"], "call")
+        self.assertEqual(call["text"], "Call Nora on +1 212 555 0100")
+        # Nobody calls. Day 14 (Friday 03-27 09:00) comes:
+        [checkin] = self.due("2026-03-27T13:00:00Z")
+        self.assertEqual(checkin["step"], "checkin")
+        self.assertEqual([t["state"] for t in self.touches()],
+                         ["sent", "sent", "missed", "pending"])
+
+    def test_done_call_then_cold_then_reactivation_after_90_days(self):
+        self.import_leads()
+        self.send("2026-03-09T13:05:00Z")
+        self.send("2026-03-12T13:05:00Z")
+        [call] = self.due("2026-03-16T13:00:00Z")
+        self.ok("done", str(call["touch_id"]), "--note", "voicemail", now="2026-03-16T14:00:00Z")
+        self.fails(2, "done", str(call["touch_id"]), now="2026-03-16T14:01:00Z")
+        self.assertEqual(self.send("2026-03-27T13:05:00Z")["sent"], 1)
+        self.assertEqual(self.sql("SELECT status FROM leads"), [{"status": "cold"}])
+        self.assertEqual(self.due("2026-06-25T13:00:00Z"), [])
+        [again] = self.due("2026-06-25T13:05:00Z")
+        self.assertEqual(again["sequence"], "again")
+        self.assertEqual(again["step"], "ping")
+
+    def test_opted_out_is_never_due_again_even_after_reimport(self):
+        self.import_leads()
+        self.ok("optout", "ny@x.example", now="2026-03-07T12:00:00Z")
+        self.assertEqual(self.due("2026-04-30T00:00:00Z"), [])
+        summary = self.import_leads(now="2026-03-08T12:00:00Z")
+        self.assertEqual(summary["enrolled"], 0)
+        self.assertEqual(summary["suppressed"], 1)
+        self.assertEqual(self.due("2026-04-30T00:00:00Z"), [])
+        self.assertEqual(self.send("2026-04-30T14:00:00Z")["sent"], 0)
+
+    def test_dst_end_keeps_window_at_nine(self):
+        self.import_leads("Email,Scanned At\nfall@x.example,2026-10-30 18:30\n",
+                          now="2026-10-30T23:00:00Z")
+        [touch] = self.due("2026-11-02T14:00:00Z")    # Monday 09:00 EST
+        self.assertEqual(touch["due_at"], "2026-11-02T14:00:00Z")
+
+    def test_missing_value_without_fallback_is_held(self):
+        self.write_sequence("t.yaml", SEQUENCE.replace("{{first_name|there}}", "{{first_name}}"))
+        self.import_leads("Email,Scanned At\nnoname@x.example,2026-03-06 18:30\n")
+        [touch] = self.due("2026-03-09T13:00:00Z")
+        self.assertIn("first_name", touch["held"])
+        result = self.send("2026-03-09T13:00:00Z")
+        self.assertEqual((result["sent"], result["held"]), (0, 1))
+
+    def test_edited_sequence_keeps_made_steps_and_closes_removed(self):
+        self.import_leads()
+        self.send("2026-03-09T13:05:00Z")
+        without_value = SEQUENCE.replace(
+            '  - id: value\n    after: 3d\n    channel: email\n    thread: true\n'
+            '    body: "Here is the deck."\n', "")
+        self.write_sequence("t.yaml", without_value)
+        [call] = self.due("2026-03-16T13:00:00Z")
+        self.assertEqual(call["step"], "call")
+        self.assertEqual([(t["step"], t["state"]) for t in self.touches()],
+                         [("recap", "sent"), ("value", "removed"), ("call", "pending")])
+
+    def test_unknown_touch_and_lead_are_usage_errors(self):
+        self.import_leads()
+        self.fails(2, "done", "999")
+        self.fails(2, "mark", "nobody@x.example", "replied")
+        self.fails(2, "mark", "ny@x.example", "happy")
+        self.fails(2, "enroll", "ny@x.example", "no-such-sequence")
+
+
+class Plan(FollowupTest):
+    def test_plan_shows_the_calendar(self):
+        r = self.ok("plan", "event-followup", "--from", "2026-03-06 18:30")
+        self.assertIn("Mon 2026-03-09 09:00", r.out)
