@@ -1336,3 +1336,80 @@ int store_count_state(struct store *s, const char *state, long *count)
 	finish(st);
 	return 0;
 }
+
+/* --- reading back ----------------------------------------------------------------------- */
+
+int store_timeline_each(struct store *s, int64_t lead_id, timeline_fn fn, void *ctx)
+{
+	static const char sql[] =
+		"SELECT l.created_at, 0, 'imported', i.file, coalesce(i.event, l.event), NULL, 0"
+		" FROM leads l LEFT JOIN imports i ON i.id = l.import_id WHERE l.id = ?1"
+		" UNION ALL SELECT started_at, 1, 'enrolled', sequence, event, NULL, id"
+		" FROM enrolments WHERE lead_id = ?1"
+		" UNION ALL SELECT coalesce(done_at, due_at), 2, 'touch', step || ' (' || channel || ')',"
+		" state || CASE WHEN state = 'pending' THEN ', due' ELSE '' END"
+		" || coalesce(': ' || note, ''), message_id, id FROM touches WHERE lead_id = ?1"
+		" UNION ALL SELECT ended_at, 3, state, sequence, end_reason, NULL, id"
+		" FROM enrolments WHERE lead_id = ?1 AND ended_at IS NOT NULL"
+		" UNION ALL SELECT at, 4, kind, detail, NULL, NULL, 0 FROM history WHERE lead_id = ?1"
+		" ORDER BY 1, 2, 7";
+	sqlite3_stmt *st = NULL;
+	int rc, ret = 0;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, "cannot read the timeline");
+	sqlite3_bind_int64(st, 1, lead_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct timeline_entry e = {
+			.at = column_time(st, 0),
+			.kind = (const char *)sqlite3_column_text(st, 2),
+			.title = (const char *)sqlite3_column_text(st, 3),
+			.detail = (const char *)sqlite3_column_text(st, 4),
+			.message_id = (const char *)sqlite3_column_text(st, 5),
+			.ref = sqlite3_column_int64(st, 6),
+		};
+		if ((ret = fn(&e, ctx)))
+			break;
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = db_error(s, "cannot read the timeline");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int store_export_each(struct store *s, export_fn fn, void *ctx)
+{
+	static const char sql[] =
+		"SELECT " LEAD_COLUMNS ", e.sequence,"
+		" (SELECT t.step FROM touches t WHERE t.enrolment_id = e.id"
+		"   AND t.state NOT IN ('pending', 'cancelled') ORDER BY t.id DESC LIMIT 1),"
+		" (SELECT max(t.done_at) FROM touches t WHERE t.lead_id = l.id"
+		"   AND t.state IN ('sent', 'done')),"
+		" (SELECT min(t.due_at) FROM touches t WHERE t.lead_id = l.id AND t.state = 'pending')"
+		" FROM leads l LEFT JOIN enrolments e ON e.id = (SELECT max(x.id) FROM enrolments x"
+		"   WHERE x.lead_id = l.id) ORDER BY l.id";
+	sqlite3_stmt *st = NULL;
+	int rc, ret = 0;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, "cannot export");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct lead l;
+		int c = read_lead(st, 0, &l);
+		struct export_row r = {
+			.lead = &l,
+			.sequence = (const char *)sqlite3_column_text(st, c),
+			.step = (const char *)sqlite3_column_text(st, c + 1),
+			.last_touch = column_time(st, c + 2),
+			.next_due = column_time(st, c + 3),
+		};
+		ret = fn(&r, ctx);
+		lead_release(&l);
+		if (ret)
+			break;
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = db_error(s, "cannot export");
+	sqlite3_finalize(st);
+	return ret;
+}

@@ -172,6 +172,31 @@ typedef int (*due_fn)(const struct due_item *d, void *ctx);
 int store_due_each(struct store *s, const struct due_filter *f, due_fn fn, void *ctx);
 int store_due_item(struct store *s, int64_t touch_id, struct due_item *out);
 
+/* --- reading back ------------------------------------------------------------------- */
+
+/* One event in a lead's life, for `show`. */
+struct timeline_entry {
+	time_t at;
+	const char *kind;       /* imported enrolled touch completed stopped updated replied ... */
+	const char *title;      /* file, sequence, or "step (channel)" */
+	const char *detail;     /* event, state and note, or reason; may be NULL */
+	const char *message_id; /* sent touches */
+	int64_t ref;            /* touch or enrolment id, 0 when none */
+};
+typedef int (*timeline_fn)(const struct timeline_entry *e, void *ctx);
+/* A lead's whole timeline in time order. */
+int store_timeline_each(struct store *s, int64_t lead_id, timeline_fn fn, void *ctx);
+
+/* One row of `export`: a lead and where it stands. */
+struct export_row {
+	const struct lead *lead;
+	const char *sequence;   /* the active (else latest) enrolment's sequence, or NULL */
+	const char *step;       /* the last step made, or NULL */
+	time_t last_touch, next_due;
+};
+typedef int (*export_fn)(const struct export_row *r, void *ctx);
+int store_export_each(struct store *s, export_fn fn, void *ctx);
+
 /* --- sending ----------------------------------------------------------------------- */
 
 /* One sender at a time: takes the store's sender lock, held until store_close() (or the

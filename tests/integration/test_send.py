@@ -1,0 +1,299 @@
+"""followup send against a real SMTP server (aiosmtpd on 127.0.0.1, STARTTLS and AUTH),
+every captured message parsed with Python's email package in its strict policy."""
+import email
+import email.policy
+import os
+import signal
+import subprocess
+import time
+
+from helpers import BIN, FollowupTest
+from smtpd import TestSMTPServer
+
+SEQUENCE = """\
+name: t
+timezone: America/New_York
+window: "09:00-17:00"
+business_days: true
+min_gap: 1d
+steps:
+  - id: recap
+    after: 24h
+    channel: email
+    subject: "{{company|Your team}} and Acme, {{first_name|there}}"
+    body: |
+      Hi {{first_name|there}},
+      .this line starts with a dot
+      {{extra.Long|}}
+      Notes: {{notes|none}}
+  - id: value
+    after: 3d
+    channel: email
+    thread: true
+    body: "The deck, as promised."
+"""
+
+NOW_RECAP = "2026-03-09T13:05:00Z"
+NOW_VALUE = "2026-03-12T13:05:00Z"
+PASSWORD = "s3cret-Pa55word"
+
+
+def parse(msg):
+    return email.message_from_bytes(msg.data, policy=email.policy.strict)
+
+
+class SendBase(FollowupTest):
+    server_options = {}
+
+    def setUp(self):
+        super().setUp()
+        for name in os.listdir(self.seqdir):
+            os.remove(os.path.join(self.seqdir, name))
+        with open(os.path.join(self.seqdir, "t.yaml"), "w") as f:
+            f.write(SEQUENCE)
+        self.server = TestSMTPServer(**self.server_options).start()
+        self.addCleanup(self.server.cleanup)
+        self.use_server(self.server)
+        self.ok("init")
+
+    def use_server(self, server, password_env=True, extra=""):
+        tls = "required" if server.ca_file else "none"
+        smtp = f"smtp:\n  url: {server.url}\n  tls: {tls}\n"
+        if server.ca_file:
+            smtp += f"  ca_file: {server.ca_file}\n  username: rep\n"
+            if password_env:
+                smtp += "  password_env: FOLLOWUP_SMTP_PASSWORD\n"
+        self.write_config("owners:\n  jose: { name: José Núñez, email: jose@acme.example,"
+                          " signature: \"José\\nAcme\" }\n"
+                          "unsubscribe: { mailto: unsub@acme.example,"
+                          " url: \"https://acme.example/u/{token}\" }\n"
+                          "limits: { per_run: 0, per_day: 0 }\n" + smtp + extra)
+
+    def env(self, **extra):
+        return super().env(FOLLOWUP_SMTP_PASSWORD=PASSWORD, **extra)
+
+    def import_csv(self, rows, header="Email,First Name,Last Name,Company,Notes,Owner,Scanned At"):
+        path = self.write("leads.csv", header + "\n" + "".join(r + "\n" for r in rows))
+        return self.ok("import", "--json", "--sequence", "t", path,
+                       now="2026-03-06T23:45:00Z").json()
+
+    def send(self, now=NOW_RECAP, *args, code=0):
+        r = self.run_followup("send", "--json", *args, now=now)
+        self.assertEqual(r.code, code, r)
+        return r.json() if code == 0 else r
+
+    def states(self):
+        return [row["state"] for row in self.sql("SELECT state FROM touches ORDER BY id")]
+
+    def lead_rows(self, n, domain="x.example"):
+        return [f"lead{i}@{domain},Lead{i},,Co {i},,,2026-03-06 18:30" for i in range(n)]
+
+
+class Messages(SendBase):
+    def test_accents_comma_and_headers(self):
+        self.import_csv(['renee@x.example,Renée,Lefèvre-Özdemir,"Société Générale d\'Études, SA",'
+                         ',jose,2026-03-06 18:30'])
+        self.assertEqual(self.send()["sent"], 1)
+        [msg] = self.server.messages()
+        m = parse(msg)
+        self.assertEqual(m["To"].addresses[0].display_name, "Renée Lefèvre-Özdemir")
+        self.assertEqual(m["To"].addresses[0].addr_spec, "renee@x.example")
+        self.assertEqual(len(m["To"].addresses), 1)
+        self.assertEqual(m["From"].addresses[0].display_name, "José Núñez")
+        self.assertEqual(msg.mail_from, "jose@acme.example")
+        self.assertEqual(m["Subject"], "Société Générale d'Études, SA and Acme, Renée")
+        self.assertEqual(m["MIME-Version"], "1.0")
+        self.assertEqual(m.get_content_type(), "text/plain")
+        self.assertEqual(m.get_content_charset(), "utf-8")
+        self.assertIn("<mailto:unsub@acme.example>", m["List-Unsubscribe"])
+        token = self.sql("SELECT token FROM leads")[0]["token"]
+        self.assertIn(f"<https://acme.example/u/{token}>", m["List-Unsubscribe"])
+        self.assertEqual(m["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click")
+        stored = self.sql("SELECT message_id, state FROM touches WHERE step = 'recap'")[0]
+        self.assertEqual(stored["state"], "sent")
+        self.assertEqual(m["Message-ID"], stored["message_id"])
+        self.assertIn("José\nAcme", m.get_content())
+
+    def test_crlf_in_data_cannot_add_a_header(self):
+        self.import_csv(['evil@x.example,"Dana\r\nBcc: x@evil.example",,Co,'
+                         '"x\r\nBcc: y@evil.example",,2026-03-06 18:30'])
+        self.assertEqual(self.send()["sent"], 1)
+        [msg] = self.server.messages()
+        m = parse(msg)
+        self.assertIsNone(m["Bcc"])
+        self.assertEqual(msg.rcpt_tos, ["evil@x.example"])
+        for line in msg.data.split(b"\r\n\r\n", 1)[0].split(b"\r\n"):
+            self.assertFalse(line.lower().startswith(b"bcc"), line)
+
+    def test_dot_line_and_long_line_survive(self):
+        long_word = "A" * 2000
+        self.import_csv([f"long@x.example,Lee,,Co,,,2026-03-06 18:30,{long_word}"],
+                        header="Email,First Name,Last Name,Company,Notes,Owner,Scanned At,Long")
+        self.assertEqual(self.send()["sent"], 1)
+        [msg] = self.server.messages()
+        for line in msg.data.split(b"\r\n"):
+            self.assertLessEqual(len(line), 998)
+        body = parse(msg).get_content()
+        self.assertIn("\n.this line starts with a dot\n", body)
+        self.assertIn(long_word, body)
+
+    def test_day_three_email_threads_on_day_one(self):
+        self.import_csv(self.lead_rows(1))
+        self.send(NOW_RECAP)
+        self.assertEqual(self.send(NOW_VALUE)["sent"], 1)
+        first, second = [parse(m) for m in self.server.messages()]
+        self.assertEqual(second["In-Reply-To"], first["Message-ID"])
+        self.assertIn(first["Message-ID"], second["References"])
+        self.assertEqual(second["Subject"], "Re: " + first["Subject"])
+
+    def test_dry_run_sends_nothing(self):
+        self.import_csv(self.lead_rows(2))
+        self.assertEqual(self.send(NOW_RECAP, "--dry-run")["sent"], 2)
+        self.assertEqual(self.server.messages(), [])
+        self.assertEqual(self.states(), ["pending", "pending"])
+
+    def test_one_connection_for_the_run(self):
+        self.import_csv(self.lead_rows(5))
+        self.assertEqual(self.send()["sent"], 5)
+        self.assertEqual(self.server.connections(), 1)
+
+
+class TemporaryAndPermanent(SendBase):
+    server_options = dict(replies=["soft@x.example=451x1", "hard@x.example=550"])
+
+    def test_451_retried_later_and_sent_once_550_bounces(self):
+        self.import_csv(["soft@x.example,Soft,,Co,,,2026-03-06 18:30",
+                         "hard@x.example,Hard,,Co,,,2026-03-06 18:30",
+                         "fine@x.example,Fine,,Co,,,2026-03-06 18:30"])
+        first = self.send(NOW_RECAP)
+        self.assertEqual((first["sent"], first["retry"], first["bounced"]), (1, 1, 1))
+        # Before the 15-minute backoff: nothing goes.
+        self.assertEqual(self.send("2026-03-09T13:10:00Z")["sent"], 0)
+        self.assertEqual(self.send("2026-03-09T13:25:00Z")["sent"], 1)
+        got = sorted(m.rcpt_tos[0] for m in self.server.messages())
+        self.assertEqual(got, ["fine@x.example", "soft@x.example"])
+        self.assertEqual(self.sql("SELECT status FROM leads WHERE email = 'hard@x.example'"),
+                         [{"status": "bounced"}])
+        # A bounced lead's sequence is stopped: nothing more ever goes to it.
+        self.send("2026-04-30T14:00:00Z")
+        self.assertNotIn("hard@x.example", [m.rcpt_tos[0] for m in self.server.messages()])
+
+
+class ServerStops(SendBase):
+    server_options = dict(stop_after=2)
+
+    def test_server_stopping_mid_run(self):
+        self.import_csv(self.lead_rows(5))
+        r = self.send(NOW_RECAP, code=1)
+        self.assertIn("followup: ", r.err)
+        delivered = self.server.messages()
+        self.assertEqual(len(delivered), 2)
+        spool = self.server.spool
+        self.server.stop()
+        again = TestSMTPServer(spool=spool).start()
+        self.addCleanup(again.cleanup)
+        self.use_server(again)
+        # Later runs (after any retry backoff) deliver the rest, each exactly once.
+        for now in ("2026-03-09T13:30:00Z", "2026-03-09T14:30:00Z", "2026-03-09T18:30:00Z"):
+            self.run_followup("send", now=now)
+        rcpts = [m.rcpt_tos[0] for m in again.messages()]
+        self.assertEqual(len(rcpts), len(set(rcpts)))
+        self.assertEqual(sorted(set(rcpts)), sorted(f"lead{i}@x.example" for i in range(5)))
+
+
+class Killed(SendBase):
+    server_options = dict(hang_after_data=60)
+
+    def test_sigkill_mid_send_leaves_in_doubt_never_resent(self):
+        self.import_csv(self.lead_rows(3))
+        proc = subprocess.Popen([BIN, "--now", NOW_RECAP, "send"], env=self.env(),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 20
+        while time.time() < deadline and not any(e.get("event") == "data"
+                                                 for e in self.server.events()):
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        self.assertIn("sending", self.states())
+        self.server.stop()
+        fresh = TestSMTPServer().start()
+        self.addCleanup(fresh.cleanup)
+        self.use_server(fresh)
+        result = self.send("2026-03-09T13:10:00Z")
+        self.assertEqual(result["sent"], 2)
+        self.assertEqual(self.states().count("in_doubt"), 1)
+        doubtful = self.sql("SELECT l.email FROM touches t JOIN leads l ON l.id = t.lead_id"
+                            " WHERE t.state = 'in_doubt'")[0]["email"]
+        self.assertNotIn(doubtful, [m.rcpt_tos[0] for m in fresh.messages()])
+        due = self.ok("due", "--json", now="2026-03-09T13:10:00Z").json()
+        self.assertIn("in_doubt", [d["state"] for d in due])
+        touch = [d for d in due if d["state"] == "in_doubt"][0]["touch_id"]
+        self.ok("resolve", str(touch), "sent", now="2026-03-09T13:11:00Z")
+        self.assertNotIn("in_doubt", self.states())
+
+
+class Concurrent(SendBase):
+    def test_two_sends_at_once_deliver_each_message_once(self):
+        self.import_csv(self.lead_rows(30))
+        procs = [subprocess.Popen([BIN, "--now", NOW_RECAP, "send"], env=self.env(),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+        outputs = [p.communicate(timeout=120) for p in procs]
+        self.assertEqual([p.returncode for p in procs], [0, 0], outputs)
+        rcpts = [m.rcpt_tos[0] for m in self.server.messages()]
+        self.assertEqual(len(rcpts), 30)
+        self.assertEqual(len(set(rcpts)), 30)
+
+
+class Security(SendBase):
+    server_options = dict(starttls=True, auth="rep:" + PASSWORD)
+
+    def test_starttls_and_auth_deliver(self):
+        self.import_csv(self.lead_rows(2))
+        self.assertEqual(self.send()["sent"], 2)
+        self.assertEqual(len(self.server.messages()), 2)
+
+    def test_wrong_password_marks_nothing_and_never_prints_it(self):
+        self.import_csv(self.lead_rows(2))
+        wrong = "Wr0ng-Secret-XYZ"
+        r = self.run_followup("--verbose", "send", now=NOW_RECAP,
+                              env=self.env(FOLLOWUP_SMTP_PASSWORD=wrong))
+        self.assertEqual(r.code, 1, r)
+        self.assertNotIn(wrong, r.out + r.err)
+        self.assertEqual(self.states(), ["pending", "pending"])
+        self.assertEqual(self.server.messages(), [])
+        with open(self.db, "rb") as f:
+            self.assertNotIn(wrong.encode(), f.read())
+
+
+class NoStartTLS(SendBase):
+    def test_server_without_starttls_is_refused(self):
+        plain = self.server
+        self.write_config(f"smtp:\n  url: {plain.url}\n  tls: required\n")
+        self.import_csv(self.lead_rows(1))
+        r = self.send(code=1)
+        self.assertIn("followup: ", r.err)
+        self.assertEqual(self.states(), ["pending"])
+        self.assertEqual(plain.messages(), [])
+
+
+class MaildirOutbox(FollowupTest):
+    def test_init_config_sends_into_maildir(self):
+        home_cfg = os.path.join(self.dir, "fresh", "config.yaml")
+        env = self.env(FOLLOWUP_CONFIG=home_cfg, FOLLOWUP_DB=os.path.join(self.dir, "fresh.db"))
+        r = self.run_followup("init", env=env)
+        self.assertEqual(r.code, 0, r)
+        self.assertEqual(oct(os.stat(home_cfg).st_mode & 0o777), "0o600")
+        self.assertEqual(oct(os.stat(os.path.join(self.dir, "fresh.db")).st_mode & 0o777), "0o600")
+        r = self.run_followup("import", self.data("A_eventyay_style_leads.csv"), "--timezone", "UTC",
+                              now="2025-03-06T15:00:00Z", env=env)
+        self.assertEqual(r.code, 0, r)
+        r = self.run_followup("send", now="2025-03-06T15:00:00Z", env=env)
+        self.assertEqual(r.code, 0, r)
+        self.assertIn("maildir", r.out)
+        with open(home_cfg) as f:
+            outbox = [l.split("maildir:", 1)[1].strip().strip('"') for l in f
+                      if "maildir:" in l and not l.lstrip().startswith("#")][0]
+        files = os.listdir(os.path.join(outbox, "new"))
+        self.assertEqual(len(files), 3)
+        self.assertEqual(os.listdir(os.path.join(outbox, "tmp")), [])
