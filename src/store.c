@@ -1413,3 +1413,194 @@ int store_export_each(struct store *s, export_fn fn, void *ctx)
 	sqlite3_finalize(st);
 	return ret;
 }
+
+/* --- pipeline ------------------------------------------------------------------------------ */
+
+const char *const pipeline_statuses[7] = {
+	"active", "cold", "replied", "converted", "lost", "unsubscribed", "bounced",
+};
+
+/* Leads in scope: ?1 event, ?2 owner (NULL for any). */
+#define IN_SCOPE(l) \
+	" (?1 IS NULL OR " l ".event = ?1 COLLATE NOCASE)" \
+	" AND (?2 IS NULL OR " l ".owner = ?2 COLLATE NOCASE)"
+
+static sqlite3_stmt *prepare_scoped(struct store *s, const char *sql, const char *event,
+				    const char *owner)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		db_error(s, "cannot compute the pipeline");
+		return NULL;
+	}
+	bind_text(st, 1, event);
+	bind_text(st, 2, owner);
+	return st;
+}
+
+static int pipeline_statuses_count(struct store *s, const char *event, const char *owner,
+				   struct pipeline *p)
+{
+	sqlite3_stmt *st = prepare_scoped(s, "SELECT l.status, count(*) FROM leads l WHERE"
+					  IN_SCOPE("l") " GROUP BY l.status", event, owner);
+	int rc;
+
+	if (!st)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *status = (const char *)sqlite3_column_text(st, 0);
+		long n = (long)sqlite3_column_int64(st, 1);
+		p->leads += n;
+		for (size_t i = 0; i < ARRAY_SIZE(pipeline_statuses); i++)
+			if (!strcmp(status, pipeline_statuses[i]))
+				p->by_status[i] += n;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_error(s, "cannot compute the pipeline");
+}
+
+static int pipeline_touch_counts(struct store *s, const char *event, const char *owner,
+				 time_t now, time_t today, struct pipeline *p)
+{
+	sqlite3_stmt *st = prepare_scoped(s,
+		"SELECT coalesce(sum(t.state = 'pending' AND t.due_at <= ?3), 0),"
+		" coalesce(sum(t.state = 'pending' AND t.due_at < ?4), 0),"
+		" coalesce(sum(t.state = 'in_doubt'), 0)"
+		" FROM touches t JOIN leads l ON l.id = t.lead_id"
+		" WHERE t.state IN ('pending', 'in_doubt') AND" IN_SCOPE("l"), event, owner);
+	int rc;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int64(st, 4, today);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		p->due_now = (long)sqlite3_column_int64(st, 0);
+		p->overdue = (long)sqlite3_column_int64(st, 1);
+		p->in_doubt = (long)sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : db_error(s, "cannot compute the pipeline");
+}
+
+/* Speed to lead: hours from contact to first touch, over leads ever enrolled. The hours
+ * come back sorted, so the median is read off the middle row. */
+static int pipeline_speed(struct store *s, const char *event, const char *owner,
+			  struct pipeline *p)
+{
+	sqlite3_stmt *st = prepare_scoped(s,
+		"SELECT (SELECT min(t.done_at) FROM touches t WHERE t.lead_id = l.id"
+		"  AND t.state IN ('sent', 'done')) - l.contact_at AS wait"
+		" FROM leads l WHERE EXISTS (SELECT 1 FROM enrolments e WHERE e.lead_id = l.id)"
+		" AND" IN_SCOPE("l") " ORDER BY wait IS NULL, wait", event, owner);
+	double *waits = NULL;
+	size_t n = 0, alloc = 0;
+	int rc;
+
+	if (!st)
+		return -1;
+	p->median_hours = -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		p->enrolled++;
+		if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
+			p->never_touched++;
+			continue;
+		}
+		double hours = (double)sqlite3_column_int64(st, 0) / 3600.0;
+		if (n == alloc)
+			waits = xrealloc(waits, (alloc = alloc ? alloc * 2 : 256) * sizeof(*waits));
+		waits[n++] = hours;
+		p->within_24h += hours <= 24;
+		p->within_48h += hours <= 48;
+	}
+	sqlite3_finalize(st);
+	p->touched = (long)n;
+	if (n)
+		p->median_hours = n % 2 ? waits[n / 2] : (waits[n / 2 - 1] + waits[n / 2]) / 2;
+	free(waits);
+	return rc == SQLITE_DONE ? 0 : db_error(s, "cannot compute the pipeline");
+}
+
+/* Per step: touches made, and replies that came after it and before the next touch. */
+static int pipeline_steps(struct store *s, const char *event, const char *owner,
+			  struct pipeline *p)
+{
+	sqlite3_stmt *st = prepare_scoped(s,
+		"WITH made AS (SELECT t.lead_id, e.sequence, t.step, t.done_at"
+		"  FROM touches t JOIN enrolments e ON e.id = t.enrolment_id"
+		"  JOIN leads l ON l.id = t.lead_id"
+		"  WHERE t.state IN ('sent', 'done') AND" IN_SCOPE("l") "),"
+		" replied AS (SELECT h.lead_id, min(h.at) AS at FROM history h"
+		"  WHERE h.kind = 'replied' GROUP BY h.lead_id),"
+		" credited AS (SELECT (SELECT m.sequence || char(31) || m.step FROM made m"
+		"  WHERE m.lead_id = r.lead_id AND m.done_at <= r.at"
+		"  ORDER BY m.done_at DESC LIMIT 1) AS key FROM replied r)"
+		" SELECT m.sequence, m.step, count(*), (SELECT count(*) FROM credited c"
+		"  WHERE c.key = m.sequence || char(31) || m.step)"
+		" FROM made m GROUP BY m.sequence, m.step ORDER BY m.sequence, min(m.done_at)",
+		event, owner);
+	int rc;
+
+	if (!st)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct pipeline_step *ps;
+		p->steps = xrealloc(p->steps, (p->nsteps + 1) * sizeof(*p->steps));
+		ps = &p->steps[p->nsteps++];
+		ps->sequence = column_text(st, 0);
+		ps->step = column_text(st, 1);
+		ps->made = (long)sqlite3_column_int64(st, 2);
+		ps->replies = (long)sqlite3_column_int64(st, 3);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_error(s, "cannot compute the pipeline");
+}
+
+static int pipeline_missed(struct store *s, const char *event, const char *owner,
+			   struct pipeline *p)
+{
+	sqlite3_stmt *st = prepare_scoped(s,
+		"SELECT l.owner, count(*) FROM touches t JOIN leads l ON l.id = t.lead_id"
+		" WHERE t.state = 'missed' AND" IN_SCOPE("l")
+		" GROUP BY l.owner COLLATE NOCASE ORDER BY count(*) DESC, l.owner", event, owner);
+	int rc;
+
+	if (!st)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		p->missed = xrealloc(p->missed, (p->nmissed + 1) * sizeof(*p->missed));
+		p->missed[p->nmissed].owner = column_text(st, 0);
+		p->missed[p->nmissed++].missed = (long)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_error(s, "cannot compute the pipeline");
+}
+
+int store_pipeline(struct store *s, const char *event, const char *owner, time_t now,
+		   time_t today, struct pipeline *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (pipeline_statuses_count(s, event, owner, out) ||
+	    pipeline_touch_counts(s, event, owner, now, today, out) ||
+	    pipeline_speed(s, event, owner, out) ||
+	    pipeline_steps(s, event, owner, out) ||
+	    pipeline_missed(s, event, owner, out)) {
+		pipeline_release(out);
+		return -1;
+	}
+	return 0;
+}
+
+void pipeline_release(struct pipeline *p)
+{
+	for (size_t i = 0; i < p->nsteps; i++) {
+		free(p->steps[i].sequence);
+		free(p->steps[i].step);
+	}
+	for (size_t i = 0; i < p->nmissed; i++)
+		free(p->missed[i].owner);
+	free(p->steps);
+	free(p->missed);
+	memset(p, 0, sizeof(*p));
+}

@@ -197,6 +197,30 @@ struct export_row {
 typedef int (*export_fn)(const struct export_row *r, void *ctx);
 int store_export_each(struct store *s, export_fn fn, void *ctx);
 
+/* The numbers of `pipeline` (SPEC section 9), for leads matching event and owner. */
+struct pipeline_step {
+	char *sequence, *step;
+	long made, replies;     /* replies after this touch and before the next one */
+};
+struct pipeline_owner {
+	char *owner;            /* NULL: leads without an owner */
+	long missed;
+};
+struct pipeline {
+	long leads, by_status[7];       /* in the order of pipeline_statuses[] */
+	long due_now, overdue, in_doubt;
+	long enrolled, touched, never_touched, within_24h, within_48h;
+	double median_hours;            /* contact to first touch; < 0 when none */
+	struct pipeline_step *steps;
+	size_t nsteps;
+	struct pipeline_owner *missed;
+	size_t nmissed;
+};
+extern const char *const pipeline_statuses[7];
+int store_pipeline(struct store *s, const char *event, const char *owner, time_t now,
+		   time_t today, struct pipeline *out);
+void pipeline_release(struct pipeline *p);
+
 /* --- sending ----------------------------------------------------------------------- */
 
 /* One sender at a time: takes the store's sender lock, held until store_close() (or the
