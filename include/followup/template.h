@@ -1,0 +1,29 @@
+/*
+ * template.h - {{field}}, {{field|fallback}} and {{extra.Header}} in subjects, bodies and
+ * task texts (SPEC section 6). Mail is text/plain: nothing is escaped.
+ */
+#ifndef FOLLOWUP_TEMPLATE_H
+#define FOLLOWUP_TEMPLATE_H
+
+#include "followup/util.h"
+
+/* Returns the value of a variable, or NULL when it has none. */
+typedef const char *(*template_lookup)(void *ctx, const char *name);
+
+/* 1 when name is a field templates may use (lead fields, event, sequence, step,
+ * owner_name, owner_email, sender_name, signature, unsubscribe_url, extra.*). */
+int template_field_known(const char *name);
+
+/* Calls report(ctx, offset, message) for each problem in tmpl: an unknown variable, an
+ * unterminated or empty {{ }}. offset is the byte where the problem starts. Returns the
+ * number of problems. */
+typedef void (*template_report)(void *ctx, size_t offset, const char *message);
+int template_check(const char *tmpl, template_report report, void *ctx);
+
+/* Renders tmpl into out. A variable that is empty and has no fallback makes it return 1
+ * with *held set to an allocated reason ("no value for {{first_name}}"); the rest is
+ * still rendered. 0 on success. */
+int template_render(const char *tmpl, template_lookup lookup, void *ctx, struct strbuf *out,
+		    char **held);
+
+#endif
