@@ -1,0 +1,177 @@
+/*
+ * cli.c - the state every command shares, resolved and loaded on first use.
+ */
+#include "followup/cli.h"
+#include "followup/diag.h"
+#include "followup/timeutil.h"
+#include "followup/util.h"
+
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char *xdg_path(const char *xdg_var, const char *fallback, const char *leaf)
+{
+	const char *base = getenv(xdg_var), *home = getenv("HOME");
+
+	if (!str_empty(base))
+		return xasprintf("%s/followup/%s", base, leaf);
+	return xasprintf("%s/%s/followup/%s", str_empty(home) ? "." : home, fallback, leaf);
+}
+
+static int is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int cli_config(struct cli *cli)
+{
+	struct diag_list diags = DIAG_LIST_INIT;
+
+	if (cli->config_loaded)
+		return FU_OK;
+	cli->config_path = cli->config_opt ? xstrdup(cli->config_opt)
+					   : xdg_path("XDG_CONFIG_HOME", ".config", "config.yaml");
+	if (config_load(cli->config_path, &cli->config, &diags)) {
+		diag_print(&diags, stderr);
+		diag_release(&diags);
+		error("%s: invalid config", cli->config_path);
+		return FU_USAGE;
+	}
+	diag_release(&diags);
+	cli->config_loaded = 1;
+	return FU_OK;
+}
+
+char *cli_store_path(struct cli *cli)
+{
+	if (cli->db_opt)
+		return xstrdup(cli->db_opt);
+	if (cli_config(cli) == FU_OK && cli->config.store)
+		return xstrdup(cli->config.store);
+	return xdg_path("XDG_DATA_HOME", ".local/share", "followup.db");
+}
+
+int cli_store(struct cli *cli, int create)
+{
+	char *path;
+	int ret;
+
+	if (cli->store)
+		return FU_OK;
+	if ((ret = cli_config(cli)))
+		return ret;
+	path = cli_store_path(cli);
+	ret = store_open(&cli->store, path, create ? STORE_CREATE : 0);
+	free(path);
+	return ret ? FU_FAIL : FU_OK;
+}
+
+static char *sequences_dir(struct cli *cli)
+{
+	if (cli->sequences_opt)
+		return xstrdup(cli->sequences_opt);
+	if (cli->config.sequences_dir)
+		return xstrdup(cli->config.sequences_dir);
+	if (is_dir("sequences"))
+		return xstrdup("sequences");
+	return xstrdup(FOLLOWUP_DATADIR "/sequences");
+}
+
+int cli_sequences(struct cli *cli)
+{
+	struct diag_list diags = DIAG_LIST_INIT;
+	int ret;
+
+	if (cli->sequences)
+		return FU_OK;
+	if ((ret = cli_config(cli)))
+		return ret;
+	cli->sequences_dir = sequences_dir(cli);
+	/* Invalid files are kept out of the set (and named when asked for); only an
+	 * unreadable directory stops the command here. */
+	if (sequence_set_load_dir(cli->sequences_dir, &cli->sequences, &diags) < 0) {
+		diag_print(&diags, stderr);
+		diag_release(&diags);
+		return FU_FAIL;
+	}
+	diag_release(&diags);
+	return FU_OK;
+}
+
+const char *cli_zone(struct cli *cli)
+{
+	const char *tz = getenv("TZ");
+
+	if (!str_empty(tz))
+		return tz;
+	if (cli_config(cli) == FU_OK && !str_empty(cli->config.timezone))
+		return cli->config.timezone;
+	return NULL;
+}
+
+void cli_release(struct cli *cli)
+{
+	store_close(cli->store);
+	sequence_set_free(cli->sequences);
+	if (cli->config_loaded)
+		config_release(&cli->config);
+	free(cli->config_path);
+	free(cli->sequences_dir);
+	memset(cli, 0, sizeof(*cli));
+}
+
+void json_print(cJSON *value)
+{
+	char *text = cJSON_PrintUnformatted(value);
+
+	if (text) {
+		fputs(text, stdout);
+		fputc('\n', stdout);
+	}
+	cJSON_free(text);
+	cJSON_Delete(value);
+}
+
+int usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "followup: %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'followup %s --help')\n", cmd);
+	return FU_USAGE;
+}
+
+int parse_time_option(struct cli *cli, const char *opt, const char *value, time_t *out)
+{
+	time_t now = cli->now ? cli->now : time(NULL);
+
+	if (time_parse(value, cli_zone(cli), now, out)) {
+		error("%s: invalid time '%s' (try 2026-03-05T09:00:00Z, '2026-03-05 09:00',"
+		      " 2026-03-05 or +7d)", opt, value);
+		return FU_USAGE;
+	}
+	return FU_OK;
+}
+
+int stdout_is_tty(void)
+{
+	return isatty(STDOUT_FILENO);
+}
+
+int cli_sequence_error(struct cli *cli, const char *name)
+{
+	if (sequence_set_status(cli->sequences, name) == SEQUENCE_INVALID)
+		error("sequence '%s' is invalid and will not be used (run 'followup sequences"
+		      " check')", name);
+	else
+		error("no sequence '%s' in %s", name, cli->sequences_dir);
+	return FU_USAGE;
+}

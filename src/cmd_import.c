@@ -1,0 +1,491 @@
+/*
+ * cmd_import.c - `followup import`: badge-scan CSV files into leads, in one transaction.
+ */
+#include "followup/cli.h"
+#include "followup/csv.h"
+#include "followup/engine.h"
+#include "followup/fields.h"
+#include "followup/timeutil.h"
+#include "followup/util.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+	"usage: followup import FILE... [--event NAME] [--sequence NAME | --no-enroll]\n"
+	"                       [--owner NAME] [--map 'HEADER=field']... [--date-format mdy|dmy|ymd]\n"
+	"                       [--timezone ZONE] [--rejects FILE] [--dry-run] [--json]\n\n"
+	"Loads badge-scan CSV files ('-' reads stdin) as leads and enrols the new ones.\n"
+	"The whole import is one transaction: it lands whole or not at all.\n\n"
+	"  --event NAME         the event the scans come from (templates: {{event}})\n"
+	"  --sequence NAME      enrol into this sequence (default: config default_sequence)\n"
+	"  --no-enroll          import only\n"
+	"  --owner NAME         owner of rows that name none\n"
+	"  --map 'HEADER=field' read a column as a field (or 'extra', 'ignore')\n"
+	"  --date-format ORDER  mdy, dmy or ymd for ambiguous dates (default: guessed)\n"
+	"  --timezone ZONE      zone of scan times that carry none (default: config timezone)\n"
+	"  --rejects FILE       write rejected rows there, with the reason\n"
+	"  --dry-run            report what would happen, change nothing\n"
+	"  --json               print the summary as JSON\n\n"
+	"example: followup import booth.csv --event 'SaaStr 2026' --owner dana\n";
+
+struct import_options {
+	const char *event, *sequence, *owner, *timezone, *rejects_path;
+	const char **maps;
+	size_t nmaps;
+	enum date_order date_order;
+	int no_enroll, dry_run, json;
+};
+
+struct import_counts {
+	long rows, imported, updated, duplicates, rejected, suppressed, enrolled;
+};
+
+struct import {
+	struct cli *cli;
+	struct engine engine;
+	const struct import_options *opt;
+	const struct sequence *sequence;   /* NULL with --no-enroll */
+	struct import_counts counts;
+	FILE *rejects;
+	const char *rejects_header_of;     /* the file whose header the rejects file has */
+	int show_progress;
+};
+
+static int parse_options(int argc, char **argv, struct import_options *o, int *first)
+{
+	static const struct option options[] = {
+		{ "event", required_argument, NULL, 'e' },
+		{ "sequence", required_argument, NULL, 's' },
+		{ "no-enroll", no_argument, NULL, 'N' },
+		{ "owner", required_argument, NULL, 'o' },
+		{ "map", required_argument, NULL, 'm' },
+		{ "date-format", required_argument, NULL, 'd' },
+		{ "timezone", required_argument, NULL, 'z' },
+		{ "rejects", required_argument, NULL, 'r' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (c) {
+		case 'e': o->event = optarg; break;
+		case 's': o->sequence = optarg; break;
+		case 'N': o->no_enroll = 1; break;
+		case 'o': o->owner = optarg; break;
+		case 'm':
+			o->maps = xrealloc(o->maps, (o->nmaps + 1) * sizeof(*o->maps));
+			o->maps[o->nmaps++] = optarg;
+			break;
+		case 'd':
+			if (date_order_parse(optarg, &o->date_order))
+				return usage_error("import", "--date-format takes mdy, dmy or ymd, not '%s'",
+						   optarg);
+			break;
+		case 'z':
+			if (!zone_valid(optarg))
+				return usage_error("import", "unknown time zone '%s'", optarg);
+			o->timezone = optarg;
+			break;
+		case 'r': o->rejects_path = optarg; break;
+		case 'n': o->dry_run = 1; break;
+		case 'j': o->json = 1; break;
+		case 'h':
+			fputs(usage, stdout);
+			return -1;
+		default:
+			return FU_USAGE;
+		}
+	}
+	if (o->no_enroll && o->sequence)
+		return usage_error("import", "--sequence and --no-enroll exclude each other");
+	if (optind >= argc)
+		return usage_error("import", "no file to import");
+	*first = optind;
+	return FU_OK;
+}
+
+/* --- one row --------------------------------------------------------------------------- */
+
+static char *value_or_null(const struct header_map *map, struct csv_record *rec,
+			   enum lead_field f)
+{
+	const char *v = header_map_value(map, rec, f);
+	return str_empty(v) ? NULL : xstrdup(v);
+}
+
+static void reject_row(struct import *im, const char *file, const struct csv_reader *csv,
+		       struct csv_record *rec, const char *reason)
+{
+	im->counts.rejected++;
+	if (!im->cli->quiet)
+		fprintf(stderr, "followup: %s:%ld: rejected: %s\n", file, rec->line, reason);
+	if (!im->rejects)
+		return;
+	if (im->rejects_header_of != file) {
+		/* The header of the file, then each rejected row as it was, plus its reason. */
+		fprintf(im->rejects, "%s%creason\n", csv_header_raw(csv), csv_delimiter(csv));
+		im->rejects_header_of = file;
+	}
+	struct strbuf line = STRBUF_INIT;
+	strbuf_add(&line, rec->raw, rec->raw_len);
+	while (line.len && (line.buf[line.len - 1] == '\n' || line.buf[line.len - 1] == '\r'))
+		strbuf_setlen(&line, line.len - 1);
+	strbuf_addch(&line, csv_delimiter(csv));
+	csv_write_field(&line, reason, csv_delimiter(csv), 0);
+	fprintf(im->rejects, "%s\n", line.buf);
+	strbuf_release(&line);
+}
+
+static time_t contact_time(struct import *im, const char *file, long line,
+			   const struct header_map *map, struct csv_record *rec,
+			   enum date_order order, const char *zone)
+{
+	char *when = header_map_scanned_at(map, rec);
+	time_t at;
+
+	if (str_empty(when)) {
+		free(when);
+		return im->cli->now;
+	}
+	if (scanned_at_parse(when, order, zone, &at)) {
+		warning("%s:%ld: cannot read the scan time '%s': using the import time", file, line,
+			when);
+		at = im->cli->now;
+	}
+	free(when);
+	return at;
+}
+
+/* Fills a lead from a row. Returns 0, or 1 with *reason set when the row is rejected. */
+static int lead_from_row(struct import *im, const char *file, const struct header_map *map,
+			 struct csv_record *rec, enum date_order order, const char *zone,
+			 struct lead *l, const char **reason)
+{
+	const char *opt_out = header_map_value(map, rec, FIELD_OPT_OUT);
+	const char *consent = header_map_value(map, rec, FIELD_CONSENT);
+
+	memset(l, 0, sizeof(*l));
+	l->email = value_or_null(map, rec, FIELD_EMAIL);
+	if (!l->email) {
+		*reason = "no email";
+		return 1;
+	}
+	if (!email_plausible(l->email, reason))
+		return 1;
+	l->first_name = value_or_null(map, rec, FIELD_FIRST_NAME);
+	l->last_name = value_or_null(map, rec, FIELD_LAST_NAME);
+	if (!l->first_name && !l->last_name) {
+		const char *full = header_map_value(map, rec, FIELD_NAME);
+		if (!str_empty(full))
+			name_split(full, &l->first_name, &l->last_name);
+	}
+	l->company = value_or_null(map, rec, FIELD_COMPANY);
+	l->title = value_or_null(map, rec, FIELD_TITLE);
+	l->phone = value_or_null(map, rec, FIELD_PHONE);
+	l->country = value_or_null(map, rec, FIELD_COUNTRY);
+	l->timezone = value_or_null(map, rec, FIELD_TIMEZONE);
+	if (l->timezone && !zone_valid(l->timezone)) {
+		warning("%s:%ld: unknown time zone '%s': ignored", file, rec->line, l->timezone);
+		free(l->timezone);
+		l->timezone = NULL;
+	}
+	l->notes = value_or_null(map, rec, FIELD_NOTES);
+	l->rating = value_or_null(map, rec, FIELD_RATING);
+	l->owner = value_or_null(map, rec, FIELD_OWNER);
+	if (!l->owner && im->opt->owner)
+		l->owner = xstrdup(im->opt->owner);
+	l->event = im->opt->event ? xstrdup(im->opt->event) : value_or_null(map, rec, FIELD_EVENT);
+	l->badge_id = value_or_null(map, rec, FIELD_BADGE_ID);
+	l->extra = header_map_extra_json(map, rec);
+	l->contact_at = contact_time(im, file, rec->line, map, rec, order, zone);
+	l->consent = !flag_yes(opt_out) && !flag_no(consent);
+	l->created_at = im->cli->now;
+	return 0;
+}
+
+static int is_suppressed(struct import *im, const struct lead *stored)
+{
+	if (!stored->consent || !strcmp(stored->status, "unsubscribed") ||
+	    !strcmp(stored->status, "bounced"))
+		return 1;
+	return store_is_suppressed(im->cli->store, stored->email) == 1;
+}
+
+/* Enrolment on import (SPEC section 5): new leads, and known ones gone cold or lost. */
+static int enrol_if_due(struct import *im, int64_t lead_id, enum merge_result result,
+			int earlier)
+{
+	struct store *store = im->cli->store;
+	struct lead stored;
+	struct enrolment en;
+	int ret = 0;
+
+	if (store_lead_get(store, lead_id, &stored) != 1)
+		return -1;
+	if (is_suppressed(im, &stored)) {
+		if (result != MERGE_DUPLICATE)
+			im->counts.suppressed++;
+		if (result == MERGE_NEW)
+			ret = store_lead_set_status(store, lead_id, "unsubscribed", im->cli->now);
+		goto out;
+	}
+	if (!im->sequence)
+		goto out;
+	if (result == MERGE_NEW || !strcmp(stored.status, "cold") ||
+	    !strcmp(stored.status, "lost")) {
+		if (strcmp(stored.status, "active"))
+			ret = store_lead_set_status(store, lead_id, "active", im->cli->now);
+		if (!ret)
+			ret = engine_enrol(&im->engine, &stored, im->sequence, stored.event,
+					   stored.contact_at);
+		if (!ret)
+			im->counts.enrolled++;
+	} else if (result == MERGE_DUPLICATE && earlier &&
+		   store_enrolment_active(store, lead_id, &en) == 1) {
+		/* A repeat scan earlier than the first row of this import moves the anchor. */
+		if (en.started_at == im->cli->now)
+			ret = engine_reanchor(&im->engine, en.id, stored.contact_at);
+		enrolment_release(&en);
+	}
+out:
+	lead_release(&stored);
+	return ret;
+}
+
+static int import_row(struct import *im, const char *file, const struct csv_reader *csv,
+		      const struct header_map *map, struct csv_record *rec,
+		      enum date_order order, const char *zone, int64_t import_id, int *changed)
+{
+	struct lead l;
+	const char *reason = NULL;
+	enum merge_result result;
+	int64_t lead_id;
+	int row_changed = 0, earlier = 0, ret = 0;
+
+	im->counts.rows++;
+	if (lead_from_row(im, file, map, rec, order, zone, &l, &reason)) {
+		reject_row(im, file, csv, rec, reason);
+		goto out;
+	}
+	if (store_lead_merge(im->cli->store, &l, import_id, &result, &lead_id, &row_changed,
+			     &earlier)) {
+		ret = -1;
+		goto out;
+	}
+	if (result == MERGE_NEW)
+		im->counts.imported++;
+	else if (result == MERGE_UPDATED)
+		im->counts.updated++;
+	else
+		im->counts.duplicates++;
+	if (row_changed && result != MERGE_NEW) {
+		char *detail = xasprintf("updated from %s line %ld", file, rec->line);
+		ret = store_history_add(im->cli->store, lead_id, im->cli->now, "updated", detail);
+		free(detail);
+	}
+	*changed |= row_changed;
+	if (!ret)
+		ret = enrol_if_due(im, lead_id, result, earlier);
+out:
+	lead_release(&l);
+	return ret;
+}
+
+/* --- one file -------------------------------------------------------------------------- */
+
+static void show_progress(struct import *im, const char *file, const struct csv_reader *csv,
+			  int done)
+{
+	off_t size = csv_size(csv);
+
+	if (!im->show_progress)
+		return;
+	if (done)
+		fprintf(stderr, "\r\033[K");
+	else if (size > 0)
+		fprintf(stderr, "\rimporting %s: %3d%% (%ld rows)", file,
+			(int)(100.0 * (double)csv_offset(csv) / (double)size), im->counts.rows);
+	else
+		fprintf(stderr, "\rimporting %s: %ld rows", file, im->counts.rows);
+}
+
+/* "a file where some first field > 12 is read as dmy": looks at the scan dates first,
+ * when the file can be read twice. */
+static enum date_order guess_date_order(const char *file, const struct import_options *o)
+{
+	struct csv_reader *csv = NULL;
+	struct header_map *map = NULL;
+	struct csv_record rec = CSV_RECORD_INIT;
+	enum date_order order = DATE_ORDER_AUTO;
+	char *err = NULL;
+
+	if (o->date_order != DATE_ORDER_AUTO)
+		return o->date_order;
+	if (!strcmp(file, "-") || csv_open(&csv, file, &err) ||
+	    csv_read(csv, &rec, &err) != 1 ||
+	    header_map_build(&map, &rec, o->maps, o->nmaps, &err))
+		goto out;
+	while (csv_read(csv, &rec, &err) == 1) {
+		char *when = header_map_scanned_at(map, &rec);
+		int over = when && date_first_field_over_12(when);
+		free(when);
+		if (over) {
+			order = DATE_ORDER_DMY;
+			break;
+		}
+	}
+out:
+	free(err);
+	header_map_free(map);
+	csv_record_release(&rec);
+	csv_close(csv);
+	return order;
+}
+
+static int import_file(struct import *im, const char *file, int *changed)
+{
+	struct store *store = im->cli->store;
+	struct csv_reader *csv = NULL;
+	struct header_map *map = NULL;
+	struct csv_record rec = CSV_RECORD_INIT;
+	const char *zone = im->opt->timezone ? im->opt->timezone : cli_zone(im->cli);
+	enum date_order order = guess_date_order(file, im->opt);
+	char *err = NULL;
+	int64_t import_id;
+	int file_changed = 0, rc, status = FU_FAIL;
+	long first_converted;
+
+	if ((rc = csv_open(&csv, file, &err))) {
+		error("%s", err);
+		status = rc == CSV_EIO ? FU_FAIL : FU_USAGE;
+		goto out;
+	}
+	rc = csv_read(csv, &rec, &err);
+	if (rc == 0)
+		error("'%s' is empty: no header line", file);
+	else if (rc < 0)
+		error("%s", err);
+	if (rc <= 0) {
+		status = rc == CSV_EIO ? FU_FAIL : FU_USAGE;
+		goto out;
+	}
+	if (header_map_build(&map, &rec, im->opt->maps, im->opt->nmaps, &err)) {
+		error("%s: %s", file, err);
+		status = FU_USAGE;
+		goto out;
+	}
+	if (store_import_start(store, file, im->opt->event, im->cli->now, &import_id))
+		goto out;
+	while ((rc = csv_read(csv, &rec, &err)) == 1) {
+		if (import_row(im, file, csv, map, &rec, order, zone, import_id, &file_changed))
+			goto out;
+		if ((im->counts.rows & 0xffff) == 0)
+			show_progress(im, file, csv, 0);
+	}
+	show_progress(im, file, csv, 1);
+	if (rc < 0) {
+		error("%s", err);
+		status = rc == CSV_EIO ? FU_FAIL : FU_USAGE;
+		goto out;
+	}
+	if (csv_was_converted(csv, &first_converted))
+		warning("%s: not UTF-8 (first at line %ld): read as Windows-1252", file,
+			first_converted);
+	if (store_import_finish(store, import_id, file_changed))
+		goto out;
+	*changed |= file_changed;
+	status = FU_OK;
+out:
+	free(err);
+	header_map_free(map);
+	csv_record_release(&rec);
+	csv_close(csv);
+	return status;
+}
+
+/* --- the command ------------------------------------------------------------------------ */
+
+static void print_summary(const struct import *im)
+{
+	const struct import_counts *c = &im->counts;
+
+	if (im->opt->json) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "rows", (double)c->rows);
+		cJSON_AddNumberToObject(o, "imported", (double)c->imported);
+		cJSON_AddNumberToObject(o, "updated", (double)c->updated);
+		cJSON_AddNumberToObject(o, "duplicates", (double)c->duplicates);
+		cJSON_AddNumberToObject(o, "rejected", (double)c->rejected);
+		cJSON_AddNumberToObject(o, "suppressed", (double)c->suppressed);
+		cJSON_AddNumberToObject(o, "enrolled", (double)c->enrolled);
+		json_print(o);
+		return;
+	}
+	if (im->cli->quiet)
+		return;
+	printf("%s%ld rows: %ld imported, %ld updated, %ld duplicates, %ld rejected;"
+	       " %ld enrolled, %ld suppressed\n", im->opt->dry_run ? "dry run: " : "",
+	       c->rows, c->imported, c->updated, c->duplicates, c->rejected, c->enrolled,
+	       c->suppressed);
+}
+
+static int resolve_sequence(struct import *im)
+{
+	const char *name;
+
+	if (im->opt->no_enroll)
+		return FU_OK;
+	name = im->opt->sequence ? im->opt->sequence : im->cli->config.default_sequence;
+	im->sequence = sequence_set_find(im->cli->sequences, name);
+	if (!im->sequence)
+		return cli_sequence_error(im->cli, name);
+	return FU_OK;
+}
+
+int cmd_import(int argc, char **argv, struct cli *cli)
+{
+	struct import_options opt = { 0 };
+	struct import im = { 0 };
+	int first = 0, status, changed = 0;
+
+	status = parse_options(argc, argv, &opt, &first);
+	if (status)
+		goto out_options;
+	im.cli = cli;
+	im.opt = &opt;
+	im.engine = (struct engine){ cli->store, cli->sequences, &cli->config, cli->now };
+	im.show_progress = isatty(STDERR_FILENO) && !cli->quiet;
+	if ((status = resolve_sequence(&im)))
+		goto out_options;
+	if (opt.rejects_path && !(im.rejects = fopen(opt.rejects_path, "w"))) {
+		status = FU_FAIL;
+		error("cannot write '%s': %s", opt.rejects_path, strerror(errno));
+		goto out_options;
+	}
+	if (engine_tick(&im.engine) || store_begin(cli->store)) {
+		status = FU_FAIL;
+		goto out;
+	}
+	for (int i = first; i < argc && status == FU_OK; i++)
+		status = import_file(&im, argv[i], &changed);
+	if (status || opt.dry_run)
+		store_rollback(cli->store);
+	else if (store_commit(cli->store))
+		status = FU_FAIL;
+	if (!status)
+		print_summary(&im);
+out:
+	if (im.rejects && fclose(im.rejects) && !status)
+		status = error("cannot write '%s': %s", opt.rejects_path, strerror(errno)) ? FU_FAIL : 0;
+out_options:
+	free(opt.maps);
+	return status < 0 ? FU_OK : status;
+}

@@ -1,0 +1,123 @@
+/*
+ * cmd_leads.c - `followup leads`: list leads.
+ */
+#include "followup/cli.h"
+#include "followup/timeutil.h"
+#include "followup/util.h"
+
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <string.h>
+
+static const char usage[] =
+	"usage: followup leads [--status S] [--owner NAME] [--event NAME] [--json]\n\n"
+	"Lists leads by id. S is one of active cold replied converted lost unsubscribed\n"
+	"bounced.\n\n"
+	"example: followup leads --status active --owner dana\n";
+
+static const char *const statuses[] = {
+	"active", "cold", "replied", "converted", "lost", "unsubscribed", "bounced",
+};
+
+struct leads_run {
+	struct cli *cli;
+	cJSON *array;
+	const char *zone;
+	long count;
+};
+
+static void add_string(cJSON *o, const char *key, const char *value)
+{
+	cJSON_AddItemToObject(o, key, value ? cJSON_CreateString(value) : cJSON_CreateNull());
+}
+
+cJSON *lead_to_json(const struct lead *l)
+{
+	cJSON *o = cJSON_CreateObject();
+	char when[TIME_UTC_SIZE];
+
+	cJSON_AddNumberToObject(o, "id", (double)l->id);
+	add_string(o, "email", l->email);
+	add_string(o, "first_name", l->first_name);
+	add_string(o, "last_name", l->last_name);
+	add_string(o, "company", l->company);
+	add_string(o, "title", l->title);
+	add_string(o, "phone", l->phone);
+	add_string(o, "country", l->country);
+	add_string(o, "timezone", l->timezone);
+	add_string(o, "notes", l->notes);
+	add_string(o, "rating", l->rating);
+	add_string(o, "owner", l->owner);
+	add_string(o, "event", l->event);
+	add_string(o, "badge_id", l->badge_id);
+	time_format_utc(l->contact_at, when);
+	add_string(o, "contact_at", when);
+	add_string(o, "status", l->status);
+	cJSON_AddBoolToObject(o, "consent", l->consent);
+	cJSON_AddItemToObject(o, "extra", l->extra ? cJSON_Parse(l->extra) : cJSON_CreateNull());
+	return o;
+}
+
+static int list_lead(const struct lead *l, void *opaque)
+{
+	struct leads_run *r = opaque;
+	char when[32];
+
+	r->count++;
+	if (r->array) {
+		cJSON_AddItemToArray(r->array, lead_to_json(l));
+		return 0;
+	}
+	time_format_local(l->contact_at, r->zone, when, sizeof(when));
+	printf("%6lld  %-12s %-32s %s%s%s%s%s  %s\n", (long long)l->id, l->status, l->email,
+	       l->first_name ? l->first_name : "", l->first_name && l->last_name ? " " : "",
+	       l->last_name ? l->last_name : "", l->company ? ", " : "",
+	       l->company ? l->company : "", when);
+	return 0;
+}
+
+int cmd_leads(int argc, char **argv, struct cli *cli)
+{
+	static const struct option options[] = {
+		{ "status", required_argument, NULL, 's' },
+		{ "owner", required_argument, NULL, 'o' },
+		{ "event", required_argument, NULL, 'e' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct lead_filter f = { 0 };
+	struct leads_run r = { cli, NULL, cli_zone(cli), 0 };
+	int c, json = 0, known;
+
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			known = 0;
+			for (size_t i = 0; i < ARRAY_SIZE(statuses); i++)
+				known |= !strcmp(statuses[i], optarg);
+			if (!known)
+				return usage_error("leads", "unknown status '%s'", optarg);
+			f.status = optarg;
+			break;
+		case 'o': f.owner = optarg; break;
+		case 'e': f.event = optarg; break;
+		case 'j': json = 1; break;
+		case 'h': fputs(usage, stdout); return FU_OK;
+		default: return FU_USAGE;
+		}
+	}
+	if (optind < argc)
+		return usage_error("leads", "unexpected argument '%s'", argv[optind]);
+	if (json)
+		r.array = cJSON_CreateArray();
+	if (store_leads_each(cli->store, &f, list_lead, &r)) {
+		cJSON_Delete(r.array);
+		return FU_FAIL;
+	}
+	if (json)
+		json_print(r.array);
+	else if (!cli->quiet)
+		printf("%ld lead%s\n", r.count, r.count == 1 ? "" : "s");
+	return FU_OK;
+}

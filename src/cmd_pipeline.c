@@ -1,0 +1,155 @@
+/*
+ * cmd_pipeline.c - `followup pipeline`: who is in follow-up, who went cold, how fast the
+ * first touch came, which step gets replies, and who let a call slip.
+ */
+#include "followup/cli.h"
+#include "followup/engine.h"
+#include "followup/timeutil.h"
+#include "followup/util.h"
+
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <string.h>
+
+static const char usage[] =
+	"usage: followup pipeline [--event NAME] [--owner NAME] [--json]\n\n"
+	"The follow-up numbers, for all leads or one event or owner: leads by status,\n"
+	"touches due now and overdue, in doubt, speed to lead (median hours from contact\n"
+	"to first touch, share touched within 24 h and 48 h, never touched), per step the\n"
+	"touches made, replies after it and the reply rate, and manual touches missed per\n"
+	"owner. --json carries the same numbers (keys in the README).\n\n"
+	"example: followup pipeline --event 'SaaStr 2026'\n";
+
+static double share(long part, long whole)
+{
+	return whole ? (double)part / (double)whole : 0.0;
+}
+
+static void bar(double fraction, int width)
+{
+	int full = (int)(fraction * width + 0.5);
+
+	for (int i = 0; i < width; i++)
+		fputs(i < full ? "#" : ".", stdout);
+}
+
+static cJSON *pipeline_json(const struct pipeline *p, const char *event, const char *owner)
+{
+	cJSON *o = cJSON_CreateObject(), *leads = cJSON_CreateObject();
+	cJSON *by_status = cJSON_CreateObject(), *touches = cJSON_CreateObject();
+	cJSON *speed = cJSON_CreateObject(), *steps = cJSON_CreateArray();
+	cJSON *missed = cJSON_CreateArray();
+
+	cJSON_AddItemToObject(o, "event", event ? cJSON_CreateString(event) : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "owner", owner ? cJSON_CreateString(owner) : cJSON_CreateNull());
+	cJSON_AddNumberToObject(leads, "total", (double)p->leads);
+	for (size_t i = 0; i < ARRAY_SIZE(pipeline_statuses); i++)
+		cJSON_AddNumberToObject(by_status, pipeline_statuses[i], (double)p->by_status[i]);
+	cJSON_AddItemToObject(leads, "by_status", by_status);
+	cJSON_AddItemToObject(o, "leads", leads);
+	cJSON_AddNumberToObject(touches, "due_now", (double)p->due_now);
+	cJSON_AddNumberToObject(touches, "overdue", (double)p->overdue);
+	cJSON_AddNumberToObject(touches, "in_doubt", (double)p->in_doubt);
+	cJSON_AddItemToObject(o, "touches", touches);
+	cJSON_AddNumberToObject(speed, "enrolled", (double)p->enrolled);
+	cJSON_AddNumberToObject(speed, "touched", (double)p->touched);
+	cJSON_AddNumberToObject(speed, "never_touched", (double)p->never_touched);
+	cJSON_AddItemToObject(speed, "median_hours", p->median_hours < 0 ? cJSON_CreateNull() :
+			      cJSON_CreateNumber(p->median_hours));
+	cJSON_AddNumberToObject(speed, "within_24h", share(p->within_24h, p->enrolled));
+	cJSON_AddNumberToObject(speed, "within_48h", share(p->within_48h, p->enrolled));
+	cJSON_AddItemToObject(o, "speed_to_lead", speed);
+	for (size_t i = 0; i < p->nsteps; i++) {
+		cJSON *s = cJSON_CreateObject();
+		cJSON_AddStringToObject(s, "sequence", p->steps[i].sequence);
+		cJSON_AddStringToObject(s, "step", p->steps[i].step);
+		cJSON_AddNumberToObject(s, "made", (double)p->steps[i].made);
+		cJSON_AddNumberToObject(s, "replies", (double)p->steps[i].replies);
+		cJSON_AddNumberToObject(s, "reply_rate", share(p->steps[i].replies, p->steps[i].made));
+		cJSON_AddItemToArray(steps, s);
+	}
+	cJSON_AddItemToObject(o, "steps", steps);
+	for (size_t i = 0; i < p->nmissed; i++) {
+		cJSON *m = cJSON_CreateObject();
+		cJSON_AddItemToObject(m, "owner", p->missed[i].owner ?
+				      cJSON_CreateString(p->missed[i].owner) : cJSON_CreateNull());
+		cJSON_AddNumberToObject(m, "missed", (double)p->missed[i].missed);
+		cJSON_AddItemToArray(missed, m);
+	}
+	cJSON_AddItemToObject(o, "missed_by_owner", missed);
+	return o;
+}
+
+static void print_pipeline(const struct pipeline *p, const char *event, const char *owner)
+{
+	printf("Pipeline%s%s%s%s\n\n", event ? " for " : "", event ? event : "",
+	       owner ? ", owner " : "", owner ? owner : "");
+	printf("Leads %ld:", p->leads);
+	for (size_t i = 0; i < ARRAY_SIZE(pipeline_statuses); i++)
+		if (p->by_status[i])
+			printf(" %s %ld", pipeline_statuses[i], p->by_status[i]);
+	printf("\nTouches: %ld due now, %ld overdue, %ld in doubt\n\n", p->due_now, p->overdue,
+	       p->in_doubt);
+	printf("Speed to lead (%ld enrolled)\n", p->enrolled);
+	if (p->median_hours >= 0)
+		printf("  median first touch  %.1f h\n", p->median_hours);
+	printf("  within 24 h  %5.1f%%  ", 100 * share(p->within_24h, p->enrolled));
+	bar(share(p->within_24h, p->enrolled), 30);
+	printf("\n  within 48 h  %5.1f%%  ", 100 * share(p->within_48h, p->enrolled));
+	bar(share(p->within_48h, p->enrolled), 30);
+	printf("\n  never touched %ld\n\n", p->never_touched);
+	if (p->nsteps) {
+		printf("%-18s %-12s %7s %7s %6s\n", "Sequence", "Step", "Made", "Replies", "Rate");
+		for (size_t i = 0; i < p->nsteps; i++) {
+			double rate = share(p->steps[i].replies, p->steps[i].made);
+			printf("%-18.18s %-12.12s %7ld %7ld %5.1f%% ", p->steps[i].sequence,
+			       p->steps[i].step, p->steps[i].made, p->steps[i].replies, 100 * rate);
+			bar(rate, 20);
+			putchar('\n');
+		}
+		putchar('\n');
+	}
+	if (p->nmissed) {
+		puts("Missed calls and tasks");
+		for (size_t i = 0; i < p->nmissed; i++)
+			printf("  %-24.24s %ld\n", p->missed[i].owner ? p->missed[i].owner :
+			       "(no owner)", p->missed[i].missed);
+	}
+}
+
+int cmd_pipeline(int argc, char **argv, struct cli *cli)
+{
+	static const struct option options[] = {
+		{ "event", required_argument, NULL, 'e' },
+		{ "owner", required_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct engine engine = { cli->store, cli->sequences, &cli->config, cli->now };
+	const char *event = NULL, *owner = NULL;
+	struct pipeline p;
+	int c, json = 0;
+
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (c) {
+		case 'e': event = optarg; break;
+		case 'o': owner = optarg; break;
+		case 'j': json = 1; break;
+		case 'h': fputs(usage, stdout); return FU_OK;
+		default: return FU_USAGE;
+		}
+	}
+	if (optind < argc)
+		return usage_error("pipeline", "unexpected argument '%s'", argv[optind]);
+	if (engine_tick(&engine) ||
+	    store_pipeline(cli->store, event, owner, cli->now,
+			   local_midnight(cli->now, cli_zone(cli)), &p))
+		return FU_FAIL;
+	if (json)
+		json_print(pipeline_json(&p, event, owner));
+	else if (!cli->quiet)
+		print_pipeline(&p, event, owner);
+	pipeline_release(&p);
+	return FU_OK;
+}

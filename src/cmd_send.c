@@ -1,0 +1,547 @@
+/*
+ * cmd_send.c - `followup send`, `followup preview` and `followup resolve`.
+ *
+ * At most once (SPEC section 8): a touch is committed as `sending`, with its Message-ID,
+ * before its transfer starts, and as `sent` after the server accepted it. A run that
+ * dies in between leaves `sending`; the next run (holding the sender lock, so no other
+ * run is alive) turns those into `in_doubt`, which are never re-sent by themselves.
+ */
+#include "followup/cli.h"
+#include "followup/compose.h"
+#include "followup/engine.h"
+#include "followup/message.h"
+#include "followup/transport.h"
+#include "followup/util.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Retry delays after a temporary failure; one more failure after the last is final. */
+static const long retry_delays[] = { 15 * 60, 60 * 60, 4 * 60 * 60 };
+
+struct send_counts {
+	long sent, failed, retry, bounced, deferred, in_doubt, held;
+};
+
+struct send_run {
+	struct cli *cli;
+	struct engine engine;
+	struct transport *transport;
+	struct transport_options topt;
+	char *password, *token;
+	int dry_run, json;
+	long limit;
+	struct send_counts n;
+	int64_t *ids;
+	size_t nids;
+};
+
+/* --- credentials ------------------------------------------------------------------------- */
+
+/* Runs oauth2_token_cmd and returns the first line it prints (the bearer token). */
+static char *oauth2_token(const char *cmd)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char buf[4096];
+	FILE *p = popen(cmd, "r");
+	int status;
+
+	if (!p) {
+		error("smtp.oauth2_token_cmd: cannot run: %s", strerror(errno));
+		return NULL;
+	}
+	while (fgets(buf, sizeof(buf), p))
+		strbuf_addstr(&sb, buf);
+	status = pclose(p);
+	strbuf_setlen(&sb, strcspn(sb.buf, "\r\n"));
+	if (status || !sb.len) {
+		error("smtp.oauth2_token_cmd: the command failed or printed no token");
+		strbuf_release(&sb);
+		return NULL;
+	}
+	return strbuf_detach(&sb);
+}
+
+static int resolve_credentials(struct send_run *r)
+{
+	const struct config *c = &r->cli->config;
+
+	if (c->smtp.password_env) {
+		const char *p = getenv(c->smtp.password_env);
+		if (!p) {
+			error("smtp.password_env: $%s is not set", c->smtp.password_env);
+			return -1;
+		}
+		r->password = xstrdup(p);
+	}
+	if (c->smtp.oauth2_token_cmd && !(r->token = oauth2_token(c->smtp.oauth2_token_cmd)))
+		return -1;
+	r->topt.url = c->smtp.url;
+	r->topt.username = c->smtp.username;
+	r->topt.password = r->password;
+	r->topt.netrc = c->smtp.netrc;
+	r->topt.oauth2_token = r->token;
+	r->topt.tls_none = c->smtp.tls_none;
+	r->topt.ca_file = c->smtp.ca_file;
+	r->topt.connect_timeout = c->smtp.connect_timeout;
+	r->topt.timeout = c->smtp.timeout;
+	r->topt.verbose = r->cli->verbose;
+	return 0;
+}
+
+/* --- one touch --------------------------------------------------------------------------- */
+
+static int build_message(const struct cli *cli, const struct due_item *d,
+			 const struct composed *c, const char *message_id, struct strbuf *out)
+{
+	struct message m = { 0 };
+	char *err = NULL;
+	char *to_name = NULL;
+	int ret;
+
+	if (!str_empty(d->lead.first_name) || !str_empty(d->lead.last_name))
+		to_name = xasprintf("%s%s%s", d->lead.first_name ? d->lead.first_name : "",
+				    d->lead.first_name && d->lead.last_name ? " " : "",
+				    d->lead.last_name ? d->lead.last_name : "");
+	m.from_name = c->from_name;
+	m.from_email = c->from_email;
+	m.to_name = to_name;
+	m.to_email = d->lead.email;
+	m.subject = c->subject;
+	m.body = c->body;
+	m.signature = c->signature;
+	m.message_id = message_id;
+	m.in_reply_to = c->in_reply_to;
+	m.references = c->in_reply_to;
+	m.unsubscribe_mailto = cli->config.unsubscribe_mailto;
+	m.unsubscribe_url = c->unsubscribe_url;
+	m.date = cli->now;
+	ret = message_build(&m, out, &err);
+	if (ret)
+		error("touch %lld: %s", (long long)d->touch.id, err);
+	free(err);
+	free(to_name);
+	return ret;
+}
+
+/* Over the per-sender rolling 24 h limit? */
+static int over_daily_limit(struct send_run *r, const char *sender)
+{
+	long sent = 0, per_day = r->cli->config.per_day;
+
+	if (per_day <= 0)
+		return 0;
+	if (store_sent_since(r->cli->store, sender, r->cli->now - 24 * 3600, &sent))
+		return -1;
+	return sent >= per_day;
+}
+
+/* Records what the server said, in one transaction. */
+static int record_outcome(struct send_run *r, const struct due_item *d,
+			  enum transport_result result, const char *why)
+{
+	struct store *store = r->cli->store;
+	struct touch t;
+	int ret = 0;
+
+	if (store_begin(store))
+		return -1;
+	if (store_touch_get(store, d->touch.id, &t) != 1) {
+		store_rollback(store);
+		return -1;
+	}
+	switch (result) {
+	case TRANSPORT_SENT:
+		r->n.sent++;
+		ret = engine_close_touch(&r->engine, &t, "sent", r->cli->now, NULL);
+		break;
+	case TRANSPORT_RETRY:
+		if ((size_t)t.attempts <= ARRAY_SIZE(retry_delays)) {
+			r->n.retry++;
+			ret = store_touch_retry_later(store, t.id,
+				r->cli->now + retry_delays[t.attempts - 1], why);
+		} else {
+			r->n.failed++;
+			ret = engine_close_touch(&r->engine, &t, "failed", r->cli->now, why);
+		}
+		break;
+	case TRANSPORT_REJECTED:
+		r->n.failed++;
+		r->n.bounced++;
+		ret = store_touch_close(store, t.id, "failed", r->cli->now, why);
+		if (!ret)
+			ret = engine_stop_lead(&r->engine, t.lead_id, "bounced", why);
+		break;
+	case TRANSPORT_IN_DOUBT:
+		r->n.in_doubt++;
+		ret = store_touch_close(store, t.id, "in_doubt", r->cli->now, why);
+		break;
+	case TRANSPORT_FATAL:
+		ret = store_touch_unclaim(store, t.id);
+		break;
+	}
+	touch_release(&t);
+	if (ret) {
+		store_rollback(store);
+		return -1;
+	}
+	return store_commit(store);
+}
+
+static int open_transport(struct send_run *r)
+{
+	char *err = NULL;
+
+	if (r->transport)
+		return 0;
+	if (transport_open(&r->transport, &r->topt, &err)) {
+		error("%s", err);
+		free(err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Sends one touch. Returns 0 to go on, 1 to stop the run cleanly, -1 on failure. */
+static int send_one(struct send_run *r, int64_t touch_id)
+{
+	struct due_item d;
+	struct composed c = { 0 };
+	struct strbuf msg = STRBUF_INIT;
+	char *message_id = NULL, *err = NULL;
+	enum transport_result result;
+	int found, ret = 0, over;
+
+	found = store_due_item(r->cli->store, touch_id, &d);
+	if (found <= 0)
+		return found;
+	if (strcmp(d.touch.state, "pending"))
+		goto out;       /* settled meanwhile */
+	if (compose_touch(r->cli->store, &r->cli->config, r->cli->sequences, &d, &c)) {
+		ret = -1;
+		goto out;
+	}
+	if (c.held) {
+		r->n.held++;
+		if (!r->json && !r->cli->quiet)
+			printf("held   #%lld %s: %s\n", (long long)touch_id, d.lead.email, c.held);
+		goto out;
+	}
+	if ((over = over_daily_limit(r, c.from_email)) != 0) {
+		r->n.deferred += over > 0;
+		ret = over < 0 ? -1 : 0;
+		goto out;
+	}
+	message_id = message_id_new(c.from_email);
+	if (build_message(r->cli, &d, &c, message_id, &msg)) {
+		r->n.held++;
+		goto out;
+	}
+	if (r->dry_run) {
+		r->n.sent++;
+		if (!r->json && !r->cli->quiet)
+			printf("would send #%lld to %s: %s\n", (long long)touch_id, d.lead.email,
+			       c.subject);
+		goto out;
+	}
+	if (open_transport(r)) {
+		ret = -1;
+		goto out;
+	}
+	found = store_touch_claim(r->cli->store, touch_id, message_id, c.subject, c.from_email,
+				  r->cli->now);
+	if (found <= 0) {
+		ret = found;
+		goto out;
+	}
+	result = transport_send(r->transport, c.from_email, d.lead.email, msg.buf, msg.len, &err);
+	if (record_outcome(r, &d, result, err)) {
+		ret = -1;
+	} else if (result == TRANSPORT_FATAL) {
+		error("%s", err ? err : "cannot send");
+		ret = -1;
+	} else if (!r->json && !r->cli->quiet && result != TRANSPORT_SENT) {
+		printf("%-6s #%lld %s: %s\n", result == TRANSPORT_RETRY ? "retry" :
+		       result == TRANSPORT_REJECTED ? "bounce" : "doubt", (long long)touch_id,
+		       d.lead.email, err ? err : "");
+	}
+out:
+	free(err);
+	free(message_id);
+	strbuf_release(&msg);
+	composed_release(&c);
+	due_item_release(&d);
+	return ret;
+}
+
+/* --- the run ------------------------------------------------------------------------------ */
+
+static int collect_id(const struct due_item *d, void *opaque)
+{
+	struct send_run *r = opaque;
+
+	r->ids = xrealloc(r->ids, (r->nids + 1) * sizeof(*r->ids));
+	r->ids[r->nids++] = d->touch.id;
+	return 0;
+}
+
+static void print_summary(struct send_run *r)
+{
+	const struct send_counts *n = &r->n;
+
+	if (r->json) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "sent", (double)n->sent);
+		cJSON_AddNumberToObject(o, "failed", (double)n->failed);
+		cJSON_AddNumberToObject(o, "retry", (double)n->retry);
+		cJSON_AddNumberToObject(o, "bounced", (double)n->bounced);
+		cJSON_AddNumberToObject(o, "deferred", (double)n->deferred);
+		cJSON_AddNumberToObject(o, "in_doubt", (double)n->in_doubt);
+		cJSON_AddNumberToObject(o, "held", (double)n->held);
+		json_print(o);
+		return;
+	}
+	if (r->cli->quiet)
+		return;
+	printf("%s %ld message%s via %s", r->dry_run ? "would send" : "sent", n->sent,
+	       n->sent == 1 ? "" : "s", r->transport ? transport_describe(r->transport) :
+	       r->cli->config.smtp.url);
+	printf(" (%ld failed, %ld to retry, %ld bounced, %ld deferred by limits, %ld in doubt,"
+	       " %ld held)\n", n->failed, n->retry, n->bounced, n->deferred, n->in_doubt, n->held);
+}
+
+static int send_all(struct send_run *r)
+{
+	struct due_filter f = { 0 };
+	long in_doubt_before;
+	int ret = 0;
+
+	f.until = r->cli->now;
+	f.now = r->cli->now;
+	f.email_sendable = 1;
+	if (store_due_each(r->cli->store, &f, collect_id, r))
+		return -1;
+	for (size_t i = 0; i < r->nids && ret == 0; i++) {
+		if (r->limit > 0 && r->n.sent >= r->limit) {
+			r->n.deferred += (long)(r->nids - i);
+			break;
+		}
+		ret = send_one(r, r->ids[i]);
+	}
+	if (store_count_state(r->cli->store, "in_doubt", &in_doubt_before) == 0 &&
+	    in_doubt_before > r->n.in_doubt && !r->json && !r->cli->quiet)
+		printf("%ld touch%s in doubt: see 'followup due' and 'followup resolve'\n",
+		       in_doubt_before, in_doubt_before == 1 ? " is" : "es are");
+	return ret;
+}
+
+int cmd_send(int argc, char **argv, struct cli *cli)
+{
+	static const char usage[] =
+		"usage: followup send [--dry-run] [--limit N] [--json]\n\n"
+		"Sends the due email touches, at most once each, through the config's smtp.url\n"
+		"(smtp://, smtps:// or maildir:PATH). Safe from cron: a second send while one\n"
+		"runs does nothing; a run killed mid-send leaves the touch 'in doubt', never\n"
+		"sent twice.\n\n"
+		"  --dry-run   show what would go, change nothing\n"
+		"  --limit N   send at most N messages this run (also config limits.per_run)\n"
+		"  --json      {\"sent\",\"failed\",\"retry\",\"bounced\",\"deferred\",\"in_doubt\",\"held\"}\n\n"
+		"example (crontab): */10 8-18 * * 1-5  followup --quiet send\n";
+	static const struct option options[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct send_run r = { .cli = cli };
+	char *end;
+	int c, status = FU_FAIL, got;
+
+	r.engine = (struct engine){ cli->store, cli->sequences, &cli->config, cli->now };
+	r.limit = cli->config.per_run;
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (c) {
+		case 'n': r.dry_run = 1; break;
+		case 'l':
+			r.limit = strtol(optarg, &end, 10);
+			if (*end || r.limit <= 0)
+				return usage_error("send", "--limit takes a positive number");
+			if (cli->config.per_run > 0 && cli->config.per_run < r.limit)
+				r.limit = cli->config.per_run;
+			break;
+		case 'j': r.json = 1; break;
+		case 'h': fputs(usage, stdout); return FU_OK;
+		default: return FU_USAGE;
+		}
+	}
+	if (optind < argc)
+		return usage_error("send", "unexpected argument '%s'", argv[optind]);
+	if (str_empty(cli->config.smtp.url)) {
+		error("send: no smtp.url in %s (see 'followup init')", cli->config_path);
+		return FU_USAGE;
+	}
+	got = store_lock_sender(cli->store);
+	if (got <= 0) {
+		if (got == 0 && !cli->quiet)
+			fprintf(stderr, "followup: send: another send is running; nothing done\n");
+		return got == 0 ? FU_OK : FU_FAIL;
+	}
+	if (resolve_credentials(&r) || engine_tick(&r.engine))
+		goto out;
+	if (!r.dry_run && store_sending_to_in_doubt(cli->store, cli->now) < 0)
+		goto out;
+	if (send_all(&r) == 0)
+		status = FU_OK;
+	print_summary(&r);
+out:
+	transport_close(r.transport);
+	free(r.ids);
+	if (r.password) {
+		explicit_bzero(r.password, strlen(r.password));
+		free(r.password);
+	}
+	if (r.token) {
+		explicit_bzero(r.token, strlen(r.token));
+		free(r.token);
+	}
+	return status;
+}
+
+/* --- preview --------------------------------------------------------------------------------- */
+
+/* TOUCH is a touch id; LEAD an email (or a lead id when no touch has that id): its
+ * pending touch. */
+static int find_preview_item(struct cli *cli, const char *arg, struct due_item *d)
+{
+	char *end;
+	long long id = strtoll(arg[0] == '#' ? arg + 1 : arg, &end, 10);
+	struct lead l;
+	struct enrolment en;
+	struct touch t;
+	int found;
+
+	if (!*end && id > 0 && (found = store_due_item(cli->store, id, d)) != 0)
+		return found;
+	if ((found = store_lead_find(cli->store, arg, &l)) <= 0)
+		return found;
+	found = store_enrolment_active(cli->store, l.id, &en);
+	if (found == 1) {
+		found = store_touch_pending(cli->store, en.id, &t);
+		if (found == 1) {
+			found = store_due_item(cli->store, t.id, d);
+			touch_release(&t);
+		}
+		enrolment_release(&en);
+	}
+	lead_release(&l);
+	return found;
+}
+
+int cmd_preview(int argc, char **argv, struct cli *cli)
+{
+	static const char usage[] =
+		"usage: followup preview TOUCH\n"
+		"       followup preview LEAD\n\n"
+		"Prints the exact message that would be sent for a touch (or for a lead's next\n"
+		"touch: LEAD is an email or a lead id), headers and all, or the task text of a\n"
+		"call or task. Changes nothing.\n\n"
+		"example: followup preview dana.whitfield@northwind.example\n";
+	struct due_item d;
+	struct composed c;
+	struct strbuf msg = STRBUF_INIT;
+	char *message_id;
+	int found, status = FU_OK;
+
+	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		fputs(usage, stdout);
+		return FU_OK;
+	}
+	if (argc != 2)
+		return usage_error("preview", "expected one TOUCH or LEAD");
+	found = find_preview_item(cli, argv[1], &d);
+	if (found <= 0) {
+		if (found == 0)
+			error("preview: no touch or lead '%s' with a pending touch", argv[1]);
+		return found < 0 ? FU_FAIL : FU_USAGE;
+	}
+	if (compose_touch(cli->store, &cli->config, cli->sequences, &d, &c)) {
+		due_item_release(&d);
+		return FU_FAIL;
+	}
+	if (c.held) {
+		error("preview: touch %lld is held: %s", (long long)d.touch.id, c.held);
+		status = FU_FAIL;
+	} else if (strcmp(d.touch.channel, "email")) {
+		printf("%s for %s (touch %lld, %s/%s):\n%s\n", d.touch.channel, d.lead.email,
+		       (long long)d.touch.id, d.enrolment.sequence, d.touch.step, c.text);
+	} else {
+		message_id = message_id_new(c.from_email);
+		if (build_message(cli, &d, &c, message_id, &msg))
+			status = FU_FAIL;
+		else
+			fwrite(msg.buf, 1, msg.len, stdout);
+		free(message_id);
+	}
+	strbuf_release(&msg);
+	composed_release(&c);
+	due_item_release(&d);
+	return status;
+}
+
+/* --- resolve --------------------------------------------------------------------------------- */
+
+int cmd_resolve(int argc, char **argv, struct cli *cli)
+{
+	static const char usage[] =
+		"usage: followup resolve TOUCH sent|retry\n\n"
+		"Settles a touch left in doubt by a run that died while sending it: 'sent' when\n"
+		"the message did arrive (check the sent folder or the server log for its\n"
+		"Message-ID), 'retry' to send it on the next run.\n\n"
+		"example: followup resolve 1042 sent\n";
+	struct engine e = { cli->store, cli->sequences, &cli->config, cli->now };
+	struct touch t;
+	char *end;
+	long long id;
+	int found, status = FU_OK;
+
+	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		fputs(usage, stdout);
+		return FU_OK;
+	}
+	if (argc != 3 || (strcmp(argv[2], "sent") && strcmp(argv[2], "retry")))
+		return usage_error("resolve", "expected TOUCH and 'sent' or 'retry'");
+	id = strtoll(argv[1][0] == '#' ? argv[1] + 1 : argv[1], &end, 10);
+	if (*end || id <= 0)
+		return usage_error("resolve", "'%s' is not a touch id", argv[1]);
+	if (store_begin(cli->store))
+		return FU_FAIL;
+	found = store_touch_get(cli->store, id, &t);
+	if (found <= 0) {
+		store_rollback(cli->store);
+		if (found == 0)
+			error("resolve: no touch %lld", id);
+		return found < 0 ? FU_FAIL : FU_USAGE;
+	}
+	if (strcmp(t.state, "in_doubt")) {
+		error("resolve: touch %lld is %s, not in doubt", id, t.state);
+		status = FU_USAGE;
+	} else if (!strcmp(argv[2], "sent")) {
+		if (engine_close_touch(&e, &t, "sent", t.done_at ? t.done_at : cli->now,
+				       "resolved as sent"))
+			status = FU_FAIL;
+	} else if (store_touch_retry_later(cli->store, t.id, cli->now, "resolved: retry")) {
+		status = FU_FAIL;
+	}
+	touch_release(&t);
+	if (status)
+		store_rollback(cli->store);
+	else if (store_commit(cli->store))
+		status = FU_FAIL;
+	if (!status && !cli->quiet)
+		printf("touch %lld: %s\n", id, argv[2]);
+	return status;
+}

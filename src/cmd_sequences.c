@@ -1,0 +1,183 @@
+/*
+ * cmd_sequences.c - `followup sequences [check]` and `followup plan`.
+ */
+#include "followup/cli.h"
+#include "followup/diag.h"
+#include "followup/engine.h"
+#include "followup/timeutil.h"
+#include "followup/util.h"
+
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <string.h>
+
+static int check_files(struct cli *cli, int argc, char **argv)
+{
+	struct diag_list diags = DIAG_LIST_INIT;
+	struct sequence_set *set = NULL;
+	int status, loaded;
+
+	if (argc > 0)
+		loaded = sequence_set_load_files((const char *const *)argv, (size_t)argc,
+						 cli->sequences, &set, &diags);
+	else
+		loaded = sequence_set_load_dir(cli->sequences_dir, &set, &diags);
+	diag_print(&diags, stdout);
+	if (loaded < 0)
+		status = FU_FAIL;
+	else if (diag_count(&diags))
+		status = FU_USAGE;
+	else
+		status = FU_OK;
+	if (status == FU_OK && !cli->quiet)
+		printf("%zu sequence%s OK\n", sequence_set_count(set),
+		       sequence_set_count(set) == 1 ? "" : "s");
+	else if (status == FU_USAGE)
+		fprintf(stderr, "followup: sequences check: %zu problem%s\n", diag_count(&diags),
+			diag_count(&diags) == 1 ? "" : "s");
+	diag_release(&diags);
+	sequence_set_free(set);
+	return status;
+}
+
+static cJSON *sequence_json(const struct sequence *seq)
+{
+	cJSON *o = cJSON_CreateObject(), *steps = cJSON_CreateArray();
+	char buf[DURATION_FORMAT_SIZE];
+
+	cJSON_AddStringToObject(o, "name", seq->name);
+	cJSON_AddStringToObject(o, "file", seq->path);
+	cJSON_AddItemToObject(o, "description", seq->description ?
+			      cJSON_CreateString(seq->description) : cJSON_CreateNull());
+	for (size_t i = 0; i < seq->nsteps; i++) {
+		cJSON *s = cJSON_CreateObject();
+		cJSON_AddStringToObject(s, "id", seq->steps[i].id);
+		duration_format(seq->steps[i].after, buf);
+		cJSON_AddStringToObject(s, "after", buf);
+		cJSON_AddStringToObject(s, "channel", channel_name(seq->steps[i].channel));
+		cJSON_AddItemToArray(steps, s);
+	}
+	cJSON_AddItemToObject(o, "steps", steps);
+	return o;
+}
+
+static void print_sequence(const struct sequence *seq)
+{
+	char buf[DURATION_FORMAT_SIZE];
+
+	printf("%-20s %zu steps:", seq->name, seq->nsteps);
+	for (size_t i = 0; i < seq->nsteps; i++) {
+		duration_format(seq->steps[i].after, buf);
+		printf(" %s(%s %s)", seq->steps[i].id, channel_name(seq->steps[i].channel), buf);
+	}
+	if (seq->has_reactivate) {
+		duration_format(seq->reactivate_after, buf);
+		printf(" -> %s after %s", seq->reactivate_sequence, buf);
+	}
+	putchar('\n');
+	if (seq->description)
+		printf("%-20s %s\n", "", seq->description);
+}
+
+int cmd_sequences(int argc, char **argv, struct cli *cli)
+{
+	static const char usage[] =
+		"usage: followup sequences [--json]\n"
+		"       followup sequences check [FILE...]\n\n"
+		"Lists the sequence files, or checks them (all of the sequences directory, or the\n"
+		"FILEs): every problem is printed as FILE:LINE:COL: message, and the exit status\n"
+		"is 2 when there is any. A sequence that fails the check is never used.\n\n"
+		"example: followup sequences check sequences/event-followup.yaml\n";
+	int json = 0, status, invalid;
+
+	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		fputs(usage, stdout);
+		return FU_OK;
+	}
+	if ((status = cli_sequences(cli)))
+		return status;
+	if (argc > 1 && !strcmp(argv[1], "check"))
+		return check_files(cli, argc - 2, argv + 2);
+	if (argc > 1 && !strcmp(argv[1], "--json"))
+		json = 1;
+	else if (argc > 1)
+		return usage_error("sequences", "unexpected argument '%s'", argv[1]);
+	if (json) {
+		cJSON *array = cJSON_CreateArray();
+		for (size_t i = 0; i < sequence_set_count(cli->sequences); i++)
+			cJSON_AddItemToArray(array, sequence_json(sequence_set_at(cli->sequences, i)));
+		json_print(array);
+		return FU_OK;
+	}
+	for (size_t i = 0; i < sequence_set_count(cli->sequences); i++)
+		print_sequence(sequence_set_at(cli->sequences, i));
+	invalid = (int)sequence_set_invalid_count(cli->sequences);
+	if (invalid)
+		printf("%d invalid sequence file%s: run 'followup sequences check'\n", invalid,
+		       invalid == 1 ? "" : "s");
+	return FU_OK;
+}
+
+int cmd_plan(int argc, char **argv, struct cli *cli)
+{
+	static const char usage[] =
+		"usage: followup plan SEQUENCE [--from TIME] [--timezone ZONE]\n\n"
+		"Prints the calendar a lead contacted at TIME (default: now) would get: each\n"
+		"step with windows, weekends and min_gap applied, as if each touch were made\n"
+		"when due.\n\n"
+		"example: followup plan event-followup --from '2026-03-06 18:30'\n";
+	static const struct option options[] = {
+		{ "from", required_argument, NULL, 'f' },
+		{ "timezone", required_argument, NULL, 'z' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct engine e = { cli->store, cli->sequences, &cli->config, cli->now };
+	const struct sequence *seq;
+	struct lead lead = { 0 };
+	time_t from = cli->now, last = 0;
+	const char *zone;
+	char when[32], day[32], after[DURATION_FORMAT_SIZE];
+	int c, status;
+
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			if ((status = parse_time_option(cli, "--from", optarg, &from)))
+				return status;
+			break;
+		case 'z':
+			if (!zone_valid(optarg))
+				return usage_error("plan", "unknown time zone '%s'", optarg);
+			lead.timezone = optarg;
+			break;
+		case 'h': fputs(usage, stdout); return FU_OK;
+		default: return FU_USAGE;
+		}
+	}
+	if (optind + 1 != argc)
+		return usage_error("plan", "expected one SEQUENCE");
+	seq = sequence_set_find(cli->sequences, argv[optind]);
+	if (!seq)
+		return cli_sequence_error(cli, argv[optind]);
+	zone = engine_zone(&e, &lead, seq);
+	time_format_day(from, zone, day, sizeof(day));
+	time_format_local(from, zone, when, sizeof(when));
+	printf("%s for a lead contacted %s %s (%s)\n", seq->name, day, when + 11,
+	       zone ? zone : "local time");
+	for (size_t i = 0; i < seq->nsteps; i++) {
+		time_t due = engine_step_due(&e, seq, i, from, last, zone);
+		time_format_day(due, zone, day, sizeof(day));
+		time_format_local(due, zone, when, sizeof(when));
+		duration_format(seq->steps[i].after, after);
+		printf("  %-12s %-8s %s %s  (after %s)\n", seq->steps[i].id,
+		       channel_name(seq->steps[i].channel), day, when + 11, after);
+		last = due;
+	}
+	if (seq->has_reactivate) {
+		duration_format(seq->reactivate_after, after);
+		printf("  then '%s' %s after the last touch, if no reply\n",
+		       seq->reactivate_sequence, after);
+	}
+	return FU_OK;
+}

@@ -1,0 +1,237 @@
+/*
+ * cmd_show.c - `followup show` (one lead and its timeline) and `followup export`.
+ */
+#include "followup/cli.h"
+#include "followup/csv.h"
+#include "followup/timeutil.h"
+#include "followup/util.h"
+
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <string.h>
+
+struct show_run {
+	const char *zone;
+	cJSON *array;
+};
+
+static int show_entry(const struct timeline_entry *e, void *opaque)
+{
+	struct show_run *r = opaque;
+	char when[32];
+
+	if (r->array) {
+		cJSON *o = cJSON_CreateObject();
+		char utc[TIME_UTC_SIZE];
+		time_format_utc(e->at, utc);
+		cJSON_AddStringToObject(o, "at", utc);
+		cJSON_AddStringToObject(o, "kind", e->kind);
+		cJSON_AddItemToObject(o, "what", e->title ? cJSON_CreateString(e->title) :
+				      cJSON_CreateNull());
+		cJSON_AddItemToObject(o, "detail", e->detail ? cJSON_CreateString(e->detail) :
+				      cJSON_CreateNull());
+		if (e->message_id)
+			cJSON_AddStringToObject(o, "message_id", e->message_id);
+		if (!strcmp(e->kind, "touch"))
+			cJSON_AddNumberToObject(o, "touch_id", (double)e->ref);
+		cJSON_AddItemToArray(r->array, o);
+		return 0;
+	}
+	time_format_local(e->at, r->zone, when, sizeof(when));
+	printf("  %s  %-10s %s", when, e->kind, e->title ? e->title : "");
+	if (!str_empty(e->detail))
+		printf(": %s", e->detail);
+	if (!strcmp(e->kind, "touch"))
+		printf("  [#%lld]", (long long)e->ref);
+	if (e->message_id)
+		printf("  %s", e->message_id);
+	putchar('\n');
+	return 0;
+}
+
+static void print_field(const char *label, const char *value)
+{
+	if (!str_empty(value))
+		printf("%-10s %s\n", label, value);
+}
+
+static void print_lead(const struct lead *l, const char *zone)
+{
+	char when[32];
+	cJSON *extra = l->extra ? cJSON_Parse(l->extra) : NULL;
+	const cJSON *item;
+
+	printf("#%lld %s%s%s <%s>\n", (long long)l->id, l->first_name ? l->first_name : "",
+	       l->first_name && l->last_name ? " " : "", l->last_name ? l->last_name : "",
+	       l->email);
+	print_field("status", l->status);
+	print_field("company", l->company);
+	print_field("title", l->title);
+	print_field("phone", l->phone);
+	print_field("country", l->country);
+	print_field("timezone", l->timezone);
+	print_field("owner", l->owner);
+	print_field("event", l->event);
+	print_field("rating", l->rating);
+	print_field("badge", l->badge_id);
+	time_format_local(l->contact_at, zone, when, sizeof(when));
+	print_field("contacted", when);
+	print_field("notes", l->notes);
+	if (!l->consent)
+		print_field("consent", "no (never enrolled)");
+	cJSON_ArrayForEach(item, extra)
+		if (cJSON_IsString(item))
+			printf("%-10s %s: %s\n", "extra", item->string, item->valuestring);
+	cJSON_Delete(extra);
+	puts("timeline");
+}
+
+int cmd_show(int argc, char **argv, struct cli *cli)
+{
+	static const char usage[] =
+		"usage: followup show LEAD [--json]\n\n"
+		"One lead (id or email): its fields, extra columns and whole timeline in order:\n"
+		"imported, enrolled, each touch with its state, time and Message-ID, notes,\n"
+		"outcomes and opt-out.\n\n"
+		"example: followup show dana.whitfield@northwind.example\n";
+	struct show_run r = { cli_zone(cli), NULL };
+	struct lead l;
+	int json = 0, found, status = FU_OK;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(usage, stdout);
+			return FU_OK;
+		}
+		if (!strcmp(argv[i], "--json")) {
+			json = 1;
+			memmove(argv + i, argv + i + 1, (size_t)(argc - i - 1) * sizeof(*argv));
+			argc--, i--;
+		}
+	}
+	if (argc != 2)
+		return usage_error("show", "expected one LEAD");
+	found = store_lead_find(cli->store, argv[1], &l);
+	if (found <= 0) {
+		if (found == 0)
+			error("show: no lead '%s'", argv[1]);
+		return found < 0 ? FU_FAIL : FU_USAGE;
+	}
+	if (json) {
+		cJSON *o = lead_to_json(&l);
+		r.array = cJSON_CreateArray();
+		cJSON_AddItemToObject(o, "timeline", r.array);
+		if (store_timeline_each(cli->store, l.id, show_entry, &r))
+			status = FU_FAIL;
+		if (status == FU_OK)
+			json_print(o);
+		else
+			cJSON_Delete(o);
+	} else {
+		print_lead(&l, r.zone);
+		if (store_timeline_each(cli->store, l.id, show_entry, &r))
+			status = FU_FAIL;
+	}
+	lead_release(&l);
+	return status;
+}
+
+/* --- export -------------------------------------------------------------------------------- */
+
+/* Column names that `followup import` maps back to the same fields. */
+static const char *const csv_header[] = {
+	"Email", "First Name", "Last Name", "Company", "Title", "Phone", "Country", "Time Zone",
+	"Scanned At", "Notes", "Rating", "Owner", "Event", "Badge ID", "Status", "Sequence",
+	"Step", "Last Touch", "Next Due",
+};
+
+struct export_run {
+	int json;
+	cJSON *array;
+	struct strbuf line;
+};
+
+static void add_cell(struct strbuf *line, const char *value, int first)
+{
+	if (!first)
+		strbuf_addch(line, ',');
+	csv_write_field(line, value ? value : "", ',', 1);
+}
+
+static int export_row(const struct export_row *row, void *opaque)
+{
+	struct export_run *r = opaque;
+	const struct lead *l = row->lead;
+	char contact[TIME_UTC_SIZE], last[TIME_UTC_SIZE] = "", next[TIME_UTC_SIZE] = "";
+
+	time_format_utc(l->contact_at, contact);
+	if (row->last_touch)
+		time_format_utc(row->last_touch, last);
+	if (row->next_due)
+		time_format_utc(row->next_due, next);
+	if (r->json) {
+		cJSON *o = lead_to_json(l);
+		cJSON_AddItemToObject(o, "sequence", row->sequence ?
+				      cJSON_CreateString(row->sequence) : cJSON_CreateNull());
+		cJSON_AddItemToObject(o, "step", row->step ? cJSON_CreateString(row->step) :
+				      cJSON_CreateNull());
+		cJSON_AddItemToObject(o, "last_touch", *last ? cJSON_CreateString(last) :
+				      cJSON_CreateNull());
+		cJSON_AddItemToObject(o, "next_due", *next ? cJSON_CreateString(next) :
+				      cJSON_CreateNull());
+		cJSON_AddItemToArray(r->array, o);
+		return 0;
+	}
+	const char *cells[] = {
+		l->email, l->first_name, l->last_name, l->company, l->title, l->phone, l->country,
+		l->timezone, contact, l->notes, l->rating, l->owner, l->event, l->badge_id,
+		l->status, row->sequence, row->step, last, next,
+	};
+	strbuf_reset(&r->line);
+	for (size_t i = 0; i < ARRAY_SIZE(cells); i++)
+		add_cell(&r->line, cells[i], i == 0);
+	strbuf_addstr(&r->line, "\r\n");
+	fwrite(r->line.buf, 1, r->line.len, stdout);
+	return 0;
+}
+
+int cmd_export(int argc, char **argv, struct cli *cli)
+{
+	static const char usage[] =
+		"usage: followup export [--csv | --json]\n\n"
+		"One row per lead with its status, sequence, step reached, last touch, next due,\n"
+		"owner and event, for a CRM. CSV (the default) re-imports with 'followup import';\n"
+		"cells that begin with = + - or @ get a leading ' against spreadsheet formulas.\n\n"
+		"example: followup export --csv > leads.csv\n";
+	struct export_run r = { 0 };
+	int status;
+
+	r.line = (struct strbuf)STRBUF_INIT;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(usage, stdout);
+			return FU_OK;
+		} else if (!strcmp(argv[i], "--json")) {
+			r.json = 1;
+		} else if (strcmp(argv[i], "--csv")) {
+			return usage_error("export", "unexpected argument '%s'", argv[i]);
+		}
+	}
+	if (r.json) {
+		r.array = cJSON_CreateArray();
+	} else {
+		for (size_t i = 0; i < ARRAY_SIZE(csv_header); i++)
+			add_cell(&r.line, csv_header[i], i == 0);
+		strbuf_addstr(&r.line, "\r\n");
+		fwrite(r.line.buf, 1, r.line.len, stdout);
+	}
+	status = store_export_each(cli->store, export_row, &r) ? FU_FAIL : FU_OK;
+	if (r.json) {
+		if (status == FU_OK)
+			json_print(r.array);
+		else
+			cJSON_Delete(r.array);
+	}
+	strbuf_release(&r.line);
+	return status;
+}

@@ -1,0 +1,176 @@
+/*
+ * main.c - global options, then one lookup in the command table, one call.
+ */
+#include "followup/cli.h"
+#include "followup/util.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* What a command needs ready before it runs. */
+enum {
+	NEED_STORE = 1,         /* an existing store */
+	NEED_SEQUENCES = 2,     /* the sequence files */
+};
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv, struct cli *cli);
+	int needs;
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "init", cmd_init, 0, "create the config, the store and its schema" },
+	{ "import", cmd_import, NEED_STORE | NEED_SEQUENCES, "load badge-scan CSV files" },
+	{ "leads", cmd_leads, NEED_STORE, "list leads" },
+	{ "show", cmd_show, NEED_STORE, "one lead and its whole timeline" },
+	{ "sequences", cmd_sequences, 0, "list or check sequence files" },
+	{ "plan", cmd_plan, NEED_SEQUENCES, "the calendar a lead contacted at a time would get" },
+	{ "due", cmd_due, NEED_STORE | NEED_SEQUENCES, "touches due now, overdue first" },
+	{ "send", cmd_send, NEED_STORE | NEED_SEQUENCES, "send the due emails (cron-safe)" },
+	{ "done", cmd_done, NEED_STORE | NEED_SEQUENCES, "complete a manual touch" },
+	{ "skip", cmd_skip, NEED_STORE | NEED_SEQUENCES, "skip a touch" },
+	{ "mark", cmd_mark, NEED_STORE, "record an outcome: replied, converted or lost" },
+	{ "optout", cmd_optout, NEED_STORE, "never email these addresses again" },
+	{ "enroll", cmd_enroll, NEED_STORE | NEED_SEQUENCES, "start a sequence for a lead" },
+	{ "preview", cmd_preview, NEED_STORE | NEED_SEQUENCES, "the exact message that would be sent" },
+	{ "resolve", cmd_resolve, NEED_STORE | NEED_SEQUENCES, "settle a touch left in doubt" },
+	{ "pipeline", cmd_pipeline, NEED_STORE | NEED_SEQUENCES, "follow-up numbers: status, speed, replies" },
+	{ "export", cmd_export, NEED_STORE, "leads with status and last touch, for a CRM" },
+};
+
+static void print_usage(FILE *out)
+{
+	fputs("usage: followup [--db PATH] [--config PATH] [--sequences DIR] [--now TIME]\n"
+	      "                [--quiet] [--verbose] COMMAND [ARGS]\n\n"
+	      "Commands:\n", out);
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fputs("\nGlobal options (each also from the environment):\n"
+	      "  --db PATH         the store (FOLLOWUP_DB)\n"
+	      "  --config PATH     the config file (FOLLOWUP_CONFIG)\n"
+	      "  --sequences DIR   the sequence files (FOLLOWUP_SEQUENCES)\n"
+	      "  --now TIME        pretend it is TIME (FOLLOWUP_NOW)\n"
+	      "  --quiet           no progress or warnings, for cron\n"
+	      "  --verbose         say more (SMTP dialogue, without credentials)\n\n"
+	      "'followup COMMAND --help' tells more. Exit status: 0 ok, 1 the work failed,\n"
+	      "2 usage or invalid input.\n", out);
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static int wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			return 0;
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return 1;
+	}
+	return 0;
+}
+
+/* Parses the options before the command; returns the index of the command or -1. */
+static int parse_global_options(int argc, char **argv, struct cli *cli, int *status)
+{
+	static const struct option options[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "sequences", required_argument, NULL, 's' },
+		{ "now", required_argument, NULL, 'n' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	cli->db_opt = getenv("FOLLOWUP_DB");
+	cli->config_opt = getenv("FOLLOWUP_CONFIG");
+	cli->sequences_opt = getenv("FOLLOWUP_SEQUENCES");
+	cli->now_opt = getenv("FOLLOWUP_NOW");
+	while ((c = getopt_long(argc, argv, "+qvh", options, NULL)) != -1) {
+		switch (c) {
+		case 'd': cli->db_opt = optarg; break;
+		case 'c': cli->config_opt = optarg; break;
+		case 's': cli->sequences_opt = optarg; break;
+		case 'n': cli->now_opt = optarg; break;
+		case 'q': cli->quiet = 1; break;
+		case 'v': cli->verbose = 1; break;
+		case 'h':
+			print_usage(stdout);
+			*status = FU_OK;
+			return -1;
+		case 'V':
+			printf("followup %s\n", FOLLOWUP_VERSION);
+			*status = FU_OK;
+			return -1;
+		default:
+			print_usage(stderr);
+			*status = FU_USAGE;
+			return -1;
+		}
+	}
+	if (optind >= argc) {
+		print_usage(stderr);
+		*status = FU_USAGE;
+		return -1;
+	}
+	return optind;
+}
+
+/* Like git's run_builtin(): a command's output that could not be written is a failure. */
+static int finish_stdout(int status)
+{
+	if (fflush(stdout) || ferror(stdout)) {
+		error("cannot write the output: %s", "write error");
+		return status ? status : FU_FAIL;
+	}
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli = { 0 };
+	const struct command *cmd;
+	int status = FU_OK, first;
+
+	first = parse_global_options(argc, argv, &cli, &status);
+	if (first < 0)
+		goto out;
+	set_quiet(cli.quiet);
+	cli.color = stdout_is_tty() && !getenv("NO_COLOR");
+	cmd = find_command(argv[first]);
+	if (!cmd) {
+		error("'%s' is not a followup command (see 'followup --help')", argv[first]);
+		status = FU_USAGE;
+		goto out;
+	}
+	argc -= first;
+	argv += first;
+	optind = 0;     /* each command parses its own options from its argv */
+	if (cli.now_opt && (status = parse_time_option(&cli, "--now", cli.now_opt, &cli.now)))
+		goto out;
+	if (!cli.now_opt)
+		cli.now = time(NULL);
+	if (!wants_help(argc, argv)) {
+		if ((cmd->needs & NEED_STORE) && (status = cli_store(&cli, 0)))
+			goto out;
+		if ((cmd->needs & NEED_SEQUENCES) && (status = cli_sequences(&cli)))
+			goto out;
+	}
+	status = cmd->run(argc, argv, &cli);
+out:
+	cli_release(&cli);
+	return finish_stdout(status);
+}
