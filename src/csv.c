@@ -338,7 +338,9 @@ static int parse_record(struct csv_reader *r, struct csv_record *rec, char **err
 			strbuf_addch(&rec->rawbuf, c);
 			if (c == '\n' || (c == '\r' && peek_byte(r, errmsg) != '\n'))
 				r->line++;
-			strbuf_addch(&rec->data, c);
+			/* A line break inside a field is stored as LF, whatever the file used. */
+			if (c != '\r' || peek_byte(r, errmsg) != '\n')
+				strbuf_addch(&rec->data, c == '\r' ? '\n' : c);
 			continue;
 		}
 		if (c == '\r' || c == '\n') {

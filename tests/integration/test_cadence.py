@@ -121,7 +121,9 @@ class Cadence(FollowupTest):
         self.import_leads()
         self.send("2026-03-09T13:05:00Z")
         self.send("2026-03-12T13:05:00Z")
-        [call] = self.due("2026-03-16T13:00:00Z")
+        # Friday 18:30 + 7 business days = Tuesday 18:30 after the window: Wednesday 09:00.
+        self.assertEqual(self.due("2026-03-18T12:59:00Z"), [])
+        [call] = self.due("2026-03-18T13:00:00Z")
         self.assertEqual(call["step"], "call")
         self.assertEqual(call["channel"], "call")
         self.assertEqual(call["text"], "Call Nora on +1 212 555 0100")
@@ -135,9 +137,9 @@ class Cadence(FollowupTest):
         self.import_leads()
         self.send("2026-03-09T13:05:00Z")
         self.send("2026-03-12T13:05:00Z")
-        [call] = self.due("2026-03-16T13:00:00Z")
-        self.ok("done", str(call["touch_id"]), "--note", "voicemail", now="2026-03-16T14:00:00Z")
-        self.fails(2, "done", str(call["touch_id"]), now="2026-03-16T14:01:00Z")
+        [call] = self.due("2026-03-18T13:00:00Z")
+        self.ok("done", str(call["touch_id"]), "--note", "voicemail", now="2026-03-18T14:00:00Z")
+        self.fails(2, "done", str(call["touch_id"]), now="2026-03-18T14:01:00Z")
         self.assertEqual(self.send("2026-03-27T13:05:00Z")["sent"], 1)
         self.assertEqual(self.sql("SELECT status FROM leads"), [{"status": "cold"}])
         self.assertEqual(self.due("2026-06-25T13:00:00Z"), [])
@@ -176,7 +178,7 @@ class Cadence(FollowupTest):
             '  - id: value\n    after: 3d\n    channel: email\n    thread: true\n'
             '    body: "Here is the deck."\n', "")
         self.write_sequence("t.yaml", without_value)
-        [call] = self.due("2026-03-16T13:00:00Z")
+        [call] = self.due("2026-03-18T13:00:00Z")
         self.assertEqual(call["step"], "call")
         self.assertEqual([(t["step"], t["state"]) for t in self.touches()],
                          [("recap", "sent"), ("value", "removed"), ("call", "pending")])

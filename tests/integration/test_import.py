@@ -37,7 +37,7 @@ class ImportSamples(FollowupTest):
                                     "rejected": 2, "suppressed": 0, "enrolled": 2})
         self.assertIn("Windows-1252", r.err)
         self.assertEqual(r.err.count("Windows-1252"), 1)
-        self.assertIn(":4: rejected", r.err)       # the Info Requested placeholder row
+        self.assertIn(":5: rejected", r.err)       # the Info Requested row, after a 2-line note
         zoe = self.sql("SELECT first_name, last_name, title FROM leads WHERE email LIKE 'zoe%'")
         self.assertEqual(zoe, [{"first_name": "Zoë", "last_name": "Ångström", "title": "CTO"}])
 
