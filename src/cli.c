@@ -34,8 +34,9 @@ int cli_config(struct cli *cli)
 
 	if (cli->config_loaded)
 		return FU_OK;
-	cli->config_path = cli->config_opt ? xstrdup(cli->config_opt)
-					   : xdg_path("XDG_CONFIG_HOME", ".config", "config.yaml");
+	if (!cli->config_path)
+		cli->config_path = cli->config_opt ? xstrdup(cli->config_opt)
+			: xdg_path("XDG_CONFIG_HOME", ".config", "config.yaml");
 	if (config_load(cli->config_path, &cli->config, &diags)) {
 		diag_print(&diags, stderr);
 		diag_release(&diags);
