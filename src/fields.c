@@ -163,14 +163,16 @@ static int is_time_only(const char *normalised)
 static int apply_override(struct header_map *map, const char *spec, char **errmsg)
 {
 	const char *eq = strrchr(spec, '=');
-	char *header, *wanted;
+	char *header, *wanted, *name;
 	int field, found = 0;
 
 	if (!eq || eq == spec || !eq[1]) {
 		*errmsg = xasprintf("--map '%s': expected 'Header=field'", spec);
 		return -1;
 	}
-	field = field_from_name(eq + 1);
+	name = str_trim(xstrdup(eq + 1));
+	field = field_from_name(name);
+	free(name);
 	if (field < 0) {
 		*errmsg = xasprintf("--map '%s': unknown field '%s' (fields: email first_name"
 				    " last_name name company title phone country timezone scanned_at"
@@ -178,7 +180,7 @@ static int apply_override(struct header_map *map, const char *spec, char **errms
 				    spec, eq + 1);
 		return -1;
 	}
-	header = xstrndup(spec, (size_t)(eq - spec));
+	header = str_trim(xstrndup(spec, (size_t)(eq - spec)));
 	wanted = normalise_header(header);
 	for (size_t i = 0; i < map->ncolumns; i++) {
 		char *n = normalise_header(map->columns[i].header);

@@ -1,0 +1,88 @@
+/* Unit tests of template rendering and checking. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "followup/template.h"
+
+static const char *lookup(void *ctx, const char *name)
+{
+	(void)ctx;
+	if (!strcmp(name, "first_name"))
+		return "Dana";
+	if (!strcmp(name, "company"))
+		return "";
+	if (!strcmp(name, "extra.Booth Name"))
+		return "Hall 3 B12";
+	return NULL;
+}
+
+static void test_template__render_table(void **state)
+{
+	static const struct { const char *tmpl, *want; int held; } cases[] = {
+		{ "Hi {{first_name}}", "Hi Dana", 0 },
+		{ "Hi {{ first_name | there }}!", "Hi Dana!", 0 },
+		{ "At {{company|your team}}", "At your team", 0 },
+		{ "Title: {{title|}}.", "Title: .", 0 },
+		{ "Booth {{extra.Booth Name}}", "Booth Hall 3 B12", 0 },
+		{ "Hi {{last_name}}, ok", "Hi , ok", 1 },
+		{ "no placeholders", "no placeholders", 0 },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct strbuf out = STRBUF_INIT;
+		char *held = NULL;
+		int rc = template_render(cases[i].tmpl, lookup, NULL, &out, &held);
+		assert_int_equal(rc, cases[i].held);
+		assert_string_equal(out.buf, cases[i].want);
+		if (cases[i].held)
+			assert_non_null(strstr(held, "{{last_name}}"));
+		else
+			assert_null(held);
+		free(held);
+		strbuf_release(&out);
+	}
+}
+
+struct report { size_t offsets[8]; char *messages[8]; int n; };
+
+static void collect(void *ctx, size_t offset, const char *message)
+{
+	struct report *r = ctx;
+	r->offsets[r->n] = offset;
+	r->messages[r->n++] = xstrdup(message);
+}
+
+static void test_template__check_reports_positions(void **state)
+{
+	struct report r = { .n = 0 };
+
+	(void)state;
+	assert_int_equal(template_check("Hi {{first_nmae}}, {{}} and {{extra.X}} {{phone", collect, &r), 3);
+	assert_int_equal(r.offsets[0], 3);
+	assert_non_null(strstr(r.messages[0], "first_nmae"));
+	assert_int_equal(r.offsets[1], 19);
+	assert_non_null(strstr(r.messages[1], "empty"));
+	assert_int_equal(r.offsets[2], 40);
+	assert_non_null(strstr(r.messages[2], "unterminated"));
+	for (int i = 0; i < r.n; i++)
+		free(r.messages[i]);
+	assert_true(template_field_known("owner_name"));
+	assert_true(template_field_known("extra.Anything at all"));
+	assert_false(template_field_known("extra."));
+	assert_false(template_field_known("firstname"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_template__render_table),
+		cmocka_unit_test(test_template__check_reports_positions),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
