@@ -34,6 +34,12 @@ DEP_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null)
 
+# `make V=1` shows the whole commands.
+ifneq ($(V),1)
+QUIET_CC = @echo '   CC     $@';
+QUIET_LINK = @echo '   LINK   $@';
+endif
+
 override CFLAGS := -std=c11 -D_GNU_SOURCE -DFOLLOWUP_VERSION='"$(VERSION)"' \
 	-DFOLLOWUP_DATADIR='"$(DATADIR)"' -Iinclude $(WARNINGS) $(SAN_FLAGS) $(DEP_CFLAGS) $(CFLAGS)
 override LDFLAGS += $(SAN_FLAGS)
@@ -52,15 +58,15 @@ depcheck:
 		{ echo "missing libraries ($(PKGS)): run scripts/install-deps" >&2; exit 1; }
 
 $(BUILD)/followup: $(MAIN_OBJ) $(LIB_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(DEP_LIBS)
+	$(QUIET_LINK)$(CC) $(LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
 $(BUILD)/src/%.o: src/%.c | depcheck
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(QUIET_CC)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | depcheck
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(TEST_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(DEP_LIBS) $(TEST_LIBS)
+	$(QUIET_LINK)$(CC) $(CFLAGS) $(TEST_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(DEP_LIBS) $(TEST_LIBS)
 
 -include $(wildcard $(BUILD)/src/*.d $(BUILD)/tests/*.d)
 
@@ -79,7 +85,9 @@ export UBSAN_OPTIONS = halt_on_error=1:print_stacktrace=1
 test: unit-test integration-test
 
 unit-test: $(UNIT_BINS)
-	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+	@set -e; for t in $(UNIT_BINS); do \
+		$$t > $$t.log 2>&1 || { cat $$t.log; echo "FAIL $$t"; exit 1; }; \
+		echo "ok   $$t: $$(grep -c '^\[       OK' $$t.log) tests"; done
 
 integration-test: $(BUILD)/followup
 	FOLLOWUP_BIN=$(abspath $(BUILD)/followup) FOLLOWUP_SAN="$(SANITIZE)" \

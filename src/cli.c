@@ -7,6 +7,7 @@
 #include "followup/util.h"
 
 #include <cjson/cJSON.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,11 @@ int usage_error(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, " (see 'followup %s --help')\n", cmd);
 	return FU_USAGE;
+}
+
+int unknown_option(char **argv)
+{
+	return usage_error(argv[0], "unknown option or missing value in '%s'", argv[optind - 1]);
 }
 
 int parse_time_option(struct cli *cli, const char *opt, const char *value, time_t *out)

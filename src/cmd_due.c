@@ -190,7 +190,7 @@ int cmd_due(int argc, char **argv, struct cli *cli)
 			break;
 		case 'j': r.json = 1; break;
 		case 'h': fputs(usage, stdout); return FU_OK;
-		default: return FU_USAGE;
+		default: return unknown_option(argv);
 		}
 	}
 	if (optind < argc)

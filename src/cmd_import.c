@@ -54,6 +54,7 @@ struct import {
 	FILE *rejects;
 	const char *rejects_header_of;     /* the file whose header the rejects file has */
 	int show_progress;
+	int any_suppressions;   /* whether the store has opted-out addresses at all */
 };
 
 static int parse_options(int argc, char **argv, struct import_options *o, int *first)
@@ -101,7 +102,7 @@ static int parse_options(int argc, char **argv, struct import_options *o, int *f
 			fputs(usage, stdout);
 			return -1;
 		default:
-			return FU_USAGE;
+			return unknown_option(argv);
 		}
 	}
 	if (o->no_enroll && o->sequence)
@@ -211,17 +212,34 @@ static int lead_from_row(struct import *im, const char *file, const struct heade
 	return 0;
 }
 
-static int is_suppressed(struct import *im, const struct lead *stored)
+static int is_suppressed(struct import *im, const struct lead *lead)
 {
-	if (!stored->consent || !strcmp(stored->status, "unsubscribed") ||
-	    !strcmp(stored->status, "bounced"))
+	if (!lead->consent || !strcmp(lead->status, "unsubscribed") ||
+	    !strcmp(lead->status, "bounced"))
 		return 1;
-	return store_is_suppressed(im->cli->store, stored->email) == 1;
+	return im->any_suppressions && store_is_suppressed(im->cli->store, lead->email) == 1;
+}
+
+/* A lead this import created: nothing to look up, it has no enrolment yet. */
+static int enrol_new_lead(struct import *im, struct lead *row, int64_t lead_id)
+{
+	row->id = lead_id;
+	row->status = (char *)"active";
+	if (is_suppressed(im, row)) {
+		row->status = NULL;
+		im->counts.suppressed++;
+		return store_lead_set_status(im->cli->store, lead_id, "unsubscribed", im->cli->now);
+	}
+	row->status = NULL;
+	if (!im->sequence)
+		return 0;
+	im->counts.enrolled++;
+	return engine_enrol_new(&im->engine, row, im->sequence, row->event, row->contact_at);
 }
 
 /* Enrolment on import (SPEC section 5): new leads, and known ones gone cold or lost. */
-static int enrol_if_due(struct import *im, int64_t lead_id, enum merge_result result,
-			int earlier)
+static int enrol_known_lead(struct import *im, int64_t lead_id, enum merge_result result,
+			    int earlier)
 {
 	struct store *store = im->cli->store;
 	struct lead stored;
@@ -233,16 +251,12 @@ static int enrol_if_due(struct import *im, int64_t lead_id, enum merge_result re
 	if (is_suppressed(im, &stored)) {
 		if (result != MERGE_DUPLICATE)
 			im->counts.suppressed++;
-		if (result == MERGE_NEW)
-			ret = store_lead_set_status(store, lead_id, "unsubscribed", im->cli->now);
 		goto out;
 	}
 	if (!im->sequence)
 		goto out;
-	if (result == MERGE_NEW || !strcmp(stored.status, "cold") ||
-	    !strcmp(stored.status, "lost")) {
-		if (strcmp(stored.status, "active"))
-			ret = store_lead_set_status(store, lead_id, "active", im->cli->now);
+	if (!strcmp(stored.status, "cold") || !strcmp(stored.status, "lost")) {
+		ret = store_lead_set_status(store, lead_id, "active", im->cli->now);
 		if (!ret)
 			ret = engine_enrol(&im->engine, &stored, im->sequence, stored.event,
 					   stored.contact_at);
@@ -293,7 +307,8 @@ static int import_row(struct import *im, const char *file, const struct csv_read
 	}
 	*changed |= row_changed;
 	if (!ret)
-		ret = enrol_if_due(im, lead_id, result, earlier);
+		ret = result == MERGE_NEW ? enrol_new_lead(im, &l, lead_id)
+					  : enrol_known_lead(im, lead_id, result, earlier);
 out:
 	lead_release(&l);
 	return ret;
@@ -470,6 +485,7 @@ int cmd_import(int argc, char **argv, struct cli *cli)
 		error("cannot write '%s': %s", opt.rejects_path, strerror(errno));
 		goto out_options;
 	}
+	im.any_suppressions = store_has_suppressions(cli->store);
 	if (engine_tick(&im.engine) || store_begin(cli->store)) {
 		status = FU_FAIL;
 		goto out;

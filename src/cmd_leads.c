@@ -104,7 +104,7 @@ int cmd_leads(int argc, char **argv, struct cli *cli)
 		case 'e': f.event = optarg; break;
 		case 'j': json = 1; break;
 		case 'h': fputs(usage, stdout); return FU_OK;
-		default: return FU_USAGE;
+		default: return unknown_option(argv);
 		}
 	}
 	if (optind < argc)

@@ -137,7 +137,7 @@ int cmd_pipeline(int argc, char **argv, struct cli *cli)
 		case 'o': owner = optarg; break;
 		case 'j': json = 1; break;
 		case 'h': fputs(usage, stdout); return FU_OK;
-		default: return FU_USAGE;
+		default: return unknown_option(argv);
 		}
 	}
 	if (optind < argc)

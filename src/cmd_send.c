@@ -375,7 +375,7 @@ int cmd_send(int argc, char **argv, struct cli *cli)
 			break;
 		case 'j': r.json = 1; break;
 		case 'h': fputs(usage, stdout); return FU_OK;
-		default: return FU_USAGE;
+		default: return unknown_option(argv);
 		}
 	}
 	if (optind < argc)

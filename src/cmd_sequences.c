@@ -152,7 +152,7 @@ int cmd_plan(int argc, char **argv, struct cli *cli)
 			lead.timezone = optarg;
 			break;
 		case 'h': fputs(usage, stdout); return FU_OK;
-		default: return FU_USAGE;
+		default: return unknown_option(argv);
 		}
 	}
 	if (optind + 1 != argc)

@@ -36,7 +36,7 @@ static int parse_note(int argc, char **argv, const char *usage, const char **not
 			*from = optarg;
 			break;
 		case 'h': fputs(usage, stdout); return -1;
-		default: return FU_USAGE;
+		default: return unknown_option(argv);
 		}
 	}
 	return FU_OK;

@@ -173,6 +173,30 @@ int engine_enrol(struct engine *e, const struct lead *lead, const struct sequenc
 	return schedule_next(e, &en, seq, lead);
 }
 
+int engine_enrol_new(struct engine *e, const struct lead *lead, const struct sequence *seq,
+		     const char *event, time_t anchor)
+{
+	struct enrolment en = { 0 };
+	const char *zone = engine_zone(e, lead, seq);
+	struct touch t = { 0 };
+
+	en.lead_id = lead->id;
+	en.sequence = seq->name;
+	en.event = (char *)event;
+	en.seq_hash = (char *)seq->hash;
+	en.anchor_at = anchor;
+	en.started_at = e->now;
+	if (store_enrolment_insert(e->store, &en, &en.id))
+		return -1;
+	t.enrolment_id = en.id;
+	t.lead_id = lead->id;
+	t.step = seq->steps[0].id;
+	t.channel = (char *)channel_name(seq->steps[0].channel);
+	t.due_at = engine_step_due(e, seq, 0, anchor, 0, zone);
+	t.close_at = close_time(e, seq, 0, t.due_at, anchor, 0, zone);
+	return store_touch_insert(e->store, &t, NULL);
+}
+
 /* Loads what a touch's enrolment needs: its lead and its (valid) sequence. */
 static int load_context(struct engine *e, int64_t enrolment_id, struct enrolment *en,
 			struct lead *lead, const struct sequence **seq)

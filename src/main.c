@@ -95,6 +95,7 @@ static int parse_global_options(int argc, char **argv, struct cli *cli, int *sta
 	};
 	int c;
 
+	opterr = 0;     /* options are reported as followup reports everything else */
 	cli->db_opt = getenv("FOLLOWUP_DB");
 	cli->config_opt = getenv("FOLLOWUP_CONFIG");
 	cli->sequences_opt = getenv("FOLLOWUP_SEQUENCES");
@@ -116,7 +117,8 @@ static int parse_global_options(int argc, char **argv, struct cli *cli, int *sta
 			*status = FU_OK;
 			return -1;
 		default:
-			print_usage(stderr);
+			error("unknown global option or missing value in '%s' (see 'followup"
+			      " --help')", argv[optind - 1]);
 			*status = FU_USAGE;
 			return -1;
 		}

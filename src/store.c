@@ -26,7 +26,7 @@ enum stmt_id {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
 	ST_IMPORT_START, ST_IMPORT_FINISH, ST_IMPORT_FORGET,
 	ST_LEAD_BY_EMAIL, ST_LEAD_INSERT, ST_LEAD_MERGE, ST_LEAD_MARK_IMPORT, ST_LEAD_GET,
-	ST_LEAD_SET_STATUS, ST_SUPPRESSED, ST_SUPPRESS, ST_HISTORY_ADD,
+	ST_LEAD_SET_STATUS, ST_SUPPRESSED, ST_HAS_SUPPRESSIONS, ST_SUPPRESS, ST_HISTORY_ADD,
 	ST_ENROL_INSERT, ST_ENROL_SUPERSEDE, ST_ENROL_GET, ST_ENROL_ACTIVE, ST_ENROL_ANCHOR,
 	ST_ENROL_HASH, ST_ENROL_END, ST_ENROL_CANCEL_PENDING, ST_ENROL_ACTIVE_OF, ST_SEQ_VERSION,
 	ST_SEQ_VERSION_SET,
@@ -58,8 +58,6 @@ static const char *const schema_v1 =
 	" token TEXT NOT NULL,"
 	" import_id INTEGER,"            /* the import that created this lead */
 	" created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
-	"CREATE INDEX leads_status ON leads(status);"
-	"CREATE INDEX leads_owner ON leads(owner);"
 	"CREATE TABLE suppressions("
 	" email TEXT PRIMARY KEY COLLATE NOCASE, reason TEXT NOT NULL, at INTEGER NOT NULL);"
 	"CREATE TABLE imports("
@@ -401,7 +399,7 @@ int store_open(struct store **out, const char *path, int flags)
 	    exec(s, "PRAGMA journal_mode = WAL", "cannot switch to WAL mode"))
 		goto fail;
 	if (exec(s, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;"
-		    " PRAGMA cache_size = -16000",
+		    " PRAGMA cache_size = -32000",
 		 "cannot configure the store"))
 		goto fail;
 	if (!(flags & STORE_READONLY) && migrate(s))
@@ -724,6 +722,19 @@ int store_is_suppressed(struct store *s, const char *email)
 	return found;
 }
 
+int store_has_suppressions(struct store *s)
+{
+	sqlite3_stmt *st = stmt(s, ST_HAS_SUPPRESSIONS, "SELECT 1 FROM suppressions LIMIT 1");
+	int found;
+
+	if (!st)
+		return 1;       /* when in doubt, look each address up */
+	found = step_row(s, st, "cannot read suppressions");
+	if (found == 1)
+		finish(st);
+	return found != 0;
+}
+
 int store_suppress(struct store *s, const char *email, const char *reason, time_t now)
 {
 	sqlite3_stmt *st = stmt(s, ST_SUPPRESS,
@@ -813,7 +824,6 @@ int store_enrolment_end(struct store *s, int64_t id, const char *state, const ch
 int store_enrolment_create(struct store *s, const struct enrolment *e, int64_t *id)
 {
 	struct enrolment old;
-	sqlite3_stmt *st;
 	int found;
 
 	while ((found = store_enrolment_active(s, e->lead_id, &old)) == 1) {
@@ -824,7 +834,12 @@ int store_enrolment_create(struct store *s, const struct enrolment *e, int64_t *
 	}
 	if (found < 0)
 		return -1;
-	st = stmt(s, ST_ENROL_INSERT,
+	return store_enrolment_insert(s, e, id);
+}
+
+int store_enrolment_insert(struct store *s, const struct enrolment *e, int64_t *id)
+{
+	sqlite3_stmt *st = stmt(s, ST_ENROL_INSERT,
 		  "INSERT INTO enrolments(lead_id, sequence, event, seq_hash, anchor_at, started_at)"
 		  " VALUES (?, ?, ?, ?, ?, ?)");
 	if (!st)

@@ -52,6 +52,8 @@ int cli_sequence_error(struct cli *cli, const char *name);
 
 /* Shared option parsing helpers. */
 int usage_error(const char *cmd, const char *fmt, ...) FU_PRINTF(2, 3);
+/* For getopt's '?': names the option it could not take; returns FU_USAGE. */
+int unknown_option(char **argv);
 int parse_time_option(struct cli *cli, const char *opt, const char *value, time_t *out);
 int stdout_is_tty(void);
 

@@ -39,6 +39,11 @@ time_t engine_step_due(const struct engine *e, const struct sequence *seq, size_
 int engine_enrol(struct engine *e, const struct lead *lead, const struct sequence *seq,
 		 const char *event, time_t anchor);
 
+/* The same for a lead created a moment ago, which has no enrolment nor touch yet: no
+ * need to look (the fast path of a large import). */
+int engine_enrol_new(struct engine *e, const struct lead *lead, const struct sequence *seq,
+		     const char *event, time_t anchor);
+
 /* Moves an enrolment's anchor and re-times its pending touch. */
 int engine_reanchor(struct engine *e, int64_t enrolment_id, time_t anchor);
 

@@ -94,6 +94,8 @@ int store_lead_get(struct store *s, int64_t id, struct lead *out);
 int store_lead_set_status(struct store *s, int64_t lead_id, const char *status, time_t now);
 /* Whether an address is suppressed (opted out) for ever. */
 int store_is_suppressed(struct store *s, const char *email);
+/* Whether any address is suppressed at all (1/0). */
+int store_has_suppressions(struct store *s);
 int store_suppress(struct store *s, const char *email, const char *reason, time_t now);
 
 struct lead_filter {
@@ -112,6 +114,8 @@ int store_history_add(struct store *s, int64_t lead_id, time_t at, const char *k
 /* Creates an active enrolment; any other active enrolment of the lead is stopped
  * ("superseded") and its pending touches cancelled. */
 int store_enrolment_create(struct store *s, const struct enrolment *e, int64_t *id);
+/* Inserts an enrolment as is, for a lead known to have none active. */
+int store_enrolment_insert(struct store *s, const struct enrolment *e, int64_t *id);
 int store_enrolment_get(struct store *s, int64_t id, struct enrolment *out);
 /* The lead's active enrolment: 1 found, 0 none. */
 int store_enrolment_active(struct store *s, int64_t lead_id, struct enrolment *out);

@@ -1,0 +1,83 @@
+"""The CLI as a whole: --help everywhere, exit codes, sequences check, output hygiene."""
+import os
+import shutil
+import subprocess
+
+from helpers import BIN, FollowupTest
+
+COMMANDS = ["init", "import", "leads", "show", "sequences", "plan", "due", "send", "done",
+            "skip", "mark", "optout", "enroll", "preview", "resolve", "pipeline", "export"]
+
+
+class Cli(FollowupTest):
+    def test_every_command_has_help_with_an_example(self):
+        for cmd in COMMANDS:
+            r = self.ok(cmd, "--help")
+            self.assertTrue(r.out.startswith(f"usage: followup {cmd}"), (cmd, r.out))
+            self.assertIn("example", r.out, cmd)
+        r = self.ok("--help")
+        for cmd in COMMANDS:
+            self.assertIn(cmd, r.out)
+
+    def test_version_and_usage_errors(self):
+        self.assertRegex(self.ok("--version").out, r"^followup \d+\.\d+\.\d+\n$")
+        self.ok("init")
+        self.fails(2, "frobnicate")
+        self.fails(2, "due", "--bogus")
+        self.fails(2, "--now", "not-a-time", "due")
+        r = self.run_followup()
+        self.assertEqual(r.code, 2)
+
+    def test_commands_need_a_store(self):
+        r = self.fails(1, "leads")
+        self.assertIn("followup init", r.err)
+
+    def test_init_is_idempotent(self):
+        first = self.ok("init").out
+        self.assertEqual(self.ok("init").out, first)
+
+    def test_sequences_list_and_check(self):
+        self.ok("init")
+        r = self.ok("sequences")
+        self.assertIn("event-followup", r.out)
+        self.assertIn("reactivation", r.out)
+        listing = self.ok("sequences", "--json").json()
+        self.assertEqual(sorted(s["name"] for s in listing), ["event-followup", "reactivation"])
+        self.assertIn("2 sequences OK", self.ok("sequences", "check").out)
+        bad = self.data("seq_bad.yaml")
+        r = self.run_followup("sequences", "check", bad)
+        self.assertEqual(r.code, 2, r)
+        self.assertIn(f"{bad}:8:18: unknown template variable '{{{{first_nmae}}}}'", r.out)
+        self.assertIn(f"{bad}:14:14: unknown channel 'fax'", r.out)
+
+    def test_invalid_sequence_is_never_used(self):
+        self.ok("init")
+        shutil.copy(self.data("seq_bad.yaml"), os.path.join(self.seqdir, "bad.yaml"))
+        r = self.fails(2, "import", "--sequence", "bad", self.data("A_eventyay_style_leads.csv"))
+        self.assertIn("invalid", r.err)
+        self.assertIn("sequences check", r.err)
+        self.assertEqual(self.sql("SELECT count(*) AS n FROM leads"), [{"n": 0}])
+        self.assertIn("1 invalid sequence file", self.ok("sequences").out)
+        r = self.fails(2, "plan", "no-such")
+        self.assertIn("no sequence 'no-such'", r.err)
+
+    def test_quiet_and_no_color(self):
+        self.ok("init")
+        r = self.ok("--quiet", "import", self.data("A_eventyay_style_leads.csv"))
+        self.assertEqual(r.out, "")
+        self.assertEqual(r.err, "")         # rejects and warnings are not for cron mail
+        r = self.ok("due", now="2025-03-10T15:00:00Z", env=self.env(NO_COLOR="1"))
+        self.assertNotIn("\033[", r.out)
+
+    def test_write_error_is_a_failure(self):
+        self.ok("init")
+        self.ok("import", self.data("A_eventyay_style_leads.csv"))
+        with open("/dev/full", "w") as full:
+            proc = subprocess.run([BIN, "leads"], stdout=full, stderr=subprocess.PIPE,
+                                  env=self.env(), text=True)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("followup: ", proc.stderr)
+
+    def test_store_is_private(self):
+        self.ok("init")
+        self.assertEqual(os.stat(self.db).st_mode & 0o777, 0o600)
