@@ -14,14 +14,17 @@
 
 static const char usage[] =
 	"usage: followup due [--owner NAME] [--channel email|call|linkedin|task] [--until TIME]\n"
-	"                    [--json]\n\n"
+	"                    [--json | --ics]\n\n"
 	"Lists the touches due now (or by TIME), overdue first, then by due time, with the\n"
 	"call or task text ready to act on. Email touches go out with 'followup send'.\n\n"
 	"  --owner NAME     only this rep's leads\n"
 	"  --channel C      only this channel\n"
 	"  --until TIME     look ahead, e.g. +7d or 2026-03-09\n"
-	"  --json           an array of objects (see the README for the keys)\n\n"
-	"example: followup due --owner dana\n";
+	"  --json           an array of objects (see the README for the keys)\n"
+	"  --ics            the calls and tasks as an iCalendar file (one VTODO each)\n\n"
+	"With --until past today, a forecast follows: touches per day, emails on the day\n"
+	"the per-sender daily limit lets them go.\n\n"
+	"example: followup due --owner dana --until +7d\n";
 
 struct due_run {
 	struct cli *cli;
@@ -32,6 +35,17 @@ struct due_run {
 	cJSON *array;
 	int group;              /* the group printed last: -1 none, 0 overdue, 1 today... */
 	long count, overdue, held, emails, in_doubt;
+	int ics;
+	struct strbuf calendar;
+	struct planned *planned;        /* for the forecast */
+	size_t nplanned;
+};
+
+/* A touch as the forecast sees it: when, which channel, from which sender. */
+struct planned {
+	time_t due_at;
+	int email;
+	char *sender;
 };
 
 static char *full_name(const struct lead *l)
@@ -124,6 +138,178 @@ static void print_line(struct due_run *r, const struct due_item *d, const struct
 	free(name);
 }
 
+/* --- iCalendar (RFC 5545) ------------------------------------------------------------------- */
+
+/* A TEXT value: backslash, comma, semicolon and newlines escaped. */
+static void ics_text(struct strbuf *out, const char *s)
+{
+	for (; s && *s; s++) {
+		if (*s == '\\' || *s == ',' || *s == ';')
+			strbuf_addch(out, '\\');
+		if (*s == '\n')
+			strbuf_addstr(out, "\\n");
+		else if (*s != '\r')
+			strbuf_addch(out, *s);
+	}
+}
+
+/* Appends one content line, folded at 75 octets (never inside a UTF-8 character). */
+static void ics_line(struct strbuf *cal, const char *line)
+{
+	size_t len = strlen(line), col = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		size_t clen = 1;
+		while (i + clen < len && ((unsigned char)line[i + clen] & 0xC0) == 0x80)
+			clen++;
+		if (col + clen > 75) {
+			strbuf_addstr(cal, "\r\n ");
+			col = 1;
+		}
+		strbuf_add(cal, line + i, clen);
+		col += clen;
+		i += clen - 1;
+	}
+	strbuf_addstr(cal, "\r\n");
+}
+
+static void ics_stamp(char buf[17], time_t t)
+{
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, 17, "%Y%m%dT%H%M%SZ", &tm);
+}
+
+static void add_vtodo(struct due_run *r, const struct due_item *d, const struct composed *c)
+{
+	struct strbuf line = STRBUF_INIT;
+	char *name = full_name(&d->lead), stamp[17], due[17];
+
+	if (!strcmp(d->touch.channel, "email"))
+		goto out;       /* emails go out with send; the calendar is for people */
+	ics_stamp(stamp, r->cli->now);
+	ics_stamp(due, d->touch.due_at);
+	ics_line(&r->calendar, "BEGIN:VTODO");
+	strbuf_addf(&line, "UID:touch-%lld@followup", (long long)d->touch.id);
+	ics_line(&r->calendar, line.buf);
+	strbuf_reset(&line);
+	strbuf_addf(&line, "DTSTAMP:%s", stamp);
+	ics_line(&r->calendar, line.buf);
+	strbuf_reset(&line);
+	strbuf_addf(&line, "DUE:%s", due);
+	ics_line(&r->calendar, line.buf);
+	strbuf_reset(&line);
+	strbuf_addf(&line, "SUMMARY:%s: ", d->touch.channel);
+	ics_text(&line, name);
+	if (!str_empty(d->lead.company)) {
+		strbuf_addstr(&line, " (");
+		ics_text(&line, d->lead.company);
+		strbuf_addch(&line, ')');
+	}
+	ics_line(&r->calendar, line.buf);
+	strbuf_reset(&line);
+	strbuf_addstr(&line, "DESCRIPTION:");
+	ics_text(&line, c->held ? c->held : c->text);
+	ics_line(&r->calendar, line.buf);
+	ics_line(&r->calendar, "STATUS:NEEDS-ACTION");
+	ics_line(&r->calendar, "END:VTODO");
+out:
+	strbuf_release(&line);
+	free(name);
+}
+
+static void print_calendar(struct due_run *r)
+{
+	fputs("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//followup//followup " FOLLOWUP_VERSION
+	      "//EN\r\nCALSCALE:GREGORIAN\r\nX-WR-CALNAME:followup\r\n", stdout);
+	fwrite(r->calendar.buf, 1, r->calendar.len, stdout);
+	fputs("END:VCALENDAR\r\n", stdout);
+}
+
+/* --- the forecast ------------------------------------------------------------------------------ */
+
+static void plan(struct due_run *r, const struct due_item *d, const struct composed *c)
+{
+	struct planned *p;
+
+	r->planned = xrealloc(r->planned, (r->nplanned + 1) * sizeof(*r->planned));
+	p = &r->planned[r->nplanned++];
+	p->due_at = d->touch.due_at < r->cli->now ? r->cli->now : d->touch.due_at;
+	p->email = !strcmp(d->touch.channel, "email");
+	p->sender = xstrdup(c->from_email ? c->from_email : "");
+}
+
+static int by_sender_then_time(const void *a, const void *b)
+{
+	const struct planned *x = a, *y = b;
+	int c = strcmp(x->sender, y->sender);
+
+	if (c)
+		return c;
+	return x->due_at < y->due_at ? -1 : x->due_at > y->due_at;
+}
+
+/* Touches per day from today to --until; an email over its sender's daily limit moves to
+ * the first later day with room, as send would defer it. */
+static void print_forecast(struct due_run *r)
+{
+	long per_day = r->cli->config.per_day, used = 0;
+	int days = (int)((local_midnight(r->filter.until, r->zone) - r->today) / 86400) + 1;
+	int cursor = -1;
+	const char *sender = NULL;
+	long *emails, *manual;
+
+	if (days < 2 || !r->nplanned)
+		return;
+	if (days > 366)
+		days = 366;
+	emails = xcalloc((size_t)days * 2, sizeof(*emails));
+	manual = emails + days;
+	qsort(r->planned, r->nplanned, sizeof(*r->planned), by_sender_then_time);
+	for (size_t i = 0; i < r->nplanned; i++) {
+		const struct planned *p = &r->planned[i];
+		int day = (int)((local_midnight(p->due_at, r->zone) - r->today) / 86400);
+
+		if (day >= days)
+			continue;
+		if (!p->email) {
+			manual[day]++;
+			continue;
+		}
+		if (!sender || strcmp(sender, p->sender)) {
+			sender = p->sender;
+			cursor = -1;
+		}
+		if (day > cursor) {
+			cursor = day;
+			used = 0;
+		}
+		if (per_day > 0 && used >= per_day) {
+			cursor++;
+			used = 0;
+		}
+		used++;
+		if (cursor < days)
+			emails[cursor]++;
+	}
+	printf("\nForecast (emails on the day the per-sender limit of %ld a day lets them go)\n",
+	       per_day);
+	for (int day = 0; day < days; day++) {
+		char label[32];
+		time_format_day(r->today + day * 86400 + 43200, r->zone, label, sizeof(label));
+		printf("  %s  %5ld emails  %5ld calls and tasks\n", label, emails[day], manual[day]);
+	}
+	free(emails);
+}
+
+static void release_plan(struct due_run *r)
+{
+	for (size_t i = 0; i < r->nplanned; i++)
+		free(r->planned[i].sender);
+	free(r->planned);
+	strbuf_release(&r->calendar);
+}
+
 static int list_one(const struct due_item *d, void *opaque)
 {
 	struct due_run *r = opaque;
@@ -137,10 +323,13 @@ static int list_one(const struct due_item *d, void *opaque)
 	r->held += c.held != NULL;
 	r->emails += !strcmp(d->touch.channel, "email");
 	r->in_doubt += !strcmp(d->touch.state, "in_doubt");
-	if (r->json)
+	if (r->ics)
+		add_vtodo(r, d, &c);
+	else if (r->json)
 		add_json(r, d, &c, overdue);
 	else
 		print_line(r, d, &c, overdue);
+	plan(r, d, &c);
 	composed_release(&c);
 	return 0;
 }
@@ -167,10 +356,11 @@ int cmd_due(int argc, char **argv, struct cli *cli)
 		{ "channel", required_argument, NULL, 'c' },
 		{ "until", required_argument, NULL, 'u' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "ics", no_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct due_run r = { .cli = cli, .group = -1 };
+	struct due_run r = { .cli = cli, .group = -1, .calendar = STRBUF_INIT };
 	struct engine engine = { cli->store, cli->sequences, &cli->config, cli->now };
 	int c, status;
 
@@ -189,6 +379,7 @@ int cmd_due(int argc, char **argv, struct cli *cli)
 				return status;
 			break;
 		case 'j': r.json = 1; break;
+		case 'i': r.ics = 1; break;
 		case 'h': fputs(usage, stdout); return FU_OK;
 		default: return unknown_option(argv);
 		}
@@ -207,8 +398,12 @@ int cmd_due(int argc, char **argv, struct cli *cli)
 			json_print(r.array);
 		else
 			cJSON_Delete(r.array);
+	} else if (status == FU_OK && r.ics) {
+		print_calendar(&r);
 	} else if (status == FU_OK && !cli->quiet) {
 		print_summary(&r);
+		print_forecast(&r);
 	}
+	release_plan(&r);
 	return status;
 }

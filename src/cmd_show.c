@@ -3,6 +3,7 @@
  */
 #include "followup/cli.h"
 #include "followup/csv.h"
+#include "followup/engine.h"
 #include "followup/timeutil.h"
 #include "followup/util.h"
 
@@ -14,6 +15,13 @@ struct show_run {
 	const char *zone;
 	cJSON *array;
 };
+
+/* Brings the store up to now, so that what is shown is what is true now. */
+static int tick(struct cli *cli)
+{
+	struct engine e = { cli->store, cli->sequences, &cli->config, cli->now };
+	return engine_tick(&e);
+}
 
 static int show_entry(const struct timeline_entry *e, void *opaque)
 {
@@ -42,7 +50,7 @@ static int show_entry(const struct timeline_entry *e, void *opaque)
 	if (!str_empty(e->detail))
 		printf(": %s", e->detail);
 	if (!strcmp(e->kind, "touch"))
-		printf("  [#%lld]", (long long)e->ref);
+		printf("  [touch %lld]", (long long)e->ref);
 	if (e->message_id)
 		printf("  %s", e->message_id);
 	putchar('\n');
@@ -111,6 +119,8 @@ int cmd_show(int argc, char **argv, struct cli *cli)
 	}
 	if (argc != 2)
 		return usage_error("show", "expected one LEAD");
+	if (tick(cli))
+		return FU_FAIL;
 	found = store_lead_find(cli->store, argv[1], &l);
 	if (found <= 0) {
 		if (found == 0)
@@ -217,6 +227,8 @@ int cmd_export(int argc, char **argv, struct cli *cli)
 			return usage_error("export", "unexpected argument '%s'", argv[i]);
 		}
 	}
+	if (tick(cli))
+		return FU_FAIL;
 	if (r.json) {
 		r.array = cJSON_CreateArray();
 	} else {

@@ -26,7 +26,7 @@ static const struct command commands[] = {
 	{ "init", cmd_init, 0, "create the config, the store and its schema" },
 	{ "import", cmd_import, NEED_STORE | NEED_SEQUENCES, "load badge-scan CSV files" },
 	{ "leads", cmd_leads, NEED_STORE, "list leads" },
-	{ "show", cmd_show, NEED_STORE, "one lead and its whole timeline" },
+	{ "show", cmd_show, NEED_STORE | NEED_SEQUENCES, "one lead and its whole timeline" },
 	{ "sequences", cmd_sequences, 0, "list or check sequence files" },
 	{ "plan", cmd_plan, NEED_SEQUENCES, "the calendar a lead contacted at a time would get" },
 	{ "due", cmd_due, NEED_STORE | NEED_SEQUENCES, "touches due now, overdue first" },
@@ -39,7 +39,7 @@ static const struct command commands[] = {
 	{ "preview", cmd_preview, NEED_STORE | NEED_SEQUENCES, "the exact message that would be sent" },
 	{ "resolve", cmd_resolve, NEED_STORE | NEED_SEQUENCES, "settle a touch left in doubt" },
 	{ "pipeline", cmd_pipeline, NEED_STORE | NEED_SEQUENCES, "follow-up numbers: status, speed, replies" },
-	{ "export", cmd_export, NEED_STORE, "leads with status and last touch, for a CRM" },
+	{ "export", cmd_export, NEED_STORE | NEED_SEQUENCES, "leads with status and last touch, for a CRM" },
 };
 
 static void print_usage(FILE *out)

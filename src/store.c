@@ -1357,16 +1357,17 @@ int store_count_state(struct store *s, const char *state, long *count)
 int store_timeline_each(struct store *s, int64_t lead_id, timeline_fn fn, void *ctx)
 {
 	static const char sql[] =
+		/* At the same instant: the cause (an outcome) before what it cancels and ends. */
 		"SELECT l.created_at, 0, 'imported', i.file, coalesce(i.event, l.event), NULL, 0"
 		" FROM leads l LEFT JOIN imports i ON i.id = l.import_id WHERE l.id = ?1"
 		" UNION ALL SELECT started_at, 1, 'enrolled', sequence, event, NULL, id"
 		" FROM enrolments WHERE lead_id = ?1"
-		" UNION ALL SELECT coalesce(done_at, due_at), 2, 'touch', step || ' (' || channel || ')',"
+		" UNION ALL SELECT at, 2, kind, detail, NULL, NULL, id FROM history WHERE lead_id = ?1"
+		" UNION ALL SELECT coalesce(done_at, due_at), 3, 'touch', step || ' (' || channel || ')',"
 		" state || CASE WHEN state = 'pending' THEN ', due' ELSE '' END"
 		" || coalesce(': ' || note, ''), message_id, id FROM touches WHERE lead_id = ?1"
-		" UNION ALL SELECT ended_at, 3, state, sequence, end_reason, NULL, id"
+		" UNION ALL SELECT ended_at, 4, state, sequence, end_reason, NULL, id"
 		" FROM enrolments WHERE lead_id = ?1 AND ended_at IS NOT NULL"
-		" UNION ALL SELECT at, 4, kind, detail, NULL, NULL, 0 FROM history WHERE lead_id = ?1"
 		" ORDER BY 1, 2, 7";
 	sqlite3_stmt *st = NULL;
 	int rc, ret = 0;

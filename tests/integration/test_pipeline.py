@@ -1,0 +1,151 @@
+"""pipeline, show, export and the due forecast and calendar, on a store whose numbers are
+known by construction (all times set with --now, sends into a Maildir)."""
+import csv
+import io
+import os
+import subprocess
+
+from helpers import BIN, FollowupTest
+from test_cadence import SEQUENCE
+
+OWNERS = ("owners:\n"
+          "  dana: { name: Dana Diaz, email: dana@acme.example }\n"
+          "  sam: { name: Sam Lee, email: sam@acme.example }\n"
+          "limits: { per_run: 0, per_day: 0 }\n")
+
+EXPO = ("Email,First Name,Company,Owner,Scanned At\n"
+        "e1@x.example,Eve,Expo One,dana,2026-03-06 18:30\n"
+        "e2@x.example,Ed,Expo Two,dana,2026-03-06 18:30\n"
+        "e3@x.example,Ela,Expo Three,dana,2026-03-06 18:30\n"
+        "e4@x.example,Eli,\"=HYPERLINK(\"\"http://evil\"\")\",sam,2026-03-06 18:30\n")
+SUMMIT = ("Email,First Name,Company,Owner,Scanned At\n"
+          "s1@x.example,Sia,Summit One,sam,2026-03-09 10:00\n"
+          "s2@x.example,Sol,Summit Two,sam,2026-03-09 10:00\n")
+
+
+class Pipeline(FollowupTest):
+    config = OWNERS
+
+    def setUp(self):
+        super().setUp()
+        for name in os.listdir(self.seqdir):
+            os.remove(os.path.join(self.seqdir, name))
+        with open(os.path.join(self.seqdir, "t.yaml"), "w") as f:
+            f.write(SEQUENCE.replace("reactivate: { after: 90d, sequence: again }\n", ""))
+        self.ok("init")
+        self.ok("import", "--sequence", "t", "--event", "Expo", self.write("expo.csv", EXPO),
+                now="2026-03-07T00:00:00Z")
+        self.ok("import", "--sequence", "t", "--event", "Summit",
+                self.write("summit.csv", SUMMIT), now="2026-03-09T15:00:00Z")
+        self.ok("send", now="2026-03-09T13:05:00Z")      # Expo recaps
+        self.ok("send", now="2026-03-10T14:05:00Z")      # Summit recaps
+        self.ok("mark", "e1@x.example", "replied", now="2026-03-10T15:00:00Z")
+        self.ok("send", now="2026-03-12T13:05:00Z")      # Expo values (e2 e3 e4)
+        self.ok("mark", "e2@x.example", "replied", now="2026-03-13T15:00:00Z")
+        self.now = "2026-03-27T13:00:00Z"                 # day 14: the calls were missed
+
+    def pipeline(self, *args):
+        return self.ok("pipeline", "--json", *args, now=self.now).json()
+
+    def test_numbers_overall(self):
+        p = self.pipeline()
+        self.assertEqual(p["leads"]["total"], 6)
+        self.assertEqual(p["leads"]["by_status"]["active"], 4)
+        self.assertEqual(p["leads"]["by_status"]["replied"], 2)
+        self.assertEqual(p["touches"], {"due_now": 4, "overdue": 2, "in_doubt": 0})
+        speed = p["speed_to_lead"]
+        self.assertEqual((speed["enrolled"], speed["touched"], speed["never_touched"]), (6, 6, 0))
+        self.assertAlmostEqual(speed["median_hours"], 61.5833, places=3)
+        self.assertEqual(speed["within_24h"], 0)
+        self.assertAlmostEqual(speed["within_48h"], 2 / 6)
+        steps = {(s["sequence"], s["step"]): s for s in p["steps"]}
+        self.assertEqual((steps["t", "recap"]["made"], steps["t", "recap"]["replies"]), (6, 1))
+        self.assertEqual((steps["t", "value"]["made"], steps["t", "value"]["replies"]), (3, 1))
+        self.assertAlmostEqual(steps["t", "value"]["reply_rate"], 1 / 3)
+        self.assertEqual(p["missed_by_owner"], [{"owner": "dana", "missed": 1},
+                                                {"owner": "sam", "missed": 1}])
+
+    def test_numbers_per_event_and_owner(self):
+        expo = self.pipeline("--event", "Expo")
+        self.assertEqual(expo["leads"]["total"], 4)
+        self.assertEqual(expo["touches"]["due_now"], 2)
+        self.assertEqual([(s["step"], s["made"]) for s in expo["steps"]],
+                         [("recap", 4), ("value", 3)])
+        sam = self.pipeline("--owner", "sam")
+        self.assertEqual(sam["leads"]["total"], 3)
+        self.assertEqual(sam["missed_by_owner"], [{"owner": "sam", "missed": 1}])
+        human = self.ok("pipeline", now=self.now).out
+        self.assertTrue(all(len(line) <= 80 for line in human.splitlines()), human)
+        self.assertIn("recap", human)
+
+    def test_show_timeline_in_order(self):
+        shown = self.ok("show", "--json", "e1@x.example", now=self.now).json()
+        self.assertEqual(shown["email"], "e1@x.example")
+        kinds = [(e["kind"], e.get("what"), e.get("detail")) for e in shown["timeline"]]
+        self.assertEqual([k[0] for k in kinds],
+                         ["imported", "enrolled", "touch", "replied", "touch", "stopped"])
+        self.assertEqual(kinds[0][1], os.path.join(self.dir, "expo.csv"))
+        self.assertEqual(kinds[0][2], "Expo")
+        self.assertEqual(kinds[2][2], "sent")
+        self.assertTrue(shown["timeline"][2]["message_id"].startswith("<"))
+        self.assertTrue(kinds[4][2].startswith("cancelled"))
+        human = self.ok("show", "e1@x.example", now=self.now).out
+        self.assertIn("replied", human)
+
+    def test_export_round_trips_through_import(self):
+        out = self.ok("export", "--csv", now=self.now).out
+        rows = list(csv.DictReader(io.StringIO(out)))
+        self.assertEqual(len(rows), 6)
+        e4 = [r for r in rows if r["Email"] == "e4@x.example"][0]
+        self.assertTrue(e4["Company"].startswith("'="))          # neutralised formula
+        self.assertEqual(e4["Status"], "active")
+        self.assertEqual(e4["Sequence"], "t")
+        self.assertEqual(e4["Step"], "call")
+        before = self.sql("SELECT email, first_name, company, owner, event, contact_at"
+                          " FROM leads ORDER BY email")
+        path = self.write("export.csv", out)
+        self.db = os.path.join(self.dir, "second.db")
+        self.ok("init", env=self.env())
+        self.ok("import", "--no-enroll", path, now=self.now)
+        after = self.sql("SELECT email, first_name, company, owner, event, contact_at"
+                         " FROM leads ORDER BY email")
+        self.assertEqual(before, after)
+        exported = self.ok("export", "--json", now=self.now).json()
+        self.assertEqual(len(exported), 6)
+
+    def test_due_calendar_is_valid_icalendar(self):
+        raw = subprocess.run([BIN, "--now", "2026-03-18T13:00:00Z", "due", "--ics", "--until",
+                              "2026-03-31"], env=self.env(), capture_output=True, check=True).stdout
+        ics = raw.decode()
+        self.assertTrue(raw.startswith(b"BEGIN:VCALENDAR\r\n"))
+        self.assertTrue(raw.endswith(b"END:VCALENDAR\r\n"))
+        lines = raw.split(b"\r\n")[:-1]
+        self.assertTrue(all(len(line) <= 75 for line in lines))
+        unfolded = ics.replace("\r\n ", "").split("\r\n")[:-1]
+        todos = [i for i, l in enumerate(unfolded) if l == "BEGIN:VTODO"]
+        self.assertEqual(len(todos), 2)                          # e3 and e4 calls
+        self.assertEqual(unfolded.count("END:VTODO"), 2)
+        for start in todos:
+            block = unfolded[start:unfolded.index("END:VTODO", start)]
+            keys = {l.split(":", 1)[0] for l in block[1:]}
+            self.assertTrue({"UID", "DTSTAMP", "DUE", "SUMMARY", "DESCRIPTION"} <= keys, block)
+            self.assertIn("DUE:20260318T130000Z", block)
+        self.assertIn("SUMMARY:call: Eli (=HYPERLINK(\"http://evil\"))", unfolded)
+
+
+class Forecast(FollowupTest):
+    config = ("owners:\n  dana: { name: Dana Diaz, email: dana@acme.example }\n"
+              "limits: { per_run: 0, per_day: 2 }\n")
+
+    def test_limits_push_emails_to_the_day_they_really_go(self):
+        self.ok("init")
+        rows = "".join(f"f{i}@x.example,F{i},dana,2026-03-06 18:30\n" for i in range(5))
+        self.ok("import", self.write("f.csv", "Email,First Name,Owner,Scanned At\n" + rows),
+                now="2026-03-07T00:00:00Z")
+        out = self.ok("due", "--owner", "dana", "--until", "2026-03-12",
+                      now="2026-03-09T12:00:00Z").out
+        self.assertIn("Mon 2026-03-09      2 emails", out)
+        self.assertIn("Tue 2026-03-10      2 emails", out)
+        self.assertIn("Wed 2026-03-11      1 emails", out)
+        result = self.ok("send", "--json", now="2026-03-09T13:30:00Z").json()
+        self.assertEqual((result["sent"], result["deferred"]), (2, 3))
