@@ -1,0 +1,87 @@
+# bash completion for followup                                   -*- shell-script -*-
+
+_followup_sequences()
+{
+    local dir
+    for dir in "${FOLLOWUP_SEQUENCES:-}" ./sequences /usr/local/share/followup/sequences \
+               /usr/share/followup/sequences; do
+        if [[ -n $dir && -d $dir ]]; then
+            local f
+            for f in "$dir"/*.yaml "$dir"/*.yml; do
+                [[ -e $f ]] || continue
+                f=${f##*/}
+                echo "${f%.*}"
+            done
+            return
+        fi
+    done
+}
+
+_followup()
+{
+    local cur prev words cword
+    _init_completion || return
+
+    local commands="init import leads show sequences plan due send done skip mark optout
+        enroll preview resolve pipeline export"
+    local globals="--db --config --sequences --now --quiet --verbose --help --version"
+
+    # Find the command: the first word that is not a global option or its value.
+    local i cmd="" cmd_index=0
+    for ((i = 1; i < cword; i++)); do
+        case ${words[i]} in
+            --db | --config | --sequences | --now) ((i++)) ;;
+            -*) ;;
+            *) cmd=${words[i]}; cmd_index=$i; break ;;
+        esac
+    done
+
+    case $prev in
+        --db | --config | --rejects) _filedir; return ;;
+        --sequences) _filedir -d; return ;;
+        --channel) COMPREPLY=($(compgen -W "email call linkedin task" -- "$cur")); return ;;
+        --date-format) COMPREPLY=($(compgen -W "mdy dmy ymd" -- "$cur")); return ;;
+        --status) COMPREPLY=($(compgen -W "active cold replied converted lost unsubscribed bounced" -- "$cur")); return ;;
+        --sequence) COMPREPLY=($(compgen -W "$(_followup_sequences)" -- "$cur")); return ;;
+        --now | --until | --from | --event | --owner | --map | --timezone | --note | --limit) return ;;
+    esac
+
+    if [[ -z $cmd ]]; then
+        if [[ $cur == -* ]]; then
+            COMPREPLY=($(compgen -W "$globals" -- "$cur"))
+        else
+            COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+        fi
+        return
+    fi
+
+    local nargs=$((cword - cmd_index - 1)) opts="--help"
+    case $cmd in
+        import) opts+=" --event --sequence --no-enroll --owner --map --date-format --timezone --rejects --dry-run --json" ;;
+        leads) opts+=" --status --owner --event --json" ;;
+        show) opts+=" --json" ;;
+        sequences)
+            if ((nargs == 0)); then
+                COMPREPLY=($(compgen -W "check --json" -- "$cur")); return
+            fi
+            [[ ${words[cmd_index + 1]} == check ]] && { _filedir 'y?(a)ml'; return; } ;;
+        plan) opts+=" --from"; ((nargs == 0)) && [[ $cur != -* ]] &&
+            { COMPREPLY=($(compgen -W "$(_followup_sequences)" -- "$cur")); return; } ;;
+        due) opts+=" --owner --channel --until --json --ics" ;;
+        send) opts+=" --dry-run --limit --json" ;;
+        done | skip) opts+=" --note" ;;
+        mark) opts+=" --note"; ((nargs == 1)) &&
+            { COMPREPLY=($(compgen -W "replied converted lost" -- "$cur")); return; } ;;
+        enroll) opts+=" --from"; ((nargs == 1)) &&
+            { COMPREPLY=($(compgen -W "$(_followup_sequences)" -- "$cur")); return; } ;;
+        resolve) ((nargs == 1)) &&
+            { COMPREPLY=($(compgen -W "sent retry" -- "$cur")); return; } ;;
+        pipeline) opts+=" --event --owner --json" ;;
+        export) opts+=" --csv --json" ;;
+    esac
+    if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+    elif [[ $cmd == import ]]; then
+        _filedir '@(csv|CSV|txt)'
+    fi
+} && complete -F _followup followup
