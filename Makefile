@@ -70,6 +70,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | depcheck
 
 -include $(wildcard $(BUILD)/src/*.d $(BUILD)/tests/*.d)
 
+# The install directory is compiled in (where the shipped sequences are): rebuild what
+# uses it when PREFIX changes, as git does with GIT-CFLAGS.
+$(BUILD)/DATADIR: FORCE
+	@mkdir -p $(@D)
+	@echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' > $@
+$(BUILD)/src/cli.o: $(BUILD)/DATADIR
+
 # make check: what CI runs. Installs what is missing, then the whole suite twice:
 # a normal build and an ASan+UBSan build.
 check: deps
@@ -112,5 +119,5 @@ uninstall:
 clean:
 	rm -rf build build-san
 
-.PHONY: all depcheck check deps test unit-test integration-test demo install uninstall clean
+.PHONY: FORCE all depcheck check deps test unit-test integration-test demo install uninstall clean
 .DELETE_ON_ERROR:
