@@ -30,7 +30,8 @@ endif
 WARNINGS = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wvla -Wwrite-strings -Wformat=2 -Wpointer-arith -Wundef -Wcast-align
 DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-DEP_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+# libcurl is not linked: transport_smtp.c loads it when it first sends (see curl_lib.h).
+DEP_LIBS = $(shell $(PKG_CONFIG) --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null) -ldl
 TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null)
 
@@ -77,11 +78,12 @@ $(BUILD)/DATADIR: FORCE
 	@echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' > $@
 $(BUILD)/src/cli.o: $(BUILD)/DATADIR
 
-# make check: what CI runs. Installs what is missing, then the whole suite twice:
-# a normal build and an ASan+UBSan build.
+# make check: what CI runs. Installs what is missing, then the whole suite twice (a
+# normal build and an ASan+UBSan build), then each fuzzer for a bounded time.
 check: deps
 	$(MAKE) test
 	$(MAKE) SANITIZE=address,undefined test
+	$(MAKE) fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
 
 deps:
 	@scripts/install-deps
@@ -100,6 +102,39 @@ integration-test: $(BUILD)/followup
 	FOLLOWUP_BIN=$(abspath $(BUILD)/followup) FOLLOWUP_SAN="$(SANITIZE)" \
 		$(PYTHON) tests/integration/run.py $(INTEGRATION_TESTS)
 
+# Fuzzing with libFuzzer (clang): the CSV reader, the sequence loader, the template
+# renderer and the message builder. `make fuzz` runs each for FUZZ_SECONDS on a copy of
+# its seed corpus after replaying the regression inputs (crashes found earlier).
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+CHECK_FUZZ_SECONDS ?= 20
+FUZZERS = csv sequence template message
+FUZZ_BUILD = build-fuzz
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude $(WARNINGS) -Wno-unused-command-line-argument \
+	-DFOLLOWUP_VERSION='"$(VERSION)"' -DFOLLOWUP_DATADIR='"$(DATADIR)"' $(DEP_CFLAGS) \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_OBJS = $(patsubst src/%.c,$(FUZZ_BUILD)/src/%.o,$(filter-out src/main.c,$(SRCS)))
+
+$(FUZZ_BUILD)/src/%.o: src/%.c | depcheck
+	@mkdir -p $(@D)
+	$(QUIET_CC)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
+	$(QUIET_LINK)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(DEP_LIBS)
+
+fuzz: $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZERS))
+	@set -e; for f in $(FUZZERS); do \
+		rm -rf $(FUZZ_BUILD)/corpus-$$f; mkdir -p $(FUZZ_BUILD)/corpus-$$f; \
+		cp tests/fuzz/corpus/$$f/* $(FUZZ_BUILD)/corpus-$$f/; \
+		$(FUZZ_BUILD)/fuzz_$$f -runs=0 tests/fuzz/regressions/$$f tests/fuzz/corpus/$$f \
+			> $(FUZZ_BUILD)/fuzz_$$f.log 2>&1 || { cat $(FUZZ_BUILD)/fuzz_$$f.log; exit 1; }; \
+		$(FUZZ_BUILD)/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+			-rss_limit_mb=1024 -artifact_prefix=$(FUZZ_BUILD)/crash-$$f- \
+			$(FUZZ_BUILD)/corpus-$$f > $(FUZZ_BUILD)/fuzz_$$f.log 2>&1 || \
+			{ tail -40 $(FUZZ_BUILD)/fuzz_$$f.log; echo "FAIL fuzz_$$f: see $(FUZZ_BUILD)/crash-$$f-*"; exit 1; }; \
+		echo "ok   fuzz_$$f: $$(grep -o 'Done [0-9]* runs' $(FUZZ_BUILD)/fuzz_$$f.log) in $(FUZZ_SECONDS) s"; \
+	done
+
 demo: deps $(BUILD)/followup
 	@scripts/demo $(BUILD)/followup
 
@@ -117,7 +152,9 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
-.PHONY: FORCE all depcheck check deps test unit-test integration-test demo install uninstall clean
+.PHONY: FORCE all depcheck check deps test unit-test integration-test fuzz demo install \
+	uninstall clean
 .DELETE_ON_ERROR:
+.SECONDARY:

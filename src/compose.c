@@ -21,23 +21,16 @@ struct lookup_ctx {
 
 static const char *lead_field(const struct lead *l, const char *name)
 {
-	static const struct { const char *name; size_t offset; } fields[] = {
-		{ "email", offsetof(struct lead, email) },
-		{ "first_name", offsetof(struct lead, first_name) },
-		{ "last_name", offsetof(struct lead, last_name) },
-		{ "company", offsetof(struct lead, company) },
-		{ "title", offsetof(struct lead, title) },
-		{ "phone", offsetof(struct lead, phone) },
-		{ "country", offsetof(struct lead, country) },
-		{ "timezone", offsetof(struct lead, timezone) },
-		{ "notes", offsetof(struct lead, notes) },
-		{ "rating", offsetof(struct lead, rating) },
-		{ "owner", offsetof(struct lead, owner) },
-		{ "badge_id", offsetof(struct lead, badge_id) },
+	const struct { const char *name, *value; } fields[] = {
+		{ "email", l->email }, { "first_name", l->first_name },
+		{ "last_name", l->last_name }, { "company", l->company }, { "title", l->title },
+		{ "phone", l->phone }, { "country", l->country }, { "timezone", l->timezone },
+		{ "notes", l->notes }, { "rating", l->rating }, { "owner", l->owner },
+		{ "badge_id", l->badge_id },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
 		if (!strcmp(fields[i].name, name))
-			return *(char *const *)((const char *)l + fields[i].offset);
+			return fields[i].value;
 	return NULL;
 }
 

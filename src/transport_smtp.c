@@ -13,12 +13,12 @@
  * reply, and the read callback notes when libcurl has taken the whole message:
  * together with CURLINFO_RESPONSE_CODE that classifies every outcome.
  */
+#include "followup/curl_lib.h"
 #include "followup/message.h"
 #include "followup/transport.h"
 #include "followup/util.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +58,13 @@ static unsigned curl_users;
 
 static int curl_acquire(void)
 {
+	char *err = NULL;
+
+	if (curl_lib_load(&err)) {
+		error("%s", err);
+		free(err);
+		return -1;
+	}
 	if (curl_users == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return -1;
 	curl_users++;
