@@ -139,6 +139,30 @@ void json_print(cJSON *value)
 	cJSON_Delete(value);
 }
 
+void json_stream_start(struct json_stream *s)
+{
+	s->count = 0;
+	fputc('[', stdout);
+}
+
+void json_stream_item(struct json_stream *s, cJSON *item)
+{
+	char *text = cJSON_PrintUnformatted(item);
+
+	if (s->count++)
+		fputc(',', stdout);
+	if (text)
+		fputs(text, stdout);
+	cJSON_free(text);
+	cJSON_Delete(item);
+}
+
+void json_stream_end(struct json_stream *s)
+{
+	(void)s;
+	fputs("]\n", stdout);
+}
+
 int usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;

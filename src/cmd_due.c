@@ -32,7 +32,7 @@ struct due_run {
 	const char *zone;
 	time_t today;           /* local midnight: due before it is overdue */
 	int json;
-	cJSON *array;
+	struct json_stream stream;
 	int group;              /* the group printed last: -1 none, 0 overdue, 1 today... */
 	long count, overdue, held, emails, in_doubt;
 	int ics;
@@ -84,7 +84,7 @@ static void add_json(struct due_run *r, const struct due_item *d, const struct c
 	cJSON_AddStringToObject(o, "state", d->touch.state);
 	cJSON_AddItemToObject(o, "text", string_or_null(c->text));
 	cJSON_AddItemToObject(o, "held", string_or_null(c->held));
-	cJSON_AddItemToArray(r->array, o);
+	json_stream_item(&r->stream, o);
 	free(name);
 }
 
@@ -329,7 +329,8 @@ static int list_one(const struct due_item *d, void *opaque)
 		add_json(r, d, &c, overdue);
 	else
 		print_line(r, d, &c, overdue);
-	plan(r, d, &c);
+	if (!r->json && !r->ics)
+		plan(r, d, &c);
 	composed_release(&c);
 	return 0;
 }
@@ -391,13 +392,10 @@ int cmd_due(int argc, char **argv, struct cli *cli)
 	r.zone = cli_zone(cli);
 	r.today = local_midnight(cli->now, r.zone);
 	if (r.json)
-		r.array = cJSON_CreateArray();
+		json_stream_start(&r.stream);
 	status = store_due_each(cli->store, &r.filter, list_one, &r) ? FU_FAIL : FU_OK;
 	if (r.json) {
-		if (status == FU_OK)
-			json_print(r.array);
-		else
-			cJSON_Delete(r.array);
+		json_stream_end(&r.stream);
 	} else if (status == FU_OK && r.ics) {
 		print_calendar(&r);
 	} else if (status == FU_OK && !cli->quiet) {

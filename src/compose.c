@@ -63,8 +63,12 @@ static const char *lookup(void *opaque, const char *name)
 		return c->signature;
 	if (!strcmp(name, "unsubscribe_url"))
 		return c->unsubscribe_url;
-	if (!strcmp(name, "scanned_at"))
+	if (!strcmp(name, "scanned_at")) {
+		/* Formatted on demand: switching time zones for every touch listed is slow. */
+		time_format_local(l->contact_at, l->timezone, ctx->scanned_at,
+				  sizeof(ctx->scanned_at));
 		return ctx->scanned_at;
+	}
 	return lead_field(l, name);
 }
 
@@ -159,8 +163,6 @@ int compose_touch(struct store *store, const struct config *config,
 	ctx.d = d;
 	ctx.c = c;
 	ctx.extra = d->lead.extra ? cJSON_Parse(d->lead.extra) : NULL;
-	time_format_local(d->lead.contact_at, d->lead.timezone, ctx.scanned_at,
-			  sizeof(ctx.scanned_at));
 	if (c->step->channel == CHANNEL_EMAIL) {
 		c->subject = render(c->step->subject, &ctx, c);
 		if (c->step->thread)

@@ -399,7 +399,7 @@ int store_open(struct store **out, const char *path, int flags)
 	    exec(s, "PRAGMA journal_mode = WAL", "cannot switch to WAL mode"))
 		goto fail;
 	if (exec(s, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;"
-		    " PRAGMA cache_size = -32000",
+		    " PRAGMA cache_size = -32000; PRAGMA mmap_size = 268435456",
 		 "cannot configure the store"))
 		goto fail;
 	if (!(flags & STORE_READONLY) && migrate(s))

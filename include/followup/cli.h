@@ -45,6 +45,15 @@ void cli_release(struct cli *cli);
 /* Prints a cJSON value followed by a newline, and frees it. */
 void json_print(struct cJSON *value);
 
+/* A JSON array printed as its items come, so that a long listing needs no memory for
+ * the whole: start, item (consumes it), end. */
+struct json_stream {
+	int count;
+};
+void json_stream_start(struct json_stream *s);
+void json_stream_item(struct json_stream *s, struct cJSON *item);
+void json_stream_end(struct json_stream *s);
+
 /* The JSON object of a lead, as leads, show and export print it. */
 struct cJSON *lead_to_json(const struct lead *l);
 /* Says why a sequence cannot be used (unknown, or invalid and where); returns FU_USAGE. */
