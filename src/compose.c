@@ -139,6 +139,17 @@ static int thread_on_previous(struct store *store, const struct due_item *d,
 	return 0;
 }
 
+/* The subject of the nearest email step before step that has one, or NULL. */
+static const char *earlier_subject(const struct sequence *seq, const struct step *step)
+{
+	const char *subject = NULL;
+
+	for (const struct step *s = seq->steps; s < step; s++)
+		if (s->channel == CHANNEL_EMAIL && s->subject)
+			subject = s->subject;
+	return subject;
+}
+
 int compose_touch(struct store *store, const struct config *config,
 		  const struct sequence_set *sequences, const struct due_item *d,
 		  struct composed *c)
@@ -167,6 +178,8 @@ int compose_touch(struct store *store, const struct config *config,
 		c->subject = render(c->step->subject, &ctx, c);
 		if (c->step->thread)
 			ret = thread_on_previous(store, d, c);
+		if (!c->subject)        /* the email it follows never went: its own subject */
+			c->subject = render(earlier_subject(c->sequence, c->step), &ctx, c);
 		if (!c->subject && !c->held)
 			c->held = xstrdup("no subject, and no earlier email to reply to");
 		c->body = render(c->step->body, &ctx, c);
