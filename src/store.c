@@ -90,6 +90,15 @@ static const char *const schema_v1 =
 
 static int db_error(struct store *s, const char *what)
 {
+	int code = sqlite3_extended_errcode(s->db), sys = sqlite3_system_errno(s->db);
+
+	/* "disk I/O error" alone does not say what to do about it. */
+	if ((code & 0xff) == SQLITE_IOERR && sys)
+		return error("%s: %s: %s (%s)", s->path, what, sqlite3_errmsg(s->db), strerror(sys));
+	if (code == SQLITE_IOERR_WRITE || code == SQLITE_IOERR_FSYNC || code == SQLITE_FULL ||
+	    code == SQLITE_IOERR_SHMSIZE || code == SQLITE_IOERR_TRUNCATE)
+		return error("%s: %s: %s (writing failed: is the disk full?)", s->path, what,
+			     sqlite3_errmsg(s->db));
 	return error("%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 }
 
@@ -139,11 +148,11 @@ static int run(struct store *s, sqlite3_stmt *st, const char *what)
 	if (!st)
 		return -1;
 	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		db_error(s, what);      /* before the reset, which forgets the system error */
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return db_error(s, what);
-	return 0;
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 }
 
 /* Steps a statement expected to return at most one row: 1 row, 0 none, -1 error.

@@ -1,0 +1,97 @@
+"""Fault injection: a full disk, a read-only store, a store locked past the busy timeout,
+an SMTP server that takes the message and hangs up before answering. Each gets a clear
+error and loses nothing."""
+import os
+import resource
+import signal
+import subprocess
+import time
+
+from helpers import BIN, FollowupTest
+from test_send import NOW_RECAP, SendBase
+
+
+def limit_file_size(limit):
+    def apply():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # a write fails with EFBIG instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+class StoreFaults(FollowupTest):
+    def setUp(self):
+        super().setUp()
+        self.ok("init")
+        self.ok("import", self.data("C_eu_semicolon_sep_validar_style.csv"))
+        self.leads = self.sql("SELECT email FROM leads ORDER BY email")
+
+    def big_file(self, rows=50000):
+        path = os.path.join(self.dir, "big.csv")
+        with open(path, "w") as f:
+            f.write("Email,First Name,Notes\n")
+            for i in range(rows):
+                f.write(f"u{i}@big.example,User{i},{'n' * 100}\n")
+        return path
+
+    def test_disk_full_during_import(self):
+        size = os.path.getsize(self.db) + os.path.getsize(self.db + "-wal") \
+            if os.path.exists(self.db + "-wal") else os.path.getsize(self.db)
+        proc = subprocess.run([BIN, "import", self.big_file()], env=self.env(),
+                              capture_output=True, text=True,
+                              preexec_fn=limit_file_size(size + 256 * 1024))
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn("followup: ", proc.stderr)
+        self.assertRegex(proc.stderr, "(full|too large)")
+        self.assertEqual(self.sql("SELECT email FROM leads ORDER BY email"), self.leads)
+
+    def test_read_only_store(self):
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "+i", self.db], check=True)
+            self.addCleanup(subprocess.run, ["chattr", "-i", self.db])
+        else:
+            os.chmod(self.db, 0o400)
+        r = self.run_followup("import", self.data("A_eventyay_style_leads.csv"))
+        self.assertEqual(r.code, 1, r)
+        self.assertTrue(r.err.startswith("followup: "), r)
+        self.assertEqual(self.sql("SELECT email FROM leads ORDER BY email"), self.leads)
+
+    def test_locked_past_busy_timeout_send_marks_nothing(self):
+        self.write_config()   # maildir outbox
+        locker = subprocess.Popen(["sqlite3", self.db], stdin=subprocess.PIPE, text=True)
+        locker.stdin.write("BEGIN EXCLUSIVE; SELECT 1;\n")
+        locker.stdin.flush()
+        time.sleep(0.5)       # set-up: let the locker take the lock
+        try:
+            r = self.run_followup("send", now="2025-03-10T15:00:00Z", timeout=60)
+        finally:
+            locker.stdin.write("ROLLBACK;\n.quit\n")
+            locker.stdin.close()
+            locker.wait()
+        self.assertEqual(r.code, 1, r)
+        self.assertIn("locked", r.err)
+        self.assertNotIn("sent", [t["state"] for t in self.sql("SELECT state FROM touches")])
+        self.assertFalse(os.path.isdir(os.path.join(self.outbox, "new")) and
+                         os.listdir(os.path.join(self.outbox, "new")))
+
+
+class DropAfterData(SendBase):
+    server_options = dict(drop_after_data=1)
+
+    def test_accepted_data_then_dropped_is_in_doubt(self):
+        self.import_csv(self.lead_rows(2))
+        result = self.send(NOW_RECAP)
+        self.assertEqual(result["in_doubt"], 1)
+        self.assertEqual(result["sent"], 1)
+        states = sorted(t["state"] for t in self.sql("SELECT state FROM touches"
+                                                     " WHERE step = 'recap'"))
+        self.assertEqual(states, ["in_doubt", "sent"])
+        # Never re-sent by itself, however many runs follow.
+        self.send("2026-03-09T18:00:00Z")
+        self.send("2026-03-10T18:00:00Z")
+        doubtful = self.sql("SELECT l.email FROM touches t JOIN leads l ON l.id = t.lead_id"
+                            " WHERE t.state = 'in_doubt'")[0]["email"]
+        recaps_to_it = [m for m in self.server.messages()
+                        if m.rcpt_tos == [doubtful] and b"Re: " not in m.data]
+        self.assertLessEqual(len(recaps_to_it), 1)
+        r = self.ok("pipeline", "--json", now="2026-03-10T18:00:00Z").json()
+        self.assertEqual(r["touches"]["in_doubt"], 1)
