@@ -10,6 +10,7 @@
 #include "followup/compose.h"
 #include "followup/engine.h"
 #include "followup/message.h"
+#include "followup/timeutil.h"
 #include "followup/transport.h"
 #include "followup/util.h"
 
@@ -127,6 +128,20 @@ static int build_message(const struct cli *cli, const struct due_item *d,
 	return ret;
 }
 
+/* Whether now is inside the touch's sending window (and on a business day when the
+ * sequence says so), in the lead's zone: a touch that fell due at 09:00 is not sent at
+ * 20:00 because the server was down all day, nor on Saturday. */
+static int in_window(struct send_run *r, const struct due_item *d, const struct composed *c)
+{
+	const struct sequence *seq = c->sequence;
+	const char *zone;
+
+	if (!seq)
+		return 1;       /* held below, with its reason */
+	zone = engine_zone(&r->engine, &d->lead, seq);
+	return cadence_place(r->cli->now, &seq->window, seq->business_days, zone) == r->cli->now;
+}
+
 /* Over the per-sender rolling 24 h limit? */
 static int over_daily_limit(struct send_run *r, const char *sender)
 {
@@ -224,6 +239,8 @@ static int send_one(struct send_run *r, int64_t touch_id)
 		ret = -1;
 		goto out;
 	}
+	if (!in_window(r, &d, &c))
+		goto out;       /* due, but its window is closed now: it waits for the next one */
 	if (c.held) {
 		r->n.held++;
 		if (!r->json && !r->cli->quiet)

@@ -86,6 +86,13 @@ class Cadence(FollowupTest):
         self.assertIsNone(touch["held"])
         self.assertEqual(touch["company"], "NYC Co")
 
+    def test_send_waits_for_the_window(self):
+        self.import_leads()
+        # Due Monday 09:00, but send first runs at 19:00 (its server was down all day).
+        self.assertEqual(self.send("2026-03-09T23:00:00Z")["sent"], 0)
+        self.assertEqual(self.send("2026-03-10T12:59:00Z")["sent"], 0)
+        self.assertEqual(self.send("2026-03-10T13:00:00Z")["sent"], 1)
+
     def test_business_day_offset_skips_weekend(self):
         self.import_leads()
         self.assertEqual(self.send("2026-03-09T13:05:00Z")["sent"], 1)
