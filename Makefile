@@ -82,6 +82,7 @@ $(BUILD)/src/cli.o: $(BUILD)/DATADIR
 # normal build and an ASan+UBSan build), then each fuzzer for a bounded time.
 check: deps
 	$(MAKE) test
+	$(MAKE) soak SOAK_LEADS=2000 SOAK_DAYS=30
 	$(MAKE) SANITIZE=address,undefined test
 	$(MAKE) fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
 
@@ -135,6 +136,13 @@ fuzz: $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZERS))
 		echo "ok   fuzz_$$f: $$(grep -o 'Done [0-9]* runs' $(FUZZ_BUILD)/fuzz_$$f.log) in $(FUZZ_SECONDS) s"; \
 	done
 
+# A simulated season of cron against a real SMTP server (tests/soak/soak.py).
+SOAK_LEADS ?= 20000
+SOAK_DAYS ?= 120
+soak: $(BUILD)/followup
+	FOLLOWUP_BIN=$(abspath $(BUILD)/followup) $(PYTHON) tests/soak/soak.py \
+		--leads $(SOAK_LEADS) --days $(SOAK_DAYS)
+
 demo: deps $(BUILD)/followup
 	@scripts/demo $(BUILD)/followup
 
@@ -154,7 +162,7 @@ uninstall:
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: FORCE all depcheck check deps test unit-test integration-test fuzz demo install \
+.PHONY: FORCE all depcheck check deps test unit-test integration-test fuzz soak demo install \
 	uninstall clean
 .DELETE_ON_ERROR:
 .SECONDARY:
