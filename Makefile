@@ -84,6 +84,7 @@ check: deps
 	$(MAKE) test
 	$(MAKE) soak SOAK_LEADS=2000 SOAK_DAYS=30
 	$(MAKE) SANITIZE=address,undefined test
+	$(MAKE) valgrind
 	$(MAKE) fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
 
 deps:
@@ -136,6 +137,14 @@ fuzz: $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZERS))
 		echo "ok   fuzz_$$f: $$(grep -o 'Done [0-9]* runs' $(FUZZ_BUILD)/fuzz_$$f.log) in $(FUZZ_SECONDS) s"; \
 	done
 
+# The integration tests that drive the store, the cadence and the CLI, every command
+# under valgrind (leaks and invalid accesses fail). The SMTP ones stay out: their timeouts
+# are tuned for real speed.
+VALGRIND_TESTS = test_cadence test_cli test_import test_pipeline
+valgrind: $(BUILD)/followup
+	FOLLOWUP_VALGRIND=1 FOLLOWUP_BIN=$(abspath $(BUILD)/followup) \
+		$(PYTHON) tests/integration/run.py $(patsubst %,tests/integration/%.py,$(VALGRIND_TESTS))
+
 # A simulated season of cron against a real SMTP server (tests/soak/soak.py).
 SOAK_LEADS ?= 20000
 SOAK_DAYS ?= 120
@@ -162,7 +171,8 @@ uninstall:
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: FORCE all depcheck check deps test unit-test integration-test fuzz soak demo install \
+.PHONY: FORCE all depcheck check deps test unit-test integration-test fuzz soak valgrind \
+	demo install \
 	uninstall clean
 .DELETE_ON_ERROR:
 .SECONDARY:

@@ -237,9 +237,11 @@ static int enrol_new_lead(struct import *im, struct lead *row, int64_t lead_id)
 	return engine_enrol_new(&im->engine, row, im->sequence, row->event, row->contact_at);
 }
 
-/* Enrolment on import (SPEC section 5): new leads, and known ones gone cold or lost. */
-static int enrol_known_lead(struct import *im, int64_t lead_id, enum merge_result result,
-			    int earlier)
+/* Enrolment on import (SPEC section 5): known leads gone cold or lost join again,
+ * anchored at this scan (the lead keeps its earliest contact time, but a re-scan at a
+ * later event starts the sequence from that event). */
+static int enrol_known_lead(struct import *im, const struct lead *row, int64_t lead_id,
+			    enum merge_result result, int earlier)
 {
 	struct store *store = im->cli->store;
 	struct lead stored;
@@ -258,8 +260,8 @@ static int enrol_known_lead(struct import *im, int64_t lead_id, enum merge_resul
 	if (!strcmp(stored.status, "cold") || !strcmp(stored.status, "lost")) {
 		ret = store_lead_set_status(store, lead_id, "active", im->cli->now);
 		if (!ret)
-			ret = engine_enrol(&im->engine, &stored, im->sequence, stored.event,
-					   stored.contact_at);
+			ret = engine_enrol(&im->engine, &stored, im->sequence,
+					   row->event ? row->event : stored.event, row->contact_at);
 		if (!ret)
 			im->counts.enrolled++;
 	} else if (result == MERGE_DUPLICATE && earlier &&
@@ -308,7 +310,7 @@ static int import_row(struct import *im, const char *file, const struct csv_read
 	*changed |= row_changed;
 	if (!ret)
 		ret = result == MERGE_NEW ? enrol_new_lead(im, &l, lead_id)
-					  : enrol_known_lead(im, lead_id, result, earlier);
+					  : enrol_known_lead(im, &l, lead_id, result, earlier);
 out:
 	lead_release(&l);
 	return ret;

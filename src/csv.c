@@ -1,5 +1,10 @@
 /*
- * csv.c - see csv.h. A byte-at-a-time state machine over a large read buffer.
+ * csv.c - see csv.h.
+ *
+ * The reader is a small state machine over one large read block. Runs of ordinary bytes
+ * (everything but the delimiter, a quote, CR, LF and NUL) are found with a lookup table
+ * and copied in one go into the record's buffers, so that the per-byte work of a large
+ * import is a table lookup; only the bytes that change state go through the slower path.
  */
 #include "followup/csv.h"
 
@@ -7,27 +12,37 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define BUFFER_SIZE (256 * 1024)
+#define BLOCK_SIZE (256 * 1024)
+/* What csv_open() reads before sniffing: the BOM, a sep= line and the header line. */
+#define PREAMBLE_SIZE (64 * 1024)
+#define STDIN_NAME "<stdin>"
+
+/* next_byte() and peek_byte() return a byte, or one of these. */
+enum { END_OF_FILE = -1, READ_FAILED = -2 };
 
 struct csv_reader {
 	int fd;
-	char *path;
-	unsigned char *buf;
-	size_t len, pos;
+	char *name;             /* the path, or STDIN_NAME: for messages */
+	unsigned char *block;
+	size_t len, pos;        /* bytes in block, and the next one to read */
 	int eof;
 	off_t consumed, size;
 	long line;              /* the physical line the next byte is on */
 	char delimiter;
+	unsigned char plain_stop[256], quoted_stop[256];   /* bytes that end a run */
 	char *header_raw;
 	int converted;
 	long first_converted;
 };
 
-/* --- input -------------------------------------------------------------------------------- */
+/* --- input ----------------------------------------------------------------------------- */
 
+/* Reads more of the file after the unread bytes. Returns the number of bytes added, 0 at
+ * the end of the file, or CSV_EIO with *errmsg. */
 static int fill(struct csv_reader *r, char **errmsg)
 {
 	ssize_t n;
@@ -35,15 +50,17 @@ static int fill(struct csv_reader *r, char **errmsg)
 	if (r->eof)
 		return 0;
 	if (r->pos > 0) {
-		memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+		memmove(r->block, r->block + r->pos, r->len - r->pos);
 		r->len -= r->pos;
 		r->pos = 0;
 	}
+	if (r->len == BLOCK_SIZE)
+		return (int)r->len;
 	do
-		n = read(r->fd, r->buf + r->len, BUFFER_SIZE - r->len);
+		n = read(r->fd, r->block + r->len, BLOCK_SIZE - r->len);
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
-		*errmsg = xasprintf("cannot read '%s': %s", r->path, strerror(errno));
+		*errmsg = xasprintf("cannot read '%s': %s", r->name, strerror(errno));
 		return CSV_EIO;
 	}
 	if (n == 0)
@@ -52,118 +69,156 @@ static int fill(struct csv_reader *r, char **errmsg)
 	return (int)n;
 }
 
-/* The next byte, or -1 at end of file (or -2 on a read error, with *errmsg). */
-static int next_byte(struct csv_reader *r, char **errmsg)
-{
-	if (r->pos == r->len) {
-		int n = fill(r, errmsg);
-		if (n < 0)
-			return -2;
-		if (n == 0)
-			return -1;
-	}
-	r->consumed++;
-	return r->buf[r->pos++];
-}
-
 static int peek_byte(struct csv_reader *r, char **errmsg)
 {
 	if (r->pos == r->len) {
 		int n = fill(r, errmsg);
 		if (n < 0)
-			return -2;
+			return READ_FAILED;
 		if (n == 0)
-			return -1;
+			return END_OF_FILE;
 	}
-	return r->buf[r->pos];
+	return r->block[r->pos];
 }
 
-/* --- opening and sniffing --------------------------------------------------------------------- */
-
-static void skip_bom(struct csv_reader *r)
+static int next_byte(struct csv_reader *r, char **errmsg)
 {
-	if (r->len - r->pos >= 3 && !memcmp(r->buf + r->pos, "\xEF\xBB\xBF", 3)) {
-		r->pos += 3;
-		r->consumed += 3;
+	int c = peek_byte(r, errmsg);
+
+	if (c >= 0) {
+		r->pos++;
+		r->consumed++;
 	}
+	return c;
 }
+
+static void skip_bytes(struct csv_reader *r, size_t n)
+{
+	r->pos += n;
+	r->consumed += (off_t)n;
+}
+
+/* --- opening and sniffing -------------------------------------------------------------- */
 
 /* An Excel "sep=;" first line names the delimiter and is not the header. */
 static int read_sep_line(struct csv_reader *r)
 {
-	const unsigned char *p = r->buf + r->pos;
-	size_t left = r->len - r->pos, n;
+	const unsigned char *p = r->block + r->pos;
+	size_t left = r->len - r->pos, n = 5;
 
 	if (left < 5 || strncasecmp((const char *)p, "sep=", 4) || p[4] == '\r' || p[4] == '\n')
 		return 0;
-	n = 5;
 	if (n < left && p[n] == '\r')
 		n++;
 	if (n < left && p[n] == '\n')
 		n++;
 	if (n == 5 && n < left)
-		return 0;       /* "sep=;x": a header that happens to start so */
+		return 0;       /* "sep=;x...": a header that happens to start so */
 	r->delimiter = (char)p[4];
-	r->pos += n;
-	r->consumed += (off_t)n;
+	skip_bytes(r, n);
 	r->line++;
 	return 1;
 }
 
-/* The delimiter that occurs most, outside quotes, in the header line. */
+/* The delimiter that occurs most, outside quotes, in the header line; ',' on a tie. */
 static char sniff_delimiter(const struct csv_reader *r)
 {
-	size_t counts[3] = { 0, 0, 0 };
-	static const char candidates[3] = { ',', ';', '\t' };
+	static const char candidates[] = { ',', ';', '\t' };
+	size_t counts[ARRAY_SIZE(candidates)] = { 0 }, best = 0;
 	int quoted = 0;
 
 	for (size_t i = r->pos; i < r->len; i++) {
-		unsigned char c = r->buf[i];
+		unsigned char c = r->block[i];
 		if (c == '"')
 			quoted = !quoted;
 		else if (!quoted && (c == '\n' || c == '\r'))
 			break;
 		else if (!quoted)
-			for (int k = 0; k < 3; k++)
+			for (size_t k = 0; k < ARRAY_SIZE(candidates); k++)
 				counts[k] += c == (unsigned char)candidates[k];
 	}
-	int best = 0;
-	for (int k = 1; k < 3; k++)
+	for (size_t k = 1; k < ARRAY_SIZE(candidates); k++)
 		if (counts[k] > counts[best])
 			best = k;
 	return candidates[best];
 }
 
+/* Nothing but line ends left in the whole file: no header. */
+static int only_line_ends_left(const struct csv_reader *r)
+{
+	if (!r->eof)
+		return 0;
+	for (size_t i = r->pos; i < r->len; i++)
+		if (r->block[i] != '\r' && r->block[i] != '\n')
+			return 0;
+	return 1;
+}
+
+static void set_stop_bytes(struct csv_reader *r)
+{
+	memset(r->plain_stop, 0, sizeof(r->plain_stop));
+	memset(r->quoted_stop, 0, sizeof(r->quoted_stop));
+	r->plain_stop[(unsigned char)r->delimiter] = 1;
+	r->plain_stop['"'] = r->plain_stop['\r'] = r->plain_stop['\n'] = r->plain_stop[0] = 1;
+	r->quoted_stop['"'] = r->quoted_stop['\r'] = r->quoted_stop['\n'] = r->quoted_stop[0] = 1;
+}
+
+/* Reads the first block: BOM, encoding, sep= line, delimiter. */
+static int read_preamble(struct csv_reader *r, char **errmsg)
+{
+	while (!r->eof && r->len < PREAMBLE_SIZE)
+		if (fill(r, errmsg) < 0)
+			return CSV_EIO;
+	if (r->len >= 2 && ((r->block[0] == 0xFF && r->block[1] == 0xFE) ||
+			    (r->block[0] == 0xFE && r->block[1] == 0xFF))) {
+		*errmsg = xasprintf("'%s' is UTF-16 text: save it as \"CSV UTF-8\" and import that",
+				    r->name);
+		return CSV_EFORMAT;
+	}
+	if (r->len >= 3 && !memcmp(r->block, "\xEF\xBB\xBF", 3))
+		skip_bytes(r, 3);
+	if (!read_sep_line(r))
+		r->delimiter = sniff_delimiter(r);
+	if (only_line_ends_left(r)) {
+		*errmsg = xasprintf("'%s' is empty: no header line", r->name);
+		return CSV_EFORMAT;
+	}
+	set_stop_bytes(r);
+	return CSV_OK;
+}
+
 int csv_open(struct csv_reader **out, const char *path, char **errmsg)
 {
-	struct csv_reader *r;
+	struct csv_reader *r = NULL;
 	struct stat st;
-	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
+	int from_stdin = !strcmp(path, "-"), fd, ret;
 
 	*out = NULL;
-	if (fd < 0) {
+	fd = from_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
 		*errmsg = xasprintf("cannot open '%s': %s", path, strerror(errno));
+		if (fd >= 0 && !from_stdin)
+			close(fd);
 		return CSV_EIO;
 	}
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		*errmsg = xasprintf("cannot import '%s': it is a directory", path);
-		close(fd);
+	if (S_ISDIR(st.st_mode)) {
+		*errmsg = xasprintf("cannot open '%s': it is a directory, not a CSV file", path);
+		if (!from_stdin)
+			close(fd);
 		return CSV_EIO;
 	}
 	r = xcalloc(1, sizeof(*r));
 	r->fd = fd;
-	r->path = xstrdup(strcmp(path, "-") ? path : "(stdin)");
-	r->buf = xmalloc(BUFFER_SIZE);
+	r->name = xstrdup(from_stdin ? STDIN_NAME : path);
+	r->block = xmalloc(BLOCK_SIZE);
 	r->size = S_ISREG(st.st_mode) ? st.st_size : 0;
 	r->line = 1;
+	ret = read_preamble(r, errmsg);
+	if (ret) {
+		csv_close(r);
+		return ret;
+	}
 	*out = r;
-	/* Enough of the file to see the BOM, a sep= line and the header. */
-	while (!r->eof && r->len < 64 * 1024)
-		if (fill(r, errmsg) < 0)
-			return CSV_EIO;
-	skip_bom(r);
-	if (!read_sep_line(r))
-		r->delimiter = sniff_delimiter(r);
 	return CSV_OK;
 }
 
@@ -173,8 +228,8 @@ void csv_close(struct csv_reader *r)
 		return;
 	if (r->fd != STDIN_FILENO)
 		close(r->fd);
-	free(r->path);
-	free(r->buf);
+	free(r->name);
+	free(r->block);
 	free(r->header_raw);
 	free(r);
 }
@@ -192,7 +247,7 @@ const char *csv_header_raw(const struct csv_reader *r)
 int csv_was_converted(const struct csv_reader *r, long *first_line)
 {
 	if (first_line)
-		*first_line = r->first_converted;
+		*first_line = r->converted ? r->first_converted : 0;
 	return r->converted;
 }
 
@@ -206,7 +261,13 @@ off_t csv_size(const struct csv_reader *r)
 	return r->size;
 }
 
-/* --- records ------------------------------------------------------------------------------- */
+size_t csv_buffer_size(const struct csv_reader *r)
+{
+	(void)r;                /* one block, whatever the file */
+	return BLOCK_SIZE;
+}
+
+/* --- records --------------------------------------------------------------------------- */
 
 void csv_record_release(struct csv_record *rec)
 {
@@ -216,9 +277,7 @@ void csv_record_release(struct csv_record *rec)
 	strbuf_release(&rec->rawbuf);
 	free(rec->starts);
 	free(rec->fields);
-	memset(rec, 0, sizeof(*rec));
-	strbuf_init(&rec->data);
-	strbuf_init(&rec->rawbuf);
+	*rec = (struct csv_record)CSV_RECORD_INIT;
 }
 
 static void start_field(struct csv_record *rec)
@@ -231,74 +290,22 @@ static void start_field(struct csv_record *rec)
 	rec->starts[rec->count++] = rec->data.len;
 }
 
-/* Windows-1252 bytes 0x80-0x9F; the rest of the upper half is Latin-1. */
-static const unsigned short cp1252_high[32] = {
-	0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
-	0x2039, 0x0152, 0xFFFD, 0x017D, 0xFFFD, 0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
-	0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178,
-};
-
-static void add_utf8(struct strbuf *out, unsigned cp)
+static int field_is_empty_so_far(const struct csv_record *rec)
 {
-	if (cp < 0x80) {
-		strbuf_addch(out, (int)cp);
-	} else if (cp < 0x800) {
-		strbuf_addch(out, (int)(0xC0 | (cp >> 6)));
-		strbuf_addch(out, (int)(0x80 | (cp & 0x3F)));
-	} else {
-		strbuf_addch(out, (int)(0xE0 | (cp >> 12)));
-		strbuf_addch(out, (int)(0x80 | ((cp >> 6) & 0x3F)));
-		strbuf_addch(out, (int)(0x80 | (cp & 0x3F)));
-	}
+	return rec->data.len == rec->starts[rec->count - 1];
 }
 
-/* Converts fields that are not UTF-8 from Windows-1252, rebuilding the data buffer. */
-static void convert_fields(struct csv_reader *r, struct csv_record *rec)
+static int format_error(const struct csv_reader *r, long line, char **errmsg, const char *why)
 {
-	struct strbuf fixed = STRBUF_INIT;
-	int any = 0;
-
-	for (size_t i = 0; i < rec->count; i++) {
-		const char *f = rec->data.buf + rec->starts[i];
-		size_t len = strlen(f);
-		any |= !utf8_valid(f, len);
-	}
-	if (!any)
-		return;
-	if (!r->converted) {
-		r->converted = 1;
-		r->first_converted = rec->line;
-	}
-	for (size_t i = 0; i < rec->count; i++) {
-		const unsigned char *f = (const unsigned char *)rec->data.buf + rec->starts[i];
-		size_t len = strlen((const char *)f);
-		size_t start = fixed.len;
-
-		if (utf8_valid((const char *)f, len)) {
-			strbuf_add(&fixed, f, len);
-		} else {
-			for (size_t k = 0; k < len; k++)
-				add_utf8(&fixed, f[k] < 0x80 ? f[k] : f[k] < 0xA0 ?
-					 cp1252_high[f[k] - 0x80] : f[k]);
-		}
-		strbuf_addch(&fixed, '\0');
-		rec->starts[i] = start;
-	}
-	strbuf_release(&rec->data);
-	rec->data = fixed;
-}
-
-static int format_error(struct csv_reader *r, long line, char **errmsg, const char *why)
-{
-	*errmsg = xasprintf("%s:%ld: %s", r->path, line, why);
+	*errmsg = xasprintf("%s:%ld: %s", r->name, line, why);
 	return CSV_EFORMAT;
 }
 
-/* Copies the run of ordinary bytes at the read position (up to the next byte in stop[])
- * into the field and the raw record at once: the hot path of a large import. */
+/* Copies the run of ordinary bytes at the read position (up to the next byte marked in
+ * stop[]) into the field and the raw record at once: the hot path of a large import. */
 static void copy_run(struct csv_reader *r, struct csv_record *rec, const unsigned char *stop)
 {
-	const unsigned char *start = r->buf + r->pos, *end = r->buf + r->len, *p = start;
+	const unsigned char *start = r->block + r->pos, *end = r->block + r->len, *p = start;
 
 	while (p < end && !stop[*p])
 		p++;
@@ -306,85 +313,175 @@ static void copy_run(struct csv_reader *r, struct csv_record *rec, const unsigne
 		return;
 	strbuf_add(&rec->data, start, (size_t)(p - start));
 	strbuf_add(&rec->rawbuf, start, (size_t)(p - start));
-	r->pos += (size_t)(p - start);
-	r->consumed += p - start;
+	skip_bytes(r, (size_t)(p - start));
 }
 
-/* Parses one record (possibly a blank line: count 1, empty). 1 record, 0 eof, <0 error. */
+/* After c (CR or LF), the LF of a CRLF, if there is one. <0 on a read error. */
+static int take_lf_after_cr(struct csv_reader *r, int c, struct strbuf *raw, char **errmsg)
+{
+	int next;
+
+	if (c != '\r')
+		return 0;
+	next = peek_byte(r, errmsg);
+	if (next == READ_FAILED)
+		return CSV_EIO;
+	if (next == '\n') {
+		next_byte(r, errmsg);
+		if (raw)
+			strbuf_addch(raw, '\n');
+	}
+	return 0;
+}
+
+/*
+ * Parses one physical record, which may be a blank line (one empty field, no raw bytes).
+ * Returns 1, 0 at the end of the file, or a csv_error.
+ */
 static int parse_record(struct csv_reader *r, struct csv_record *rec, char **errmsg)
 {
 	const int delim = (unsigned char)r->delimiter;
-	unsigned char plain_stop[256] = { 0 }, quoted_stop[256] = { 0 };
-	int c, quoted = 0, in_field_quotes = 0, any = 0;
+	int c, in_quotes = 0, field_was_quoted = 0, read_any = 0;
 	long quote_line = 0;
 
-	plain_stop[delim] = plain_stop['"'] = plain_stop['\r'] = plain_stop['\n'] = 1;
-	quoted_stop['"'] = quoted_stop['\r'] = quoted_stop['\n'] = 1;
-	plain_stop[0] = quoted_stop[0] = 1;
 	rec->count = 0;
 	strbuf_reset(&rec->data);
 	strbuf_reset(&rec->rawbuf);
 	rec->line = r->line;
 	start_field(rec);
 	for (;;) {
-		if (rec->data.len + rec->rawbuf.len > CSV_MAX_RECORD)
-			return format_error(r, rec->line, errmsg, "record larger than 16 MB");
-		copy_run(r, rec, in_field_quotes ? quoted_stop : plain_stop);
+		if (rec->rawbuf.len > CSV_MAX_RECORD)
+			return in_quotes ?
+				format_error(r, quote_line, errmsg, "a quoted field runs past 16 MB "
+					     "(a closing quote missing?)") :
+				format_error(r, rec->line, errmsg, "record larger than 16 MB");
+		copy_run(r, rec, in_quotes ? r->quoted_stop : r->plain_stop);
 		c = next_byte(r, errmsg);
-		if (c == -2)
+		if (c == READ_FAILED)
 			return CSV_EIO;
-		if (c == -1) {
-			if (in_field_quotes)
+		if (c == END_OF_FILE) {
+			if (in_quotes)
 				return format_error(r, quote_line, errmsg,
 						    "unterminated quoted field (it starts here)");
-			if (!any && !rec->data.len)
+			if (!read_any && !rec->rawbuf.len)
 				return 0;
 			break;
 		}
-		any = 1;
-		if (c == 0)
-			return format_error(r, r->line, errmsg, "binary data (a NUL byte): not a CSV file");
-		if (in_field_quotes) {
-			if (c == '"') {
-				if (peek_byte(r, errmsg) == '"') {
-					next_byte(r, errmsg);
-					strbuf_addch(&rec->rawbuf, '"');
-					strbuf_addch(&rec->data, '"');
-				} else {
-					in_field_quotes = 0;
-				}
-				strbuf_addch(&rec->rawbuf, '"');
-				continue;
-			}
-			strbuf_addch(&rec->rawbuf, c);
-			if (c == '\n' || (c == '\r' && peek_byte(r, errmsg) != '\n'))
-				r->line++;
-			/* A line break inside a field is stored as LF, whatever the file used. */
-			if (c != '\r' || peek_byte(r, errmsg) != '\n')
-				strbuf_addch(&rec->data, c == '\r' ? '\n' : c);
-			continue;
-		}
-		if (c == '\r' || c == '\n') {
-			if (c == '\r' && peek_byte(r, errmsg) == '\n')
+		read_any = 1;
+		if (c == '\0')
+			return format_error(r, r->line, errmsg,
+					    "binary data (a NUL byte): not a CSV file");
+		if (in_quotes && c == '"') {
+			strbuf_addch(&rec->rawbuf, '"');
+			c = peek_byte(r, errmsg);
+			if (c == READ_FAILED)
+				return CSV_EIO;
+			if (c == '"') {         /* a doubled quote stands for one */
 				next_byte(r, errmsg);
+				strbuf_addch(&rec->rawbuf, '"');
+				strbuf_addch(&rec->data, '"');
+			} else {
+				in_quotes = 0;
+			}
+		} else if (in_quotes) {
+			/* A line break inside a field is stored as LF, whatever the file used. */
+			strbuf_addch(&rec->rawbuf, c);
+			if (take_lf_after_cr(r, c, &rec->rawbuf, errmsg))
+				return CSV_EIO;
+			strbuf_addch(&rec->data, '\n');
+			r->line++;
+		} else if (c == '\r' || c == '\n') {
+			if (take_lf_after_cr(r, c, NULL, errmsg))
+				return CSV_EIO;
 			r->line++;
 			break;
-		}
-		strbuf_addch(&rec->rawbuf, c);
-		if (c == delim) {
+		} else if (c == delim) {
+			strbuf_addch(&rec->rawbuf, c);
+			if (rec->count == CSV_MAX_FIELDS)
+				return format_error(r, rec->line, errmsg, "more than 65536 fields");
 			strbuf_addch(&rec->data, '\0');
 			start_field(rec);
-			quoted = 0;
-		} else if (c == '"' && rec->data.len == rec->starts[rec->count - 1] && !quoted) {
-			/* A quote opening a field; elsewhere a quote is just a character. */
-			in_field_quotes = quoted = 1;
+			field_was_quoted = 0;
+		} else if (c == '"' && field_is_empty_so_far(rec) && !field_was_quoted) {
+			/* A quote opening a field; anywhere else a quote is just a character. */
+			strbuf_addch(&rec->rawbuf, c);
+			in_quotes = field_was_quoted = 1;
 			quote_line = r->line;
 		} else {
+			strbuf_addch(&rec->rawbuf, c);
 			strbuf_addch(&rec->data, c);
 		}
 	}
 	strbuf_addch(&rec->data, '\0');
 	return 1;
+}
+
+/* A blank line, or one holding nothing but delimiters and spaces (Excel's empty rows). */
+static int is_blank(const struct csv_reader *r, const struct csv_record *rec)
+{
+	for (size_t i = 0; i < rec->rawbuf.len; i++) {
+		char c = rec->rawbuf.buf[i];
+		if (c != r->delimiter && c != ' ' && c != '\t')
+			return 0;
+	}
+	return 1;
+}
+
+/* Windows-1252 bytes 0x80-0x9F (U+FFFD for the five it leaves undefined); the rest of
+ * the upper half is Latin-1, the same code points as the bytes. */
+static const unsigned short cp1252_high[32] = {
+	0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+	0x2039, 0x0152, 0xFFFD, 0x017D, 0xFFFD, 0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+	0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178,
+};
+
+static void add_cp1252_as_utf8(struct strbuf *out, const unsigned char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned cp = s[i] < 0x80 ? s[i] : s[i] < 0xA0 ? cp1252_high[s[i] - 0x80] : s[i];
+		char utf8[3];
+		size_t n;
+
+		if (cp < 0x80) {
+			utf8[0] = (char)cp, n = 1;
+		} else if (cp < 0x800) {
+			utf8[0] = (char)(0xC0 | (cp >> 6));
+			utf8[1] = (char)(0x80 | (cp & 0x3F)), n = 2;
+		} else {
+			utf8[0] = (char)(0xE0 | (cp >> 12));
+			utf8[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+			utf8[2] = (char)(0x80 | (cp & 0x3F)), n = 3;
+		}
+		strbuf_add(out, utf8, n);
+	}
+}
+
+/* Converts the fields that are not UTF-8 from Windows-1252. A field at a time, because
+ * a file of mixed origin may hold both. */
+static void convert_fields(struct csv_reader *r, struct csv_record *rec)
+{
+	struct strbuf fixed = STRBUF_INIT;
+
+	if (utf8_valid(rec->data.buf, rec->data.len))     /* the NULs between fields are ASCII */
+		return;
+	if (!r->converted) {
+		r->converted = 1;
+		r->first_converted = rec->line;
+	}
+	strbuf_grow(&fixed, rec->data.len + rec->data.len / 2);
+	for (size_t i = 0; i < rec->count; i++) {
+		const char *field = rec->data.buf + rec->starts[i];
+		size_t len = strlen(field);
+
+		rec->starts[i] = fixed.len;
+		if (utf8_valid(field, len))
+			strbuf_add(&fixed, field, len);
+		else
+			add_cp1252_as_utf8(&fixed, (const unsigned char *)field, len);
+		strbuf_addch(&fixed, '\0');
+	}
+	strbuf_release(&rec->data);
+	rec->data = fixed;
 }
 
 int csv_read(struct csv_reader *r, struct csv_record *rec, char **errmsg)
@@ -395,7 +492,7 @@ int csv_read(struct csv_reader *r, struct csv_record *rec, char **errmsg)
 		rc = parse_record(r, rec, errmsg);
 		if (rc <= 0)
 			return rc;
-	} while (rec->count == 1 && rec->data.len == 1);     /* a blank line: not a record */
+	} while (is_blank(r, rec));
 	convert_fields(r, rec);
 	for (size_t i = 0; i < rec->count; i++)
 		rec->fields[i] = rec->data.buf + rec->starts[i];
@@ -407,33 +504,34 @@ int csv_read(struct csv_reader *r, struct csv_record *rec, char **errmsg)
 	return 1;
 }
 
-/* --- writing ----------------------------------------------------------------------------------- */
+/* --- writing --------------------------------------------------------------------------- */
 
-void csv_write_field(struct strbuf *out, const char *value, char delimiter, int neutralise)
+/* A value a spreadsheet would evaluate, or one that would read as neutralised. */
+static int needs_neutralising(const char *value)
 {
-	int needs_quotes, formula = neutralise && strchr("=+-@\t\r", value[0]) && value[0];
-	size_t len = strlen(value);
+	value += strspn(value, "'");
+	return *value && strchr(CSV_FORMULA_CHARS, *value);
+}
 
-	needs_quotes = formula || strchr(value, delimiter) || strchr(value, '"') ||
-		       strchr(value, '\n') || strchr(value, '\r') ||
-		       (len && (value[0] == ' ' || value[len - 1] == ' '));
-	if (!needs_quotes) {
+void csv_write_field(struct strbuf *out, const char *value, char delimiter,
+		     int neutralise_formula)
+{
+	size_t len = strlen(value);
+	int quote = strchr(value, delimiter) || strpbrk(value, "\"\r\n") ||
+		    (len && strchr(" \t", value[0])) || (len && strchr(" \t", value[len - 1]));
+
+	if (quote)
+		strbuf_addch(out, '"');
+	if (neutralise_formula && needs_neutralising(value))
+		strbuf_addch(out, '\'');
+	if (!quote) {
 		strbuf_add(out, value, len);
 		return;
 	}
-	strbuf_addch(out, '"');
-	if (formula)
-		strbuf_addch(out, '\'');
 	for (const char *p = value; *p; p++) {
 		if (*p == '"')
 			strbuf_addch(out, '"');
 		strbuf_addch(out, *p);
 	}
 	strbuf_addch(out, '"');
-}
-
-void csv_unneutralise(char *value)
-{
-	if (value[0] == '\'' && value[1] && strchr("=+-@\t\r", value[1]))
-		memmove(value, value + 1, strlen(value));
 }

@@ -19,83 +19,70 @@ static const char *const field_names[] = {
 	[FIELD_CONSENT] = "consent", [FIELD_EXTRA] = "extra", [FIELD_IGNORE] = "ignore",
 };
 
-/* Header spellings seen in real exports, normalised (see normalise_header). "Buyer ..."
- * columns are the purchaser, device names are scanners, not reps: both stay extra. */
-static const struct alias { const char *header; enum lead_field field; } aliases[] = {
-	{ "email", FIELD_EMAIL }, { "emailaddress", FIELD_EMAIL }, { "workemail", FIELD_EMAIL },
-	{ "businessemail", FIELD_EMAIL }, { "attendeeemail", FIELD_EMAIL },
-	{ "contactemail", FIELD_EMAIL }, { "emailadresse", FIELD_EMAIL },
-	{ "courriel", FIELD_EMAIL }, { "mail", FIELD_EMAIL },
-	{ "firstname", FIELD_FIRST_NAME }, { "fname", FIELD_FIRST_NAME },
-	{ "givenname", FIELD_FIRST_NAME }, { "forename", FIELD_FIRST_NAME },
-	{ "attendeefirstname", FIELD_FIRST_NAME }, { "vorname", FIELD_FIRST_NAME },
-	{ "prénom", FIELD_FIRST_NAME }, { "prenom", FIELD_FIRST_NAME }, { "nombre", FIELD_FIRST_NAME },
-	{ "lastname", FIELD_LAST_NAME }, { "lname", FIELD_LAST_NAME }, { "surname", FIELD_LAST_NAME },
-	{ "familyname", FIELD_LAST_NAME }, { "attendeelastname", FIELD_LAST_NAME },
-	{ "attendeesurname", FIELD_LAST_NAME }, { "nachname", FIELD_LAST_NAME },
-	{ "nom", FIELD_LAST_NAME }, { "apellidos", FIELD_LAST_NAME },
-	{ "fullname", FIELD_NAME }, { "name", FIELD_NAME }, { "attendeename", FIELD_NAME },
-	{ "contactname", FIELD_NAME }, { "customername", FIELD_NAME },
-	{ "company", FIELD_COMPANY }, { "companyname", FIELD_COMPANY },
-	{ "organization", FIELD_COMPANY }, { "organisation", FIELD_COMPANY },
-	{ "account", FIELD_COMPANY }, { "accountname", FIELD_COMPANY },
-	{ "employer", FIELD_COMPANY }, { "employeecompany", FIELD_COMPANY },
-	{ "badgeorganization", FIELD_COMPANY }, { "firma", FIELD_COMPANY },
-	{ "unternehmen", FIELD_COMPANY }, { "société", FIELD_COMPANY }, { "societe", FIELD_COMPANY },
-	{ "jobtitle", FIELD_TITLE }, { "title", FIELD_TITLE }, { "position", FIELD_TITLE },
-	{ "designation", FIELD_TITLE }, { "role", FIELD_TITLE }, { "jobtitel", FIELD_TITLE },
-	{ "funktion", FIELD_TITLE }, { "poste", FIELD_TITLE },
-	{ "phone", FIELD_PHONE }, { "phonenumber", FIELD_PHONE }, { "workphone", FIELD_PHONE },
-	{ "businessphone", FIELD_PHONE }, { "mobile", FIELD_PHONE }, { "mobilephone", FIELD_PHONE },
-	{ "cellphone", FIELD_PHONE }, { "telephone", FIELD_PHONE }, { "tel", FIELD_PHONE },
-	{ "telefon", FIELD_PHONE },
-	{ "country", FIELD_COUNTRY }, { "countryregion", FIELD_COUNTRY },
-	{ "workcountry", FIELD_COUNTRY }, { "homecountry", FIELD_COUNTRY }, { "land", FIELD_COUNTRY },
-	{ "pays", FIELD_COUNTRY },
-	{ "timezone", FIELD_TIMEZONE }, { "tz", FIELD_TIMEZONE },
-	{ "scannedat", FIELD_SCANNED_AT }, { "scantime", FIELD_SCANNED_AT },
-	{ "scandate", FIELD_SCANNED_AT }, { "scanneddate", FIELD_SCANNED_AT },
-	{ "datescanned", FIELD_SCANNED_AT }, { "datecaptured", FIELD_SCANNED_AT },
-	{ "capturedate", FIELD_SCANNED_AT }, { "capturedat", FIELD_SCANNED_AT },
-	{ "leaddate", FIELD_SCANNED_AT }, { "created", FIELD_SCANNED_AT },
-	{ "createdat", FIELD_SCANNED_AT }, { "createdtime", FIELD_SCANNED_AT },
-	{ "timestamp", FIELD_SCANNED_AT }, { "datetime", FIELD_SCANNED_AT },
-	{ "firstupload", FIELD_SCANNED_AT },
-	{ "notes", FIELD_NOTES }, { "note", FIELD_NOTES }, { "comments", FIELD_NOTES },
-	{ "comment", FIELD_NOTES }, { "leadnotes", FIELD_NOTES }, { "scannotes", FIELD_NOTES },
-	{ "remarks", FIELD_NOTES }, { "notizen", FIELD_NOTES }, { "bemerkung", FIELD_NOTES },
-	{ "rating", FIELD_RATING }, { "leadrating", FIELD_RATING }, { "leadscore", FIELD_RATING },
-	{ "temperature", FIELD_RATING }, { "qualification", FIELD_RATING },
-	{ "stars", FIELD_RATING }, { "priority", FIELD_RATING },
-	{ "scannedby", FIELD_OWNER }, { "capturedby", FIELD_OWNER }, { "owner", FIELD_OWNER },
-	{ "rep", FIELD_OWNER }, { "boothstaff", FIELD_OWNER }, { "staff", FIELD_OWNER },
-	{ "salesrep", FIELD_OWNER }, { "salesperson", FIELD_OWNER }, { "leadowner", FIELD_OWNER },
-	{ "recordowner", FIELD_OWNER },
-	{ "event", FIELD_EVENT }, { "eventname", FIELD_EVENT }, { "show", FIELD_EVENT },
-	{ "badgeid", FIELD_BADGE_ID }, { "badgenumber", FIELD_BADGE_ID },
-	{ "barcode", FIELD_BADGE_ID }, { "barcodenumber", FIELD_BADGE_ID },
-	{ "registrationid", FIELD_BADGE_ID }, { "registrationnumber", FIELD_BADGE_ID },
-	{ "regid", FIELD_BADGE_ID }, { "attendeeid", FIELD_BADGE_ID },
-	{ "attendeenumber", FIELD_BADGE_ID }, { "leadcode", FIELD_BADGE_ID },
-	{ "referenceid", FIELD_BADGE_ID }, { "confirmationnumber", FIELD_BADGE_ID },
-	{ "qrcode", FIELD_BADGE_ID },
-	{ "emailoptout", FIELD_OPT_OUT }, { "optout", FIELD_OPT_OUT },
-	{ "unsubscribed", FIELD_OPT_OUT }, { "donotemail", FIELD_OPT_OUT },
-	{ "optin", FIELD_CONSENT }, { "consent", FIELD_CONSENT },
-	{ "marketingconsent", FIELD_CONSENT }, { "gdprconsent", FIELD_CONSENT },
-	{ "emailoptin", FIELD_CONSENT }, { "contactoptin", FIELD_CONSENT },
+/*
+ * Header spellings seen in real exports (SPEC section 5 and tests/data/header_aliases.tsv),
+ * normalised. Left out on purpose, so that they stay extra: "Device Name", "Device" and
+ * "User" name a scanner, not a rep; "Buyer ..." columns are the purchaser, not the person
+ * scanned; Tags, Qualifiers, Exhibitor and Booth describe the booth or the lead's answers.
+ */
+static const struct alias {
+	enum lead_field field;
+	const char *const *spellings;   /* NULL-terminated */
+} aliases[] = {
+	{ FIELD_EMAIL, (const char *const[]){ "email", "emailaddress", "workemail",
+		"businessemail", "attendeeemail", "contactemail", "emailadresse", "courriel",
+		"mail", NULL } },
+	{ FIELD_FIRST_NAME, (const char *const[]){ "firstname", "fname", "givenname", "forename",
+		"attendeefirstname", "vorname", "prénom", "prenom", "nombre", NULL } },
+	{ FIELD_LAST_NAME, (const char *const[]){ "lastname", "lname", "surname", "familyname",
+		"attendeelastname", "attendeesurname", "nachname", "nom", "apellidos", NULL } },
+	{ FIELD_NAME, (const char *const[]){ "fullname", "name", "attendeename", "contactname",
+		"customername", NULL } },
+	{ FIELD_COMPANY, (const char *const[]){ "company", "companyname", "organization",
+		"organisation", "account", "accountname", "employer", "employeecompany",
+		"badgeorganization", "firma", "unternehmen", "société", "societe", NULL } },
+	{ FIELD_TITLE, (const char *const[]){ "jobtitle", "title", "position", "designation",
+		"role", "jobtitel", "funktion", "poste", NULL } },
+	{ FIELD_PHONE, (const char *const[]){ "phone", "phonenumber", "workphone",
+		"businessphone", "mobile", "mobilephone", "cellphone", "telephone", "tel",
+		"telefon", "number", NULL } },
+	{ FIELD_COUNTRY, (const char *const[]){ "country", "countryregion", "workcountry",
+		"homecountry", "land", "pays", NULL } },
+	{ FIELD_TIMEZONE, (const char *const[]){ "timezone", "tz", NULL } },
+	{ FIELD_SCANNED_AT, (const char *const[]){ "scannedat", "scantime", "scandate",
+		"scanneddate", "datescanned", "datecaptured", "capturedate", "capturedat",
+		"leaddate", "created", "createdat", "createdtime", "timestamp", "firstupload",
+		"datetime", NULL } },
+	{ FIELD_NOTES, (const char *const[]){ "notes", "note", "comments", "comment",
+		"leadnotes", "scannotes", "remarks", "description", "notizen", "bemerkung", NULL } },
+	{ FIELD_RATING, (const char *const[]){ "rating", "leadrating", "leadscore", "score",
+		"stars", "temperature", "qualification", "priority", NULL } },
+	{ FIELD_OWNER, (const char *const[]){ "scannedby", "capturedby", "boothstaff", "staff",
+		"rep", "salesrep", "salesperson", "leadowner", "owner", "recordowner", NULL } },
+	{ FIELD_EVENT, (const char *const[]){ "event", "eventname", "show", "leadsource",
+		"source", NULL } },
+	{ FIELD_BADGE_ID, (const char *const[]){ "badgeid", "badgenumber", "barcode",
+		"barcodenumber", "registrationid", "registrationnumber", "regid", "attendeeid",
+		"attendeenumber", "referenceid", "leadcode", "pseudonymizationid",
+		"confirmationnumber", "qrcode", NULL } },
+	{ FIELD_OPT_OUT, (const char *const[]){ "emailoptout", "optout", "unsubscribed",
+		"donotemail", NULL } },
+	{ FIELD_CONSENT, (const char *const[]){ "optin", "consent", "marketingconsent",
+		"gdprconsent", "emailoptin", "contactoptin", "subscribedyesno", NULL } },
 };
 
 struct column {
 	char *header;           /* as in the file, trimmed */
+	char *normalised;
 	enum lead_field field;
+	int overridden;         /* named by --map */
 };
 
 struct header_map {
 	struct column *columns;
 	size_t ncolumns;
 	int index[FIELD_COUNT]; /* the column of each field, -1 when absent */
-	int time_column;        /* a separate scan time column, joined to the date; -1 none */
+	int time_column;        /* a time-of-day column joined to the scan date; -1 none */
 };
 
 const char *field_name(enum lead_field f)
@@ -113,189 +100,271 @@ int field_from_name(const char *name)
 	return -1;
 }
 
-/* Lowercase, without BOM, spaces, _ - . / and with # as "number": "E-mail Address " and
- * "email_address" meet as "emailaddress". */
+/* --- headers --------------------------------------------------------------------------- */
+
+static int is_dropped_in_header(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '_' || c == '-' || c == '.' || c == '/' ||
+	       c == '*' || c == '?' || c == ':' || c == '\r' || c == '\n';
+}
+
+/* The header as aliases are written (see fields.h). Caller frees. */
 static char *normalise_header(const char *h)
 {
 	struct strbuf sb = STRBUF_INIT;
+	const unsigned char *p = (const unsigned char *)h;
 
-	if (!strncmp(h, "\xEF\xBB\xBF", 3))
-		h += 3;
-	for (; *h; h++) {
-		unsigned char c = (unsigned char)*h;
-		if (c == ' ' || c == '_' || c == '-' || c == '.' || c == '/' || c == '\t' ||
-		    c == '*' || c == '?' || c == ':')
-			continue;
-		if (c == '#')
+	while (*p) {
+		if (p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF) {         /* U+FEFF */
+			p += 3;
+		} else if (p[0] == 0xC2 && p[1] == 0xA0) {                  /* no-break space */
+			p += 2;
+		} else if (p[0] == 0xC3 && p[1] >= 0x80 && p[1] <= 0x9E && p[1] != 0x97) {
+			/* Latin-1 capitals À..Þ (not ×) are 0x20 below their small letters. */
+			strbuf_addch(&sb, 0xC3);
+			strbuf_addch(&sb, p[1] + 0x20);
+			p += 2;
+		} else if (*p == '#') {
 			strbuf_addstr(&sb, "number");
-		else
-			strbuf_addch(&sb, tolower(c));
+			p++;
+		} else if (is_dropped_in_header(*p)) {
+			p++;
+		} else {
+			strbuf_addch(&sb, tolower(*p));
+			p++;
+		}
 	}
 	return strbuf_detach(&sb);
 }
 
-static enum lead_field alias_field(const char *normalised)
+/* The header as written, for messages and extra keys: trimmed, without U+FEFF. */
+static char *clean_header(const char *h)
 {
+	if (starts_with(h, "\xEF\xBB\xBF"))
+		h += 3;
+	return str_trim(xstrdup(h));
+}
+
+static enum lead_field alias_field(const char *header, const char *normalised)
+{
+	if (!*normalised)
+		return FIELD_IGNORE;
+	/* A bare "#" column counts rows; it is not the "Number" that means a phone. */
+	if (!strcmp(header, "#"))
+		return FIELD_EXTRA;
 	for (size_t i = 0; i < ARRAY_SIZE(aliases); i++)
-		if (!strcmp(aliases[i].header, normalised))
-			return aliases[i].field;
+		for (const char *const *s = aliases[i].spellings; *s; s++)
+			if (!strcmp(*s, normalised))
+				return aliases[i].field;
 	return FIELD_EXTRA;
 }
 
-static int header_has(const struct csv_record *header, const char *normalised)
+static int has_column(const struct header_map *map, const char *normalised)
 {
-	int found = 0;
-
-	for (size_t i = 0; i < header->count && !found; i++) {
-		char *n = normalise_header(header->fields[i]);
-		found = !strcmp(n, normalised);
-		free(n);
-	}
-	return found;
-}
-
-/* A scan-time column that holds only the time of day ("Scan Time" beside "Scanned Date"). */
-static int is_time_only(const char *normalised)
-{
-	return strstr(normalised, "time") && !strstr(normalised, "date");
+	for (size_t i = 0; i < map->ncolumns; i++)
+		if (!strcmp(map->columns[i].normalised, normalised))
+			return 1;
+	return 0;
 }
 
 static int apply_override(struct header_map *map, const char *spec, char **errmsg)
 {
 	const char *eq = strrchr(spec, '=');
-	char *header, *wanted, *name;
-	int field, found = 0;
+	char *header = NULL, *wanted = NULL, *name = NULL;
+	int field, found = 0, ret = -1;
 
 	if (!eq || eq == spec || !eq[1]) {
 		*errmsg = xasprintf("--map '%s': expected 'Header=field'", spec);
-		return -1;
+		goto out;
 	}
 	name = str_trim(xstrdup(eq + 1));
 	field = field_from_name(name);
-	free(name);
 	if (field < 0) {
 		*errmsg = xasprintf("--map '%s': unknown field '%s' (fields: email first_name"
 				    " last_name name company title phone country timezone scanned_at"
 				    " notes rating owner event badge_id opt_out consent extra ignore)",
-				    spec, eq + 1);
-		return -1;
+				    spec, name);
+		goto out;
 	}
 	header = str_trim(xstrndup(spec, (size_t)(eq - spec)));
 	wanted = normalise_header(header);
 	for (size_t i = 0; i < map->ncolumns; i++) {
-		char *n = normalise_header(map->columns[i].header);
-		if (!strcmp(n, wanted)) {
-			map->columns[i].field = (enum lead_field)field;
-			found = 1;
-		}
-		free(n);
+		if (strcmp(map->columns[i].normalised, wanted))
+			continue;
+		map->columns[i].field = (enum lead_field)field;
+		map->columns[i].overridden = 1;
+		found = 1;
 	}
-	if (!found)
+	if (!found) {
 		*errmsg = xasprintf("--map '%s': no column '%s' in the file", spec, header);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(name);
 	free(header);
 	free(wanted);
-	return found ? 0 : -1;
+	return ret;
 }
 
-/* The first column of each field wins; later ones stay as extra, except a scan date
- * and a separate scan time, which join. */
+/* Scan date and scan time in two columns: "Scan Time" holds a time of day only. */
+static int is_time_only(const char *normalised)
+{
+	return strstr(normalised, "time") && !strstr(normalised, "date") &&
+	       !strstr(normalised, "stamp");
+}
+
+static int is_date_only(const char *normalised)
+{
+	return strstr(normalised, "date") && !strstr(normalised, "time");
+}
+
+/* Column i maps to scanned_at, which another column already has: joins them when one
+ * holds the date and the other the time. */
+static int join_date_and_time(struct header_map *map, int i)
+{
+	int first = map->index[FIELD_SCANNED_AT];
+	const char *held = map->columns[first].normalised, *this = map->columns[i].normalised;
+
+	if (map->time_column >= 0)
+		return 0;
+	if (is_date_only(held) && is_time_only(this)) {
+		map->time_column = i;
+		return 1;
+	}
+	if (is_time_only(held) && is_date_only(this)) {
+		map->time_column = first;
+		map->index[FIELD_SCANNED_AT] = i;
+		return 1;
+	}
+	return 0;
+}
+
+/* Gives column i its field, unless a column already has it: then it becomes extra. */
+static void claim_field(struct header_map *map, int i)
+{
+	enum lead_field f = map->columns[i].field;
+
+	if (f >= FIELD_COUNT)
+		return;
+	if (map->index[f] < 0)
+		map->index[f] = i;
+	else if (!(f == FIELD_SCANNED_AT && join_date_and_time(map, i)))
+		map->columns[i].field = FIELD_EXTRA;
+}
+
+/* The first column of each field wins; the columns named by --map claim theirs first. */
 static void index_fields(struct header_map *map)
 {
 	for (int f = 0; f < FIELD_COUNT; f++)
 		map->index[f] = -1;
 	map->time_column = -1;
-	for (size_t i = 0; i < map->ncolumns; i++) {
-		enum lead_field f = map->columns[i].field;
-		if (f >= FIELD_COUNT)
-			continue;
-		if (map->index[f] < 0) {
-			map->index[f] = (int)i;
-			continue;
-		}
-		if (f == FIELD_SCANNED_AT && map->time_column < 0) {
-			char *first = normalise_header(map->columns[map->index[f]].header);
-			char *this = normalise_header(map->columns[i].header);
-			if (is_time_only(this) && !is_time_only(first)) {
-				map->time_column = (int)i;
-			} else if (is_time_only(first) && !is_time_only(this)) {
-				map->time_column = map->index[f];
-				map->index[f] = (int)i;
-			}
-			free(first);
-			free(this);
-			if (map->time_column >= 0)
-				continue;
-		}
-		map->columns[i].field = FIELD_EXTRA;
-	}
+	for (int overridden = 1; overridden >= 0; overridden--)
+		for (size_t i = 0; i < map->ncolumns; i++)
+			if (map->columns[i].overridden == overridden)
+				claim_field(map, (int)i);
+}
+
+static char *no_email_message(const struct header_map *map)
+{
+	struct strbuf seen = STRBUF_INIT;
+	char *msg;
+
+	for (size_t i = 0; i < map->ncolumns; i++)
+		if (*map->columns[i].header)
+			strbuf_addf(&seen, "%s'%s'", seen.len ? ", " : "", map->columns[i].header);
+	msg = xasprintf("no email column (headers: %s); name one with --map 'Header=email'",
+			seen.len ? seen.buf : "none");
+	strbuf_release(&seen);
+	return msg;
 }
 
 int header_map_build(struct header_map **out, const struct csv_record *header,
 		     const char *const *overrides, size_t noverrides, char **errmsg)
 {
 	struct header_map *map = xcalloc(1, sizeof(*map));
-	int has_job_title = header_has(header, "jobtitle");
+	int has_job_title;
 
+	*out = NULL;
 	map->columns = xcalloc(header->count ? header->count : 1, sizeof(*map->columns));
 	map->ncolumns = header->count;
 	for (size_t i = 0; i < header->count; i++) {
-		char *trimmed = str_trim(xstrdup(header->fields[i]));
-		char *n = normalise_header(trimmed);
-		map->columns[i].header = trimmed;
-		map->columns[i].field = !*n ? FIELD_IGNORE : alias_field(n);
-		if (has_job_title && !strcmp(n, "title"))
-			map->columns[i].field = FIELD_EXTRA;   /* "Title" is then Dr/Mr */
-		free(n);
+		struct column *col = &map->columns[i];
+		col->header = clean_header(header->fields[i]);
+		col->normalised = normalise_header(col->header);
+		col->field = alias_field(col->header, col->normalised);
 	}
-	for (size_t i = 0; i < noverrides; i++) {
-		if (apply_override(map, overrides[i], errmsg)) {
-			header_map_free(map);
-			return -1;
-		}
-	}
+	/* Beside a "Job Title", "Title" is a salutation (Dr, Ms): keep it as extra. */
+	has_job_title = has_column(map, "jobtitle");
+	for (size_t i = 0; i < map->ncolumns; i++)
+		if (has_job_title && !strcmp(map->columns[i].normalised, "title"))
+			map->columns[i].field = FIELD_EXTRA;
+	for (size_t i = 0; i < noverrides; i++)
+		if (apply_override(map, overrides[i], errmsg))
+			goto fail;
 	index_fields(map);
 	if (map->index[FIELD_EMAIL] < 0) {
-		struct strbuf seen = STRBUF_INIT;
-		for (size_t i = 0; i < map->ncolumns; i++)
-			if (*map->columns[i].header)
-				strbuf_addf(&seen, "%s'%s'", seen.len ? ", " : "", map->columns[i].header);
-		*errmsg = xasprintf("no email column (headers: %s); name one with --map"
-				    " 'Header=email'", seen.len ? seen.buf : "none");
-		strbuf_release(&seen);
-		header_map_free(map);
-		return -1;
+		*errmsg = no_email_message(map);
+		goto fail;
 	}
 	*out = map;
 	return 0;
+fail:
+	header_map_free(map);
+	return -1;
 }
 
 void header_map_free(struct header_map *map)
 {
 	if (!map)
 		return;
-	for (size_t i = 0; i < map->ncolumns; i++)
+	for (size_t i = 0; i < map->ncolumns; i++) {
 		free(map->columns[i].header);
+		free(map->columns[i].normalised);
+	}
 	free(map->columns);
 	free(map);
 }
 
+int header_map_column(const struct header_map *map, enum lead_field f)
+{
+	return (size_t)f < FIELD_COUNT ? map->index[f] : -1;
+}
+
+int header_map_time_column(const struct header_map *map)
+{
+	return map->time_column;
+}
+
+/* --- values ---------------------------------------------------------------------------- */
+
+void field_unneutralise(char *value)
+{
+	size_t quotes = strspn(value, "'");
+
+	if (quotes && value[quotes] && strchr(CSV_FORMULA_CHARS, value[quotes]))
+		memmove(value, value + 1, strlen(value));
+}
+
+/* Column's value, trimmed and unneutralised in place; "" past the end of a short row. */
 static const char *column_value(struct csv_record *rec, int column)
 {
+	char *v;
+
 	if (column < 0 || (size_t)column >= rec->count)
 		return "";
-	return str_trim(rec->fields[column]);
+	v = str_trim(rec->fields[column]);
+	if (*v == '\'') {
+		field_unneutralise(v);
+		str_trim(v);                    /* "'\tx" leaves a tab in front */
+	}
+	return v;
 }
 
 const char *header_map_value(const struct header_map *map, struct csv_record *rec,
 			     enum lead_field f)
 {
-	char *v;
-
-	if (f >= FIELD_COUNT)
-		return "";
-	v = (char *)column_value(rec, map->index[f]);
-	csv_unneutralise(v);
-	return v;
+	return column_value(rec, header_map_column(map, f));
 }
 
 char *header_map_scanned_at(const struct header_map *map, struct csv_record *rec)
@@ -314,16 +383,18 @@ char *header_map_extra_json(const struct header_map *map, struct csv_record *rec
 	char *text;
 
 	for (size_t i = 0; i < map->ncolumns && i < rec->count; i++) {
+		const struct column *col = &map->columns[i];
 		const char *v;
-		if (map->columns[i].field != FIELD_EXTRA || !*map->columns[i].header)
+
+		if (col->field != FIELD_EXTRA || !*col->header)
 			continue;
 		v = column_value(rec, (int)i);
 		if (!*v)
 			continue;
 		if (!extra)
 			extra = cJSON_CreateObject();
-		if (!cJSON_GetObjectItemCaseSensitive(extra, map->columns[i].header))
-			cJSON_AddStringToObject(extra, map->columns[i].header, v);
+		if (!cJSON_GetObjectItemCaseSensitive(extra, col->header))
+			cJSON_AddStringToObject(extra, col->header, v);
 	}
 	if (!extra)
 		return NULL;
@@ -332,100 +403,194 @@ char *header_map_extra_json(const struct header_map *map, struct csv_record *rec
 	return text;
 }
 
-/* --- per-field rules ----------------------------------------------------------------------- */
+/* --- emails ---------------------------------------------------------------------------- */
+
+/* What is wrong with one byte of an address, or NULL. */
+static const char *bad_address_byte(unsigned char c)
+{
+	if (c == ' ' || c == '\t')
+		return "contains a space";
+	if (c < 0x20 || c == 0x7F)
+		return "contains a control character";
+	if (c == ',')
+		return "contains a comma";
+	if (c == ';')
+		return "contains a semicolon (two addresses?)";
+	if (strchr("<>()[]\\\"", c))
+		return "contains a character not allowed in an address";
+	return NULL;
+}
+
+/* A domain label byte: letter, digit, '-' or part of a non-ASCII (IDN) letter. */
+static int domain_byte(unsigned char c)
+{
+	return isalnum(c) || c == '-' || c >= 0x80;
+}
+
+/* The top-level domain: two letters or more (non-ASCII letters count), or punycode. */
+static const char *bad_tld(const char *tld, size_t len)
+{
+	if (len >= 4 && !strncasecmp(tld, "xn--", 4))
+		return NULL;
+	if (len < 2)
+		return "top-level domain shorter than two letters";
+	for (size_t i = 0; i < len; i++)
+		if (!isalpha((unsigned char)tld[i]) && !((unsigned char)tld[i] & 0x80))
+			return "top-level domain is not letters";
+	return NULL;
+}
+
+static const char *bad_domain(const char *domain, size_t len)
+{
+	const char *last_dot = NULL;
+
+	if (!len)
+		return "no domain after the @";
+	for (size_t i = 0; i < len; i++) {
+		if (domain[i] == '.') {
+			if (i == 0 || i + 1 == len || domain[i + 1] == '.')
+				return "empty label in the domain";
+			last_dot = domain + i;
+		} else if (!domain_byte((unsigned char)domain[i])) {
+			return "invalid character in the domain";
+		}
+	}
+	if (!last_dot)
+		return "no dot in the domain";
+	return bad_tld(last_dot + 1, (size_t)(domain + len - last_dot - 1));
+}
 
 int email_plausible(const char *email, const char **reason)
 {
-	const char *at = strchr(email, '@'), *dot, *p;
+	const char *start = email, *end, *at = NULL;
 
 	*reason = NULL;
-	for (p = email; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (c <= ' ' || c == 0x7f)
-			*reason = "contains a space or control character";
-		else if (c == ',' || c == ';' || c == '<' || c == '>' || c == '"' || c == '(' ||
-			 c == ')' || c == '[' || c == ']' || c == '\\')
-			*reason = "contains a character not allowed in an address";
-		if (*reason)
-			return 0;
+	while (*start == ' ' || *start == '\t')
+		start++;
+	end = start + strlen(start);
+	while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	if (start == end)
+		*reason = "empty";
+	for (const char *p = start; p < end && !*reason; p++) {
+		*reason = bad_address_byte((unsigned char)*p);
+		if (*p == '@' && at)
+			*reason = "more than one @";
+		else if (*p == '@')
+			at = p;
 	}
-	if (!at)
+	if (!*reason && !at)
 		*reason = "missing @";
-	else if (strchr(at + 1, '@'))
-		*reason = "more than one @";
-	else if (at == email)
+	if (!*reason && at == start)
 		*reason = "nothing before the @";
-	else if (!at[1])
-		*reason = "no domain after the @";
-	else if (!(dot = strrchr(at + 1, '.')))
-		*reason = "the domain has no dot";
-	else if (strstr(at + 1, "..") || at[1] == '.' || !dot[1])
-		*reason = "the domain has an empty part";
-	else if (strlen(dot + 1) < 2)
-		*reason = "the top-level domain is too short";
-	else
-		for (p = dot + 1; *p && !*reason; p++)
-			if (!isalpha((unsigned char)*p) && !((unsigned char)*p & 0x80) && *p != '-')
-				*reason = "the top-level domain is not a name";
+	if (!*reason)
+		*reason = bad_domain(at + 1, (size_t)(end - at - 1));
 	return *reason == NULL;
+}
+
+char *email_normalise(const char *email)
+{
+	char *key = str_trim(xstrdup(email));
+
+	for (char *p = key; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return key;
+}
+
+/* --- names and flags ------------------------------------------------------------------- */
+
+static int word_in(const char *word, size_t len, const char *const *words)
+{
+	while (len && word[len - 1] == '.')
+		len--;
+	for (; *words; words++)
+		if (strlen(*words) == len && !strncasecmp(word, *words, len))
+			return 1;
+	return 0;
+}
+
+static const char *const name_suffixes[] = {
+	"jr", "sr", "ii", "iii", "iv", "phd", "md", "mba", "esq", "dds", NULL
+};
+static const char *const name_titles[] = {
+	"mr", "mrs", "ms", "mx", "miss", "dr", "prof", "herr", "frau", "mme", "mlle", NULL
+};
+
+static char *dup_or_null(const char *start, size_t len)
+{
+	char *s = str_trim(xstrndup(start, len));
+
+	if (!*s) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* "Dana Whitfield, PhD": the comma comes before a suffix, not before a first name. */
+static int suffix_follows(const char *comma)
+{
+	const char *word = comma + 1 + strspn(comma + 1, " \t");
+
+	return word_in(word, strcspn(word, " \t,"), name_suffixes);
 }
 
 void name_split(const char *full, char **first, char **last)
 {
-	char *name = str_trim(xstrdup(full)), *sep;
+	char *name = str_trim(xstrdup(full)), *comma = strchr(name, ',');
+	const char *p = name;
+	size_t word = strcspn(p, " \t");
 
 	*first = *last = NULL;
-	if ((sep = strchr(name, ','))) {          /* "Whitfield, Dana" */
-		*sep = '\0';
-		*last = str_trim(xstrdup(name));
-		*first = str_trim(xstrdup(sep + 1));
-	} else if ((sep = strchr(name, ' '))) {
-		*first = xstrndup(name, (size_t)(sep - name));
-		*last = str_trim(xstrdup(sep + 1));
-	} else if (*name) {
-		*first = xstrdup(name);
-	}
-	if (*first && !**first) {
-		free(*first);
-		*first = NULL;
-	}
-	if (*last && !**last) {
-		free(*last);
-		*last = NULL;
+	if (comma && !suffix_follows(comma)) {                  /* "Whitfield, Dana" */
+		*last = dup_or_null(name, (size_t)(comma - name));
+		*first = dup_or_null(comma + 1, strlen(comma + 1));
+	} else {
+		/* "Dr. Dana Whitfield", but "Dr Who" is somebody's name. */
+		const char *rest = p + word + strspn(p + word, " \t");
+		if (word_in(p, word, name_titles) && strpbrk(rest, " \t")) {
+			p = rest;
+			word = strcspn(p, " \t");
+		}
+		*first = dup_or_null(p, word);
+		*last = dup_or_null(p + word, strlen(p + word));
 	}
 	free(name);
 }
 
-static int flag_in(const char *value, const char *const *words, size_t n)
+static int flag_in(const char *value, const char *const *words)
 {
 	char buf[16];
 	size_t len;
 
 	if (!value)
 		return 0;
-	while (*value == ' ')
+	while (isspace((unsigned char)*value))
 		value++;
 	len = strlen(value);
-	while (len && value[len - 1] == ' ')
+	while (len && isspace((unsigned char)value[len - 1]))
 		len--;
 	if (!len || len >= sizeof(buf))
 		return 0;
 	memcpy(buf, value, len);
 	buf[len] = '\0';
-	for (size_t i = 0; i < n; i++)
-		if (!strcasecmp(buf, words[i]))
+	for (; *words; words++)
+		if (!strcasecmp(buf, *words))
 			return 1;
 	return 0;
 }
 
 int flag_yes(const char *value)
 {
-	static const char *const yes[] = { "yes", "y", "1", "true", "x", "ja", "oui", "si", "sí" };
-	return flag_in(value, yes, ARRAY_SIZE(yes));
+	static const char *const yes[] = {
+		"yes", "y", "1", "true", "x", "ja", "oui", "si", "sí", "SÍ", NULL
+	};
+	return flag_in(value, yes);
 }
 
 int flag_no(const char *value)
 {
-	static const char *const no[] = { "no", "n", "0", "false", "nein", "non" };
-	return flag_in(value, no, ARRAY_SIZE(no));
+	static const char *const no[] = { "no", "n", "0", "false", "nein", "non", NULL };
+	return flag_in(value, no);
 }

@@ -12,6 +12,10 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 DATA = os.path.join(ROOT, "tests", "data")
 SEQUENCES = os.path.join(ROOT, "sequences")
 BIN = os.environ.get("FOLLOWUP_BIN", os.path.join(ROOT, "build", "followup"))
+# FOLLOWUP_VALGRIND=1 runs every command under valgrind: any leak or invalid access fails it.
+VALGRIND = ["valgrind", "-q", "--error-exitcode=97", "--leak-check=full",
+            "--errors-for-leak-kinds=definite,indirect", "--show-leak-kinds=definite,indirect"] \
+    if os.environ.get("FOLLOWUP_VALGRIND") else []
 
 
 class Result:
@@ -59,7 +63,7 @@ class FollowupTest(unittest.TestCase):
         return env
 
     def run_followup(self, *args, now=None, input=None, env=None, timeout=120):
-        cmd = [BIN]
+        cmd = VALGRIND + [BIN]
         if now:
             cmd += ["--now", now]
         cmd += list(args)

@@ -154,6 +154,18 @@ class Cadence(FollowupTest):
         self.assertEqual(again["sequence"], "again")
         self.assertEqual(again["step"], "ping")
 
+    def test_lost_lead_rescanned_later_starts_from_the_new_scan(self):
+        self.import_leads()
+        self.ok("mark", "ny@x.example", "lost", now="2026-03-08T12:00:00Z")
+        summary = self.import_leads("Email,First Name,Scanned At\n"
+                                    "ny@x.example,Nora,2026-04-14 11:00\n",
+                                    now="2026-04-14T16:00:00Z")
+        self.assertEqual((summary["updated"], summary["enrolled"]), (1, 1))
+        [touch] = self.due("2026-04-15T15:00:00Z")
+        self.assertEqual(touch["step"], "recap")
+        self.assertEqual(touch["due_at"], "2026-04-15T15:00:00Z")   # 24 h after the new scan
+        self.assertEqual(self.sql("SELECT contact_at FROM leads"), [{"contact_at": 1772839800}])
+
     def test_opted_out_is_never_due_again_even_after_reimport(self):
         self.import_leads()
         self.ok("optout", "ny@x.example", now="2026-03-07T12:00:00Z")

@@ -79,7 +79,7 @@ class Soak:
                     "limits: { per_run: 100, per_day: 2000 }\n")
 
     # --- badge files ------------------------------------------------------------------------
-    def badge_file(self, name, first, count, rescan_from=0, optout_share=0.02):
+    def badge_file(self, name, first, count, day, rescan_from=0, optout_share=0.02):
         path = os.path.join(self.dir, name)
         with open(path, "w", newline="") as f:
             f.write("Email,First Name,Last Name,Company,Phone,Scanned At,Do Not Email\r\n")
@@ -98,7 +98,7 @@ class Soak:
                 self.emails.add(email_.lower())
                 optout = "yes" if self.rnd.random() < optout_share else ""
                 f.write(f"{email_},Lead{n},Soak,Company {n % 97},+1 212 555 {n % 10000:04d},"
-                        f"{2026}-03-0{2 + n % 3} {9 + n % 8}:{n % 60:02d},{optout}\r\n")
+                        f"{day:%Y-%m-%d} {9 + n % 8}:{n % 60:02d},{optout}\r\n")
         return path
 
     # --- random events -----------------------------------------------------------------------
@@ -155,9 +155,12 @@ class Soak:
         self.run(START, "init")
         first = int(self.leads * 0.6)
         second = self.leads - first
-        files = [(START, self.badge_file("expo.csv", 0, first), "Expo"),
-                 (START + dt.timedelta(days=self.days // 2),
-                  self.badge_file("summit.csv", first, second, rescan_from=first), "Summit")]
+        summit = START + dt.timedelta(days=self.days // 2)
+        files = [(START, self.badge_file("expo.csv", 0, first, START - dt.timedelta(days=3)),
+                  "Expo"),
+                 (summit, self.badge_file("summit.csv", first, second,
+                                          summit - dt.timedelta(days=1), rescan_from=first),
+                  "Summit")]
         now, end = START, START + dt.timedelta(days=self.days)
         down_until = None
         while now < end:
@@ -189,13 +192,14 @@ class Soak:
 
         con = sqlite3.connect(self.db)
         touches = {row[0]: row for row in con.execute(
-            "SELECT t.message_id, t.enrolment_id, t.step, l.email, t.state, t.lead_id"
-            " FROM touches t JOIN leads l ON l.id = t.lead_id WHERE t.message_id IS NOT NULL")}
-        stops = {}
+            "SELECT t.message_id, t.enrolment_id, t.step, l.email, t.state, t.lead_id,"
+            " e.started_at FROM touches t JOIN leads l ON l.id = t.lead_id"
+            " JOIN enrolments e ON e.id = t.enrolment_id WHERE t.message_id IS NOT NULL")}
+        stops = {}          # lead -> outcome times (a later import may enrol it again)
         for lead_id, at in con.execute(
-                "SELECT lead_id, min(at) FROM history WHERE kind IN"
-                " ('replied', 'converted', 'lost', 'unsubscribed', 'bounced') GROUP BY lead_id"):
-            stops[lead_id] = at
+                "SELECT lead_id, at FROM history WHERE kind IN"
+                " ('replied', 'converted', 'lost', 'unsubscribed', 'bounced')"):
+            stops.setdefault(lead_id, []).append(at)
         in_doubt = [row[0] for row in con.execute(
             "SELECT message_id FROM touches WHERE state = 'in_doubt'")]
         con.close()
@@ -212,12 +216,12 @@ class Soak:
             if not touch:
                 violation("unknown message", mid)
                 continue
-            _, enrolment, step, address, state, lead_id = touch
+            _, enrolment, step, address, state, lead_id, started = touch
             if (enrolment, step) in seen_steps:
                 violation("same step twice", f"{address} {step}")
             seen_steps.add((enrolment, step))
             sent_at = email.utils.parsedate_to_datetime(m["Date"])
-            if lead_id in stops and sent_at.timestamp() > stops[lead_id]:
+            if any(started <= at < sent_at.timestamp() for at in stops.get(lead_id, [])):
                 violation("after stop", f"{address} {step} at {sent_at}")
             local = sent_at.astimezone(ZONE)
             if local.weekday() >= 5 or not (9 <= local.hour < 17):
@@ -265,6 +269,7 @@ def main():
     ap.add_argument("--leads", type=int, default=2000)
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--keep", action="store_true", help="keep the store and spool to look at")
     args = ap.parse_args()
     soak = Soak(args.leads, args.days, args.seed)
     started = time.time()
@@ -272,7 +277,11 @@ def main():
         soak.simulate()
         ok = soak.check()
     finally:
-        soak.cleanup()
+        if args.keep:
+            soak.server and soak.server.stop()
+            print(f"soak: kept {soak.dir}")
+        else:
+            soak.cleanup()
     print(f"soak: {time.time() - started:.0f} s")
     return 0 if ok else 1
 
