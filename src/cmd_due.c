@@ -228,15 +228,37 @@ static void print_calendar(struct due_run *r)
 
 /* --- the forecast ------------------------------------------------------------------------------ */
 
-static void plan(struct due_run *r, const struct due_item *d, const struct composed *c)
+static void plan_one(struct due_run *r, time_t due_at, int email, const char *sender)
 {
 	struct planned *p;
 
 	r->planned = xrealloc(r->planned, (r->nplanned + 1) * sizeof(*r->planned));
 	p = &r->planned[r->nplanned++];
-	p->due_at = d->touch.due_at < r->cli->now ? r->cli->now : d->touch.due_at;
-	p->email = !strcmp(d->touch.channel, "email");
-	p->sender = xstrdup(c->from_email ? c->from_email : "");
+	p->due_at = due_at < r->cli->now ? r->cli->now : due_at;
+	p->email = email;
+	p->sender = xstrdup(sender ? sender : "");
+}
+
+/* The touch, and the steps after it that fall due by --until, as if each were made
+ * when due: the load a big event will put on each rep in the coming days. */
+static void plan(struct due_run *r, const struct due_item *d, const struct composed *c)
+{
+	struct engine e = { r->cli->store, r->cli->sequences, &r->cli->config, r->cli->now };
+	const struct sequence *seq = c->sequence;
+	time_t last = d->touch.due_at;
+	const char *zone;
+
+	plan_one(r, d->touch.due_at, !strcmp(d->touch.channel, "email"), c->from_email);
+	if (!seq || !c->step || strcmp(d->touch.state, "pending"))
+		return;
+	zone = engine_zone(&e, &d->lead, seq);
+	for (size_t i = (size_t)(c->step - seq->steps) + 1; i < seq->nsteps; i++) {
+		time_t due = engine_step_due(&e, seq, i, d->enrolment.anchor_at, last, zone);
+		if (due > r->filter.until)
+			break;
+		plan_one(r, due, seq->steps[i].channel == CHANNEL_EMAIL, c->from_email);
+		last = due;
+	}
 }
 
 static int by_sender_then_time(const void *a, const void *b)
@@ -292,8 +314,8 @@ static void print_forecast(struct due_run *r)
 		if (cursor < days)
 			emails[cursor]++;
 	}
-	printf("\nForecast (emails on the day the per-sender limit of %ld a day lets them go)\n",
-	       per_day);
+	printf("\nForecast: touches per day, with the steps that follow (emails on the day the\n"
+	       "per-sender limit of %ld a day lets them go)\n", per_day);
 	for (int day = 0; day < days; day++) {
 		char label[32];
 		time_format_day(r->today + day * 86400 + 43200, r->zone, label, sizeof(label));
