@@ -114,6 +114,19 @@ static void print_group_header(struct due_run *r, const struct due_item *d, int 
 	       r->cli->color ? "\033[0m" : "");
 }
 
+/* A text on one indented line: line breaks (from booth notes) become " / ". */
+static void print_one_line(const char *text)
+{
+	fputs("          ", stdout);
+	for (; *text; text++) {
+		if (*text == '\n')
+			fputs(" / ", stdout);
+		else if (*text != '\r')
+			putchar(*text);
+	}
+	putchar('\n');
+}
+
 static void print_line(struct due_run *r, const struct due_item *d, const struct composed *c,
 		       int overdue)
 {
@@ -134,7 +147,7 @@ static void print_line(struct due_run *r, const struct due_item *d, const struct
 	else if (c->held)
 		printf("          HELD: %s\n", c->held);
 	else if (*what)
-		printf("          %s\n", what);
+		print_one_line(what);
 	free(name);
 }
 
