@@ -109,26 +109,35 @@ static int next_step(struct engine *e, const struct enrolment *en, const struct 
 static int complete(struct engine *e, const struct enrolment *en, const struct sequence *seq,
 		    const struct lead *lead);
 
+/* Inserts the pending touch of step `index`, timed from the anchor and the last touch. */
+static int insert_touch(struct engine *e, const struct enrolment *en,
+			const struct sequence *seq, const struct lead *lead, size_t index,
+			time_t last)
+{
+	const char *zone = engine_zone(e, lead, seq);
+	struct touch t = { 0 };
+
+	t.enrolment_id = en->id;
+	t.lead_id = lead->id;
+	t.step = seq->steps[index].id;
+	t.channel = (char *)channel_name(seq->steps[index].channel);
+	t.due_at = engine_step_due(e, seq, index, en->anchor_at, last, zone);
+	t.close_at = close_time(e, seq, index, t.due_at, en->anchor_at, last, zone);
+	return store_touch_insert(e->store, &t, NULL);
+}
+
 /* Schedules the next step of an enrolment, or completes it. */
 static int schedule_next(struct engine *e, const struct enrolment *en,
 			 const struct sequence *seq, const struct lead *lead)
 {
-	const char *zone = engine_zone(e, lead, seq);
-	time_t last = store_lead_last_touched(e->store, lead->id);
-	struct touch t = { 0 };
 	int index;
 
 	if (next_step(e, en, seq, &index))
 		return -1;
 	if (index < 0)
 		return complete(e, en, seq, lead);
-	t.enrolment_id = en->id;
-	t.lead_id = lead->id;
-	t.step = seq->steps[index].id;
-	t.channel = (char *)channel_name(seq->steps[index].channel);
-	t.due_at = engine_step_due(e, seq, (size_t)index, en->anchor_at, last, zone);
-	t.close_at = close_time(e, seq, (size_t)index, t.due_at, en->anchor_at, last, zone);
-	return store_touch_insert(e->store, &t, NULL);
+	return insert_touch(e, en, seq, lead, (size_t)index,
+			    store_lead_last_touched(e->store, lead->id));
 }
 
 static int complete(struct engine *e, const struct enrolment *en, const struct sequence *seq,
@@ -157,8 +166,9 @@ static int complete(struct engine *e, const struct enrolment *en, const struct s
 	return engine_enrol(e, lead, next, en->event, anchor);
 }
 
-int engine_enrol(struct engine *e, const struct lead *lead, const struct sequence *seq,
-		 const char *event, time_t anchor)
+static struct enrolment enrolment_of(const struct engine *e, const struct lead *lead,
+				      const struct sequence *seq, const char *event,
+				      time_t anchor)
 {
 	struct enrolment en = { 0 };
 
@@ -168,6 +178,14 @@ int engine_enrol(struct engine *e, const struct lead *lead, const struct sequenc
 	en.seq_hash = (char *)seq->hash;
 	en.anchor_at = anchor;
 	en.started_at = e->now;
+	return en;
+}
+
+int engine_enrol(struct engine *e, const struct lead *lead, const struct sequence *seq,
+		 const char *event, time_t anchor)
+{
+	struct enrolment en = enrolment_of(e, lead, seq, event, anchor);
+
 	if (store_enrolment_create(e->store, &en, &en.id))
 		return -1;
 	return schedule_next(e, &en, seq, lead);
@@ -176,25 +194,11 @@ int engine_enrol(struct engine *e, const struct lead *lead, const struct sequenc
 int engine_enrol_new(struct engine *e, const struct lead *lead, const struct sequence *seq,
 		     const char *event, time_t anchor)
 {
-	struct enrolment en = { 0 };
-	const char *zone = engine_zone(e, lead, seq);
-	struct touch t = { 0 };
+	struct enrolment en = enrolment_of(e, lead, seq, event, anchor);
 
-	en.lead_id = lead->id;
-	en.sequence = seq->name;
-	en.event = (char *)event;
-	en.seq_hash = (char *)seq->hash;
-	en.anchor_at = anchor;
-	en.started_at = e->now;
 	if (store_enrolment_insert(e->store, &en, &en.id))
 		return -1;
-	t.enrolment_id = en.id;
-	t.lead_id = lead->id;
-	t.step = seq->steps[0].id;
-	t.channel = (char *)channel_name(seq->steps[0].channel);
-	t.due_at = engine_step_due(e, seq, 0, anchor, 0, zone);
-	t.close_at = close_time(e, seq, 0, t.due_at, anchor, 0, zone);
-	return store_touch_insert(e->store, &t, NULL);
+	return insert_touch(e, &en, seq, lead, 0, 0);
 }
 
 /* Loads what a touch's enrolment needs: its lead and its (valid) sequence. */
