@@ -334,6 +334,52 @@ static int take_lf_after_cr(struct csv_reader *r, int c, struct strbuf *raw, cha
 	return 0;
 }
 
+/* An ordinary byte: part of the field as much as of the raw record. */
+static void add_byte(struct csv_record *rec, int c)
+{
+	strbuf_addch(&rec->rawbuf, c);
+	strbuf_addch(&rec->data, c);
+}
+
+/* A quote inside a quoted field: the first of a doubled quote, or the closing one. */
+static int quote_in_quotes(struct csv_reader *r, struct csv_record *rec, int *in_quotes,
+			   char **errmsg)
+{
+	int next = peek_byte(r, errmsg);
+
+	if (next == READ_FAILED)
+		return CSV_EIO;
+	strbuf_addch(&rec->rawbuf, '"');
+	if (next == '"') {
+		next_byte(r, errmsg);
+		add_byte(rec, '"');
+	} else {
+		*in_quotes = 0;
+	}
+	return 0;
+}
+
+/* A line break inside a quoted field: stored as LF, whatever the file used. */
+static int line_break_in_quotes(struct csv_reader *r, struct csv_record *rec, int c,
+				char **errmsg)
+{
+	strbuf_addch(&rec->rawbuf, c);
+	if (take_lf_after_cr(r, c, &rec->rawbuf, errmsg))
+		return CSV_EIO;
+	strbuf_addch(&rec->data, '\n');
+	r->line++;
+	return 0;
+}
+
+static int record_too_large(const struct csv_reader *r, const struct csv_record *rec,
+			    int in_quotes, long quote_line, char **errmsg)
+{
+	if (in_quotes)
+		return format_error(r, quote_line, errmsg,
+				    "a quoted field runs past 16 MB (a closing quote missing?)");
+	return format_error(r, rec->line, errmsg, "record larger than 16 MB");
+}
+
 /*
  * Parses one physical record, which may be a blank line (one empty field, no raw bytes).
  * Returns 1, 0 at the end of the file, or a csv_error.
@@ -341,7 +387,7 @@ static int take_lf_after_cr(struct csv_reader *r, int c, struct strbuf *raw, cha
 static int parse_record(struct csv_reader *r, struct csv_record *rec, char **errmsg)
 {
 	const int delim = (unsigned char)r->delimiter;
-	int c, in_quotes = 0, field_was_quoted = 0, read_any = 0;
+	int c, rc = 0, in_quotes = 0, field_was_quoted = 0, read_any = 0;
 	long quote_line = 0;
 
 	rec->count = 0;
@@ -351,54 +397,36 @@ static int parse_record(struct csv_reader *r, struct csv_record *rec, char **err
 	start_field(rec);
 	for (;;) {
 		if (rec->rawbuf.len > CSV_MAX_RECORD)
-			return in_quotes ?
-				format_error(r, quote_line, errmsg, "a quoted field runs past 16 MB "
-					     "(a closing quote missing?)") :
-				format_error(r, rec->line, errmsg, "record larger than 16 MB");
+			return record_too_large(r, rec, in_quotes, quote_line, errmsg);
 		copy_run(r, rec, in_quotes ? r->quoted_stop : r->plain_stop);
 		c = next_byte(r, errmsg);
 		if (c == READ_FAILED)
 			return CSV_EIO;
-		if (c == END_OF_FILE) {
-			if (in_quotes)
-				return format_error(r, quote_line, errmsg,
-						    "unterminated quoted field (it starts here)");
-			if (!read_any && !rec->rawbuf.len)
-				return 0;
-			break;
-		}
+		if (c == END_OF_FILE && in_quotes)
+			return format_error(r, quote_line, errmsg,
+					    "unterminated quoted field (it starts here)");
+		if (c == END_OF_FILE)
+			return read_any || rec->rawbuf.len ? 1 : 0;
 		read_any = 1;
 		if (c == '\0')
 			return format_error(r, r->line, errmsg,
 					    "binary data (a NUL byte): not a CSV file");
-		if (in_quotes && c == '"') {
-			strbuf_addch(&rec->rawbuf, '"');
-			c = peek_byte(r, errmsg);
-			if (c == READ_FAILED)
-				return CSV_EIO;
-			if (c == '"') {         /* a doubled quote stands for one */
-				next_byte(r, errmsg);
-				strbuf_addch(&rec->rawbuf, '"');
-				strbuf_addch(&rec->data, '"');
-			} else {
-				in_quotes = 0;
-			}
-		} else if (in_quotes) {
-			/* A line break inside a field is stored as LF, whatever the file used. */
-			strbuf_addch(&rec->rawbuf, c);
-			if (take_lf_after_cr(r, c, &rec->rawbuf, errmsg))
-				return CSV_EIO;
-			strbuf_addch(&rec->data, '\n');
-			r->line++;
+		if (in_quotes) {
+			if (c == '"')
+				rc = quote_in_quotes(r, rec, &in_quotes, errmsg);
+			else if (c == '\r' || c == '\n')
+				rc = line_break_in_quotes(r, rec, c, errmsg);
+			else
+				add_byte(rec, c);   /* the run stopped at the end of the block */
 		} else if (c == '\r' || c == '\n') {
 			if (take_lf_after_cr(r, c, NULL, errmsg))
 				return CSV_EIO;
 			r->line++;
-			break;
+			return 1;
 		} else if (c == delim) {
-			strbuf_addch(&rec->rawbuf, c);
 			if (rec->count == CSV_MAX_FIELDS)
 				return format_error(r, rec->line, errmsg, "more than 65536 fields");
+			strbuf_addch(&rec->rawbuf, c);
 			strbuf_addch(&rec->data, '\0');
 			start_field(rec);
 			field_was_quoted = 0;
@@ -408,12 +436,11 @@ static int parse_record(struct csv_reader *r, struct csv_record *rec, char **err
 			in_quotes = field_was_quoted = 1;
 			quote_line = r->line;
 		} else {
-			strbuf_addch(&rec->rawbuf, c);
-			strbuf_addch(&rec->data, c);
+			add_byte(rec, c);
 		}
+		if (rc)
+			return rc;
 	}
-	strbuf_addch(&rec->data, '\0');
-	return 1;
 }
 
 /* A blank line, or one holding nothing but delimiters and spaces (Excel's empty rows). */
@@ -493,6 +520,7 @@ int csv_read(struct csv_reader *r, struct csv_record *rec, char **errmsg)
 		if (rc <= 0)
 			return rc;
 	} while (is_blank(r, rec));
+	strbuf_addch(&rec->data, '\0');        /* ends the last field */
 	convert_fields(r, rec);
 	for (size_t i = 0; i < rec->count; i++)
 		rec->fields[i] = rec->data.buf + rec->starts[i];

@@ -220,7 +220,8 @@ static int is_date_only(const char *normalised)
 }
 
 /* Column i maps to scanned_at, which another column already has: joins them when one
- * holds the date and the other the time. */
+ * holds the date and the other the time, judging by their names, or when --map named both
+ * (the first is then the date). */
 static int join_date_and_time(struct header_map *map, int i)
 {
 	int first = map->index[FIELD_SCANNED_AT];
@@ -228,7 +229,9 @@ static int join_date_and_time(struct header_map *map, int i)
 
 	if (map->time_column >= 0)
 		return 0;
-	if (is_date_only(held) && is_time_only(this)) {
+	/* --map 'Fecha=scanned_at' --map 'Hora=scanned_at': the user says they join. */
+	if ((is_date_only(held) && is_time_only(this)) ||
+	    (map->columns[first].overridden && map->columns[i].overridden)) {
 		map->time_column = i;
 		return 1;
 	}
@@ -432,12 +435,10 @@ static const char *bad_tld(const char *tld, size_t len)
 {
 	if (len >= 4 && !strncasecmp(tld, "xn--", 4))
 		return NULL;
-	if (len < 2)
-		return "top-level domain shorter than two letters";
 	for (size_t i = 0; i < len; i++)
 		if (!isalpha((unsigned char)tld[i]) && !((unsigned char)tld[i] & 0x80))
 			return "top-level domain is not letters";
-	return NULL;
+	return len < 2 ? "top-level domain shorter than two letters" : NULL;
 }
 
 static const char *bad_domain(const char *domain, size_t len)

@@ -1,13 +1,32 @@
 /*
  * csv.h - a streaming reader for the CSV that badge scanners and Excel really write
- * (SPEC section 5), and the writer used for rejects files and exports.
+ * (SPEC section 5), and the field writer used for rejects files and exports.
  *
- * RFC 4180 plus: a UTF-8 BOM; CRLF, LF and lone CR line ends, mixed; quoted fields with
- * embedded newlines and doubled quotes; a quote inside an unquoted field is literal; the
- * delimiter (`,` `;` or tab) sniffed from the header line, or given by an Excel `sep=X`
- * first line; blank lines skipped. Fields that are not valid UTF-8 are read as
- * Windows-1252 and converted (csv_was_converted() says so, for one warning). Memory stays
- * bounded by the largest record (capped at CSV_MAX_RECORD), not the file.
+ * RFC 4180 plus the real world:
+ *  - a UTF-8 BOM is skipped; a UTF-16 file is refused with advice;
+ *  - CRLF, LF and lone CR line ends, mixed in one file;
+ *  - quoted fields with embedded line breaks (any of the three, stored as LF) and doubled
+ *    quotes; a quote that does not open a field is an ordinary character (`Said ""hi""`);
+ *  - the delimiter (`,` `;` or tab) is the one that occurs most outside quotes in the
+ *    header line, unless an Excel `sep=X` first line names it (that line is not the header);
+ *  - blank lines, and lines holding nothing but delimiters (Excel's empty rows), are not
+ *    records; rows may have more or fewer fields than the header (see count);
+ *  - a record that is not valid UTF-8 has its invalid fields read as Windows-1252 and
+ *    converted to UTF-8; csv_was_converted() tells the caller, who warns once.
+ *
+ * Memory is bounded by one read block plus the largest record, never the file: a record
+ * may be up to CSV_MAX_RECORD bytes (a 1 MB notes cell is fine) and CSV_MAX_FIELDS fields.
+ *
+ * Typical use:
+ *
+ *	struct csv_reader *r;
+ *	struct csv_record rec = CSV_RECORD_INIT;
+ *	if (csv_open(&r, path, &err))
+ *		...
+ *	while ((rc = csv_read(r, &rec, &err)) == 1)
+ *		use(rec.fields, rec.count, rec.line);
+ *	csv_record_release(&rec);
+ *	csv_close(r);
  */
 #ifndef FOLLOWUP_CSV_H
 #define FOLLOWUP_CSV_H
@@ -17,54 +36,87 @@
 
 #include "followup/util.h"
 
-#define CSV_MAX_RECORD (16 * 1024 * 1024)
+#define CSV_MAX_RECORD (16 * 1024 * 1024)       /* bytes of one record, as in the file */
+#define CSV_MAX_FIELDS 65536                    /* fields of one record (Excel has 16384) */
+/* First characters that make a spreadsheet evaluate a cell (see csv_write_field). */
+#define CSV_FORMULA_CHARS "=+-@\t\r"
 
 enum csv_error {
 	CSV_OK = 0,
-	CSV_EIO = -1,           /* cannot open or read the file: the work failed */
-	CSV_EFORMAT = -2,       /* not CSV we can read (binary, unterminated quote...) */
+	CSV_EIO = -1,           /* cannot open or read the file: the work failed (exit 1) */
+	CSV_EFORMAT = -2,       /* not CSV we can read: empty, binary, unterminated quote,
+				 * a record over the limits (invalid input, exit 2) */
 };
 
 struct csv_reader;
 
-/* One record. fields[i] are NUL-terminated UTF-8 and may be edited in place (trimmed);
- * they stay valid until the next csv_read() into the same record. */
+/*
+ * One record. fields[0..count) are NUL-terminated UTF-8 (fields[count] is NULL); the
+ * caller may edit them in place (trim them). line is the physical line where the record
+ * starts, the header being line 1 (line 2 after a `sep=` line). raw/raw_len are the
+ * record's bytes exactly as in the file, without the line end (not converted, not
+ * NUL-terminated), for a rejects file. Everything stays valid until the next csv_read()
+ * into the same record; the buffers are reused from row to row.
+ */
 struct csv_record {
 	char **fields;
 	size_t count;
-	long line;              /* physical line where the record starts; the header is 1 */
-	const char *raw;        /* the record's bytes as in the file, line end excluded */
+	long line;
+	const char *raw;
 	size_t raw_len;
-	/* private */
+	/* private: the fields' bytes, the raw bytes, where each field starts */
 	struct strbuf data, rawbuf;
 	size_t *starts;
 	size_t alloc;
 };
 #define CSV_RECORD_INIT { NULL, 0, 0, NULL, 0, STRBUF_INIT, STRBUF_INIT, NULL, 0 }
+/* Frees the record's buffers and leaves it as CSV_RECORD_INIT. NULL is a no-op. */
 void csv_record_release(struct csv_record *rec);
 
-/* Opens path ("-" is stdin) and sniffs its delimiter. Returns CSV_OK, or CSV_EIO /
- * CSV_EFORMAT with *errmsg allocated ("cannot open 'x.csv': No such file..."). */
+/*
+ * Opens path ("-" reads stdin), reads its first block and settles the delimiter.
+ * Returns CSV_OK with *out set, or with *out NULL and *errmsg allocated (caller frees):
+ *   CSV_EIO      "cannot open 'PATH': No such file or directory", "... it is a directory"
+ *   CSV_EFORMAT  "'PATH' is empty: no header line", "'PATH' is UTF-16 text: ..."
+ */
 int csv_open(struct csv_reader **out, const char *path, char **errmsg);
-/* Reads the next record: 1 read, 0 end of file, or a negative csv_error with *errmsg
- * naming FILE:LINE. */
+
+/*
+ * Reads the next record into rec (initialised with CSV_RECORD_INIT). Returns 1 for a
+ * record, 0 at the end of the file, or a negative csv_error with *errmsg allocated and
+ * naming FILE:LINE: CSV_EFORMAT for a NUL byte ("binary data"), a quoted field still open
+ * at the end of the file (the line where it starts) or a record over the limits;
+ * CSV_EIO for a read error.
+ */
 int csv_read(struct csv_reader *r, struct csv_record *rec, char **errmsg);
+
+/* Closes the file (not stdin) and frees the reader. NULL is a no-op. */
 void csv_close(struct csv_reader *r);
 
+/* The delimiter in use: ',' ';' or '\t' (or what a `sep=` line said). */
 char csv_delimiter(const struct csv_reader *r);
-/* The first record's raw bytes (the header line), "" before it is read. */
+/* The first record's raw bytes (the header line, BOM excluded); "" before it is read. */
 const char *csv_header_raw(const struct csv_reader *r);
-/* 1 when some field was converted from Windows-1252; *first_line is where. */
+/* 1 when some field was converted from Windows-1252, with *first_line (may be NULL) the
+ * line of the first such record; else 0. */
 int csv_was_converted(const struct csv_reader *r, long *first_line);
-/* Bytes consumed so far, and the file's size (0 when unknown: a pipe). */
+/* Bytes consumed so far, and the file's size (0 when unknown: a pipe), for progress. */
 off_t csv_offset(const struct csv_reader *r);
 off_t csv_size(const struct csv_reader *r);
+/* Bytes the reader itself holds (its read block); records hold their own, see above. */
+size_t csv_buffer_size(const struct csv_reader *r);
 
-/* Appends value as one CSV field, quoted when needed. With neutralise, a value starting
- * with = + - @ (or tab or CR) gets a leading ' so a spreadsheet shows it as text
- * (OWASP "CSV injection"); csv_unneutralise() undoes it on import. */
-void csv_write_field(struct strbuf *out, const char *value, char delimiter, int neutralise);
-/* Strips the ' that csv_write_field(..., 1) put before = + - @, in place. */
-void csv_unneutralise(char *value);
+/*
+ * Appends value as one CSV field to out, in quotes when it holds the delimiter, a quote,
+ * CR or LF, or starts or ends with a space or tab; quotes inside are doubled.
+ *
+ * With neutralise_formula (for files a person opens in a spreadsheet), a value that a
+ * spreadsheet would run as a formula, one starting with = + - @ tab or CR, gets a leading
+ * ' so it shows as text (OWASP "CSV injection"). A value that already starts with one or
+ * more ' followed by one of those characters gets one more ', so that the round trip is
+ * exact: `followup import` strips exactly one such ' (field_unneutralise() in fields.h).
+ */
+void csv_write_field(struct strbuf *out, const char *value, char delimiter,
+		     int neutralise_formula);
 
 #endif

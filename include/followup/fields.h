@@ -2,6 +2,10 @@
  * fields.h - from a badge file's columns to a lead's fields (SPEC section 5): header
  * aliases, --map overrides, extra columns as JSON, and the per-field rules (email
  * plausibility, name splitting, yes/no flags).
+ *
+ * Headers are compared normalised: BOM and U+FEFF stripped, trimmed, lowercased (ASCII
+ * and Latin-1 letters), without spaces _ - . / * ? : and with "#" read as "number", so
+ * "E-mail Address", "email_address" and "EmailAddress" meet as "emailaddress".
  */
 #ifndef FOLLOWUP_FIELDS_H
 #define FOLLOWUP_FIELDS_H
@@ -14,44 +18,90 @@ enum lead_field {
 	FIELD_EMAIL, FIELD_FIRST_NAME, FIELD_LAST_NAME, FIELD_NAME, FIELD_COMPANY, FIELD_TITLE,
 	FIELD_PHONE, FIELD_COUNTRY, FIELD_TIMEZONE, FIELD_SCANNED_AT, FIELD_NOTES, FIELD_RATING,
 	FIELD_OWNER, FIELD_EVENT, FIELD_BADGE_ID,
-	FIELD_OPT_OUT,          /* the person opted out: yes/1/true */
+	FIELD_OPT_OUT,          /* the person opted out: yes/1/true means do not email */
 	FIELD_CONSENT,          /* the person consented: no/0/false means not */
 	FIELD_COUNT,
-	FIELD_EXTRA = FIELD_COUNT,  /* kept per lead as JSON */
-	FIELD_IGNORE,
+	FIELD_EXTRA = FIELD_COUNT,  /* an unmapped column, kept per lead as JSON */
+	FIELD_IGNORE,           /* a column dropped (--map 'Header=ignore', or no header) */
 };
 
-/* The field's name as --map and templates spell it. */
+/* The field's name as --map and templates spell it ("email", "first_name", ...). */
 const char *field_name(enum lead_field f);
-/* The field named (email, first_name, ..., extra, ignore), or -1. */
+/* The field named (email first_name ... badge_id opt_out consent extra ignore, any case;
+ * "full_name" is name), or -1. */
 int field_from_name(const char *name);
 
 struct header_map;
 
-/* Maps the header record's columns to fields, with overrides "Header=field". Returns 0, or
- * -1 with *errmsg allocated: no email column (listing the headers seen), or a bad --map. */
+/*
+ * Maps the header record's columns to fields, then applies overrides[0..noverrides),
+ * each "Header=field" (the header compared normalised). Rules: the aliases (see
+ * fields.c); "Title" is the job title only when there is no "Job Title" column (else it
+ * is a salutation, kept as extra); when two columns map to one field the first wins and
+ * the later become extra, except a date column and a time-of-day column for scanned_at
+ * ("Scanned Date" + "Scan Time"), which join (header_map_scanned_at). A column named by
+ * an override wins over columns that only an alias mapped to the same field.
+ * Returns 0 with *out set (free with header_map_free), or -1 with *errmsg allocated:
+ * no email column (the message lists the headers seen), an override without '=', naming
+ * an unknown field or a header not in the file.
+ */
 int header_map_build(struct header_map **out, const struct csv_record *header,
 		     const char *const *overrides, size_t noverrides, char **errmsg);
+/* NULL is a no-op. */
 void header_map_free(struct header_map *map);
 
-/* The trimmed value of a field in rec ("" when the column is absent or empty). Trims
- * rec's field in place. */
+/* The column (0-based) that holds field f, or -1. */
+int header_map_column(const struct header_map *map, enum lead_field f);
+/* The time-of-day column joined to the scanned_at date column, or -1. */
+int header_map_time_column(const struct header_map *map);
+
+/*
+ * The value of field f in rec: trimmed, with a spreadsheet's ' guard removed
+ * (field_unneutralise); "" when the column is absent or empty, never NULL. Edits rec's
+ * field in place and points into it (valid until the next csv_read into rec).
+ */
 const char *header_map_value(const struct header_map *map, struct csv_record *rec,
 			     enum lead_field f);
-/* The scan time, joining a separate date and time column; NULL when empty. Caller frees. */
+/* The scan time, "DATE TIME" when it comes from a date and a time column; NULL when
+ * empty. Caller frees. */
 char *header_map_scanned_at(const struct header_map *map, struct csv_record *rec);
-/* The unmapped columns' non-empty values as a JSON object, keyed by header; NULL when
- * none. Caller frees. */
+/* The extra columns' non-empty values (trimmed) as a JSON object keyed by the header as
+ * written (trimmed; the first of two same-named columns wins); NULL when there is none.
+ * Caller frees. */
 char *header_map_extra_json(const struct header_map *map, struct csv_record *rec);
 
-/* 1 when email looks deliverable (local@domain.tld, one @, no spaces); else 0 with
- * *reason set to a static explanation. */
+/*
+ * Undoes csv_write_field()'s formula guard, in place: a value that starts with ' followed
+ * (after any further ') by = + - @ tab or CR loses its first '. "'=SUM(A1)" becomes
+ * "=SUM(A1)", "''=x" becomes "'=x", "'Brien" is left alone. Excel users type the same '
+ * to keep "+46 ..." as text, and it goes the same way.
+ */
+void field_unneutralise(char *value);
+
+/*
+ * 1 when email (surrounding spaces ignored) looks deliverable: local@domain.tld with
+ * exactly one @, a non-empty local part, no spaces, commas or control characters, a
+ * domain with a dot, no empty label and a top-level domain of at least two letters.
+ * Else 0 with *reason a static phrase ("missing @", "no dot in the domain",
+ * "contains a space", ...). Placeholders such as "Info Requested" fail these rules.
+ */
 int email_plausible(const char *email, const char **reason);
-/* Splits a full name into first and last (allocated; either may be NULL):
+/* The dedupe key of an email: trimmed, ASCII letters lowercased. Caller frees. */
+char *email_normalise(const char *email);
+
+/*
+ * Splits a full name into *first and *last (allocated, caller frees; either may be NULL
+ * when there is nothing for it). The rule, simple on purpose: "Last, First" when there is
+ * a comma (unless what follows is a suffix such as Jr or PhD, which stays with the last
+ * name); a leading title (Mr, Ms, Dr, Prof...) is dropped when two words follow it; then
+ * the first word is the first name and the rest the last name:
  * "Dana Whitfield" -> Dana / Whitfield; "Whitfield, Dana" -> Dana / Whitfield;
- * "Mary Ann van der Berg" -> Mary / Ann van der Berg (first word, then the rest). */
+ * "Mary Ann van der Berg" -> Mary / Ann van der Berg; "Cher" -> Cher / NULL.
+ */
 void name_split(const char *full, char **first, char **last);
-/* yes/y/1/true/x/ja/oui/si, and no/n/0/false/nein/non; empty or other is neither. */
+
+/* Trimmed, any case: yes y 1 true x ja oui si sí / no n 0 false nein non. Empty, NULL or
+ * anything else is neither. */
 int flag_yes(const char *value);
 int flag_no(const char *value);
 

@@ -1,157 +1,516 @@
-/* Unit tests of header mapping, email plausibility, name splitting and flags. */
+/* Unit tests of header mapping, --map, extra JSON, and the email, name and flag rules. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "followup/fields.h"
 
-/* A record made from a '|'-separated line, for building maps and reading values. */
+/* A record made from a '|'-separated line, as csv_read() would return it. */
 static void make_record(struct csv_record *rec, const char *line)
 {
-	char *copy = xstrdup(line), *p = copy;
+	size_t n = 1;
 
+	for (const char *p = line; *p; p++)
+		n += *p == '|';
 	strbuf_reset(&rec->data);
-	rec->count = 0;
-	free(rec->fields);
-	rec->fields = xcalloc(64, sizeof(char *));
-	free(rec->starts);
-	rec->starts = xcalloc(64, sizeof(size_t));
-	rec->alloc = 64;
-	for (;;) {
-		char *bar = strchr(p, '|');
-		if (bar)
-			*bar = '\0';
-		rec->starts[rec->count++] = rec->data.len;
-		strbuf_addstr(&rec->data, p);
-		strbuf_addch(&rec->data, '\0');
-		if (!bar)
-			break;
-		p = bar + 1;
+	strbuf_addstr(&rec->data, line);
+	rec->alloc = n;
+	rec->count = n;
+	rec->fields = xrealloc(rec->fields, (n + 1) * sizeof(*rec->fields));
+	rec->fields[0] = rec->data.buf;
+	for (size_t i = 1; i < n; i++) {
+		char *bar = strchr(rec->fields[i - 1], '|');
+		*bar = '\0';
+		rec->fields[i] = bar + 1;
 	}
-	for (size_t i = 0; i < rec->count; i++)
-		rec->fields[i] = rec->data.buf + rec->starts[i];
-	free(copy);
+	rec->fields[n] = NULL;
 }
 
-static void test_fields__vendor_headers_map(void **state)
+/* Builds a map from a '|'-separated header, failing the test on an error. */
+static struct header_map *map_of(const char *header, const char *const *overrides, size_t n)
 {
-	static const struct { const char *header; const char *row; enum lead_field f; const char *want; } cases[] = {
-		{ "ID|Scanned Date|Scan Time|Device Name|Attendee Name|Email|Company|Note",
-		  "1|2025-03-04|14:15:09|iPad|Dana Whitfield|d@x.example|NW|hi", FIELD_NAME, "Dana Whitfield" },
-		{ "ID|Scanned Date|Scan Time|Device Name|Attendee Name|Email|Company|Note",
-		  "1|2025-03-04|14:15:09|iPad|Dana Whitfield|d@x.example|NW|hi", FIELD_OWNER, "" },
-		{ "First Name|Last Name|Email|Buyer Email |Job Title|Work Phone|Work Country|Notes||",
-		  "Zoe|A|z@x.example|b@x.example|CTO|+46|SE|n||", FIELD_EMAIL, "z@x.example" },
-		{ "First Name|Last Name|Email|Buyer Email |Job Title|Work Phone|Work Country|Notes||",
-		  "Zoe|A|z@x.example|b@x.example|CTO|+46|SE|n||", FIELD_PHONE, "+46" },
-		{ "First Name|Email Address|Badge ID|Scan Date|Scanned By|Lead Rating|Opt-In",
-		  "Lu|l@x.example|SC-1|04.03.2025 14:15|Anna Becker|Hot|Yes", FIELD_OWNER, "Anna Becker" },
-		{ "E-mail|Company Name|Barcode #", " x@y.example |  Acme |0012", FIELD_BADGE_ID, "0012" },
-		{ "E-mail|Company Name|Barcode #", " x@y.example |  Acme |0012", FIELD_COMPANY, "Acme" },
-		{ "Email|Title|Job Title", "a@b.example|Dr|CTO", FIELD_TITLE, "CTO" },
-		{ "Email|Do Not Email|Consent", "a@b.example|1|no", FIELD_OPT_OUT, "1" },
+	struct csv_record rec = CSV_RECORD_INIT;
+	struct header_map *map = NULL;
+	char *err = NULL;
+
+	make_record(&rec, header);
+	if (header_map_build(&map, &rec, overrides, n, &err))
+		fail_msg("'%s': %s", header, err);
+	csv_record_release(&rec);
+	return map;
+}
+
+/* The error header_map_build() gives, or fails the test when it succeeds. */
+static char *map_error(const char *header, const char *const *overrides, size_t n)
+{
+	struct csv_record rec = CSV_RECORD_INIT;
+	struct header_map *map = NULL;
+	char *err = NULL;
+
+	make_record(&rec, header);
+	if (!header_map_build(&map, &rec, overrides, n, &err))
+		fail_msg("'%s': mapped without an error", header);
+	assert_null(map);
+	csv_record_release(&rec);
+	return err;
+}
+
+/* The field column `column` ended up with: a lead field, or FIELD_EXTRA. */
+static enum lead_field field_of_column(const struct header_map *map, int column)
+{
+	for (int f = 0; f < FIELD_COUNT; f++)
+		if (header_map_column(map, (enum lead_field)f) == column)
+			return (enum lead_field)f;
+	return header_map_time_column(map) == column ? FIELD_SCANNED_AT : FIELD_EXTRA;
+}
+
+/* SPEC section 5's spellings, and what normalisation must see through. */
+static const struct {
+	const char *header;
+	enum lead_field field;
+} spellings[] = {
+	{ "Email", FIELD_EMAIL }, { "E-mail", FIELD_EMAIL }, { "Email Address", FIELD_EMAIL },
+	{ "Work Email", FIELD_EMAIL }, { " EMAIL ", FIELD_EMAIL }, { "e_mail", FIELD_EMAIL },
+	{ "E-Mail:", FIELD_EMAIL }, { "\xEF\xBB\xBF" "Email", FIELD_EMAIL },
+	{ "email.address", FIELD_EMAIL }, { "Email*", FIELD_EMAIL },
+	{ "First Name", FIELD_FIRST_NAME }, { "FirstName", FIELD_FIRST_NAME },
+	{ "Given Name", FIELD_FIRST_NAME }, { "PRÉNOM", FIELD_FIRST_NAME },
+	{ "Last Name", FIELD_LAST_NAME }, { "Surname", FIELD_LAST_NAME },
+	{ "Family Name", FIELD_LAST_NAME }, { "Full Name", FIELD_NAME }, { "Name", FIELD_NAME },
+	{ "Company", FIELD_COMPANY }, { "Company Name", FIELD_COMPANY },
+	{ "Organization", FIELD_COMPANY }, { "Organisation", FIELD_COMPANY },
+	{ "Account", FIELD_COMPANY }, { "SOCIÉTÉ", FIELD_COMPANY },
+	{ "Job Title", FIELD_TITLE }, { "Title", FIELD_TITLE }, { "Position", FIELD_TITLE },
+	{ "Phone", FIELD_PHONE }, { "Mobile", FIELD_PHONE }, { "Work Phone", FIELD_PHONE },
+	{ "Country", FIELD_COUNTRY }, { "Country/Region", FIELD_COUNTRY },
+	{ "country / region", FIELD_COUNTRY },
+	{ "Scanned At", FIELD_SCANNED_AT }, { "Scan Time", FIELD_SCANNED_AT },
+	{ "Scan Date", FIELD_SCANNED_AT }, { "Date Captured", FIELD_SCANNED_AT },
+	{ "Captured At", FIELD_SCANNED_AT }, { "Created", FIELD_SCANNED_AT },
+	{ "Notes", FIELD_NOTES }, { "Comments", FIELD_NOTES }, { "Note", FIELD_NOTES },
+	{ "Lead Notes", FIELD_NOTES },
+	{ "Rating", FIELD_RATING }, { "Lead Rating", FIELD_RATING },
+	{ "Temperature", FIELD_RATING }, { "Qualification", FIELD_RATING },
+	{ "Scanned By", FIELD_OWNER }, { "Captured By", FIELD_OWNER }, { "Owner", FIELD_OWNER },
+	{ "Rep", FIELD_OWNER }, { "Booth Staff", FIELD_OWNER },
+	{ "Time Zone", FIELD_TIMEZONE }, { "time_zone", FIELD_TIMEZONE },
+	{ "Event", FIELD_EVENT },
+	{ "Badge ID", FIELD_BADGE_ID }, { "Barcode #", FIELD_BADGE_ID },
+	{ "Barcode#", FIELD_BADGE_ID }, { "Registration ID", FIELD_BADGE_ID },
+	{ "Email Opt Out", FIELD_OPT_OUT }, { "Do Not Email", FIELD_OPT_OUT },
+	{ "Opt Out", FIELD_OPT_OUT }, { "Unsubscribed", FIELD_OPT_OUT },
+	{ "Opt-in", FIELD_CONSENT }, { "Consent", FIELD_CONSENT },
+	{ "Marketing Consent", FIELD_CONSENT },
+	/* Not the rep, not the lead, not a field. */
+	{ "Device Name", FIELD_EXTRA }, { "Device", FIELD_EXTRA }, { "User", FIELD_EXTRA },
+	{ "Buyer Email", FIELD_EXTRA }, { "Buyer First Name", FIELD_EXTRA },
+	{ "Tags", FIELD_EXTRA }, { "Qualifiers", FIELD_EXTRA }, { "Exhibitor", FIELD_EXTRA },
+	{ "Booth", FIELD_EXTRA }, { "#", FIELD_EXTRA }, { "Favourite Colour", FIELD_EXTRA },
+	{ "", FIELD_IGNORE },
+};
+
+static void test_fields__spec_spellings_and_normalisation(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(spellings); i++) {
+		/* The email column comes second, so that the one under test is first. */
+		char *header = xasprintf("%s|%s", spellings[i].header,
+					 spellings[i].field == FIELD_EMAIL ? "Other" : "E-mail");
+		struct header_map *map = map_of(header, NULL, 0);
+		enum lead_field got = field_of_column(map, 0), want = spellings[i].field;
+
+		if (want == FIELD_IGNORE)
+			want = FIELD_EXTRA;     /* no field, and not in extra either (see below) */
+		if (got != want)
+			fail_msg("'%s' maps to %s, want %s", spellings[i].header, field_name(got),
+				 field_name(want));
+		header_map_free(map);
+		free(header);
+	}
+}
+
+/* The canonical names of tests/data/header_aliases.tsv, as fields. */
+static enum lead_field tsv_field(const char *canonical)
+{
+	static const struct { const char *name; enum lead_field field; } names[] = {
+		{ "full_name", FIELD_NAME }, { "job_title", FIELD_TITLE },
+		{ "scanned_by", FIELD_OWNER }, { "consent_INVERTED", FIELD_OPT_OUT },
+		{ "qualifiers", FIELD_EXTRA }, { "booth", FIELD_EXTRA },
+	};
+	int f = field_from_name(canonical);
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(canonical, names[i].name))
+			return names[i].field;
+	if (f < 0)
+		fail_msg("unknown canonical name '%s' in header_aliases.tsv", canonical);
+	return (enum lead_field)f;
+}
+
+/* Every alias of the reference list maps to its field (scanner names excepted). */
+static void test_fields__reference_alias_list(void **state)
+{
+	FILE *tsv = fopen("tests/data/header_aliases.tsv", "r");
+	char line[2048];
+	int checked = 0;
+
+	(void)state;
+	assert_non_null(tsv);
+	while (fgets(line, sizeof(line), tsv)) {
+		char *canonical = strtok(line, "\t\n"), *aliases = strtok(NULL, "\t\n"), *alias;
+		enum lead_field field;
+
+		if (!canonical || canonical[0] == '#' || !aliases)
+			continue;
+		field = tsv_field(canonical);
+		for (alias = strtok(aliases, "|"); alias; alias = strtok(NULL, "|")) {
+			enum lead_field want = field, got;
+			char *header = xasprintf("%s|%s", alias, field == FIELD_EMAIL ? "X" : "E-mail");
+			struct header_map *map;
+
+			if (!strcmp(alias, "Device Name") || !strcmp(alias, "Device") ||
+			    !strcmp(alias, "device_name") || !strcmp(alias, "User"))
+				want = FIELD_EXTRA;     /* a scanner, not a rep */
+			map = map_of(header, NULL, 0);
+			got = field_of_column(map, 0);
+			if (got != want)
+				fail_msg("'%s' (%s) maps to %s", alias, canonical, field_name(got));
+			header_map_free(map);
+			free(header);
+			checked++;
+		}
+	}
+	fclose(tsv);
+	assert_true(checked > 150);
+}
+
+struct expected_column {
+	enum lead_field field;
+	int column;
+};
+
+static struct header_map *map_sample(const char *file, struct csv_reader **r,
+				     struct csv_record *rec)
+{
+	struct header_map *map = NULL;
+	char *err = NULL;
+
+	if (csv_open(r, file, &err) || csv_read(*r, rec, &err) != 1 ||
+	    header_map_build(&map, rec, NULL, 0, &err))
+		fail_msg("%s: %s", file, err);
+	return map;
+}
+
+static void test_fields__vendor_sample_headers(void **state)
+{
+	static const struct {
+		const char *file;
+		int time_column;
+		struct expected_column columns[13];
+	} samples[] = {
+		{ "tests/data/A_eventyay_style_leads.csv", 4, {
+			{ FIELD_EMAIL, 10 }, { FIELD_NAME, 9 }, { FIELD_COMPANY, 11 },
+			{ FIELD_NOTES, 12 }, { FIELD_SCANNED_AT, 3 }, { FIELD_BADGE_ID, 2 },
+			{ FIELD_OWNER, -1 }, { FIELD_FIRST_NAME, -1 }, { FIELD_EVENT, -1 },
+			{ FIELD_COUNT, 0 } } },
+		{ "tests/data/B_eventbrite_attendee_excel_cp1252.csv", -1, {
+			{ FIELD_EMAIL, 4 }, { FIELD_FIRST_NAME, 2 }, { FIELD_LAST_NAME, 3 },
+			{ FIELD_BADGE_ID, 7 }, { FIELD_TITLE, 12 }, { FIELD_COMPANY, 13 },
+			{ FIELD_PHONE, 14 }, { FIELD_COUNTRY, 15 }, { FIELD_NOTES, 18 },
+			{ FIELD_SCANNED_AT, -1 }, { FIELD_NAME, -1 }, { FIELD_COUNT, 0 } } },
+		{ "tests/data/C_eu_semicolon_sep_validar_style.csv", -1, {
+			{ FIELD_FIRST_NAME, 0 }, { FIELD_LAST_NAME, 1 }, { FIELD_TITLE, 2 },
+			{ FIELD_COMPANY, 3 }, { FIELD_EMAIL, 4 }, { FIELD_COUNTRY, 5 },
+			{ FIELD_BADGE_ID, 6 }, { FIELD_SCANNED_AT, 7 }, { FIELD_OWNER, 8 },
+			{ FIELD_RATING, 9 }, { FIELD_NOTES, 10 }, { FIELD_CONSENT, 11 },
+			{ FIELD_COUNT, 0 } } },
 	};
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
-		struct csv_record header = CSV_RECORD_INIT, row = CSV_RECORD_INIT;
-		struct header_map *map;
-		char *err = NULL;
-		make_record(&header, cases[i].header);
-		make_record(&row, cases[i].row);
-		if (header_map_build(&map, &header, NULL, 0, &err))
-			fail_msg("case %zu: %s", i, err);
-		const char *got = header_map_value(map, &row, cases[i].f);
-		if (strcmp(got, cases[i].want))
-			fail_msg("case %zu: field %s is '%s', want '%s'", i, field_name(cases[i].f),
-				 got, cases[i].want);
+	for (size_t i = 0; i < ARRAY_SIZE(samples); i++) {
+		struct csv_reader *r = NULL;
+		struct csv_record rec = CSV_RECORD_INIT;
+		struct header_map *map = map_sample(samples[i].file, &r, &rec);
+
+		for (const struct expected_column *c = samples[i].columns; c->field != FIELD_COUNT; c++)
+			if (header_map_column(map, c->field) != c->column)
+				fail_msg("%s: %s is column %d, want %d", samples[i].file,
+					 field_name(c->field), header_map_column(map, c->field),
+					 c->column);
+		assert_int_equal(header_map_time_column(map), samples[i].time_column);
 		header_map_free(map);
-		csv_record_release(&header);
-		csv_record_release(&row);
+		csv_record_release(&rec);
+		csv_close(r);
 	}
 }
 
-static void test_fields__date_and_time_columns_join(void **state)
+/* Sample A's rows through the map: values trimmed, scan date and time joined, extra. */
+static void test_fields__vendor_sample_values(void **state)
 {
-	struct csv_record header = CSV_RECORD_INIT, row = CSV_RECORD_INIT;
-	struct header_map *map;
-	char *err = NULL, *when;
+	struct csv_reader *r = NULL;
+	struct csv_record rec = CSV_RECORD_INIT;
+	struct header_map *map = map_sample("tests/data/A_eventyay_style_leads.csv", &r, &rec);
+	char *err = NULL, *when, *extra;
 
 	(void)state;
-	make_record(&header, "Email|Scan Time|Scanned Date");
-	make_record(&row, "a@b.example|14:15:09|2025-03-04");
-	assert_int_equal(header_map_build(&map, &header, NULL, 0, &err), 0);
+	assert_int_equal(csv_read(r, &rec, &err), 1);
+	when = header_map_scanned_at(map, &rec);
+	assert_string_equal(when, "2025-03-04 14:15:09");
+	extra = header_map_extra_json(map, &rec);
+	assert_string_equal(extra, "{\"ID\":\"101\",\"Exhibitor\":\"Acme Robotics\","
+			    "\"Scan Type\":\"lead\",\"Device Name\":\"iPad Booth A\","
+			    "\"Booth ID\":\"B12\",\"Booth Name\":\"Hall 3 B12\",\"Tags\":\"hot\"}");
+	free(when);
+	free(extra);
+	while (csv_read(r, &rec, &err) == 1)
+		;
+	csv_close(r);
+	/* The last row: no email, company padded, no note and no tags. */
+	r = NULL;
+	assert_int_equal(csv_open(&r, "tests/data/A_eventyay_style_leads.csv", &err), CSV_OK);
+	while (csv_read(r, &rec, &err) == 1 && rec.line != 8)
+		;
+	assert_string_equal(header_map_value(map, &rec, FIELD_EMAIL), "");
+	assert_string_equal(header_map_value(map, &rec, FIELD_COMPANY), "Tailspin Toys");
+	assert_string_equal(header_map_value(map, &rec, FIELD_NAME), "Siobhán O'Brien");
+	assert_string_equal(header_map_value(map, &rec, FIELD_NOTES), "");
+	assert_string_equal(header_map_value(map, &rec, FIELD_OWNER), "");
+	header_map_free(map);
+	csv_record_release(&rec);
+	csv_close(r);
+}
+
+/* Which column a field comes from when several could give it. */
+static const struct {
+	const char *header;
+	enum lead_field field;
+	int column, time_column;
+} choices[] = {
+	{ "Email|Title|Job Title", FIELD_TITLE, 2, -1 },        /* Title is then Dr/Ms */
+	{ "Email|Job Title|Title", FIELD_TITLE, 1, -1 },
+	{ "Email|Title", FIELD_TITLE, 1, -1 },
+	{ "Email|Work Email", FIELD_EMAIL, 0, -1 },             /* the first wins */
+	{ "Work Email|Email", FIELD_EMAIL, 0, -1 },
+	{ "Email|Phone|Mobile", FIELD_PHONE, 1, -1 },
+	{ "Email|Scanned Date|Scan Time", FIELD_SCANNED_AT, 1, 2 },
+	{ "Email|Scan Time|Scanned Date", FIELD_SCANNED_AT, 2, 1 },
+	{ "Email|Scan Date|Scan Time", FIELD_SCANNED_AT, 1, 2 },
+	{ "Email|Scanned At|Scan Time", FIELD_SCANNED_AT, 1, -1 },  /* no date-only column */
+	{ "Email|Timestamp|Scan Date", FIELD_SCANNED_AT, 1, -1 },
+	{ "Email|Scan Time", FIELD_SCANNED_AT, 1, -1 },
+};
+
+static void test_fields__first_column_wins_and_date_time_pair(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(choices); i++) {
+		struct header_map *map = map_of(choices[i].header, NULL, 0);
+		if (header_map_column(map, choices[i].field) != choices[i].column ||
+		    header_map_time_column(map) != choices[i].time_column)
+			fail_msg("'%s': %s from column %d (time %d), want %d (time %d)",
+				 choices[i].header, field_name(choices[i].field),
+				 header_map_column(map, choices[i].field),
+				 header_map_time_column(map), choices[i].column,
+				 choices[i].time_column);
+		header_map_free(map);
+	}
+}
+
+static void test_fields__scanned_at_joins_date_and_time(void **state)
+{
+	struct header_map *map = map_of("Email|Scan Time|Scanned Date|Scanned At", NULL, 0);
+	struct csv_record row = CSV_RECORD_INIT;
+	char *when;
+
+	(void)state;
+	make_record(&row, "a@b.example| 14:15:09 |2025-03-04|ignored");
 	when = header_map_scanned_at(map, &row);
 	assert_string_equal(when, "2025-03-04 14:15:09");
 	free(when);
+	make_record(&row, "a@b.example||2025-03-04|x");        /* no time: the date alone */
+	when = header_map_scanned_at(map, &row);
+	assert_string_equal(when, "2025-03-04");
+	free(when);
+	make_record(&row, "a@b.example|14:15||x");              /* no date: nothing */
+	assert_null(header_map_scanned_at(map, &row));
+	make_record(&row, "a@b.example");                       /* a short row */
+	assert_null(header_map_scanned_at(map, &row));
 	header_map_free(map);
-	csv_record_release(&header);
 	csv_record_release(&row);
 }
 
-static void test_fields__map_overrides_and_errors(void **state)
+static void test_fields__map_overrides(void **state)
 {
-	struct csv_record header = CSV_RECORD_INIT, row = CSV_RECORD_INIT;
+	const char *spanish[] = { "Correo=email", " Nombre = first_name ", "color=EXTRA" };
+	const char *buyer[] = { "buyer_email=email" };
+	const char *drop[] = { "Notes=ignore", "Scan Date=scanned_at", "Hora=scanned_at" };
+	struct csv_record row = CSV_RECORD_INIT;
 	struct header_map *map;
-	const char *good[] = { "Correo=email", "Nombre = first_name" };
-	const char *unknown_field[] = { "Correo=emial" };
-	const char *unknown_header[] = { "Mail=email" };
-	char *err = NULL;
+	char *extra;
 
 	(void)state;
-	make_record(&header, "Correo|Nombre|Color");
+	map = map_of("Correo|Nombre|Color", spanish, ARRAY_SIZE(spanish));
 	make_record(&row, "ana@x.example|Ana|blue");
-	assert_int_equal(header_map_build(&map, &header, NULL, 0, &err), -1);
-	assert_non_null(strstr(err, "no email column"));
-	assert_non_null(strstr(err, "'Correo'"));
-	assert_non_null(strstr(err, "'Color'"));
-	free(err);
-	assert_int_equal(header_map_build(&map, &header, unknown_field, 1, &err), -1);
-	assert_non_null(strstr(err, "unknown field 'emial'"));
-	free(err);
-	assert_int_equal(header_map_build(&map, &header, unknown_header, 1, &err), -1);
-	assert_non_null(strstr(err, "no column 'Mail'"));
-	free(err);
-	assert_int_equal(header_map_build(&map, &header, good, 2, &err), 0);
 	assert_string_equal(header_map_value(map, &row, FIELD_EMAIL), "ana@x.example");
-	char *extra = header_map_extra_json(map, &row);
+	assert_string_equal(header_map_value(map, &row, FIELD_FIRST_NAME), "Ana");
+	extra = header_map_extra_json(map, &row);
 	assert_string_equal(extra, "{\"Color\":\"blue\"}");
 	free(extra);
 	header_map_free(map);
-	csv_record_release(&header);
+
+	/* The column named by --map wins over the column an alias gave the same field. */
+	map = map_of("Email|Buyer Email", buyer, 1);
+	make_record(&row, "scanned@x.example|buyer@x.example");
+	assert_string_equal(header_map_value(map, &row, FIELD_EMAIL), "buyer@x.example");
+	extra = header_map_extra_json(map, &row);
+	assert_string_equal(extra, "{\"Email\":\"scanned@x.example\"}");
+	free(extra);
+	header_map_free(map);
+
+	/* ignore drops a column; two columns named scanned_at by --map join as date + time. */
+	map = map_of("Email|Notes|Scan Date|Hora", drop, ARRAY_SIZE(drop));
+	make_record(&row, "a@x.example|secret|04.03.2025|14:15");
+	assert_string_equal(header_map_value(map, &row, FIELD_NOTES), "");
+	assert_null(header_map_extra_json(map, &row));
+	extra = header_map_scanned_at(map, &row);
+	assert_string_equal(extra, "04.03.2025 14:15");
+	free(extra);
+	header_map_free(map);
 	csv_record_release(&row);
+}
+
+static void test_fields__map_and_header_errors(void **state)
+{
+	static const struct {
+		const char *header, *override, *message;
+	} cases[] = {
+		{ "Correo|Nombre|Color", NULL,
+		  "no email column (headers: 'Correo', 'Nombre', 'Color'); name one with --map" },
+		{ "|", NULL, "no email column (headers: none)" },
+		{ "Correo|Nombre", "Correo=emial", "--map 'Correo=emial': unknown field 'emial'" },
+		{ "Correo|Nombre", "Mail=email", "--map 'Mail=email': no column 'Mail' in the file" },
+		{ "Correo|Nombre", "Correo", "--map 'Correo': expected 'Header=field'" },
+		{ "Correo|Nombre", "=email", "expected 'Header=field'" },
+		{ "Correo|Nombre", "Correo=", "expected 'Header=field'" },
+		{ "Email|Nombre", "Email=ignore", "no email column" },
+	};
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const char *overrides[] = { cases[i].override };
+		char *err = map_error(cases[i].header, overrides, cases[i].override ? 1 : 0);
+		if (!strstr(err, cases[i].message))
+			fail_msg("'%s' with '%s': got '%s'", cases[i].header,
+				 cases[i].override ? cases[i].override : "", err);
+		free(err);
+	}
+}
+
+static void test_fields__values_and_extra_json(void **state)
+{
+	struct header_map *map = map_of(" Email |\xEF\xBB\xBF" "Färg | Färg|Size||Phone", NULL, 0);
+	struct csv_record row = CSV_RECORD_INIT;
+	char *extra;
+
+	(void)state;
+	make_record(&row, "  a@b.example \t|  blå |röd| |lost|'+46 8 555");
+	assert_string_equal(header_map_value(map, &row, FIELD_EMAIL), "a@b.example");
+	assert_string_equal(header_map_value(map, &row, FIELD_PHONE), "+46 8 555");
+	assert_string_equal(header_map_value(map, &row, FIELD_COMPANY), "");
+	/* Keys as written, trimmed; the first of two; empty values and headers left out. */
+	extra = header_map_extra_json(map, &row);
+	assert_string_equal(extra, "{\"Färg\":\"blå\"}");
+	free(extra);
+	make_record(&row, "a@b.example||'=1+1");                /* a short row */
+	extra = header_map_extra_json(map, &row);
+	assert_string_equal(extra, "{\"Färg\":\"=1+1\"}");
+	free(extra);
+	make_record(&row, "a@b.example");
+	assert_null(header_map_extra_json(map, &row));
+	assert_string_equal(header_map_value(map, &row, FIELD_PHONE), "");
+	header_map_free(map);
+	csv_record_release(&row);
+}
+
+static void test_fields__unneutralise(void **state)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{ "'=SUM(A1)", "=SUM(A1)" }, { "'+46", "+46" }, { "'-5", "-5" }, { "'@x", "@x" },
+		{ "''=x", "'=x" }, { "'\tx", "\tx" }, { "O'Brien", "O'Brien" },
+		{ "'Brien", "'Brien" }, { "'", "'" }, { "''", "''" }, { "", "" }, { "=x", "=x" },
+	};
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *v = xstrdup(cases[i].in);
+		field_unneutralise(v);
+		if (strcmp(v, cases[i].out))
+			fail_msg("'%s' -> '%s', want '%s'", cases[i].in, v, cases[i].out);
+		free(v);
+	}
 }
 
 static void test_fields__email_plausibility(void **state)
 {
-	static const struct { const char *email; int ok; const char *reason; } cases[] = {
-		{ "dana.whitfield@northwind.example", 1, NULL },
-		{ "Renee.LEFEVRE@Example.FR", 1, NULL },
-		{ "a+tag@sub.domain.co.uk", 1, NULL },
-		{ "ming.zhao@", 0, "no domain" },
-		{ "", 0, "missing @" },
-		{ "Info Requested", 0, "space" },
-		{ "m.rossi@example,com", 0, "not allowed" },
-		{ "jan.novak gmail.com", 0, "space" },
-		{ "a@@b.com", 0, "more than one" },
-		{ "@b.com", 0, "nothing before" },
-		{ "a@localhost", 0, "no dot" },
-		{ "a@b.c", 0, "too short" },
-		{ "a@b..com", 0, "empty part" },
-		{ "a@b.123", 0, "not a name" },
-		{ "x\r\nBcc: y@z.com", 0, "control" },
+	static const struct { const char *email; const char *reason; } cases[] = {
+		{ "dana.whitfield@northwind.example", NULL },
+		{ "Renee.LEFEVRE@Example.FR", NULL },
+		{ "a+tag@sub.domain.co.uk", NULL },
+		{ "  padded@example.com \t", NULL },
+		{ "o'brien@example.ie", NULL },
+		{ "x@xn--80akhbyknj4f.xn--p1ai", NULL },
+		{ "müller@bücher.de", NULL },
+		{ "a@b-c.example", NULL },
+		{ "", "empty" },
+		{ "   ", "empty" },
+		{ "Info Requested", "contains a space" },
+		{ "jan.novak gmail.com", "contains a space" },
+		{ "ming.zhao", "missing @" },
+		{ "ming.zhao@", "no domain after the @" },
+		{ "m.rossi@example,com", "contains a comma" },
+		{ "a@x.com; b@y.com", "contains a semicolon" },
+		{ "Dana <d@x.com>", "contains a space" },
+		{ "<d@x.com>", "not allowed" },
+		{ "a@@b.com", "more than one @" },
+		{ "a@b@c.com", "more than one @" },
+		{ "@b.com", "nothing before the @" },
+		{ "a@localhost", "no dot in the domain" },
+		{ "a@b.c", "top-level domain shorter than two letters" },
+		{ "a@b..com", "empty label in the domain" },
+		{ "a@.b.com", "empty label in the domain" },
+		{ "a@b.com.", "empty label in the domain" },
+		{ "a@b.123", "top-level domain is not letters" },
+		{ "a@10.0.0.1", "top-level domain is not letters" },
+		{ "a@b_c.com", "invalid character in the domain" },
+		{ "x\r\nBcc: y@z.com", "contains a control character" },
+		{ "x\x01@z.com", "contains a control character" },
 	};
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
-		const char *reason;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const char *reason = "unset";
 		int ok = email_plausible(cases[i].email, &reason);
-		if (ok != cases[i].ok || (!ok && !strstr(reason, cases[i].reason)))
-			fail_msg("'%s': got %d (%s)", cases[i].email, ok, reason ? reason : "-");
+
+		if (!cases[i].reason && (!ok || reason))
+			fail_msg("'%s' rejected: %s", cases[i].email, reason);
+		if (cases[i].reason && (ok || !reason || !strstr(reason, cases[i].reason)))
+			fail_msg("'%s': got %d (%s), want '%s'", cases[i].email, ok,
+				 reason ? reason : "-", cases[i].reason);
 	}
+}
+
+static void test_fields__email_normalise(void **state)
+{
+	char *key = email_normalise("  Renee.LEFEVRE@Example.FR\t");
+
+	(void)state;
+	assert_string_equal(key, "renee.lefevre@example.fr");
+	free(key);
+	key = email_normalise("ÉLODIE@Example.FR");             /* ASCII only, as NOCASE */
+	assert_string_equal(key, "Élodie@example.fr");
+	free(key);
 }
 
 static void test_fields__name_split(void **state)
@@ -160,18 +519,27 @@ static void test_fields__name_split(void **state)
 		{ "Dana Whitfield", "Dana", "Whitfield" },
 		{ "Renée Lefèvre-Özdemir", "Renée", "Lefèvre-Özdemir" },
 		{ "Whitfield, Dana", "Dana", "Whitfield" },
+		{ "Whitfield,Dana", "Dana", "Whitfield" },
 		{ "Cher", "Cher", NULL },
 		{ "  Mary Ann van der Berg ", "Mary", "Ann van der Berg" },
+		{ "Dana   Whitfield", "Dana", "Whitfield" },
+		{ "Dr. Dana Whitfield", "Dana", "Whitfield" },
+		{ "Prof Ingrid Holm", "Ingrid", "Holm" },
+		{ "Dr Who", "Dr", "Who" },
+		{ "Dana Whitfield, PhD", "Dana", "Whitfield, PhD" },
+		{ "Martin Luther King, Jr.", "Martin", "Luther King, Jr." },
+		{ "Whitfield,", NULL, "Whitfield" },
+		{ "", NULL, NULL },
+		{ "   ", NULL, NULL },
 	};
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
-		char *first, *last;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *first = (char *)"unset", *last = (char *)"unset";
 		name_split(cases[i].full, &first, &last);
-		assert_string_equal(first, cases[i].first);
-		if (cases[i].last)
-			assert_string_equal(last, cases[i].last);
-		else
-			assert_null(last);
+		if ((cases[i].first ? !first || strcmp(first, cases[i].first) : first != NULL) ||
+		    (cases[i].last ? !last || strcmp(last, cases[i].last) : last != NULL))
+			fail_msg("'%s' -> '%s' / '%s'", cases[i].full, first ? first : "(null)",
+				 last ? last : "(null)");
 		free(first);
 		free(last);
 	}
@@ -179,28 +547,51 @@ static void test_fields__name_split(void **state)
 
 static void test_fields__flags(void **state)
 {
+	static const struct { const char *value; int yes, no; } cases[] = {
+		{ "yes", 1, 0 }, { "Yes", 1, 0 }, { " Y ", 1, 0 }, { "1", 1, 0 }, { "TRUE", 1, 0 },
+		{ "x", 1, 0 }, { "X", 1, 0 }, { "Ja", 1, 0 }, { "oui", 1, 0 },
+		{ "no", 0, 1 }, { "N", 0, 1 }, { "0", 0, 1 }, { "False", 0, 1 }, { "NEIN", 0, 1 },
+		{ "non", 0, 1 }, { "\tno\t", 0, 1 },
+		{ "", 0, 0 }, { "  ", 0, 0 }, { NULL, 0, 0 }, { "maybe", 0, 0 }, { "yess", 0, 0 },
+		{ "2", 0, 0 }, { "a very long value indeed", 0, 0 },
+	};
 	(void)state;
-	assert_true(flag_yes("Yes"));
-	assert_true(flag_yes(" 1 "));
-	assert_true(flag_yes("TRUE"));
-	assert_false(flag_yes(""));
-	assert_false(flag_yes("no"));
-	assert_true(flag_no("No"));
-	assert_true(flag_no("0"));
-	assert_true(flag_no("false"));
-	assert_false(flag_no(""));
-	assert_false(flag_no(NULL));
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		if (flag_yes(cases[i].value) != cases[i].yes || flag_no(cases[i].value) != cases[i].no)
+			fail_msg("'%s': yes %d no %d", cases[i].value ? cases[i].value : "(null)",
+				 flag_yes(cases[i].value), flag_no(cases[i].value));
+}
+
+static void test_fields__field_names(void **state)
+{
+	(void)state;
+	for (int f = 0; f <= FIELD_IGNORE; f++)
+		assert_int_equal(field_from_name(field_name((enum lead_field)f)), f);
+	assert_int_equal(field_from_name("Scanned_At"), FIELD_SCANNED_AT);
+	assert_int_equal(field_from_name("full_name"), FIELD_NAME);
+	assert_int_equal(field_from_name("emial"), -1);
+	assert_string_equal(field_name(FIELD_BADGE_ID), "badge_id");
+	assert_string_equal(field_name(FIELD_OPT_OUT), "opt_out");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fields__vendor_headers_map),
-		cmocka_unit_test(test_fields__date_and_time_columns_join),
-		cmocka_unit_test(test_fields__map_overrides_and_errors),
+		cmocka_unit_test(test_fields__spec_spellings_and_normalisation),
+		cmocka_unit_test(test_fields__reference_alias_list),
+		cmocka_unit_test(test_fields__vendor_sample_headers),
+		cmocka_unit_test(test_fields__vendor_sample_values),
+		cmocka_unit_test(test_fields__first_column_wins_and_date_time_pair),
+		cmocka_unit_test(test_fields__scanned_at_joins_date_and_time),
+		cmocka_unit_test(test_fields__map_overrides),
+		cmocka_unit_test(test_fields__map_and_header_errors),
+		cmocka_unit_test(test_fields__values_and_extra_json),
+		cmocka_unit_test(test_fields__unneutralise),
 		cmocka_unit_test(test_fields__email_plausibility),
+		cmocka_unit_test(test_fields__email_normalise),
 		cmocka_unit_test(test_fields__name_split),
 		cmocka_unit_test(test_fields__flags),
+		cmocka_unit_test(test_fields__field_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
