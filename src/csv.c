@@ -26,6 +26,7 @@ enum { END_OF_FILE = -1, READ_FAILED = -2 };
 
 struct csv_reader {
 	int fd;
+	int owns_fd;            /* 0 for stdin, which is not ours to close */
 	char *name;             /* the path, or STDIN_NAME: for messages */
 	unsigned char *block;
 	size_t len, pos;        /* bytes in block, and the next one to read */
@@ -106,8 +107,10 @@ static int read_sep_line(struct csv_reader *r)
 	const unsigned char *p = r->block + r->pos;
 	size_t left = r->len - r->pos, n = 5;
 
-	if (left < 5 || strncasecmp((const char *)p, "sep=", 4) || p[4] == '\r' || p[4] == '\n')
+	if (left < 5 || strncasecmp((const char *)p, "sep=", 4))
 		return 0;
+	if (p[4] == '"' || (p[4] < ' ' && p[4] != '\t'))
+		return 0;       /* no delimiter we could read with */
 	if (n < left && p[n] == '\r')
 		n++;
 	if (n < left && p[n] == '\n')
@@ -191,42 +194,43 @@ int csv_open(struct csv_reader **out, const char *path, char **errmsg)
 {
 	struct csv_reader *r = NULL;
 	struct stat st;
-	int from_stdin = !strcmp(path, "-"), fd, ret;
+	int from_stdin = !strcmp(path, "-"), ret = CSV_EIO;
+	int fd = from_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
 
 	*out = NULL;
-	fd = from_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		*errmsg = xasprintf("cannot open '%s': %s", path, strerror(errno));
-		if (fd >= 0 && !from_stdin)
-			close(fd);
-		return CSV_EIO;
+		goto fail;
 	}
 	if (S_ISDIR(st.st_mode)) {
 		*errmsg = xasprintf("cannot open '%s': it is a directory, not a CSV file", path);
-		if (!from_stdin)
-			close(fd);
-		return CSV_EIO;
+		goto fail;
 	}
 	r = xcalloc(1, sizeof(*r));
 	r->fd = fd;
+	r->owns_fd = !from_stdin;
+	fd = -1;                /* the reader closes it now */
 	r->name = xstrdup(from_stdin ? STDIN_NAME : path);
 	r->block = xmalloc(BLOCK_SIZE);
 	r->size = S_ISREG(st.st_mode) ? st.st_size : 0;
 	r->line = 1;
 	ret = read_preamble(r, errmsg);
-	if (ret) {
-		csv_close(r);
-		return ret;
-	}
+	if (ret)
+		goto fail;
 	*out = r;
 	return CSV_OK;
+fail:
+	if (fd >= 0 && !from_stdin)
+		close(fd);
+	csv_close(r);
+	return ret;
 }
 
 void csv_close(struct csv_reader *r)
 {
 	if (!r)
 		return;
-	if (r->fd != STDIN_FILENO)
+	if (r->owns_fd)
 		close(r->fd);
 	free(r->name);
 	free(r->block);

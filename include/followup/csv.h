@@ -86,7 +86,8 @@ int csv_open(struct csv_reader **out, const char *path, char **errmsg);
  * record, 0 at the end of the file, or a negative csv_error with *errmsg allocated and
  * naming FILE:LINE: CSV_EFORMAT for a NUL byte ("binary data"), a quoted field still open
  * at the end of the file (the line where it starts) or a record over the limits;
- * CSV_EIO for a read error.
+ * CSV_EIO for a read error. After 0 or an error rec holds nothing to use (but keeps its
+ * buffers until csv_record_release).
  */
 int csv_read(struct csv_reader *r, struct csv_record *rec, char **errmsg);
 

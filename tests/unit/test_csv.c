@@ -119,6 +119,7 @@ static const struct {
 	{ "sep= line is not the header", "sep=;\r\na;b\r\n1;2\r\n", "@2 [2] a|b\n@3 [2] 1|2\n", ';' },
 	{ "sep= after a BOM, with LF", "\xEF\xBB\xBF" "SEP=\t\na\tb,c\n", "@2 [2] a|b,c\n", '\t' },
 	{ "sep= overrides sniffing", "sep=,\na;b;c,d\n", "@2 [2] a;b;c|d\n", ',' },
+	{ "sep= with no delimiter is a header", "sep=\na,b\n", "@1 [1] sep=\n@2 [2] a|b\n", ',' },
 	{ "blank lines skipped", "a\n\n1\n\r\n2\n\n\n", "@1 [1] a\n@3 [1] 1\n@5 [1] 2\n", ',' },
 	{ "rows of delimiters skipped", "a,b\n1,2\n,\n , \n3,4\n", "@1 [2] a|b\n@2 [2] 1|2\n@5 [2] 3|4\n",
 	  ',' },
