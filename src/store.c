@@ -1450,6 +1450,11 @@ const char *const pipeline_statuses[7] = {
 	" (?1 IS NULL OR " l ".event = ?1 COLLATE NOCASE)" \
 	" AND (?2 IS NULL OR " l ".owner = ?2 COLLATE NOCASE)"
 
+/* Leads in scope, as a condition on a touch t: no join at all when nothing narrows. */
+#define TOUCH_IN_SCOPE \
+	" (?1 IS NULL AND ?2 IS NULL OR EXISTS (SELECT 1 FROM leads l WHERE l.id = t.lead_id" \
+	" AND" IN_SCOPE("l") "))"
+
 static sqlite3_stmt *prepare_scoped(struct store *s, const char *sql, const char *event,
 				    const char *owner)
 {
@@ -1492,8 +1497,8 @@ static int pipeline_touch_counts(struct store *s, const char *event, const char 
 		"SELECT coalesce(sum(t.state = 'pending' AND t.due_at <= ?3), 0),"
 		" coalesce(sum(t.state = 'pending' AND t.due_at < ?4), 0),"
 		" coalesce(sum(t.state = 'in_doubt'), 0)"
-		" FROM touches t JOIN leads l ON l.id = t.lead_id"
-		" WHERE t.state IN ('pending', 'in_doubt') AND" IN_SCOPE("l"), event, owner);
+		" FROM touches t WHERE t.state IN ('pending', 'in_doubt') AND" TOUCH_IN_SCOPE,
+		event, owner);
 	int rc;
 
 	if (!st)
@@ -1547,38 +1552,59 @@ static int pipeline_speed(struct store *s, const char *event, const char *owner,
 	return rc == SQLITE_DONE ? 0 : db_error(s, "cannot compute the pipeline");
 }
 
-/* Per step: touches made, and replies that came after it and before the next touch. */
+static struct pipeline_step *pipeline_step_of(struct pipeline *p, const char *sequence,
+					      const char *step)
+{
+	struct pipeline_step *ps;
+
+	for (size_t i = 0; i < p->nsteps; i++)
+		if (!strcmp(p->steps[i].sequence, sequence) && !strcmp(p->steps[i].step, step))
+			return &p->steps[i];
+	p->steps = xrealloc(p->steps, (p->nsteps + 1) * sizeof(*p->steps));
+	ps = &p->steps[p->nsteps++];
+	ps->sequence = xstrdup(sequence);
+	ps->step = xstrdup(step);
+	ps->made = ps->replies = 0;
+	return ps;
+}
+
+/* Per step: touches made, then each reply credited to the last touch made before it. */
 static int pipeline_steps(struct store *s, const char *event, const char *owner,
 			  struct pipeline *p)
 {
-	sqlite3_stmt *st = prepare_scoped(s,
-		"WITH made AS (SELECT t.lead_id, e.sequence, t.step, t.done_at"
-		"  FROM touches t JOIN enrolments e ON e.id = t.enrolment_id"
-		"  JOIN leads l ON l.id = t.lead_id"
-		"  WHERE t.state IN ('sent', 'done') AND" IN_SCOPE("l") "),"
-		" replied AS (SELECT h.lead_id, min(h.at) AS at FROM history h"
-		"  WHERE h.kind = 'replied' GROUP BY h.lead_id),"
-		" credited AS (SELECT (SELECT m.sequence || char(31) || m.step FROM made m"
-		"  WHERE m.lead_id = r.lead_id AND m.done_at <= r.at"
-		"  ORDER BY m.done_at DESC LIMIT 1) AS key FROM replied r)"
-		" SELECT m.sequence, m.step, count(*), (SELECT count(*) FROM credited c"
-		"  WHERE c.key = m.sequence || char(31) || m.step)"
-		" FROM made m GROUP BY m.sequence, m.step ORDER BY m.sequence, min(m.done_at)",
-		event, owner);
-	int rc;
+	static const char made_sql[] =
+		"SELECT e.sequence, t.step, count(*) FROM touches t"
+		" JOIN enrolments e ON e.id = t.enrolment_id"
+		" WHERE t.state IN ('sent', 'done') AND" TOUCH_IN_SCOPE
+		" GROUP BY e.sequence, t.step ORDER BY e.sequence, min(t.done_at)";
+	static const char replies_sql[] =
+		"SELECT e.sequence, t.step, count(*) FROM"
+		" (SELECT h.lead_id, min(h.at) AS at FROM history h WHERE h.kind = 'replied'"
+		"  GROUP BY h.lead_id) r"
+		" JOIN touches t ON t.id = (SELECT x.id FROM touches x WHERE x.lead_id = r.lead_id"
+		"  AND x.state IN ('sent', 'done') AND x.done_at <= r.at"
+		"  ORDER BY x.done_at DESC LIMIT 1)"
+		" JOIN enrolments e ON e.id = t.enrolment_id WHERE" TOUCH_IN_SCOPE
+		" GROUP BY e.sequence, t.step";
+	const char *sql[2] = { made_sql, replies_sql };
+	int rc = SQLITE_DONE;
 
-	if (!st)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct pipeline_step *ps;
-		p->steps = xrealloc(p->steps, (p->nsteps + 1) * sizeof(*p->steps));
-		ps = &p->steps[p->nsteps++];
-		ps->sequence = column_text(st, 0);
-		ps->step = column_text(st, 1);
-		ps->made = (long)sqlite3_column_int64(st, 2);
-		ps->replies = (long)sqlite3_column_int64(st, 3);
+	for (int pass = 0; pass < 2 && rc == SQLITE_DONE; pass++) {
+		sqlite3_stmt *st = prepare_scoped(s, sql[pass], event, owner);
+		if (!st)
+			return -1;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			struct pipeline_step *ps = pipeline_step_of(p,
+				(const char *)sqlite3_column_text(st, 0),
+				(const char *)sqlite3_column_text(st, 1));
+			long n = (long)sqlite3_column_int64(st, 2);
+			if (pass == 0)
+				ps->made = n;
+			else
+				ps->replies = n;
+		}
+		sqlite3_finalize(st);
 	}
-	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : db_error(s, "cannot compute the pipeline");
 }
 
