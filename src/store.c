@@ -408,7 +408,7 @@ int store_open(struct store **out, const char *path, int flags)
 	    exec(s, "PRAGMA journal_mode = WAL", "cannot switch to WAL mode"))
 		goto fail;
 	if (exec(s, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;"
-		    " PRAGMA cache_size = -32000; PRAGMA mmap_size = 268435456",
+		    " PRAGMA cache_size = -32000; PRAGMA mmap_size = 2147418112",
 		 "cannot configure the store"))
 		goto fail;
 	if (!(flags & STORE_READONLY) && migrate(s))
@@ -1189,7 +1189,8 @@ int store_due_each(struct store *s, const struct due_filter *f, due_fn fn, void 
 		" AND (?3 IS NULL OR t.channel = ?3)"
 		" AND (?4 = 0 OR (t.channel = 'email' AND coalesce(t.retry_at, 0) <= ?5))"
 		" UNION ALL "
-		DUE_SELECT " WHERE ?6 AND t.state = 'in_doubt'"
+		/* The IN term lets SQLite use the partial index of unsettled touches. */
+		DUE_SELECT " WHERE ?6 AND t.state IN ('sending', 'in_doubt') AND t.state = 'in_doubt'"
 		" AND (?2 IS NULL OR l.owner = ?2 COLLATE NOCASE)"
 		" AND (?3 IS NULL OR t.channel = ?3)"
 		" ORDER BY 7, 1";
@@ -1241,7 +1242,7 @@ int store_sending_to_in_doubt(struct store *s, time_t now)
 	sqlite3_stmt *st = stmt(s, ST_SENDING_TO_DOUBT,
 		"UPDATE touches SET state = 'in_doubt', done_at = coalesce(done_at, ?),"
 		" note = 'the run sending it ended before the server answered'"
-		" WHERE state = 'sending'");
+		" WHERE state IN ('sending', 'in_doubt') AND state = 'sending'");
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, now);
@@ -1347,7 +1348,8 @@ int store_sent_since(struct store *s, const char *sender, time_t since, long *co
 
 int store_count_state(struct store *s, const char *state, long *count)
 {
-	sqlite3_stmt *st = stmt(s, ST_COUNT_STATE, "SELECT count(*) FROM touches WHERE state = ?");
+	sqlite3_stmt *st = stmt(s, ST_COUNT_STATE, "SELECT count(*) FROM touches"
+				" WHERE state IN ('sending', 'in_doubt') AND state = ?");
 	int found;
 
 	if (!st)
