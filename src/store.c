@@ -1,10 +1,10 @@
 /*
  * store.c - the SQLite backend of store.h. All of followup's SQL lives here.
  *
- * Durability: the store runs in WAL mode. With synchronous=NORMAL a commit survives a
- * process kill (it is in the WAL, in the OS page cache) but not always a power loss;
- * store_set_durable(1) switches to synchronous=FULL (an fsync per commit) for the
- * transactions that must survive a power loss too.
+ * Durability: the store runs in WAL mode with synchronous=NORMAL. A commit survives a
+ * process kill (it is in the WAL, in the OS page cache), so a claim committed before a
+ * transfer is never lost to a crash of followup; a power loss may lose the last commits
+ * (see the README on what that can cost).
  */
 #include "followup/store.h"
 #include "followup/util.h"
@@ -28,7 +28,7 @@ enum stmt_id {
 	ST_LEAD_BY_EMAIL, ST_LEAD_INSERT, ST_LEAD_MERGE, ST_LEAD_MARK_IMPORT, ST_LEAD_GET,
 	ST_LEAD_SET_STATUS, ST_SUPPRESSED, ST_HAS_SUPPRESSIONS, ST_SUPPRESS, ST_HISTORY_ADD,
 	ST_ENROL_INSERT, ST_ENROL_SUPERSEDE, ST_ENROL_GET, ST_ENROL_ACTIVE, ST_ENROL_ANCHOR,
-	ST_ENROL_HASH, ST_ENROL_END, ST_ENROL_CANCEL_PENDING, ST_ENROL_ACTIVE_OF, ST_SEQ_VERSION,
+	ST_ENROL_END, ST_ENROL_CANCEL_PENDING, ST_ENROL_ACTIVE_OF, ST_SEQ_VERSION,
 	ST_SEQ_VERSION_SET,
 	ST_TOUCH_INSERT, ST_TOUCH_GET, ST_TOUCH_PENDING, ST_TOUCH_RESCHEDULE, ST_TOUCH_CLOSE,
 	ST_STEPS_MADE, ST_LAST_TOUCHED, ST_LAST_EMAIL, ST_CLOSING, ST_HAS_CLOSING,
@@ -40,7 +40,6 @@ struct store {
 	sqlite3 *db;
 	char *path;
 	int in_transaction;
-	int durable;
 	int sender_lock_fd;
 	sqlite3_stmt *stmts[ST_COUNT];
 };
@@ -439,14 +438,6 @@ const char *store_path(const struct store *s)
 	return s->path;
 }
 
-int store_schema_version(struct store *s)
-{
-	int version = -1;
-
-	read_user_version(s, &version);
-	return version;
-}
-
 int store_begin(struct store *s)
 {
 	if (run(s, stmt(s, ST_BEGIN, "BEGIN IMMEDIATE"), "cannot start a transaction"))
@@ -475,15 +466,6 @@ void store_rollback(struct store *s)
 		sqlite3_reset(st);
 	}
 	s->in_transaction = 0;
-}
-
-void store_set_durable(struct store *s, int durable)
-{
-	if (s->durable == durable)
-		return;
-	s->durable = durable;
-	exec(s, durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
-	     "cannot set synchronous");
 }
 
 /* --- leads and import ---------------------------------------------------------------- */
@@ -904,17 +886,6 @@ int store_enrolment_set_anchor(struct store *s, int64_t id, time_t anchor)
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, anchor);
-	sqlite3_bind_int64(st, 2, id);
-	return run(s, st, "cannot update an enrolment");
-}
-
-int store_enrolment_set_hash(struct store *s, int64_t id, const char *hash)
-{
-	sqlite3_stmt *st = stmt(s, ST_ENROL_HASH,
-				"UPDATE enrolments SET seq_hash = ? WHERE id = ?");
-	if (!st)
-		return -1;
-	bind_text(st, 1, hash);
 	sqlite3_bind_int64(st, 2, id);
 	return run(s, st, "cannot update an enrolment");
 }

@@ -65,14 +65,11 @@ enum store_open_flags {
 int store_open(struct store **out, const char *path, int flags);
 void store_close(struct store *s);
 const char *store_path(const struct store *s);
-int store_schema_version(struct store *s);
 
 /* Write transactions (BEGIN IMMEDIATE: the write lock is taken at once). */
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 void store_rollback(struct store *s);   /* safe to call when no transaction is open */
-/* Whether the next commits must reach the disk (fsync) before returning. */
-void store_set_durable(struct store *s, int durable);
 
 /* --- leads and import ----------------------------------------------------------- */
 
@@ -120,7 +117,6 @@ int store_enrolment_get(struct store *s, int64_t id, struct enrolment *out);
 /* The lead's active enrolment: 1 found, 0 none. */
 int store_enrolment_active(struct store *s, int64_t lead_id, struct enrolment *out);
 int store_enrolment_set_anchor(struct store *s, int64_t id, time_t anchor);
-int store_enrolment_set_hash(struct store *s, int64_t id, const char *hash);
 /* Ends an enrolment (state completed or stopped) and cancels its pending touches. */
 int store_enrolment_end(struct store *s, int64_t id, const char *state, const char *reason,
 			time_t now);
