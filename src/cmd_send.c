@@ -131,9 +131,9 @@ static int build_message(const struct cli *cli, const struct due_item *d,
 /* Whether now is inside the touch's sending window (and on a business day when the
  * sequence says so), in the lead's zone: a touch that fell due at 09:00 is not sent at
  * 20:00 because the server was down all day, nor on Saturday. */
-static int in_window(struct send_run *r, const struct due_item *d, const struct composed *c)
+static int in_window(struct send_run *r, const struct due_item *d)
 {
-	const struct sequence *seq = c->sequence;
+	const struct sequence *seq = sequence_set_find(r->cli->sequences, d->enrolment.sequence);
 	const char *zone;
 
 	if (!seq)
@@ -239,8 +239,6 @@ static int send_one(struct send_run *r, int64_t touch_id)
 		ret = -1;
 		goto out;
 	}
-	if (!in_window(r, &d, &c))
-		goto out;       /* due, but its window is closed now: it waits for the next one */
 	if (c.held) {
 		r->n.held++;
 		if (!r->json && !r->cli->quiet)
@@ -296,10 +294,14 @@ out:
 
 /* --- the run ------------------------------------------------------------------------------ */
 
+/* Collects the due touches whose window is open now: at night or on a weekend the list
+ * is empty at once, however many touches wait for the morning. */
 static int collect_id(const struct due_item *d, void *opaque)
 {
 	struct send_run *r = opaque;
 
+	if (!in_window(r, d))
+		return 0;
 	r->ids = xrealloc(r->ids, (r->nids + 1) * sizeof(*r->ids));
 	r->ids[r->nids++] = d->touch.id;
 	return 0;

@@ -76,7 +76,7 @@ class Soak:
             f.write("timezone: America/New_York\n"
                     "sender: { name: Soak Rep, email: rep@acme.example }\n"
                     f"smtp: {{ url: \"{self.server.url}\", tls: none, timeout: 20 }}\n"
-                    "limits: { per_run: 100, per_day: 2000 }\n")
+                    "limits: { per_run: 300, per_day: 5000 }\n")
 
     # --- badge files ------------------------------------------------------------------------
     def badge_file(self, name, first, count, day, rescan_from=0, optout_share=0.02):
