@@ -96,9 +96,12 @@ export UBSAN_OPTIONS = halt_on_error=1:print_stacktrace=1
 test: unit-test integration-test
 
 unit-test: $(UNIT_BINS)
-	@set -e; for t in $(UNIT_BINS); do \
-		$$t > $$t.log 2>&1 || { cat $$t.log; echo "FAIL $$t"; exit 1; }; \
-		echo "ok   $$t: $$(grep -c '^\[       OK' $$t.log) tests"; done
+	@set -e; total=0; for t in $(UNIT_BINS); do \
+		$$t > $$t.log 2>&1 || { cat $$t.log; echo "FAIL $$t"; \
+			echo "unit: $$total passed, 1 failed"; exit 1; }; \
+		n=$$(grep -c '^\[       OK' $$t.log); total=$$((total + n)); \
+		echo "ok   $$t: $$n passed"; done; \
+	echo "unit: $$total passed, 0 failed"
 
 integration-test: $(BUILD)/followup
 	FOLLOWUP_BIN=$(abspath $(BUILD)/followup) FOLLOWUP_SAN="$(SANITIZE)" \
