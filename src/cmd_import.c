@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -52,6 +53,7 @@ struct import {
 	const struct sequence *sequence;   /* NULL with --no-enroll */
 	struct import_counts counts;
 	FILE *rejects;
+	char *rejects_tmp;                 /* written there, renamed into place on success */
 	const char *rejects_header_of;     /* the file whose header the rejects file has */
 	int show_progress;
 	int any_suppressions;   /* whether the store has opted-out addresses at all */
@@ -237,6 +239,26 @@ static int enrol_new_lead(struct import *im, struct lead *row, int64_t lead_id)
 	return engine_enrol_new(&im->engine, row, im->sequence, row->event, row->contact_at);
 }
 
+/* A row that says an active lead opted out or gave no consent: the lead is stopped as
+ * unsubscribed. A lead this import enrolled a moment ago counts as suppressed instead. */
+static int withdraw_enrolment(struct import *im, const struct lead *stored,
+			      enum merge_result result)
+{
+	struct enrolment en;
+	int found = store_enrolment_active(im->cli->store, stored->id, &en);
+
+	if (found < 0)
+		return -1;
+	if (found) {
+		if (result == MERGE_DUPLICATE && en.started_at == im->cli->now)
+			im->counts.enrolled--;
+		enrolment_release(&en);
+	}
+	im->counts.suppressed++;
+	return engine_stop_lead(&im->engine, stored->id, "unsubscribed",
+				"opted out in an imported row");
+}
+
 /* Enrolment on import (SPEC section 5): known leads gone cold or lost join again,
  * anchored at this scan (the lead keeps its earliest contact time, but a re-scan at a
  * later event starts the sequence from that event). */
@@ -250,6 +272,11 @@ static int enrol_known_lead(struct import *im, const struct lead *row, int64_t l
 
 	if (store_lead_get(store, lead_id, &stored) != 1)
 		return -1;
+	if (!row->consent && !strcmp(stored.status, "active")) {
+		/* This row opts the lead out: its follow-up stops here, as with `optout`. */
+		ret = withdraw_enrolment(im, &stored, result);
+		goto out;
+	}
 	if (is_suppressed(im, &stored)) {
 		if (result != MERGE_DUPLICATE)
 			im->counts.suppressed++;
@@ -334,6 +361,19 @@ static void show_progress(struct import *im, const char *file, const struct csv_
 		fprintf(stderr, "\rimporting %s: %ld rows", file, im->counts.rows);
 }
 
+/* A row longer than the header (often an unquoted comma): what is past the last column
+ * has no name to go by, so it is dropped, and said. Trailing empty cells are normal. */
+static void warn_extra_fields(const char *file, const struct csv_record *rec, size_t columns)
+{
+	size_t last = rec->count;
+
+	while (last > columns && str_empty(rec->fields[last - 1]))
+		last--;
+	if (last > columns)
+		warning("%s:%ld: %zu fields, the header has %zu: the last %zu ignored", file,
+			rec->line, last, columns, last - columns);
+}
+
 /* "a file where some first field > 12 is read as dmy": looks at the scan dates first,
  * when the file can be read twice. */
 static enum date_order guess_date_order(const char *file, const struct import_options *o)
@@ -379,6 +419,7 @@ static int import_file(struct import *im, const char *file, int *changed)
 	int64_t import_id;
 	int file_changed = 0, rc, status = FU_FAIL;
 	long first_converted;
+	size_t columns;
 
 	if ((rc = csv_open(&csv, file, &err))) {
 		error("%s", err);
@@ -401,7 +442,9 @@ static int import_file(struct import *im, const char *file, int *changed)
 	}
 	if (store_import_start(store, file, im->opt->event, im->cli->now, &import_id))
 		goto out;
+	columns = rec.count;
 	while ((rc = csv_read(csv, &rec, &err)) == 1) {
+		warn_extra_fields(file, &rec, columns);
 		if (import_row(im, file, csv, map, &rec, order, zone, import_id, &file_changed))
 			goto out;
 		if ((im->counts.rows & 0xffff) == 0)
@@ -426,6 +469,54 @@ out:
 	csv_record_release(&rec);
 	csv_close(csv);
 	return status;
+}
+
+/* --- the rejects file ------------------------------------------------------------------- */
+
+static int same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* The rejects file is written beside its place and renamed there when the import lands,
+ * so a failed import leaves an earlier rejects file alone; it may not be an input. */
+static int rejects_open(struct import *im, char **files, int nfiles)
+{
+	const char *path = im->opt->rejects_path;
+
+	if (!path)
+		return FU_OK;
+	for (int i = 0; i < nfiles; i++)
+		if (same_file(path, files[i]))
+			return usage_error("import", "--rejects '%s' is one of the files to import",
+					   path);
+	im->rejects_tmp = xasprintf("%s.%ld.tmp", path, (long)getpid());
+	im->rejects = fopen(im->rejects_tmp, "w");
+	if (!im->rejects) {
+		error("cannot write '%s': %s", im->rejects_tmp, strerror(errno));
+		return FU_FAIL;
+	}
+	return FU_OK;
+}
+
+static int rejects_close(struct import *im, int keep)
+{
+	const char *failed = NULL;
+
+	if (!im->rejects_tmp)
+		return FU_OK;
+	if (fclose(im->rejects) && keep)
+		failed = im->rejects_tmp;
+	else if (keep && rename(im->rejects_tmp, im->opt->rejects_path))
+		failed = im->opt->rejects_path;
+	if (failed)
+		error("cannot write '%s': %s", failed, strerror(errno));
+	if (!keep || failed)
+		unlink(im->rejects_tmp);
+	free(im->rejects_tmp);
+	return failed ? FU_FAIL : FU_OK;
 }
 
 /* --- the command ------------------------------------------------------------------------ */
@@ -482,18 +573,22 @@ int cmd_import(int argc, char **argv, struct cli *cli)
 	im.show_progress = isatty(STDERR_FILENO) && !cli->quiet;
 	if ((status = resolve_sequence(&im)))
 		goto out_options;
-	if (opt.rejects_path && !(im.rejects = fopen(opt.rejects_path, "w"))) {
-		status = FU_FAIL;
-		error("cannot write '%s': %s", opt.rejects_path, strerror(errno));
-		goto out_options;
-	}
+	if ((status = rejects_open(&im, argv + first, argc - first)))
+		goto out;
 	im.any_suppressions = store_has_suppressions(cli->store);
-	if (engine_tick(&im.engine) || store_begin(cli->store)) {
+	/* The tick runs inside the import's transaction, so that a dry run or a failed
+	 * import leaves the store exactly as it was; it runs again at the end, so that
+	 * touches of old scans that are already past their close time are closed now,
+	 * and importing the same file again finds nothing left to do. */
+	if (store_begin(cli->store) || engine_tick(&im.engine)) {
 		status = FU_FAIL;
+		store_rollback(cli->store);
 		goto out;
 	}
 	for (int i = first; i < argc && status == FU_OK; i++)
 		status = import_file(&im, argv[i], &changed);
+	if (!status && engine_tick(&im.engine))
+		status = FU_FAIL;
 	if (status || opt.dry_run)
 		store_rollback(cli->store);
 	else if (store_commit(cli->store))
@@ -501,8 +596,8 @@ int cmd_import(int argc, char **argv, struct cli *cli)
 	if (!status)
 		print_summary(&im);
 out:
-	if (im.rejects && fclose(im.rejects) && !status)
-		status = error("cannot write '%s': %s", opt.rejects_path, strerror(errno)) ? FU_FAIL : 0;
+	if (rejects_close(&im, status == FU_OK) && !status)
+		status = FU_FAIL;
 out_options:
 	free(opt.maps);
 	return status < 0 ? FU_OK : status;

@@ -39,7 +39,7 @@ enum stmt_id {
 struct store {
 	sqlite3 *db;
 	char *path;
-	int in_transaction;
+	int depth;              /* of store_begin() calls not yet committed */
 	int sender_lock_fd;
 	sqlite3_stmt *stmts[ST_COUNT];
 };
@@ -440,32 +440,44 @@ const char *store_path(const struct store *s)
 
 int store_begin(struct store *s)
 {
+	if (s->depth > 0) {     /* joins the transaction already open */
+		s->depth++;
+		return 0;
+	}
 	if (run(s, stmt(s, ST_BEGIN, "BEGIN IMMEDIATE"), "cannot start a transaction"))
 		return -1;
-	s->in_transaction = 1;
+	s->depth = 1;
 	return 0;
 }
 
 int store_commit(struct store *s)
 {
+	if (s->depth == 0)      /* rolled back inside, where the failure was reported */
+		return -1;
+	if (s->depth > 1) {
+		s->depth--;
+		return 0;
+	}
 	if (run(s, stmt(s, ST_COMMIT, "COMMIT"), "cannot commit")) {
 		store_rollback(s);
 		return -1;
 	}
-	s->in_transaction = 0;
+	s->depth = 0;
 	return 0;
 }
 
 void store_rollback(struct store *s)
 {
-	if (!s || !s->db || sqlite3_get_autocommit(s->db))
+	if (!s || !s->db)
+		return;
+	s->depth = 0;
+	if (sqlite3_get_autocommit(s->db))
 		return;
 	sqlite3_stmt *st = stmt(s, ST_ROLLBACK, "ROLLBACK");
 	if (st) {
 		sqlite3_step(st);
 		sqlite3_reset(st);
 	}
-	s->in_transaction = 0;
 }
 
 /* --- leads and import ---------------------------------------------------------------- */
@@ -1235,6 +1247,10 @@ int store_touch_claim(struct store *s, int64_t id, const char *message_id,
 		"  WHERE l.id = touches.lead_id AND x.email = l.email)");
 	int claimed;
 
+	/* The claim must be on disk before the transfer starts: never inside a caller's
+	 * transaction, where it would commit only with it. */
+	if (s->depth)
+		return error("%s: internal error: a claim inside a transaction", s->path);
 	if (!st || store_begin(s))
 		return -1;
 	sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);

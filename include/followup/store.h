@@ -66,7 +66,10 @@ int store_open(struct store **out, const char *path, int flags);
 void store_close(struct store *s);
 const char *store_path(const struct store *s);
 
-/* Write transactions (BEGIN IMMEDIATE: the write lock is taken at once). */
+/* Write transactions (BEGIN IMMEDIATE: the write lock is taken at once). They nest: a
+ * begin/commit pair inside an open transaction joins it and commits with it, so that a
+ * step that runs its own transaction (engine_tick) can also be part of a larger one (an
+ * import, a dry run). A rollback at any depth rolls back the whole transaction. */
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 void store_rollback(struct store *s);   /* safe to call when no transaction is open */

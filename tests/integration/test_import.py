@@ -86,6 +86,56 @@ class ImportSamples(FollowupTest):
         self.assertEqual(summary["suppressed"], 2)
         self.assertEqual(summary["enrolled"], 1)
 
+    def test_opt_out_in_a_later_row_stops_the_lead(self):
+        # In a later file: the lead was enrolled, this row withdraws it.
+        self.import_json(self.write("first.csv", "Email\ny@x.example\n"))
+        later = self.import_json(self.write("later.csv", "Email,Do Not Email\nY@x.example,yes\n"))
+        self.assertEqual((later["suppressed"], later["enrolled"]), (1, 0))
+        # In the same file: the repeat row withdraws the enrolment its first row made.
+        same = self.import_json(self.write("same.csv", "Email,Do Not Email\n"
+                                           "z@x.example,no\nZ@x.example,yes\n"))
+        self.assertEqual((same["suppressed"], same["enrolled"]), (1, 0))
+        self.assertEqual(self.sql("SELECT DISTINCT status FROM leads"), [{"status": "unsubscribed"}])
+        self.assertEqual(self.sql("SELECT count(*) AS n FROM touches WHERE state = 'pending'"),
+                         [{"n": 0}])
+        r = self.ok("send", now="2025-03-20T15:00:00Z")
+        self.assertIn("sent 0 messages", r.out)
+
+    def test_dry_run_of_a_later_day_changes_nothing(self):
+        # Expired touches of earlier leads are closed by the tick: in a dry run, not at all.
+        self.import_json(self.data("A_eventyay_style_leads.csv"))
+        before = subprocess.run(["sqlite3", self.db, ".dump"], capture_output=True).stdout
+        self.ok("import", "--dry-run", self.data("C_eu_semicolon_sep_validar_style.csv"),
+                now="2025-04-20T15:00:00Z")
+        self.fails(1, "import", self.data("C_eu_semicolon_sep_validar_style.csv"), "nope.csv",
+                   now="2025-04-20T15:00:00Z")
+        after = subprocess.run(["sqlite3", self.db, ".dump"], capture_output=True).stdout
+        self.assertEqual(before, after)
+
+    def test_second_import_on_the_real_clock_changes_nothing(self):
+        # Old scans imported today: their touches are already past their close time, and
+        # are closed by the first import, not left for the second.
+        paths = [self.data("A_eventyay_style_leads.csv"),
+                 self.data("C_eu_semicolon_sep_validar_style.csv")]
+        self.ok("import", *paths)
+        before = subprocess.run(["sqlite3", self.db, ".dump"], capture_output=True).stdout
+        self.ok("import", *paths)
+        after = subprocess.run(["sqlite3", self.db, ".dump"], capture_output=True).stdout
+        self.assertEqual(before, after)
+
+    def test_rejects_file_is_written_only_when_the_import_lands(self):
+        rejects = self.write("rejects.csv", "earlier rejects\n")
+        self.fails(1, "import", self.data("A_eventyay_style_leads.csv"), "nope.csv",
+                   "--rejects", rejects)
+        with open(rejects) as f:
+            self.assertEqual(f.read(), "earlier rejects\n")
+        own = self.write("own.csv", "Email\nbad address\n")
+        r = self.fails(2, "import", own, "--rejects", own)
+        self.assertIn("is one of the files", r.err)
+        with open(own) as f:
+            self.assertEqual(f.read(), "Email\nbad address\n")
+        self.assertEqual([n for n in os.listdir(self.dir) if n.endswith(".tmp")], [])
+
     def test_map_and_stdin(self):
         csv = "Correo,Nombre\nana@x.example,Ana\n"
         r = self.ok("import", "--json", "--map", "Correo=email", "--map", "Nombre=first_name",
@@ -145,6 +195,7 @@ class ImportBadInput(FollowupTest):
                                         f"r2@x.example\nr3@x.example,\"{big}\"\n")
         r = self.ok("import", "--json", path)
         self.assertEqual(r.json()["imported"], 3)
+        self.assertIn("ragged.csv:2: 4 fields, the header has 2: the last 2 ignored", r.err)
         notes = self.sql("SELECT length(notes) AS n FROM leads WHERE email = 'r3@x.example'")
         self.assertEqual(notes, [{"n": 1 << 20}])
 
