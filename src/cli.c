@@ -105,6 +105,15 @@ int cli_sequences(struct cli *cli)
 	return FU_OK;
 }
 
+const char *cli_owner_key(struct cli *cli, const char *name)
+{
+	const struct owner *owner = NULL;
+
+	if (name && cli_config(cli) == FU_OK)
+		owner = config_find_owner(&cli->config, name);
+	return owner ? owner->key : name;
+}
+
 const char *cli_zone(struct cli *cli)
 {
 	const char *tz = getenv("TZ");

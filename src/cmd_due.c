@@ -404,7 +404,7 @@ int cmd_due(int argc, char **argv, struct cli *cli)
 	r.filter.with_in_doubt = 1;
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
-		case 'o': r.filter.owner = optarg; break;
+		case 'o': r.filter.owner = cli_owner_key(cli, optarg); break;
 		case 'c':
 			if (channel_from_name(optarg) < 0)
 				return usage_error("due", "unknown channel '%s'", optarg);

@@ -167,6 +167,17 @@ static time_t contact_time(struct import *im, const char *file, long line,
 	return at;
 }
 
+/* The row's owner column, else --owner; a rep the config knows is stored by its key. */
+static char *owner_of_row(struct import *im, const struct header_map *map,
+			  struct csv_record *rec)
+{
+	const char *owner = header_map_value(map, rec, FIELD_OWNER);
+
+	if (str_empty(owner))
+		owner = im->opt->owner;
+	return str_empty(owner) ? NULL : xstrdup(cli_owner_key(im->cli, owner));
+}
+
 /* Fills a lead from a row. Returns 0, or 1 with *reason set when the row is rejected. */
 static int lead_from_row(struct import *im, const char *file, const struct header_map *map,
 			 struct csv_record *rec, enum date_order order, const char *zone,
@@ -202,9 +213,7 @@ static int lead_from_row(struct import *im, const char *file, const struct heade
 	}
 	l->notes = value_or_null(map, rec, FIELD_NOTES);
 	l->rating = value_or_null(map, rec, FIELD_RATING);
-	l->owner = value_or_null(map, rec, FIELD_OWNER);
-	if (!l->owner && im->opt->owner)
-		l->owner = xstrdup(im->opt->owner);
+	l->owner = owner_of_row(im, map, rec);
 	l->event = im->opt->event ? xstrdup(im->opt->event) : value_or_null(map, rec, FIELD_EVENT);
 	l->badge_id = value_or_null(map, rec, FIELD_BADGE_ID);
 	l->extra = header_map_extra_json(map, rec);

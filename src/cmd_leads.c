@@ -100,7 +100,7 @@ int cmd_leads(int argc, char **argv, struct cli *cli)
 				return usage_error("leads", "unknown status '%s'", optarg);
 			f.status = optarg;
 			break;
-		case 'o': f.owner = optarg; break;
+		case 'o': f.owner = cli_owner_key(cli, optarg); break;
 		case 'e': f.event = optarg; break;
 		case 'j': json = 1; break;
 		case 'h': fputs(usage, stdout); return FU_OK;

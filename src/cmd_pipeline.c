@@ -134,7 +134,7 @@ int cmd_pipeline(int argc, char **argv, struct cli *cli)
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
 		case 'e': event = optarg; break;
-		case 'o': owner = optarg; break;
+		case 'o': owner = cli_owner_key(cli, optarg); break;
 		case 'j': json = 1; break;
 		case 'h': fputs(usage, stdout); return FU_OK;
 		default: return unknown_option(argv);

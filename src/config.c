@@ -412,7 +412,8 @@ const struct owner *config_find_owner(const struct config *c, const char *name)
 {
 	for (size_t i = 0; i < c->nowners; i++)
 		if (!strcasecmp(c->owners[i].key, name) ||
-		    (c->owners[i].name && !strcasecmp(c->owners[i].name, name)))
+		    (c->owners[i].name && !strcasecmp(c->owners[i].name, name)) ||
+		    (c->owners[i].email && !strcasecmp(c->owners[i].email, name)))
 			return &c->owners[i];
 	return NULL;
 }

@@ -44,7 +44,7 @@ struct config {
 int config_load(const char *path, struct config *out, struct diag_list *d);
 void config_release(struct config *c);
 
-/* The owner whose key or display name is `name` (case-insensitive), or NULL. */
+/* The owner whose key, display name or email is `name` (case-insensitive), or NULL. */
 const struct owner *config_find_owner(const struct config *c, const char *name);
 
 /* Writes the commented starter config to path (0600; parent directories 0700), with a

@@ -136,6 +136,21 @@ class ImportSamples(FollowupTest):
             self.assertEqual(f.read(), "Email\nbad address\n")
         self.assertEqual([n for n in os.listdir(self.dir) if n.endswith(".tmp")], [])
 
+    def test_owner_by_key_name_or_email_is_one_rep(self):
+        self.write_config("owners:\n  dana: { name: Dana Diaz, email: dana@acme.example }\n")
+        self.import_json(self.write("owners.csv", "Email,Scanned By\n"
+                                    "a@x.example,Dana Diaz\nb@x.example,DANA@acme.example\n"
+                                    "c@x.example,dana\nd@x.example,Sam\n"))
+        self.assertEqual(self.sql("SELECT owner FROM leads ORDER BY id"),
+                         [{"owner": "dana"}] * 3 + [{"owner": "Sam"}])
+        for name in ("dana", "Dana Diaz", "dana@acme.example"):
+            leads = self.ok("leads", "--owner", name, "--json").json()
+            self.assertEqual(len(leads), 3, name)
+        due = self.ok("due", "--owner", "Dana Diaz", "--until", "2025-04-01", "--json",
+                      now="2025-03-10T12:00:00Z").json()
+        self.assertEqual({d["owner"] for d in due}, {"dana"})
+        self.assertEqual(len(due), 3)
+
     def test_map_and_stdin(self):
         csv = "Correo,Nombre\nana@x.example,Ana\n"
         r = self.ok("import", "--json", "--map", "Correo=email", "--map", "Nombre=first_name",
