@@ -25,6 +25,7 @@ static const long retry_delays[] = { 15 * 60, 60 * 60, 4 * 60 * 60 };
 
 struct send_counts {
 	long sent, failed, retry, bounced, deferred, in_doubt, held;
+	long waiting;   /* due, but outside their window now (not in --json: its keys are set) */
 };
 
 struct send_run {
@@ -300,8 +301,10 @@ static int collect_id(const struct due_item *d, void *opaque)
 {
 	struct send_run *r = opaque;
 
-	if (!in_window(r, d))
+	if (!in_window(r, d)) {
+		r->n.waiting++;
 		return 0;
+	}
 	r->ids = xrealloc(r->ids, (r->nids + 1) * sizeof(*r->ids));
 	r->ids[r->nids++] = d->touch.id;
 	return 0;
@@ -330,6 +333,9 @@ static void print_summary(struct send_run *r)
 	       r->cli->config.smtp.url);
 	printf(" (%ld failed, %ld to retry, %ld bounced, %ld deferred by limits, %ld in doubt,"
 	       " %ld held)\n", n->failed, n->retry, n->bounced, n->deferred, n->in_doubt, n->held);
+	if (n->waiting)
+		printf("%ld due email%s wait%s for the sending window or a business day\n",
+		       n->waiting, n->waiting == 1 ? "" : "s", n->waiting == 1 ? "s" : "");
 }
 
 static int send_all(struct send_run *r)

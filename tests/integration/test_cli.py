@@ -28,6 +28,16 @@ class Cli(FollowupTest):
         r = self.run_followup()
         self.assertEqual(r.code, 2)
 
+    def test_send_says_what_waits_for_the_window(self):
+        self.ok("init")
+        self.ok("import", self.write("fri.csv", "Email\nf@x.example\n"), now="2026-03-06T19:00:00-05:00")
+        saturday = self.ok("send", now="2026-03-14T12:00:00-05:00")
+        self.assertIn("sent 0 messages", saturday.out)
+        self.assertIn("1 due email waits for the sending window", saturday.out)
+        monday = self.ok("send", now="2026-03-16T10:00:00-04:00")
+        self.assertIn("sent 1 message ", monday.out)
+        self.assertNotIn("waits", monday.out)
+
     def test_commands_need_a_store(self):
         r = self.fails(1, "leads")
         self.assertIn("followup init", r.err)
