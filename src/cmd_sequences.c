@@ -8,8 +8,42 @@
 #include "followup/util.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <getopt.h>
 #include <string.h>
+#include <sys/stat.h>
+
+/* The loader takes a missing directory for one with no sequences yet (so the other
+ * commands can run); listing or checking it must say it is not there, not "0 sequences OK". */
+static int sequences_dir_missing(const struct cli *cli, const char *cmd)
+{
+	struct stat st;
+
+	if (stat(cli->sequences_dir, &st) == 0 || errno != ENOENT)
+		return 0;
+	error("%s: no sequences directory %s (set it with --sequences, FOLLOWUP_SEQUENCES or"
+	      " 'sequences' in the config)", cmd, cli->sequences_dir);
+	return 1;
+}
+
+/* A file that cannot be read is the work failing (1); bad content is invalid input (2). */
+static int check_status(int loaded, const struct sequence_set *set, const struct diag_list *d)
+{
+	if (loaded < 0 || sequence_set_unreadable_count(set))
+		return FU_FAIL;
+	return diag_count(d) ? FU_USAGE : FU_OK;
+}
+
+static void print_check_summary(int status, const struct sequence_set *set,
+				const struct diag_list *d, int quiet)
+{
+	size_t problems = diag_count(d), count = sequence_set_count(set);
+
+	if (status == FU_OK && !quiet)
+		printf("%zu sequence%s OK\n", count, count == 1 ? "" : "s");
+	else if (status != FU_OK)
+		error("sequences check: %zu problem%s", problems, problems == 1 ? "" : "s");
+}
 
 static int check_files(struct cli *cli, int argc, char **argv)
 {
@@ -20,21 +54,13 @@ static int check_files(struct cli *cli, int argc, char **argv)
 	if (argc > 0)
 		loaded = sequence_set_load_files((const char *const *)argv, (size_t)argc,
 						 cli->sequences, &set, &diags);
+	else if (sequences_dir_missing(cli, "sequences check"))
+		return FU_FAIL;
 	else
 		loaded = sequence_set_load_dir(cli->sequences_dir, &set, &diags);
 	diag_print(&diags, stdout);
-	if (loaded < 0)
-		status = FU_FAIL;
-	else if (diag_count(&diags))
-		status = FU_USAGE;
-	else
-		status = FU_OK;
-	if (status == FU_OK && !cli->quiet)
-		printf("%zu sequence%s OK\n", sequence_set_count(set),
-		       sequence_set_count(set) == 1 ? "" : "s");
-	else if (status == FU_USAGE)
-		fprintf(stderr, "followup: sequences check: %zu problem%s\n", diag_count(&diags),
-			diag_count(&diags) == 1 ? "" : "s");
+	status = check_status(loaded, set, &diags);
+	print_check_summary(status, set, &diags, cli->quiet);
 	diag_release(&diags);
 	sequence_set_free(set);
 	return status;
@@ -86,7 +112,8 @@ int cmd_sequences(int argc, char **argv, struct cli *cli)
 		"       followup sequences check [FILE...]\n\n"
 		"Lists the sequence files, or checks them (all of the sequences directory, or the\n"
 		"FILEs): every problem is printed as FILE:LINE:COL: message, and the exit status\n"
-		"is 2 when there is any. A sequence that fails the check is never used.\n\n"
+		"is 2 when there is any (1 when a file or the directory cannot be read). A\n"
+		"sequence that fails the check is never used.\n\n"
 		"example: followup sequences check sequences/event-followup.yaml\n";
 	int json = 0, status, invalid;
 
@@ -102,6 +129,8 @@ int cmd_sequences(int argc, char **argv, struct cli *cli)
 		json = 1;
 	else if (argc > 1)
 		return usage_error("sequences", "unexpected argument '%s'", argv[1]);
+	if (sequences_dir_missing(cli, "sequences"))
+		return FU_FAIL;
 	if (json) {
 		cJSON *array = cJSON_CreateArray();
 		for (size_t i = 0; i < sequence_set_count(cli->sequences); i++)

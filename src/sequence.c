@@ -282,6 +282,24 @@ static long offset_seconds(struct duration d, int business_days)
 	return duration_seconds(d);
 }
 
+static int is_blank(const char *s)
+{
+	return s[strspn(s, " \t\r\n")] == '\0';
+}
+
+/* The id names the step in touches and on the command line: it must be there and say
+ * something. */
+static void read_step_id(struct loader *l, const yaml_node_t *n, struct step *step)
+{
+	const yaml_node_t *v = lookup(l, n, "id");
+
+	step->id = get_string(l, v, "id");
+	if (!step->id)
+		problem(l, n, "step without an 'id'");
+	else if (is_blank(step->id))
+		problem(l, v, "a step id cannot be empty");
+}
+
 static void read_step(struct loader *l, const yaml_node_t *n, struct step *step,
 		      const struct step *prev, int email_before)
 {
@@ -294,9 +312,7 @@ static void read_step(struct loader *l, const yaml_node_t *n, struct step *step,
 		return;
 	}
 	check_keys(l, n, step_keys, ARRAY_SIZE(step_keys), "a step");
-	step->id = get_string(l, lookup(l, n, "id"), "id");
-	if (!step->id)
-		problem(l, n, "step without an 'id'");
+	read_step_id(l, n, step);
 	if (!(v = lookup(l, n, "after")))
 		problem(l, n, "step '%s' has no 'after' (e.g. after: 3d)", step->id ? step->id : "?");
 	else if (get_duration(l, v, "after", &step->after) == 0 && prev &&
@@ -441,8 +457,11 @@ static void read_sequence(struct loader *l, const yaml_node_t *root)
 		return;
 	}
 	check_keys(l, root, top_keys, ARRAY_SIZE(top_keys), "the sequence");
-	if ((v = lookup(l, root, "name")))
+	if ((v = lookup(l, root, "name"))) {
 		seq->name = get_string(l, v, "name");
+		seq->name_line = LINE(v);
+		seq->name_col = COL(v);
+	}
 	if (!seq->name)
 		seq->name = name_from_path(l->file);
 	seq->description = get_string(l, lookup(l, root, "description"), "description");
@@ -526,12 +545,13 @@ static int check_bytes(struct loader *l)
 	return 0;
 }
 
-/* Anchors and aliases make a file hard to read and edit: refused. */
+/* Anchors and aliases make a file hard to read and edit: refused. So is a second
+ * document: the loader would read the first and silently drop the rest. */
 static int check_events(struct loader *l)
 {
 	yaml_parser_t parser;
 	yaml_event_t event;
-	int ret = 0, done = 0;
+	int ret = 0, done = 0, documents = 0;
 
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)l->text, l->len);
@@ -563,6 +583,11 @@ static int check_events(struct loader *l)
 				   anchor, anchor);
 			ret = -1;
 		}
+		if (event.type == YAML_DOCUMENT_START_EVENT && ++documents == 2) {
+			problem_at(l, (int)event.start_mark.line + 1, (int)event.start_mark.column + 1,
+				   "more than one YAML document");
+			ret = -1;
+		}
 		done = event.type == YAML_STREAM_END_EVENT;
 		yaml_event_delete(&event);
 	}
@@ -574,22 +599,22 @@ static void set_defaults(struct sequence *seq)
 {
 	window_parse("09:00-17:00", &seq->window);
 	seq->business_days = 1;
+	seq->name_line = 1;
+	seq->name_col = 1;
 	duration_parse("1d", &seq->min_gap);
 	seq->stop_on = OUTCOME_REPLIED | OUTCOME_CONVERTED | OUTCOME_LOST | OUTCOME_UNSUBSCRIBED |
 		       OUTCOME_BOUNCED;
 }
 
-int sequence_load_file(const char *path, struct sequence **out, struct diag_list *d)
+/* Checks the text of a file (which it frees): 0 with *out set, or -1. */
+static int load_text(const char *path, char *text, size_t len, struct sequence **out,
+		     struct diag_list *d)
 {
-	struct loader l = { path, NULL, 0, NULL, d, NULL, 0 };
+	struct loader l = { path, text, len, NULL, d, NULL, 0 };
 	yaml_parser_t parser;
 	yaml_document_t doc;
-	char *text;
 
 	*out = NULL;
-	if (!(text = read_whole(path, &l.len, d)))
-		return -1;
-	l.text = text;
 	l.seq = xcalloc(1, sizeof(*l.seq));
 	set_defaults(l.seq);
 	l.seq->path = xstrdup(path);
@@ -615,6 +640,17 @@ int sequence_load_file(const char *path, struct sequence **out, struct diag_list
 	}
 	*out = l.seq;
 	return 0;
+}
+
+int sequence_load_file(const char *path, struct sequence **out, struct diag_list *d)
+{
+	size_t len;
+	char *text;
+
+	*out = NULL;
+	if (!(text = read_whole(path, &len, d)))
+		return -1;
+	return load_text(path, text, len, out, d);
 }
 
 void sequence_free(struct sequence *seq)
@@ -651,6 +687,7 @@ struct sequence_set {
 	size_t nvalid;
 	char **invalid;         /* names of files that failed the check */
 	size_t ninvalid;
+	size_t nunreadable;     /* of those, the files that could not be read */
 };
 
 static void add_invalid(struct sequence_set *set, const char *name)
@@ -667,24 +704,56 @@ static void remove_valid(struct sequence_set *set, size_t i)
 	set->nvalid--;
 }
 
-static void add_file(struct sequence_set *set, const char *path, struct diag_list *d)
+static void add_invalid_path(struct sequence_set *set, const char *path)
+{
+	char *name = name_from_path(path);
+
+	add_invalid(set, name);
+	free(name);
+}
+
+/* Returns -1 when the file cannot be read: the caller's work failed, the file is not
+ * merely invalid. */
+static int add_file(struct sequence_set *set, const char *path, struct diag_list *d)
 {
 	struct sequence *seq;
+	size_t len;
+	char *text = read_whole(path, &len, d);
 
-	if (sequence_load_file(path, &seq, d)) {
-		char *name = name_from_path(path);
-		add_invalid(set, name);
-		free(name);
-		return;
+	if (!text) {
+		add_invalid_path(set, path);
+		set->nunreadable++;
+		return -1;
 	}
-	if (sequence_set_find(set, seq->name)) {
-		diag_add(d, path, 1, 1, "another file already defines sequence '%s'", seq->name);
-		add_invalid(set, seq->name);
-		sequence_free(seq);
-		return;
+	if (load_text(path, text, len, &seq, d)) {
+		add_invalid_path(set, path);
+		return 0;
 	}
 	set->valid = xrealloc(set->valid, (set->nvalid + 1) * sizeof(*set->valid));
 	set->valid[set->nvalid++] = seq;
+	return 0;
+}
+
+/* Two files of one name: which one is meant cannot be known, so each is reported (naming
+ * the other) and neither is used. */
+static void drop_duplicate_names(struct sequence_set *set, struct diag_list *d)
+{
+	size_t n = set->nvalid;
+	char *duplicated = xcalloc(n ? n : 1, 1);
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < n; j++) {
+			const struct sequence *seq = set->valid[i], *other = set->valid[j];
+			if (i == j || strcmp(seq->name, other->name))
+				continue;
+			diag_add(d, seq->path, seq->name_line, seq->name_col,
+				 "sequence '%s' is also defined in %s", seq->name, other->path);
+			duplicated[i] = 1;
+		}
+	for (size_t i = n; i-- > 0;)    /* from the end: removal moves the later ones */
+		if (duplicated[i])
+			remove_valid(set, i);
+	free(duplicated);
 }
 
 /* A reactivation must name a valid sequence; until it does, the file is not used. */
@@ -718,7 +787,6 @@ int sequence_set_load_dir(const char *dir, struct sequence_set **out, struct dia
 	struct dirent *e;
 	char **paths = NULL;
 	size_t n = 0;
-	int ret;
 
 	*out = NULL;
 	if (!dp && errno != ENOENT) {
@@ -736,23 +804,28 @@ int sequence_set_load_dir(const char *dir, struct sequence_set **out, struct dia
 	if (dp)
 		closedir(dp);
 	qsort(paths, n, sizeof(*paths), by_name);
-	ret = sequence_set_load_files((const char *const *)paths, n, NULL, out, d);
+	/* An unreadable file in it is kept out like an invalid one, not a failure of the
+	 * whole: sequence_set_unreadable_count() tells a check about it. */
+	sequence_set_load_files((const char *const *)paths, n, NULL, out, d);
 	for (size_t i = 0; i < n; i++)
 		free(paths[i]);
 	free(paths);
-	return ret;
+	return 0;
 }
 
 int sequence_set_load_files(const char *const *paths, size_t n, const struct sequence_set *also,
 			    struct sequence_set **out, struct diag_list *d)
 {
 	struct sequence_set *set = xcalloc(1, sizeof(*set));
+	int ret = 0;
 
 	for (size_t i = 0; i < n; i++)
-		add_file(set, paths[i], d);
+		if (add_file(set, paths[i], d))
+			ret = -1;
+	drop_duplicate_names(set, d);
 	check_reactivations(set, also, d);
 	*out = set;
-	return 0;
+	return ret;
 }
 
 void sequence_set_free(struct sequence_set *set)
@@ -799,4 +872,9 @@ const struct sequence *sequence_set_at(const struct sequence_set *set, size_t i)
 size_t sequence_set_invalid_count(const struct sequence_set *set)
 {
 	return set ? set->ninvalid : 0;
+}
+
+size_t sequence_set_unreadable_count(const struct sequence_set *set)
+{
+	return set ? set->nunreadable : 0;
 }

@@ -45,6 +45,7 @@ struct sequence {
 	size_t nsteps;
 	char hash[17];                  /* FNV-1a 64 of the file: an edit changes it */
 	int reactivate_line, reactivate_col;
+	int name_line, name_col;        /* of the 'name' value; 1:1 when named by its file */
 };
 
 /* Loads and checks one file. Returns 0 with *out set, or -1 with the problems in d. */
@@ -56,11 +57,12 @@ const struct step *sequence_find_step(const struct sequence *seq, const char *id
 struct sequence_set;
 enum sequence_status { SEQUENCE_UNKNOWN, SEQUENCE_VALID, SEQUENCE_INVALID };
 
-/* A missing directory is an empty set; -1 only when it cannot be read. Invalid files
- * are kept out of the set, their problems added to d. */
+/* A missing directory is an empty set; -1 only when it cannot be read. Invalid files,
+ * unreadable ones and every file of a name defined twice are kept out of the set, their
+ * problems added to d. */
 int sequence_set_load_dir(const char *dir, struct sequence_set **out, struct diag_list *d);
 /* The same for files; a reactivation may also name a sequence of `also` (may be NULL).
- * Returns -1 when a file cannot be read. */
+ * Returns -1 when a file cannot be read; *out is made all the same. */
 int sequence_set_load_files(const char *const *paths, size_t n, const struct sequence_set *also,
 			    struct sequence_set **out, struct diag_list *d);
 void sequence_set_free(struct sequence_set *set);
@@ -70,5 +72,7 @@ int sequence_set_status(const struct sequence_set *set, const char *name);
 size_t sequence_set_count(const struct sequence_set *set);
 const struct sequence *sequence_set_at(const struct sequence_set *set, size_t i);
 size_t sequence_set_invalid_count(const struct sequence_set *set);
+/* Of the invalid files, those that could not be read at all (a failure, not bad input). */
+size_t sequence_set_unreadable_count(const struct sequence_set *set);
 
 #endif

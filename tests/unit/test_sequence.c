@@ -133,6 +133,80 @@ static void test_sequence__hash_follows_content(void **state)
 	remove(path);
 }
 
+/* Neither of two files with one name is used; each is reported naming the other, and a
+ * third file of another name is unaffected. */
+static void test_sequence__same_name_in_two_files(void **state)
+{
+	const char *paths[] = {
+		"tests/data/seq_twin_a.yaml", "tests/data/seq_twin_b.yaml", "tests/data/seq_single.yaml",
+	};
+	struct diag_list d = DIAG_LIST_INIT;
+	struct sequence_set *set;
+	struct strbuf out = STRBUF_INIT;
+
+	(void)state;
+	assert_int_equal(sequence_set_load_files(paths, 3, NULL, &set, &d), 0);
+	diag_print(&d, stderr);
+	for (size_t i = 0; i < d.count; i++)
+		strbuf_addf(&out, "%s:%d:%d: %s\n", d.items[i].file, d.items[i].line, d.items[i].col,
+			    d.items[i].message);
+	expect(out.buf, "tests/data/seq_twin_a.yaml:1:7: sequence 'twin' is also defined in"
+	       " tests/data/seq_twin_b.yaml");
+	expect(out.buf, "tests/data/seq_twin_b.yaml:2:7: sequence 'twin' is also defined in"
+	       " tests/data/seq_twin_a.yaml");
+	assert_int_equal(d.count, 2);
+	assert_null(sequence_set_find(set, "twin"));
+	assert_int_equal(sequence_set_status(set, "twin"), SEQUENCE_INVALID);
+	assert_non_null(sequence_set_find(set, "single"));
+	assert_int_equal(sequence_set_count(set), 1);
+	strbuf_release(&out);
+	diag_release(&d);
+	sequence_set_free(set);
+}
+
+/* A file that cannot be read is a failure (-1), counted apart from invalid content. */
+static void test_sequence__unreadable_file_fails(void **state)
+{
+	const char *paths[] = { "/nonexistent/seq.yaml", "tests/data/seq_bad.yaml" };
+	struct diag_list d = DIAG_LIST_INIT;
+	struct sequence_set *set;
+
+	(void)state;
+	assert_int_equal(sequence_set_load_files(paths, 2, NULL, &set, &d), -1);
+	assert_non_null(set);
+	assert_int_equal(sequence_set_invalid_count(set), 2);
+	assert_int_equal(sequence_set_unreadable_count(set), 1);
+	assert_string_equal(d.items[0].file, "/nonexistent/seq.yaml");
+	assert_int_equal(d.items[0].line, 1);
+	assert_non_null(strstr(d.items[0].message, "cannot read"));
+	diag_release(&d);
+	sequence_set_free(set);
+	/* Bad content alone is not a failure to read. */
+	assert_int_equal(sequence_set_load_files(paths + 1, 1, NULL, &set, &d), 0);
+	assert_int_equal(sequence_set_unreadable_count(set), 0);
+	diag_release(&d);
+	sequence_set_free(set);
+}
+
+static void test_sequence__second_document_refused(void **state)
+{
+	char *p = problems_of("tests/data/seq_two_documents.yaml");
+
+	(void)state;
+	expect(p, "5:1: more than one YAML document");
+	free(p);
+}
+
+static void test_sequence__empty_step_id_refused(void **state)
+{
+	char *p = problems_of("tests/data/seq_empty_id.yaml");
+
+	(void)state;
+	expect(p, "3:9: a step id cannot be empty");
+	expect(p, "7:11: a step id cannot be empty");
+	free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -141,6 +215,10 @@ int main(void)
 		cmocka_unit_test(test_sequence__syntax_and_bytes),
 		cmocka_unit_test(test_sequence__missing_reactivation_target),
 		cmocka_unit_test(test_sequence__hash_follows_content),
+		cmocka_unit_test(test_sequence__same_name_in_two_files),
+		cmocka_unit_test(test_sequence__unreadable_file_fails),
+		cmocka_unit_test(test_sequence__second_document_refused),
+		cmocka_unit_test(test_sequence__empty_step_id_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
