@@ -51,20 +51,34 @@ static int is_manual(const struct step *step)
 	return step->channel != CHANNEL_EMAIL;
 }
 
+/* When step `index` falls due, no sooner than not_before (0: no floor): a step whose
+ * time passed before the enrolment reached it (added by an edit) is due at once, in the
+ * window, not back then, when it may already have expired. */
+static time_t touch_due(const struct engine *e, const struct sequence *seq, size_t index,
+			time_t anchor, time_t last_touched, time_t not_before, const char *zone)
+{
+	time_t due = engine_step_due(e, seq, index, anchor, last_touched, zone);
+
+	if (due < not_before)
+		due = cadence_place(not_before, &seq->window, seq->business_days, zone);
+	return due;
+}
+
 /* When a pending touch closes by itself: expire, or (manual touches) the next step
- * falling due. 0 when it waits for ever (an email without expire: send will make it). */
+ * falling due. 0 when it waits for ever (an email without expire: send will make it).
+ * The next step is timed as if this touch were made when due, so that min_gap keeps
+ * it away: otherwise, on a catch-up run where both are past, the touch would be missed
+ * the moment it falls due. */
 static time_t close_time(const struct engine *e, const struct sequence *seq, size_t index,
-			 time_t due, time_t anchor, time_t last_touched, const char *zone)
+			 time_t due, time_t anchor, const char *zone)
 {
 	const struct step *step = &seq->steps[index];
 	time_t close = 0;
 
-	if (step->has_expire)
-		close = due + duration_seconds(step->expire);
+	if (step->has_expire)   /* skipped once now is past due + expire, not at it */
+		close = due + duration_seconds(step->expire) + 1;
 	if (is_manual(step) && index + 1 < seq->nsteps) {
-		time_t next = engine_step_due(e, seq, index + 1, anchor, last_touched, zone);
-		if (next < due)
-			next = due;
+		time_t next = engine_step_due(e, seq, index + 1, anchor, due, zone);
 		if (!close || next < close)
 			close = next;
 	}
@@ -109,10 +123,16 @@ static int next_step(struct engine *e, const struct enrolment *en, const struct 
 static int complete(struct engine *e, const struct enrolment *en, const struct sequence *seq,
 		    const struct lead *lead);
 
-/* Inserts the pending touch of step `index`, timed from the anchor and the last touch. */
+/* What times a new pending touch besides the anchor and its offset. */
+struct timing {
+	time_t last;            /* the previous touch, for min_gap (0: never) */
+	time_t not_before;      /* the earliest it may fall due (0: no floor) */
+};
+
+/* Inserts the pending touch of step `index`. */
 static int insert_touch(struct engine *e, const struct enrolment *en,
 			const struct sequence *seq, const struct lead *lead, size_t index,
-			time_t last)
+			struct timing tm)
 {
 	const char *zone = engine_zone(e, lead, seq);
 	struct touch t = { 0 };
@@ -121,23 +141,27 @@ static int insert_touch(struct engine *e, const struct enrolment *en,
 	t.lead_id = lead->id;
 	t.step = seq->steps[index].id;
 	t.channel = (char *)channel_name(seq->steps[index].channel);
-	t.due_at = engine_step_due(e, seq, index, en->anchor_at, last, zone);
-	t.close_at = close_time(e, seq, index, t.due_at, en->anchor_at, last, zone);
+	t.due_at = touch_due(e, seq, index, en->anchor_at, tm.last, tm.not_before, zone);
+	t.close_at = close_time(e, seq, index, t.due_at, en->anchor_at, zone);
 	return store_touch_insert(e->store, &t, NULL);
 }
 
-/* Schedules the next step of an enrolment, or completes it. */
+/* Schedules the next step of an enrolment, or completes it. tm.last, when later than
+ * the lead's last real touch, stands for a touch that was due but not made (a missed
+ * call): the next step keeps min_gap from it, as close_time() assumed. */
 static int schedule_next(struct engine *e, const struct enrolment *en,
-			 const struct sequence *seq, const struct lead *lead)
+			 const struct sequence *seq, const struct lead *lead, struct timing tm)
 {
+	time_t touched = store_lead_last_touched(e->store, lead->id);
 	int index;
 
 	if (next_step(e, en, seq, &index))
 		return -1;
 	if (index < 0)
 		return complete(e, en, seq, lead);
-	return insert_touch(e, en, seq, lead, (size_t)index,
-			    store_lead_last_touched(e->store, lead->id));
+	if (touched > tm.last)
+		tm.last = touched;
+	return insert_touch(e, en, seq, lead, (size_t)index, tm);
 }
 
 static int complete(struct engine *e, const struct enrolment *en, const struct sequence *seq,
@@ -188,7 +212,7 @@ int engine_enrol(struct engine *e, const struct lead *lead, const struct sequenc
 
 	if (store_enrolment_create(e->store, &en, &en.id))
 		return -1;
-	return schedule_next(e, &en, seq, lead);
+	return schedule_next(e, &en, seq, lead, (struct timing){ 0, 0 });
 }
 
 int engine_enrol_new(struct engine *e, const struct lead *lead, const struct sequence *seq,
@@ -198,7 +222,7 @@ int engine_enrol_new(struct engine *e, const struct lead *lead, const struct seq
 
 	if (store_enrolment_insert(e->store, &en, &en.id))
 		return -1;
-	return insert_touch(e, &en, seq, lead, 0, 0);
+	return insert_touch(e, &en, seq, lead, 0, (struct timing){ 0, 0 });
 }
 
 /* Loads what a touch's enrolment needs: its lead and its (valid) sequence. */
@@ -234,7 +258,7 @@ int engine_reanchor(struct engine *e, int64_t enrolment_id, time_t anchor)
 		time_t last = store_lead_last_touched(e->store, lead.id);
 		time_t due = engine_step_due(e, seq, (size_t)index, anchor, last, zone);
 		ret = store_touch_reschedule(e->store, t.id, due,
-			close_time(e, seq, (size_t)index, due, anchor, last, zone));
+			close_time(e, seq, (size_t)index, due, anchor, zone));
 	}
 	if (found == 1)
 		touch_release(&t);
@@ -263,7 +287,9 @@ int engine_close_touch(struct engine *e, const struct touch *t, const char *stat
 			en.sequence, (long long)lead.id);
 		goto out;
 	}
-	ret = schedule_next(e, &en, seq, &lead);
+	/* A missed touch was due, if not made: what follows keeps min_gap from it. */
+	ret = schedule_next(e, &en, seq, &lead,
+			    (struct timing){ strcmp(state, "missed") ? 0 : t->due_at, 0 });
 out:
 	enrolment_release(&en);
 	lead_release(&lead);
@@ -308,7 +334,7 @@ static int close_overdue(const struct touch *t, void *ctx)
 	if (load_context(e, t->enrolment_id, &en, &lead, &seq))
 		return -1;
 	if (seq && (index = step_index(seq, t->step)) >= 0 && seq->steps[index].has_expire &&
-	    t->due_at + duration_seconds(seq->steps[index].expire) <= e->now)
+	    t->due_at + duration_seconds(seq->steps[index].expire) < e->now)
 		state = "expired";
 	enrolment_release(&en);
 	lead_release(&lead);
@@ -319,7 +345,9 @@ static int close_overdue(const struct touch *t, void *ctx)
 }
 
 /* Follows the file as it is now: the same next step is re-timed in place; when the
- * next step is another one (a step added before it), the touch is replaced. */
+ * next step is another one (a step added before it), the touch is replaced by one
+ * due no sooner than now (SPEC 7: an added step whose offset is past is due at once).
+ * The store cannot re-point a touch to another step, hence a new touch id. */
 static int retime_pending(struct engine *e, const struct enrolment *en,
 			  const struct sequence *seq, const struct lead *lead, const struct touch *t)
 {
@@ -333,11 +361,15 @@ static int retime_pending(struct engine *e, const struct enrolment *en,
 	if (index < 0 || strcmp(seq->steps[index].id, t->step)) {
 		if (store_touch_close(e->store, t->id, "cancelled", e->now, "sequence edited"))
 			return -1;
-		return schedule_next(e, en, seq, lead);
+		return schedule_next(e, en, seq, lead, (struct timing){ 0, e->now });
 	}
-	due = engine_step_due(e, seq, (size_t)index, en->anchor_at, last, zone);
+	/* An edit never pulls a touch further into the past than it already is: a step
+	 * made due at once by an earlier edit must not fall back to its offset (and
+	 * expire) when the file is touched again. */
+	due = touch_due(e, seq, (size_t)index, en->anchor_at, last,
+			t->due_at < e->now ? t->due_at : e->now, zone);
 	return store_touch_reschedule(e->store, t->id, due,
-		close_time(e, seq, (size_t)index, due, en->anchor_at, last, zone));
+		close_time(e, seq, (size_t)index, due, en->anchor_at, zone));
 }
 
 /* An edited sequence file: pending steps whose id is gone are closed as `removed`;

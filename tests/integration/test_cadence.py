@@ -202,6 +202,74 @@ class Cadence(FollowupTest):
         self.assertEqual([(t["step"], t["state"]) for t in self.touches()],
                          [("recap", "sent"), ("value", "removed"), ("call", "pending")])
 
+    def test_expire_skips_once_past_due_plus_expire_not_at_it(self):
+        self.write_sequence("t.yaml", SEQUENCE.replace(
+            "    subject: \"Good to meet you", "    expire: 1h\n    subject: \"Good to meet you"))
+        self.import_leads()
+        [recap] = self.due("2026-03-09T14:00:00Z")       # due 13:00Z, expire 1h: at the edge
+        self.assertEqual(recap["step"], "recap")
+        self.due("2026-03-09T14:00:01Z")
+        self.assertEqual(self.touches()[0]["state"], "expired")
+
+    def insert_before_call(self, step):
+        self.write_sequence("t.yaml", SEQUENCE.replace("  - id: call\n", step + "  - id: call\n"))
+
+    def test_step_added_with_past_offset_is_due_at_once_not_expired(self):
+        self.import_leads()
+        self.send("2026-03-09T13:05:00Z")
+        self.send("2026-03-12T13:05:00Z")
+        # Day 4 (Friday 03-13) is long past on Monday 03-16 when the step is added.
+        self.insert_before_call('  - { id: mid, after: 4d, channel: task, task: "mid", expire: 1d }\n')
+        [mid] = self.due("2026-03-16T15:00:00Z")
+        self.assertEqual(mid["step"], "mid")
+        self.assertEqual(mid["due_at"], "2026-03-16T15:00:00Z")
+        # Its expire counts from when it fell due: the next day, the call follows.
+        [call] = self.due("2026-03-18T13:00:00Z")
+        self.assertEqual(call["step"], "call")
+        self.assertEqual([(t["step"], t["state"]) for t in self.touches()][2:],
+                         [("call", "cancelled"), ("mid", "expired"), ("call", "pending")])
+
+    def test_added_manual_step_is_not_missed_at_once_when_the_next_is_past(self):
+        self.import_leads()
+        self.send("2026-03-09T13:05:00Z")
+        self.send("2026-03-12T13:05:00Z")
+        # Added on Thursday 03-19: both the new step (day 4) and the call (day 7) are past.
+        self.insert_before_call('  - { id: mid, after: 4d, channel: task, task: "mid" }\n')
+        [mid] = self.due("2026-03-19T15:00:00Z")
+        self.assertEqual((mid["step"], mid["due_at"]), ("mid", "2026-03-19T15:00:00Z"))
+        # The call comes min_gap after it, and only then is the task missed.
+        [mid] = self.due("2026-03-20T14:59:00Z")
+        self.assertEqual(mid["step"], "mid")
+        [call] = self.due("2026-03-20T15:00:00Z")
+        self.assertEqual((call["step"], call["due_at"]), ("call", "2026-03-20T15:00:00Z"))
+
+    def test_second_edit_keeps_an_added_step_due_from_when_it_was_added(self):
+        self.import_leads()
+        self.send("2026-03-09T13:05:00Z")
+        self.send("2026-03-12T13:05:00Z")
+        self.insert_before_call('  - { id: mid, after: 4d, channel: task, task: "mid", expire: 1d }\n')
+        self.due("2026-03-16T15:00:00Z")
+        # A typo fixed an hour later must not pull it back to day 4 (and expire it).
+        self.insert_before_call('  - { id: mid, after: 4d, channel: task, task: "Mid", expire: 1d }\n')
+        [mid] = self.due("2026-03-16T16:00:00Z")
+        self.assertEqual((mid["step"], mid["due_at"]), ("mid", "2026-03-16T15:00:00Z"))
+
+    def test_call_made_on_a_catch_up_run_stays_due_for_min_gap(self):
+        self.import_leads()
+        # send did not run for three weeks: recap, then value a day later (min_gap).
+        self.assertEqual(self.send("2026-04-01T15:00:00Z")["sent"], 1)
+        self.assertEqual(self.send("2026-04-02T15:00:00Z")["sent"], 1)
+        # The call (day 7) and the check-in (day 14) are both past: the call is due
+        # min_gap after value, and the check-in no sooner than min_gap after the call.
+        [call] = self.due("2026-04-03T16:00:00Z")
+        self.assertEqual((call["step"], call["due_at"]), ("call", "2026-04-03T15:00:00Z"))
+        [call] = self.due("2026-04-06T12:59:00Z")     # Saturday is no business day
+        self.assertEqual(call["step"], "call")
+        [checkin] = self.due("2026-04-06T13:00:00Z")
+        self.assertEqual((checkin["step"], checkin["due_at"]), ("checkin", "2026-04-06T13:00:00Z"))
+        self.assertEqual([t["state"] for t in self.touches()],
+                         ["sent", "sent", "missed", "pending"])
+
     def test_unknown_touch_and_lead_are_usage_errors(self):
         self.import_leads()
         self.fails(2, "done", "999")
