@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -192,6 +193,8 @@ static int lead_from_row(struct import *im, const char *file, const struct heade
 		*reason = "no email";
 		return 1;
 	}
+	if (!strncasecmp(l->email, "mailto:", 7))     /* a hyperlink pasted from a spreadsheet */
+		memmove(l->email, l->email + 7, strlen(l->email + 7) + 1);
 	if (!email_plausible(l->email, reason))
 		return 1;
 	l->first_name = value_or_null(map, rec, FIELD_FIRST_NAME);

@@ -454,11 +454,29 @@ static const char *bad_domain(const char *domain, size_t len)
 			last_dot = domain + i;
 		} else if (!domain_byte((unsigned char)domain[i])) {
 			return "invalid character in the domain";
+		} else if (domain[i] == '-' && (i == 0 || domain[i - 1] == '.' ||
+						i + 1 == len || domain[i + 1] == '.')) {
+			return "a domain label starts or ends with '-'";
 		}
 	}
 	if (!last_dot)
 		return "no dot in the domain";
 	return bad_tld(last_dot + 1, (size_t)(domain + len - last_dot - 1));
+}
+
+/* The part before the @: dots only between characters (RFC 5322 dot-atom), and no
+ * colon, which is what a spreadsheet's "mailto:" hyperlink leaves. */
+static const char *bad_local_part(const char *local, size_t len)
+{
+	if (local[0] == '.' || local[len - 1] == '.')
+		return "a dot at the start or end of the name before the @";
+	for (size_t i = 0; i < len; i++) {
+		if (local[i] == '.' && local[i + 1] == '.')
+			return "two dots in a row before the @";
+		if (local[i] == ':')
+			return "contains a colon (a 'mailto:' link?)";
+	}
+	return NULL;
 }
 
 int email_plausible(const char *email, const char **reason)
@@ -484,6 +502,8 @@ int email_plausible(const char *email, const char **reason)
 		*reason = "missing @";
 	if (!*reason && at == start)
 		*reason = "nothing before the @";
+	if (!*reason)
+		*reason = bad_local_part(start, (size_t)(at - start));
 	if (!*reason)
 		*reason = bad_domain(at + 1, (size_t)(end - at - 1));
 	return *reason == NULL;

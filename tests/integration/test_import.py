@@ -151,6 +151,10 @@ class ImportSamples(FollowupTest):
         self.assertEqual({d["owner"] for d in due}, {"dana"})
         self.assertEqual(len(due), 3)
 
+    def test_mailto_link_is_the_address(self):
+        self.import_json(self.write("links.csv", "Email\nmailto:Ann@x.example\nb.@x.example\n"))
+        self.assertEqual(self.sql("SELECT email FROM leads"), [{"email": "Ann@x.example"}])
+
     def test_map_and_stdin(self):
         csv = "Correo,Nombre\nana@x.example,Ana\n"
         r = self.ok("import", "--json", "--map", "Correo=email", "--map", "Nombre=first_name",

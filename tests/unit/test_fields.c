@@ -487,6 +487,13 @@ static void test_fields__email_plausibility(void **state)
 		{ "a@b_c.com", "invalid character in the domain" },
 		{ "x\r\nBcc: y@z.com", "contains a control character" },
 		{ "x\x01@z.com", "contains a control character" },
+		{ "a.@x.com", "a dot at the start or end" },
+		{ ".a@x.com", "a dot at the start or end" },
+		{ "a..b@x.com", "two dots in a row" },
+		{ "mailto:m@x.com", "mailto" },
+		{ "a@-x.com", "starts or ends with '-'" },
+		{ "a@x-.com", "starts or ends with '-'" },
+		{ "a@x.-com", "starts or ends with '-'" },
 	};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
