@@ -35,7 +35,7 @@ enum smtp_stage {
 	STAGE_MAIL,        /* MAIL FROM sent */
 	STAGE_RCPT,        /* RCPT TO sent */
 	STAGE_DATA,        /* DATA sent; the message may be partly uploaded */
-	STAGE_END_OF_DATA, /* libcurl has taken the whole message; the final "." follows */
+	STAGE_END_OF_DATA, /* libcurl holds the whole message; the final "." may be sent */
 };
 
 struct smtp_transport {
@@ -93,6 +93,11 @@ static size_t read_message(char *buf, size_t size, size_t nitems, void *userdata
 	}
 	memcpy(buf, t->data + t->pos, n);
 	t->pos += n;
+	/* With the size known (CURLOPT_INFILESIZE_LARGE) libcurl may not ask again: once
+	 * it holds the last byte, the final "." may go out at any moment, and the
+	 * message may be delivered whatever happens next. */
+	if (t->pos == t->len)
+		t->stage = STAGE_END_OF_DATA;
 	return n;
 }
 

@@ -8,7 +8,7 @@ import subprocess
 import time
 
 from helpers import BIN, FollowupTest
-from test_send import NOW_RECAP, SendBase
+from test_send import NOW_RECAP, SEQUENCE, SendBase
 
 
 def limit_file_size(limit):
@@ -72,6 +72,27 @@ class StoreFaults(FollowupTest):
         self.assertNotIn("sent", [t["state"] for t in self.sql("SELECT state FROM touches")])
         self.assertFalse(os.path.isdir(os.path.join(self.outbox, "new")) and
                          os.listdir(os.path.join(self.outbox, "new")))
+
+
+class DropAfterPlainData(SendBase):
+    """The same with a message libcurl takes in one read (no line starting with a dot):
+    it does not call back for the end, and the drop must still count as in doubt."""
+    server_options = dict(drop_after_data=1)
+
+    def setUp(self):
+        super().setUp()
+        with open(os.path.join(self.seqdir, "t.yaml"), "w") as f:
+            f.write(SEQUENCE.replace("      .this line starts with a dot\n", ""))
+
+    def test_accepted_plain_data_then_dropped_is_in_doubt_never_resent(self):
+        self.import_csv(self.lead_rows(2))
+        result = self.send(NOW_RECAP)
+        self.assertEqual((result["in_doubt"], result["retry"], result["sent"]), (1, 0, 1))
+        self.send("2026-03-09T15:00:00Z")
+        self.send("2026-03-09T18:00:00Z")
+        # The server kept only the other lead's: the dropped one is never sent again.
+        recaps = [m for m in self.server.messages() if b"Re: " not in m.data]
+        self.assertEqual(len(recaps), 1)
 
 
 class DropAfterData(SendBase):
