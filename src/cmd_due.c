@@ -422,7 +422,7 @@ int cmd_due(int argc, char **argv, struct cli *cli)
 	}
 	if (optind < argc)
 		return usage_error("due", "unexpected argument '%s'", argv[optind]);
-	if (engine_tick(&engine))
+	if (engine_view_begin(&engine, !cli->what_if))
 		return FU_FAIL;
 	r.zone = cli_zone(cli);
 	r.today = local_midnight(cli->now, r.zone);
@@ -438,5 +438,6 @@ int cmd_due(int argc, char **argv, struct cli *cli)
 		print_forecast(&r);
 	}
 	release_plan(&r);
+	engine_view_end(&engine);
 	return status;
 }

@@ -142,13 +142,16 @@ int cmd_pipeline(int argc, char **argv, struct cli *cli)
 	}
 	if (optind < argc)
 		return usage_error("pipeline", "unexpected argument '%s'", argv[optind]);
-	if (engine_tick(&engine) ||
+	if (engine_view_begin(&engine, !cli->what_if) ||
 	    store_pipeline(cli->store, event, owner, cli->now,
-			   local_midnight(cli->now, cli_zone(cli)), &p))
+			   local_midnight(cli->now, cli_zone(cli)), &p)) {
+		engine_view_end(&engine);
 		return FU_FAIL;
+	}
+	engine_view_end(&engine);
 	if (json)
 		json_print(pipeline_json(&p, event, owner));
-	else if (!cli->quiet)
+	else
 		print_pipeline(&p, event, owner);
 	pipeline_release(&p);
 	return FU_OK;

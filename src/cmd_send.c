@@ -415,7 +415,8 @@ int cmd_send(int argc, char **argv, struct cli *cli)
 			fprintf(stderr, "followup: send: another send is running; nothing done\n");
 		return got == 0 ? FU_OK : FU_FAIL;
 	}
-	if (resolve_credentials(&r) || engine_tick(&r.engine))
+	/* A dry run shows what the tick would do and leaves the store as it was. */
+	if (resolve_credentials(&r) || engine_view_begin(&r.engine, !r.dry_run))
 		goto out;
 	if (!r.dry_run && store_sending_to_in_doubt(cli->store, cli->now) < 0)
 		goto out;
@@ -423,6 +424,7 @@ int cmd_send(int argc, char **argv, struct cli *cli)
 		status = FU_OK;
 	print_summary(&r);
 out:
+	engine_view_end(&r.engine);
 	transport_close(r.transport);
 	free(r.ids);
 	if (r.password) {

@@ -16,11 +16,18 @@ struct show_run {
 	cJSON *array;
 };
 
-/* Brings the store up to now, so that what is shown is what is true now. */
-static int tick(struct cli *cli)
+/* Brings the store up to now, so that what is shown is what is true now (kept only
+ * when now is not a "what if": see engine_view_begin()). */
+static int view_begin(struct cli *cli)
 {
 	struct engine e = { cli->store, cli->sequences, &cli->config, cli->now };
-	return engine_tick(&e);
+	return engine_view_begin(&e, !cli->what_if);
+}
+
+static void view_end(struct cli *cli)
+{
+	struct engine e = { cli->store, cli->sequences, &cli->config, cli->now };
+	engine_view_end(&e);
 }
 
 static int show_entry(const struct timeline_entry *e, void *opaque)
@@ -119,12 +126,13 @@ int cmd_show(int argc, char **argv, struct cli *cli)
 	}
 	if (argc != 2)
 		return usage_error("show", "expected one LEAD");
-	if (tick(cli))
+	if (view_begin(cli))
 		return FU_FAIL;
 	found = store_lead_find(cli->store, argv[1], &l);
 	if (found <= 0) {
 		if (found == 0)
 			error("show: no lead '%s'", argv[1]);
+		view_end(cli);
 		return found < 0 ? FU_FAIL : FU_USAGE;
 	}
 	if (json) {
@@ -143,6 +151,7 @@ int cmd_show(int argc, char **argv, struct cli *cli)
 			status = FU_FAIL;
 	}
 	lead_release(&l);
+	view_end(cli);
 	return status;
 }
 
@@ -227,7 +236,7 @@ int cmd_export(int argc, char **argv, struct cli *cli)
 			return usage_error("export", "unexpected argument '%s'", argv[i]);
 		}
 	}
-	if (tick(cli))
+	if (view_begin(cli))
 		return FU_FAIL;
 	if (r.json) {
 		r.array = cJSON_CreateArray();
@@ -245,5 +254,6 @@ int cmd_export(int argc, char **argv, struct cli *cli)
 			cJSON_Delete(r.array);
 	}
 	strbuf_release(&r.line);
+	view_end(cli);
 	return status;
 }

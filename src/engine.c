@@ -436,6 +436,24 @@ static int tick_has_work(struct engine *e)
 	return store_has_closing(e->store, e->now);
 }
 
+int engine_view_begin(struct engine *e, int keep)
+{
+	if (keep || !e->sequences || !tick_has_work(e))
+		return keep ? engine_tick(e) : 0;
+	if (store_begin(e->store))
+		return -1;
+	if (engine_tick(e)) {   /* joins the transaction, which stays open */
+		store_rollback(e->store);
+		return -1;
+	}
+	return 0;
+}
+
+void engine_view_end(struct engine *e)
+{
+	store_rollback(e->store);
+}
+
 int engine_tick(struct engine *e)
 {
 	struct tick_state ts = { e, 0 };

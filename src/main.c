@@ -165,6 +165,7 @@ int main(int argc, char **argv)
 		goto out;
 	if (!cli.now_opt)
 		cli.now = time(NULL);
+	cli.what_if = cli.now > time(NULL);
 	if (!wants_help(argc, argv)) {
 		if ((cmd->needs & NEED_STORE) && (status = cli_store(&cli, 0)))
 			goto out;

@@ -24,6 +24,8 @@ struct cli {
 	int quiet, verbose, color;
 
 	time_t now;                 /* --now, else the clock */
+	int what_if;                /* --now is later than the clock: commands that only
+	                             * read show that future and leave the store alone */
 	char *config_path;          /* resolved */
 	struct config config;       /* loaded by cli_config() */
 	int config_loaded;

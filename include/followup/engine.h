@@ -59,4 +59,11 @@ int engine_stop_lead(struct engine *e, int64_t lead_id, const char *status, cons
 /* Brings the store up to e->now (own transaction). */
 int engine_tick(struct engine *e);
 
+/* The same for a command that only reads: with keep the tick is committed as usual;
+ * without (a dry run, a "what if" --now) it stays in a transaction that
+ * engine_view_end() rolls back, so that the command shows the store as of e->now and
+ * leaves it as it was. */
+int engine_view_begin(struct engine *e, int keep);
+void engine_view_end(struct engine *e);
+
 #endif

@@ -38,6 +38,23 @@ class Cli(FollowupTest):
         self.assertIn("sent 1 message ", monday.out)
         self.assertNotIn("waits", monday.out)
 
+    def test_what_if_and_dry_runs_leave_the_store_alone(self):
+        self.ok("init")
+        self.ok("import", self.data("A_eventyay_style_leads.csv"), now="2025-03-04T15:00:00Z")
+        dump = lambda: subprocess.run(["sqlite3", self.db, ".dump"], capture_output=True).stdout
+        before = dump()
+        # A future --now shows that future (the recaps long expired) without making it.
+        future = self.ok("due", "--json", now="2099-01-05T15:00:00Z").json()
+        self.assertNotIn("recap", [d["step"] for d in future])
+        self.ok("pipeline", now="2099-01-05T15:00:00Z")
+        self.ok("show", "1", now="2099-01-05T15:00:00Z")
+        self.ok("export", now="2099-01-05T15:00:00Z")
+        self.ok("send", "--dry-run", now="2025-03-20T15:00:00Z")
+        self.assertEqual(dump(), before)
+        # A --now that is not ahead of the clock is a backfill: it is kept.
+        self.ok("due", now="2025-03-20T15:00:00Z")
+        self.assertNotEqual(dump(), before)
+
     def test_commands_need_a_store(self):
         r = self.fails(1, "leads")
         self.assertIn("followup init", r.err)
