@@ -3,6 +3,7 @@
  * its line and column.
  */
 #include "followup/config.h"
+#include "followup/message.h"
 #include "followup/timeutil.h"
 #include "followup/util.h"
 
@@ -201,6 +202,17 @@ static void read_tls(struct loader *l, const char *key, const yaml_node_t *v, vo
 		problem(l, v, "'tls' must be 'required' or 'none'");
 }
 
+/* smtp://user:password@host: the password would sit in the config, and in every
+ * message that names the url. */
+static int url_has_password(const char *url)
+{
+	const char *authority = strstr(url, "://") + 3;
+	size_t len = strcspn(authority, "/?#");
+	const char *at = memrchr(authority, '@', len);
+
+	return at && memchr(authority, ':', (size_t)(at - authority));
+}
+
 static void read_url(struct loader *l, const char *key, const yaml_node_t *v, void *t)
 {
 	const char *s = scalar(v);
@@ -216,7 +228,11 @@ static void read_url(struct loader *l, const char *key, const yaml_node_t *v, vo
 		*url = xasprintf("maildir:%s", path);
 		free(path);
 	} else if (s && (starts_with(s, "smtp://") || starts_with(s, "smtps://"))) {
-		get_string(l, key, v, t);
+		if (url_has_password(s))
+			problem(l, v, "no password in the url: name the variable that holds it in"
+				" 'password_env', or use 'netrc: true'");
+		else
+			get_string(l, key, v, t);
 	} else {
 		problem(l, v, "'url' must be smtp://HOST[:PORT], smtps://HOST[:PORT] or maildir:PATH");
 	}
@@ -311,11 +327,34 @@ static void read_limits(struct loader *l, const char *key, const yaml_node_t *v,
 	read_mapping(l, v, keys, ARRAY_SIZE(keys), t, "limits");
 }
 
+static void read_unsubscribe_mailto(struct loader *l, const char *key, const yaml_node_t *v,
+				    void *t)
+{
+	const char *s = scalar(v);
+
+	if (s && !message_unsubscribe_mailto_ok(s))
+		problem(l, v, "'%s' is not an address a List-Unsubscribe header can carry", s);
+	else
+		get_string(l, key, v, t);
+}
+
+static void read_unsubscribe_url(struct loader *l, const char *key, const yaml_node_t *v,
+				 void *t)
+{
+	const char *s = scalar(v);
+
+	if (s && !message_unsubscribe_url_ok(s))
+		problem(l, v, "'%s' is not an http(s) URL a List-Unsubscribe header can carry"
+			" (no spaces, commas or angle brackets)", s);
+	else
+		get_string(l, key, v, t);
+}
+
 static void read_unsubscribe(struct loader *l, const char *key, const yaml_node_t *v, void *t)
 {
 	static const struct key keys[] = {
-		{ "mailto", read_string, FIELD(struct config, unsubscribe_mailto) },
-		{ "url", read_string, FIELD(struct config, unsubscribe_url) },
+		{ "mailto", read_unsubscribe_mailto, FIELD(struct config, unsubscribe_mailto) },
+		{ "url", read_unsubscribe_url, FIELD(struct config, unsubscribe_url) },
 	};
 	(void)key;
 	read_mapping(l, v, keys, ARRAY_SIZE(keys), t, "unsubscribe");

@@ -827,3 +827,28 @@ char *message_reply_subject(const char *subject)
 		return xstrdup(subject);
 	return xasprintf("Re: %s", subject);
 }
+
+int message_unsubscribe_url_ok(const char *url_template)
+{
+	struct strbuf url = STRBUF_INIT;
+	const char *p = url_template, *token;
+	int ok;
+
+	while ((token = strstr(p, "{token}"))) {       /* a token is hex: any will do */
+		strbuf_add(&url, p, (size_t)(token - p));
+		strbuf_addstr(&url, "0123abcd");
+		p = token + strlen("{token}");
+	}
+	strbuf_addstr(&url, p);
+	ok = unsubscribe_url_valid(url.buf);
+	strbuf_release(&url);
+	return ok;
+}
+
+int message_unsubscribe_mailto_ok(const char *mailto)
+{
+	char *uri = unsubscribe_mailto_uri(mailto);
+
+	free(uri);
+	return uri != NULL;
+}

@@ -79,4 +79,10 @@ char *message_id_new(const char *from_email);
  * "Re:" (any case). A NULL subject counts as "". Caller frees. */
 char *message_reply_subject(const char *subject);
 
+/* Whether an unsubscribe link (a URL with {token} for the lead's token) or address
+ * makes a valid List-Unsubscribe header: for checking the config when it is read,
+ * before any message is built. */
+int message_unsubscribe_url_ok(const char *url_template);
+int message_unsubscribe_mailto_ok(const char *mailto);
+
 #endif

@@ -126,6 +126,36 @@ static void test_config__every_problem_with_position(void **state)
 	free(path);
 }
 
+static void test_config__no_password_in_url_and_unsubscribe_checked(void **state)
+{
+	struct diag_list d = DIAG_LIST_INIT;
+	struct config c;
+	char *path = write_file("secrets.yaml",
+		"smtp: { url: \"smtp://bob:Secr3t@mail.example.com:587\" }\n"
+		"unsubscribe: { mailto: \"not an address\", url: \"https://x.example/u/{token}?a=b,c\" }\n");
+
+	(void)state;
+	assert_int_equal(config_load(path, &c, &d), -1);
+	assert_int_equal(diag_count(&d), 3);
+	assert_int_equal(d.items[0].line, 1);
+	assert_non_null(strstr(d.items[0].message, "password_env"));
+	for (size_t i = 0; i < diag_count(&d); i++)
+		assert_null(strstr(d.items[i].message, "Secr3t"));
+	assert_int_equal(d.items[1].line, 2);
+	assert_non_null(strstr(d.items[1].message, "not an address"));
+	assert_non_null(strstr(d.items[2].message, "a=b,c"));
+	diag_release(&d);
+	config_release(&c);
+	free(path);
+
+	/* A user name alone is fine, and so is {token} in the link. */
+	path = write_file("user.yaml", "smtp: { url: \"smtp://bob@mail.example.com:587\" }\n"
+		"unsubscribe: { url: \"https://x.example/u/{token}\" }\n");
+	assert_int_equal(config_load(path, &c, &d), 0);
+	config_release(&c);
+	free(path);
+}
+
 static void test_config__yaml_syntax_error(void **state)
 {
 	struct diag_list d = DIAG_LIST_INIT;
@@ -167,6 +197,7 @@ int main(void)
 		cmocka_unit_test(test_config__missing_file_gives_defaults),
 		cmocka_unit_test(test_config__full_example),
 		cmocka_unit_test(test_config__every_problem_with_position),
+		cmocka_unit_test(test_config__no_password_in_url_and_unsubscribe_checked),
 		cmocka_unit_test(test_config__yaml_syntax_error),
 		cmocka_unit_test(test_config__starter_is_private_and_loads),
 	};
