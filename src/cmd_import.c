@@ -179,6 +179,22 @@ static char *owner_of_row(struct import *im, const struct header_map *map,
 	return str_empty(owner) ? NULL : xstrdup(cli_owner_key(im->cli, owner));
 }
 
+/* The lead status an exported row carries (Status column), or NULL. */
+static char *status_from_row(const char *file, const struct header_map *map,
+			     struct csv_record *rec)
+{
+	const char *status = header_map_value(map, rec, FIELD_STATUS);
+
+	if (str_empty(status))
+		return NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(pipeline_statuses); i++)
+		if (!strcasecmp(status, pipeline_statuses[i]))
+			return xstrdup(pipeline_statuses[i]);
+	warning("%s:%ld: '%s' is not a lead status (%s): ignored", file, rec->line, status,
+		"active, cold, replied, converted, lost, unsubscribed, bounced");
+	return NULL;
+}
+
 /* Fills a lead from a row. Returns 0, or 1 with *reason set when the row is rejected. */
 static int lead_from_row(struct import *im, const char *file, const struct header_map *map,
 			 struct csv_record *rec, enum date_order order, const char *zone,
@@ -222,40 +238,58 @@ static int lead_from_row(struct import *im, const char *file, const struct heade
 	l->extra = header_map_extra_json(map, rec);
 	l->contact_at = contact_time(im, file, rec->line, map, rec, order, zone);
 	l->consent = !flag_yes(opt_out) && !flag_no(consent);
+	l->status = status_from_row(file, map, rec);
 	l->created_at = im->cli->now;
 	return 0;
 }
 
+/* A lead's status, "active" when the row names none. */
+static const char *status_of(const struct lead *lead)
+{
+	return lead->status ? lead->status : "active";
+}
+
+/* Whether a row says the person must not be emailed: an opt-out or no-consent column,
+ * or an exported status of unsubscribed or bounced. */
+static int row_opts_out(const struct lead *row)
+{
+	return !row->consent || !strcmp(status_of(row), "unsubscribed") ||
+	       !strcmp(status_of(row), "bounced");
+}
+
 static int is_suppressed(struct import *im, const struct lead *lead)
 {
-	if (!lead->consent || !strcmp(lead->status, "unsubscribed") ||
-	    !strcmp(lead->status, "bounced"))
+	if (row_opts_out(lead))
 		return 1;
 	return im->any_suppressions && store_is_suppressed(im->cli->store, lead->email) == 1;
 }
 
-/* A lead this import created: nothing to look up, it has no enrolment yet. */
+/* A lead this import created: nothing to look up, it has no enrolment yet. A lead that
+ * an export shows as done (replied, converted, lost, cold) keeps that status. */
 static int enrol_new_lead(struct import *im, struct lead *row, int64_t lead_id)
 {
+	int active = !strcmp(status_of(row), "active");
+
 	row->id = lead_id;
-	row->status = (char *)"active";
 	if (is_suppressed(im, row)) {
-		row->status = NULL;
 		im->counts.suppressed++;
+		if (!active)    /* stored as the export said: bounced stays bounced */
+			return 0;
 		return store_lead_set_status(im->cli->store, lead_id, "unsubscribed", im->cli->now);
 	}
-	row->status = NULL;
-	if (!im->sequence)
+	if (!active || !im->sequence)
 		return 0;
 	im->counts.enrolled++;
 	return engine_enrol_new(&im->engine, row, im->sequence, row->event, row->contact_at);
 }
 
-/* A row that says an active lead opted out or gave no consent: the lead is stopped as
- * unsubscribed. A lead this import enrolled a moment ago counts as suppressed instead. */
+/* A row that says an active lead opted out, gave no consent or bounced: the lead is
+ * stopped, as with `optout`. A lead this import enrolled a moment ago counts as
+ * suppressed instead. */
 static int withdraw_enrolment(struct import *im, const struct lead *stored,
-			      enum merge_result result)
+			      const struct lead *row, enum merge_result result)
 {
+	const char *status = !strcmp(status_of(row), "bounced") ? "bounced" : "unsubscribed";
 	struct enrolment en;
 	int found = store_enrolment_active(im->cli->store, stored->id, &en);
 
@@ -267,7 +301,7 @@ static int withdraw_enrolment(struct import *im, const struct lead *stored,
 		enrolment_release(&en);
 	}
 	im->counts.suppressed++;
-	return engine_stop_lead(&im->engine, stored->id, "unsubscribed",
+	return engine_stop_lead(&im->engine, stored->id, status,
 				"opted out in an imported row");
 }
 
@@ -284,9 +318,9 @@ static int enrol_known_lead(struct import *im, const struct lead *row, int64_t l
 
 	if (store_lead_get(store, lead_id, &stored) != 1)
 		return -1;
-	if (!row->consent && !strcmp(stored.status, "active")) {
+	if (row_opts_out(row) && !strcmp(stored.status, "active")) {
 		/* This row opts the lead out: its follow-up stops here, as with `optout`. */
-		ret = withdraw_enrolment(im, &stored, result);
+		ret = withdraw_enrolment(im, &stored, row, result);
 		goto out;
 	}
 	if (is_suppressed(im, &stored)) {
@@ -294,7 +328,8 @@ static int enrol_known_lead(struct import *im, const struct lead *row, int64_t l
 			im->counts.suppressed++;
 		goto out;
 	}
-	if (!im->sequence)
+	/* A row with a status is an export read back, not a new scan: it enrols nobody. */
+	if (!im->sequence || row->status)
 		goto out;
 	if (!strcmp(stored.status, "cold") || !strcmp(stored.status, "lost")) {
 		ret = store_lead_set_status(store, lead_id, "active", im->cli->now);

@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 #include <getopt.h>
 #include <string.h>
+#include <strings.h>
 
 struct show_run {
 	const char *zone;
@@ -157,7 +158,15 @@ int cmd_show(int argc, char **argv, struct cli *cli)
 
 /* --- export -------------------------------------------------------------------------------- */
 
-/* Column names that `followup import` maps back to the same fields. */
+static void add_cell(struct strbuf *line, const char *value, int first)
+{
+	if (!first)
+		strbuf_addch(line, ',');
+	csv_write_field(line, value ? value : "", ',', 1);
+}
+
+/* Column names that `followup import` maps back to the same fields (Status too; the
+ * last four are derived, and import ignores them). */
 static const char *const csv_header[] = {
 	"Email", "First Name", "Last Name", "Company", "Title", "Phone", "Country", "Time Zone",
 	"Scanned At", "Notes", "Rating", "Owner", "Event", "Badge ID", "Status", "Sequence",
@@ -168,13 +177,44 @@ struct export_run {
 	int json;
 	cJSON *array;
 	struct strbuf line;
+	cJSON *extra_keys;      /* CSV: the extra columns of all leads, in order first seen */
 };
 
-static void add_cell(struct strbuf *line, const char *value, int first)
+static int is_fixed_column(const char *name)
 {
-	if (!first)
-		strbuf_addch(line, ',');
-	csv_write_field(line, value ? value : "", ',', 1);
+	for (size_t i = 0; i < ARRAY_SIZE(csv_header); i++)
+		if (!strcasecmp(csv_header[i], name))
+			return 1;
+	return 0;
+}
+
+/* First pass of a CSV export: the extra columns, so that they export as columns and
+ * import back as the same extra values. */
+static int collect_extra_keys(const struct export_row *row, void *opaque)
+{
+	struct export_run *r = opaque;
+	cJSON *extra = row->lead->extra ? cJSON_Parse(row->lead->extra) : NULL;
+	const cJSON *item;
+
+	cJSON_ArrayForEach(item, extra) {
+		if (!is_fixed_column(item->string) &&
+		    !cJSON_GetObjectItemCaseSensitive(r->extra_keys, item->string))
+			cJSON_AddBoolToObject(r->extra_keys, item->string, 1);
+	}
+	cJSON_Delete(extra);
+	return 0;
+}
+
+static void add_extra_cells(struct export_run *r, const char *extra_json)
+{
+	cJSON *extra = extra_json ? cJSON_Parse(extra_json) : NULL;
+	const cJSON *key;
+
+	cJSON_ArrayForEach(key, r->extra_keys) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(extra, key->string);
+		add_cell(&r->line, cJSON_IsString(v) ? v->valuestring : NULL, 0);
+	}
+	cJSON_Delete(extra);
 }
 
 static int export_row(const struct export_row *row, void *opaque)
@@ -209,6 +249,7 @@ static int export_row(const struct export_row *row, void *opaque)
 	strbuf_reset(&r->line);
 	for (size_t i = 0; i < ARRAY_SIZE(cells); i++)
 		add_cell(&r->line, cells[i], i == 0);
+	add_extra_cells(r, l->extra);
 	strbuf_addstr(&r->line, "\r\n");
 	fwrite(r->line.buf, 1, r->line.len, stdout);
 	return 0;
@@ -241,8 +282,16 @@ int cmd_export(int argc, char **argv, struct cli *cli)
 	if (r.json) {
 		r.array = cJSON_CreateArray();
 	} else {
+		r.extra_keys = cJSON_CreateObject();
+		if (store_export_each(cli->store, collect_extra_keys, &r)) {
+			status = FU_FAIL;
+			goto out;
+		}
 		for (size_t i = 0; i < ARRAY_SIZE(csv_header); i++)
 			add_cell(&r.line, csv_header[i], i == 0);
+		const cJSON *key;
+		cJSON_ArrayForEach(key, r.extra_keys)
+			add_cell(&r.line, key->string, 0);
 		strbuf_addstr(&r.line, "\r\n");
 		fwrite(r.line.buf, 1, r.line.len, stdout);
 	}
@@ -253,6 +302,8 @@ int cmd_export(int argc, char **argv, struct cli *cli)
 		else
 			cJSON_Delete(r.array);
 	}
+out:
+	cJSON_Delete(r.extra_keys);
 	strbuf_release(&r.line);
 	view_end(cli);
 	return status;

@@ -16,7 +16,8 @@ static const char *const field_names[] = {
 	[FIELD_TIMEZONE] = "timezone", [FIELD_SCANNED_AT] = "scanned_at",
 	[FIELD_NOTES] = "notes", [FIELD_RATING] = "rating", [FIELD_OWNER] = "owner",
 	[FIELD_EVENT] = "event", [FIELD_BADGE_ID] = "badge_id", [FIELD_OPT_OUT] = "opt_out",
-	[FIELD_CONSENT] = "consent", [FIELD_EXTRA] = "extra", [FIELD_IGNORE] = "ignore",
+	[FIELD_CONSENT] = "consent", [FIELD_STATUS] = "status", [FIELD_EXTRA] = "extra",
+	[FIELD_IGNORE] = "ignore",
 };
 
 /*
@@ -69,6 +70,9 @@ static const struct alias {
 		"donotemail", NULL } },
 	{ FIELD_CONSENT, (const char *const[]){ "optin", "consent", "marketingconsent",
 		"gdprconsent", "emailoptin", "contactoptin", "subscribedyesno", NULL } },
+	/* `followup export`'s own columns: the status is read back, the rest is derived. */
+	{ FIELD_STATUS, (const char *const[]){ "status", "leadstatus", NULL } },
+	{ FIELD_IGNORE, (const char *const[]){ "sequence", "step", "lasttouch", "nextdue", NULL } },
 };
 
 struct column {

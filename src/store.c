@@ -1396,7 +1396,7 @@ int store_export_each(struct store *s, export_fn fn, void *ctx)
 	static const char sql[] =
 		"SELECT " LEAD_COLUMNS ", e.sequence,"
 		" (SELECT t.step FROM touches t WHERE t.enrolment_id = e.id"
-		"   AND t.state NOT IN ('pending', 'cancelled') ORDER BY t.id DESC LIMIT 1),"
+		"   AND t.state IN ('sent', 'done') ORDER BY t.id DESC LIMIT 1),"
 		" (SELECT max(t.done_at) FROM touches t WHERE t.lead_id = l.id"
 		"   AND t.state IN ('sent', 'done')),"
 		" (SELECT min(t.due_at) FROM touches t WHERE t.lead_id = l.id AND t.state = 'pending')"

@@ -20,6 +20,7 @@ enum lead_field {
 	FIELD_OWNER, FIELD_EVENT, FIELD_BADGE_ID,
 	FIELD_OPT_OUT,          /* the person opted out: yes/1/true means do not email */
 	FIELD_CONSENT,          /* the person consented: no/0/false means not */
+	FIELD_STATUS,           /* a lead status, as `followup export` writes it */
 	FIELD_COUNT,
 	FIELD_EXTRA = FIELD_COUNT,  /* an unmapped column, kept per lead as JSON */
 	FIELD_IGNORE,           /* a column dropped (--map 'Header=ignore', or no header) */
@@ -27,7 +28,7 @@ enum lead_field {
 
 /* The field's name as --map and templates spell it ("email", "first_name", ...). */
 const char *field_name(enum lead_field f);
-/* The field named (email first_name ... badge_id opt_out consent extra ignore, any case;
+/* The field named (email first_name ... badge_id opt_out consent status extra ignore, any case;
  * "full_name" is name), or -1. */
 int field_from_name(const char *name);
 

@@ -13,11 +13,11 @@ OWNERS = ("owners:\n"
           "  sam: { name: Sam Lee, email: sam@acme.example }\n"
           "limits: { per_run: 0, per_day: 0 }\n")
 
-EXPO = ("Email,First Name,Company,Owner,Scanned At\n"
-        "e1@x.example,Eve,Expo One,dana,2026-03-06 18:30\n"
-        "e2@x.example,Ed,Expo Two,dana,2026-03-06 18:30\n"
-        "e3@x.example,Ela,Expo Three,dana,2026-03-06 18:30\n"
-        "e4@x.example,Eli,\"=HYPERLINK(\"\"http://evil\"\")\",sam,2026-03-06 18:30\n")
+EXPO = ("Email,First Name,Company,Owner,Scanned At,Booth Zone\n"
+        "e1@x.example,Eve,Expo One,dana,2026-03-06 18:30,A\n"
+        "e2@x.example,Ed,Expo Two,dana,2026-03-06 18:30,\n"
+        "e3@x.example,Ela,Expo Three,dana,2026-03-06 18:30,B\n"
+        "e4@x.example,Eli,\"=HYPERLINK(\"\"http://evil\"\")\",sam,2026-03-06 18:30,C\n")
 SUMMIT = ("Email,First Name,Company,Owner,Scanned At\n"
           "s1@x.example,Sia,Summit One,sam,2026-03-09 10:00\n"
           "s2@x.example,Sol,Summit Two,sam,2026-03-09 10:00\n")
@@ -100,16 +100,24 @@ class Pipeline(FollowupTest):
         self.assertTrue(e4["Company"].startswith("'="))          # neutralised formula
         self.assertEqual(e4["Status"], "active")
         self.assertEqual(e4["Sequence"], "t")
-        self.assertEqual(e4["Step"], "call")
-        before = self.sql("SELECT email, first_name, company, owner, event, contact_at"
-                          " FROM leads ORDER BY email")
+        self.assertEqual(e4["Step"], "value")              # the last made: the call was missed
+        self.assertEqual(e4["Booth Zone"], "C")                  # extra columns too
+        self.ok("optout", "e3@x.example", now=self.now)
+        out = self.ok("export", "--csv", now=self.now).out
+        columns = ("SELECT email, first_name, company, owner, event, contact_at, status, extra"
+                   " FROM leads ORDER BY email")
+        before = self.sql(columns)
         path = self.write("export.csv", out)
         self.db = os.path.join(self.dir, "second.db")
         self.ok("init", env=self.env())
-        self.ok("import", "--no-enroll", path, now=self.now)
-        after = self.sql("SELECT email, first_name, company, owner, event, contact_at"
-                         " FROM leads ORDER BY email")
-        self.assertEqual(before, after)
+        summary = self.ok("import", "--json", "--sequence", "t", path, now=self.now).json()
+        self.assertEqual(self.sql(columns), before)
+        # Replied and opted-out leads come back as they were: not enrolled, never emailed.
+        self.assertEqual((summary["enrolled"], summary["suppressed"]), (3, 1))
+        pending = self.sql("SELECT DISTINCT l.email FROM touches t JOIN leads l"
+                           " ON l.id = t.lead_id WHERE t.state = 'pending' ORDER BY 1")
+        self.assertEqual([p["email"] for p in pending],
+                         ["e4@x.example", "s1@x.example", "s2@x.example"])
         exported = self.ok("export", "--json", now=self.now).json()
         self.assertEqual(len(exported), 6)
 
