@@ -495,6 +495,13 @@ int cmd_preview(int argc, char **argv, struct cli *cli)
 			error("preview: no touch or lead '%s' with a pending touch", argv[1]);
 		return found < 0 ? FU_FAIL : FU_USAGE;
 	}
+	if (strcmp(d.touch.state, "pending")) {
+		/* Rebuilt now, it would not be what went out: other Message-ID, other copy. */
+		error("preview: touch %lld is %s, not pending: 'followup show %s' has its history",
+		      (long long)d.touch.id, d.touch.state, d.lead.email);
+		due_item_release(&d);
+		return FU_USAGE;
+	}
 	if (compose_touch(cli->store, &cli->config, cli->sequences, &d, &c)) {
 		due_item_release(&d);
 		return FU_FAIL;

@@ -119,6 +119,21 @@ class Messages(SendBase):
         self.assertEqual(m["Message-ID"], stored["message_id"])
         self.assertIn("\n-- \nJosé\nAcme", body(m))
 
+    def test_preview_is_the_message_that_goes(self):
+        self.import_csv(['renee@x.example,Renée,Lefèvre,"Société, SA",,jose,2026-03-06 18:30'])
+        shown = subprocess.run([BIN, "--now", NOW_RECAP, "preview", "renee@x.example"],
+                               env=self.env(), capture_output=True, check=True).stdout
+        self.assertNotIn(b"\n", shown.replace(b"\r\n", b""))      # CRLF throughout
+        self.assertEqual(self.states(), ["pending"])                # preview changes nothing
+        self.assertEqual(self.send()["sent"], 1)
+        [msg] = self.server.messages()
+        strip = lambda raw: [l for l in raw.split(b"\r\n")
+                             if not l.startswith((b"Message-ID:", b"Date:"))]
+        self.assertEqual(strip(shown), strip(msg.data))
+        # Once sent, a rebuilt message would not be what went out.
+        r = self.fails(2, "preview", "1", now=NOW_RECAP)
+        self.assertIn("touch 1 is sent", r.err)
+
     def test_crlf_in_data_cannot_add_a_header(self):
         self.import_csv(['evil@x.example,"Dana\r\nBcc: x@evil.example",,Co,'
                          '"x\r\nBcc: y@evil.example",,2026-03-06 18:30'])
