@@ -118,12 +118,7 @@ static void print_group_header(struct due_run *r, const struct due_item *d, int 
 static void print_one_line(const char *text)
 {
 	fputs("          ", stdout);
-	for (; *text; text++) {
-		if (*text == '\n')
-			fputs(" / ", stdout);
-		else if (*text != '\r')
-			putchar(*text);
-	}
+	fputs_one_line(text, stdout);
 	putchar('\n');
 }
 
@@ -136,11 +131,15 @@ static void print_line(struct due_run *r, const struct due_item *d, const struct
 
 	time_format_local(d->touch.due_at, r->zone, when, sizeof(when));
 	print_group_header(r, d, day_group(r, d->touch.due_at, overdue));
-	printf("  #%-6lld %s  %-8s %s%s%s%s  [%s/%s]\n", (long long)d->touch.id,
-	       when + (overdue ? 0 : 11), d->touch.channel, name,
-	       str_empty(d->lead.company) ? "" : " (", str_empty(d->lead.company) ? "" :
-	       d->lead.company, str_empty(d->lead.company) ? "" : ")",
-	       d->enrolment.sequence, d->touch.step);
+	printf("  #%-6lld %s  %-8s ", (long long)d->touch.id, when + (overdue ? 0 : 11),
+	       d->touch.channel);
+	fputs_one_line(name, stdout);
+	if (!str_empty(d->lead.company)) {
+		fputs(" (", stdout);
+		fputs_one_line(d->lead.company, stdout);
+		putchar(')');
+	}
+	printf("  [%s/%s]\n", d->enrolment.sequence, d->touch.step);
 	if (!strcmp(d->touch.state, "in_doubt"))
 		printf("          IN DOUBT: may have been sent; settle with 'followup resolve %lld"
 		       " sent|retry'\n", (long long)d->touch.id);
@@ -376,8 +375,9 @@ static void print_summary(const struct due_run *r)
 		puts("Nothing due. Well done.");
 		return;
 	}
-	printf("\n%ld due: %ld overdue, %ld emails (for 'followup send'), %ld calls and tasks",
-	       r->count, r->overdue, r->emails, r->count - r->emails);
+	printf("\n%ld due: %ld overdue, %ld email%s (for 'followup send'), %ld %s",
+	       r->count, r->overdue, r->emails, r->emails == 1 ? "" : "s", r->count - r->emails,
+	       r->count - r->emails == 1 ? "call or task" : "calls and tasks");
 	if (r->held)
 		printf(", %ld held", r->held);
 	if (r->in_doubt)
@@ -422,6 +422,8 @@ int cmd_due(int argc, char **argv, struct cli *cli)
 	}
 	if (optind < argc)
 		return usage_error("due", "unexpected argument '%s'", argv[optind]);
+	if (r.json && r.ics)
+		return usage_error("due", "--json and --ics exclude each other");
 	if (engine_view_begin(&engine, !cli->what_if))
 		return FU_FAIL;
 	r.zone = cli_zone(cli);

@@ -46,17 +46,20 @@ static int show_entry(const struct timeline_entry *e, void *opaque)
 				      cJSON_CreateNull());
 		cJSON_AddItemToObject(o, "detail", e->detail ? cJSON_CreateString(e->detail) :
 				      cJSON_CreateNull());
-		if (e->message_id)
-			cJSON_AddStringToObject(o, "message_id", e->message_id);
-		if (!strcmp(e->kind, "touch"))
-			cJSON_AddNumberToObject(o, "touch_id", (double)e->ref);
+		cJSON_AddItemToObject(o, "message_id", e->message_id ?
+				      cJSON_CreateString(e->message_id) : cJSON_CreateNull());
+		cJSON_AddItemToObject(o, "touch_id", !strcmp(e->kind, "touch") ?
+				      cJSON_CreateNumber((double)e->ref) : cJSON_CreateNull());
 		cJSON_AddItemToArray(r->array, o);
 		return 0;
 	}
 	time_format_local(e->at, r->zone, when, sizeof(when));
-	printf("  %s  %-10s %s", when, e->kind, e->title ? e->title : "");
-	if (!str_empty(e->detail))
-		printf(": %s", e->detail);
+	printf("  %s  %-12s ", when, e->kind);
+	fputs_one_line(e->title, stdout);
+	if (!str_empty(e->detail)) {
+		fputs(": ", stdout);
+		fputs_one_line(e->detail, stdout);
+	}
 	if (!strcmp(e->kind, "touch"))
 		printf("  [touch %lld]", (long long)e->ref);
 	if (e->message_id)
@@ -65,10 +68,23 @@ static int show_entry(const struct timeline_entry *e, void *opaque)
 	return 0;
 }
 
+/* "label      value", a value of several lines (notes) indented under its first. */
 static void print_field(const char *label, const char *value)
 {
-	if (!str_empty(value))
-		printf("%-10s %s\n", label, value);
+	const char *line = value;
+
+	if (str_empty(value))
+		return;
+	for (int first = 1; *line; first = 0) {
+		size_t len = strcspn(line, "\r\n");
+
+		printf("%-10s %.*s\n", first ? label : "", (int)len, line);
+		line += len;
+		if (line[0] == '\r' && line[1] == '\n')
+			line++;
+		if (*line)
+			line++;
+	}
 }
 
 static void print_lead(const struct lead *l, const char *zone)
@@ -94,7 +110,7 @@ static void print_lead(const struct lead *l, const char *zone)
 	print_field("contacted", when);
 	print_field("notes", l->notes);
 	if (!l->consent)
-		print_field("consent", "no (never enrolled)");
+		print_field("consent", "no (not to be emailed)");
 	cJSON_ArrayForEach(item, extra)
 		if (cJSON_IsString(item))
 			printf("%-10s %s: %s\n", "extra", item->string, item->valuestring);

@@ -151,7 +151,7 @@ int main(int argc, char **argv)
 	if (first < 0)
 		goto out;
 	set_quiet(cli.quiet);
-	cli.color = stdout_is_tty() && !getenv("NO_COLOR");
+	cli.color = stdout_is_tty() && str_empty(getenv("NO_COLOR"));   /* no-color.org */
 	cmd = find_command(argv[first]);
 	if (!cmd) {
 		error("'%s' is not a followup command (see 'followup --help')", argv[first]);

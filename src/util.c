@@ -243,3 +243,16 @@ int utf8_valid(const char *str, size_t len)
 	}
 	return 1;
 }
+
+void fputs_one_line(const char *s, FILE *f)
+{
+	for (; s && *s; s++) {
+		if (*s == '\r' || *s == '\n') {
+			fputs(" / ", f);
+			if (s[0] == '\r' && s[1] == '\n')
+				s++;
+		} else {
+			putc(*s, f);
+		}
+	}
+}

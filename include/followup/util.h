@@ -11,6 +11,7 @@
 #ifndef FOLLOWUP_UTIL_H
 #define FOLLOWUP_UTIL_H
 
+#include <stdio.h>
 #include <stdarg.h>
 #include <stddef.h>
 
@@ -66,6 +67,8 @@ char *strbuf_detach(struct strbuf *sb);
 
 /* Small string helpers. */
 int str_empty(const char *s);                   /* NULL or "" */
+/* Prints s on one line: its line breaks (CRLF, LF or CR, as in booth notes) become " / ". */
+void fputs_one_line(const char *s, FILE *f);
 int starts_with(const char *s, const char *prefix);
 char *str_trim(char *s);                        /* trims ASCII space in place, returns s */
 int utf8_valid(const char *s, size_t len);      /* 1 if s[0..len) is valid UTF-8 */

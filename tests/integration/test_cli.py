@@ -55,6 +55,21 @@ class Cli(FollowupTest):
         self.ok("due", now="2025-03-20T15:00:00Z")
         self.assertNotEqual(dump(), before)
 
+    def test_line_breaks_in_data_keep_the_layout(self):
+        self.ok("init")
+        self.ok("import", self.write("nl.csv", 'Email,First Name,Company,Notes\n'
+                                     'n@x.example,Nia,"Big Co\nBranch","line1\r\nline2"\n'),
+                now="2026-03-06T15:00:00Z")
+        due = self.ok("due", now="2026-03-09T15:00:00Z").out
+        self.assertIn("Nia (Big Co / Branch)  [event-followup/recap]", due)
+        self.assertIn("1 email (for 'followup send'), 0 calls and tasks", due)
+        shown = self.ok("show", "n@x.example", now="2026-03-09T15:00:00Z").out
+        self.assertIn("notes      line1\n           line2\n", shown)
+        timeline = self.ok("show", "--json", "1", now="2026-03-09T15:00:00Z").json()["timeline"]
+        self.assertTrue(all({"message_id", "touch_id"} <= set(e) for e in timeline))
+        self.assertIsNone(timeline[0]["touch_id"])
+        self.fails(2, "due", "--json", "--ics")
+
     def test_commands_need_a_store(self):
         r = self.fails(1, "leads")
         self.assertIn("followup init", r.err)
