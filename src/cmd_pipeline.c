@@ -102,8 +102,11 @@ static void print_pipeline(const struct pipeline *p, const char *event, const ch
 		printf("%-18s %-12s %7s %7s %6s\n", "Sequence", "Step", "Made", "Replies", "Rate");
 		for (size_t i = 0; i < p->nsteps; i++) {
 			double rate = share(p->steps[i].replies, p->steps[i].made);
-			printf("%-18.18s %-12.12s %7ld %7ld %5.1f%% ", p->steps[i].sequence,
-			       p->steps[i].step, p->steps[i].made, p->steps[i].replies, 100 * rate);
+			fputs_column(p->steps[i].sequence, 18, stdout);
+			putchar(' ');
+			fputs_column(p->steps[i].step, 12, stdout);
+			printf(" %7ld %7ld %5.1f%% ", p->steps[i].made, p->steps[i].replies,
+			       100 * rate);
 			bar(rate, 20);
 			putchar('\n');
 		}
@@ -111,9 +114,12 @@ static void print_pipeline(const struct pipeline *p, const char *event, const ch
 	}
 	if (p->nmissed) {
 		puts("Missed calls and tasks");
-		for (size_t i = 0; i < p->nmissed; i++)
-			printf("  %-24.24s %ld\n", p->missed[i].owner ? p->missed[i].owner :
-			       "(no owner)", p->missed[i].missed);
+		for (size_t i = 0; i < p->nmissed; i++) {
+			fputs("  ", stdout);
+			fputs_column(p->missed[i].owner ? p->missed[i].owner : "(no owner)", 24,
+				     stdout);
+			printf(" %ld\n", p->missed[i].missed);
+		}
 	}
 }
 

@@ -256,3 +256,24 @@ void fputs_one_line(const char *s, FILE *f)
 		}
 	}
 }
+
+void fputs_column(const char *s, int width, FILE *f)
+{
+	int chars = 0;
+	size_t len = 0, cut = 0;
+
+	for (; s[len]; len++) {
+		if (((unsigned char)s[len] & 0xC0) == 0x80)
+			continue;               /* a continuation byte: same character */
+		if (chars == width - 1)
+			cut = len;              /* where "…" goes if it does not fit */
+		chars++;
+	}
+	if (chars > width) {
+		fprintf(f, "%.*s\xe2\x80\xa6", (int)cut, s);      /* U+2026 */
+		return;
+	}
+	fputs(s, f);
+	for (; chars < width; chars++)
+		putc(' ', f);
+}

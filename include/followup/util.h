@@ -69,6 +69,9 @@ char *strbuf_detach(struct strbuf *sb);
 int str_empty(const char *s);                   /* NULL or "" */
 /* Prints s on one line: its line breaks (CRLF, LF or CR, as in booth notes) become " / ". */
 void fputs_one_line(const char *s, FILE *f);
+/* Prints UTF-8 s in a column `width` characters wide: padded with spaces, or cut at a
+ * character boundary with "…" as its last character. */
+void fputs_column(const char *s, int width, FILE *f);
 int starts_with(const char *s, const char *prefix);
 char *str_trim(char *s);                        /* trims ASCII space in place, returns s */
 int utf8_valid(const char *s, size_t len);      /* 1 if s[0..len) is valid UTF-8 */
