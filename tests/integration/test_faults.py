@@ -74,6 +74,22 @@ class StoreFaults(FollowupTest):
                          os.listdir(os.path.join(self.outbox, "new")))
 
 
+class ServerGoesSilent(SendBase):
+    """A server that takes a message and never answers: one touch in doubt, and the run
+    stops there instead of waiting out the timeout once per message."""
+    server_options = dict(hang_after_data=30)
+
+    def setUp(self):
+        super().setUp()
+        self.use_server(self.server, extra="  timeout: 2\n")
+
+    def test_one_timeout_stops_the_run(self):
+        self.import_csv(self.lead_rows(3))
+        r = self.send(NOW_RECAP, code=1)
+        self.assertIn("stopped answering", r.err)
+        self.assertEqual(sorted(self.states()[:3]), ["in_doubt", "pending", "pending"])
+
+
 class DropAfterPlainData(SendBase):
     """The same with a message libcurl takes in one read (no line starting with a dot):
     it does not call back for the end, and the drop must still count as in doubt."""
