@@ -331,7 +331,7 @@ static void print_summary(struct send_run *r)
 	printf("%s %ld message%s via %s", r->dry_run ? "would send" : "sent", n->sent,
 	       n->sent == 1 ? "" : "s", r->transport ? transport_describe(r->transport) :
 	       r->cli->config.smtp.url);
-	printf(" (%ld failed, %ld to retry, %ld bounced, %ld deferred by limits, %ld in doubt,"
+	printf(" (%ld failed, %ld to retry, %ld bounced, %ld deferred by limits, %ld newly in doubt,"
 	       " %ld held)\n", n->failed, n->retry, n->bounced, n->deferred, n->in_doubt, n->held);
 	if (n->waiting)
 		printf("%ld due email%s wait%s for the sending window or a business day\n",
