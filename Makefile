@@ -162,7 +162,8 @@ install: $(BUILD)/followup
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sequences $(DESTDIR)$(MANDIR)/man1
 	install -m 755 $(BUILD)/followup $(DESTDIR)$(BINDIR)/followup
 	install -m 644 sequences/*.yaml $(DESTDIR)$(DATADIR)/sequences/
-	install -m 644 doc/followup.1 $(DESTDIR)$(MANDIR)/man1/followup.1
+	sed 's|@DATADIR@|$(DATADIR)|g' doc/followup.1 > $(DESTDIR)$(MANDIR)/man1/followup.1
+	chmod 644 $(DESTDIR)$(MANDIR)/man1/followup.1
 	install -d $(DESTDIR)$(BASHCOMPDIR)
 	install -m 644 doc/followup.bash $(DESTDIR)$(BASHCOMPDIR)/followup
 

@@ -65,7 +65,7 @@ _followup()
                 COMPREPLY=($(compgen -W "check --json" -- "$cur")); return
             fi
             [[ ${words[cmd_index + 1]} == check ]] && { _filedir 'y?(a)ml'; return; } ;;
-        plan) opts+=" --from"; ((nargs == 0)) && [[ $cur != -* ]] &&
+        plan) opts+=" --from --timezone"; ((nargs == 0)) && [[ $cur != -* ]] &&
             { COMPREPLY=($(compgen -W "$(_followup_sequences)" -- "$cur")); return; } ;;
         due) opts+=" --owner --channel --until --json --ics" ;;
         send) opts+=" --dry-run --limit --json" ;;
