@@ -117,7 +117,7 @@ static int build_message(const struct cli *cli, const struct due_item *d,
 	m.signature = c->signature;
 	m.message_id = message_id;
 	m.in_reply_to = c->in_reply_to;
-	m.references = c->in_reply_to;
+	m.references = c->references;
 	m.unsubscribe_mailto = cli->config.unsubscribe_mailto;
 	m.unsubscribe_url = c->unsubscribe_url;
 	m.date = cli->now;

@@ -31,7 +31,7 @@ enum stmt_id {
 	ST_ENROL_END, ST_ENROL_CANCEL_PENDING, ST_ENROL_ACTIVE_OF, ST_SEQ_VERSION,
 	ST_SEQ_VERSION_SET,
 	ST_TOUCH_INSERT, ST_TOUCH_GET, ST_TOUCH_PENDING, ST_TOUCH_RESCHEDULE, ST_TOUCH_CLOSE,
-	ST_STEPS_MADE, ST_LAST_TOUCHED, ST_LAST_EMAIL, ST_CLOSING, ST_HAS_CLOSING,
+	ST_STEPS_MADE, ST_LAST_TOUCHED, ST_LAST_EMAIL, ST_THREAD, ST_CLOSING, ST_HAS_CLOSING,
 	ST_DUE_ITEM, ST_SENDING_TO_DOUBT, ST_CLAIM, ST_UNCLAIM, ST_RETRY, ST_SENT_SINCE, ST_COUNT_STATE,
 	ST_COUNT
 };
@@ -1098,6 +1098,34 @@ int store_enrolment_last_email(struct store *s, int64_t enrolment_id, struct tou
 		return -1;
 	sqlite3_bind_int64(st, 1, enrolment_id);
 	return touch_query(s, st, out);
+}
+
+int store_enrolment_thread(struct store *s, int64_t enrolment_id, char **references)
+{
+	sqlite3_stmt *st = stmt(s, ST_THREAD,
+		"SELECT message_id FROM touches WHERE enrolment_id = ?"
+		" AND state IN ('sent', 'in_doubt') AND message_id IS NOT NULL"
+		" ORDER BY done_at, id");
+	struct strbuf ids = STRBUF_INIT;
+	int rc;
+
+	*references = NULL;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, enrolment_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		strbuf_addf(&ids, "%s%s", ids.len ? " " : "", sqlite3_column_text(st, 0));
+	finish(st);
+	if (rc != SQLITE_DONE) {
+		strbuf_release(&ids);
+		return db_error(s, "cannot read a thread");
+	}
+	if (!ids.len) {
+		strbuf_release(&ids);
+		return 0;
+	}
+	*references = strbuf_detach(&ids);
+	return 1;
 }
 
 /* Collects touches first and calls fn after: fn changes the rows the query walks. */

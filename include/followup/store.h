@@ -149,6 +149,9 @@ int store_enrolment_steps_made(struct store *s, int64_t enrolment_id, char ***st
 time_t store_lead_last_touched(struct store *s, int64_t lead_id);
 /* The enrolment's most recent sent email: 1 found, 0 none. */
 int store_enrolment_last_email(struct store *s, int64_t enrolment_id, struct touch *out);
+/* The Message-IDs of the enrolment's emails sent so far (or in doubt), oldest first and
+ * space-separated, as a References header lists them: 1 found (caller frees), 0 none. */
+int store_enrolment_thread(struct store *s, int64_t enrolment_id, char **references);
 
 typedef int (*touch_fn)(const struct touch *t, void *ctx);
 /* Whether any pending touch's close_at has come: 1 yes, 0 no, -1 error. */

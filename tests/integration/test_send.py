@@ -166,6 +166,19 @@ class Messages(SendBase):
         self.assertIn(first["Message-ID"], second["References"])
         self.assertEqual(second["Subject"], "Re: " + first["Subject"])
 
+    def test_third_email_references_the_whole_thread(self):
+        with open(os.path.join(self.seqdir, "t.yaml"), "a") as f:
+            f.write("  - { id: checkin, after: 7d, channel: email, thread: true,"
+                    " body: \"Checking in.\" }\n")
+        self.import_csv(self.lead_rows(1))
+        for now in (NOW_RECAP, NOW_VALUE, "2026-03-18T13:05:00Z"):
+            self.assertEqual(self.send(now)["sent"], 1, now)
+        first, second, third = [parse(m) for m in self.server.messages()]
+        self.assertEqual(third["In-Reply-To"], second["Message-ID"])
+        self.assertEqual(third["References"].split(),
+                         [first["Message-ID"], second["Message-ID"]])
+        self.assertEqual(third["Subject"], "Re: " + first["Subject"])
+
     def test_dry_run_sends_nothing(self):
         self.import_csv(self.lead_rows(2))
         self.assertEqual(self.send(NOW_RECAP, "--dry-run")["sent"], 2)
