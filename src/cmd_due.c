@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char usage[] =
 	"usage: followup due [--owner NAME] [--channel email|call|linkedin|task] [--until TIME]\n"
@@ -46,6 +47,8 @@ struct planned {
 	time_t due_at;
 	int email;
 	char *sender;
+	int shown;      /* in the listing; others only use up their sender's daily limit */
+	int64_t touch;  /* the pending touch it comes from: send's order among equal times */
 };
 
 static char *full_name(const struct lead *l)
@@ -240,27 +243,32 @@ static void print_calendar(struct due_run *r)
 
 /* --- the forecast ------------------------------------------------------------------------------ */
 
-static void plan_one(struct due_run *r, time_t due_at, int email, const char *sender)
+static void plan_one(struct due_run *r, const struct due_item *d, time_t due_at, int email,
+		     const char *sender, int shown)
 {
 	struct planned *p;
 
 	r->planned = xrealloc(r->planned, (r->nplanned + 1) * sizeof(*r->planned));
 	p = &r->planned[r->nplanned++];
-	p->due_at = due_at < r->cli->now ? r->cli->now : due_at;
+	p->due_at = due_at;
 	p->email = email;
 	p->sender = xstrdup(sender ? sender : "");
+	p->shown = shown;
+	p->touch = d->touch.id;
 }
 
 /* The touch, and the steps after it that fall due by --until, as if each were made
  * when due: the load a big event will put on each rep in the coming days. */
-static void plan(struct due_run *r, const struct due_item *d, const struct composed *c)
+static void plan(struct due_run *r, const struct due_item *d, const struct composed *c,
+		 int shown)
 {
 	struct engine e = { r->cli->store, r->cli->sequences, &r->cli->config, r->cli->now };
 	const struct sequence *seq = c->sequence;
-	time_t last = d->touch.due_at;
+	/* An overdue touch is made today at the earliest, and min_gap counts from then. */
+	time_t last = d->touch.due_at < r->cli->now ? r->cli->now : d->touch.due_at;
 	const char *zone;
 
-	plan_one(r, d->touch.due_at, !strcmp(d->touch.channel, "email"), c->from_email);
+	plan_one(r, d, last, !strcmp(d->touch.channel, "email"), c->from_email, shown);
 	if (!seq || !c->step || strcmp(d->touch.state, "pending"))
 		return;
 	zone = engine_zone(&e, &d->lead, seq);
@@ -268,9 +276,38 @@ static void plan(struct due_run *r, const struct due_item *d, const struct compo
 		time_t due = engine_step_due(&e, seq, i, d->enrolment.anchor_at, last, zone);
 		if (due > r->filter.until)
 			break;
-		plan_one(r, due, seq->steps[i].channel == CHANNEL_EMAIL, c->from_email);
+		plan_one(r, d, due, seq->steps[i].channel == CHANNEL_EMAIL, c->from_email, shown);
 		last = due;
 	}
+}
+
+/* Whether the forecast needs the touches the listing leaves out: those of other reps
+ * (or channels) that send as the same address use up the same daily limit. */
+static int forecast_needs_others(const struct due_run *r)
+{
+	return !r->json && !r->ics && (r->filter.owner || r->filter.channel) &&
+	       local_midnight(r->filter.until, r->zone) > r->today;
+}
+
+static int listed(const struct due_run *r, const struct due_item *d)
+{
+	return (!r->filter.owner || (d->lead.owner && !strcasecmp(d->lead.owner, r->filter.owner)))
+	       && (!r->filter.channel || !strcmp(d->touch.channel, r->filter.channel));
+}
+
+/* The forecast's second pass, over every touch due by --until. */
+static int plan_others(const struct due_item *d, void *opaque)
+{
+	struct due_run *r = opaque;
+	struct composed c;
+
+	if (listed(r, d))
+		return 0;       /* planned by list_one already */
+	if (compose_touch(r->cli->store, &r->cli->config, r->cli->sequences, d, &c))
+		return -1;
+	plan(r, d, &c, 0);
+	composed_release(&c);
+	return 0;
 }
 
 static int by_sender_then_time(const void *a, const void *b)
@@ -280,7 +317,9 @@ static int by_sender_then_time(const void *a, const void *b)
 
 	if (c)
 		return c;
-	return x->due_at < y->due_at ? -1 : x->due_at > y->due_at;
+	if (x->due_at != y->due_at)
+		return x->due_at < y->due_at ? -1 : 1;
+	return x->touch < y->touch ? -1 : x->touch > y->touch;
 }
 
 /* Touches per day from today to --until; an email over its sender's daily limit moves to
@@ -307,7 +346,7 @@ static void print_forecast(struct due_run *r)
 		if (day >= days)
 			continue;
 		if (!p->email) {
-			manual[day]++;
+			manual[day] += p->shown;
 			continue;
 		}
 		if (!sender || strcmp(sender, p->sender)) {
@@ -324,7 +363,7 @@ static void print_forecast(struct due_run *r)
 		}
 		used++;
 		if (cursor < days)
-			emails[cursor]++;
+			emails[cursor] += p->shown;
 	}
 	printf("\nForecast: touches per day, with the steps that follow (emails on the day the\n"
 	       "per-sender limit of %ld a day lets them go)\n", per_day);
@@ -364,7 +403,7 @@ static int list_one(const struct due_item *d, void *opaque)
 	else
 		print_line(r, d, &c, overdue);
 	if (!r->json && !r->ics)
-		plan(r, d, &c);
+		plan(r, d, &c, 1);
 	composed_release(&c);
 	return 0;
 }
@@ -431,6 +470,12 @@ int cmd_due(int argc, char **argv, struct cli *cli)
 	if (r.json)
 		json_stream_start(&r.stream);
 	status = store_due_each(cli->store, &r.filter, list_one, &r) ? FU_FAIL : FU_OK;
+	if (status == FU_OK && forecast_needs_others(&r)) {
+		struct due_filter everyone = r.filter;
+		everyone.owner = everyone.channel = NULL;
+		if (store_due_each(cli->store, &everyone, plan_others, &r))
+			status = FU_FAIL;
+	}
 	if (r.json) {
 		json_stream_end(&r.stream);
 	} else if (status == FU_OK && r.ics) {

@@ -157,3 +157,25 @@ class Forecast(FollowupTest):
         self.assertIn("Wed 2026-03-11      1 emails", out)
         result = self.ok("send", "--json", now="2026-03-09T13:30:00Z").json()
         self.assertEqual((result["sent"], result["deferred"]), (2, 3))
+
+    def test_other_reps_on_the_same_sender_use_up_its_limit(self):
+        # Sam has no address of his own: his leads go from the sender, as the unowned do.
+        self.ok("init")
+        rows = "".join(f"u{i}@x.example,U{i},,2026-03-06 18:30\n" for i in range(3))
+        rows += "sam@x.example,Sa,sam,2026-03-06 18:30\n"
+        self.ok("import", self.write("s.csv", "Email,First Name,Owner,Scanned At\n" + rows),
+                now="2026-03-07T00:00:00Z")
+        out = self.ok("due", "--owner", "sam", "--until", "2026-03-12",
+                      now="2026-03-09T12:00:00Z").out
+        # Four recaps from one address, two a day: Sam's goes on Tuesday at the earliest.
+        self.assertIn("Mon 2026-03-09      0 emails", out)
+        self.assertIn("Tue 2026-03-10      1 emails", out)
+
+    def test_overdue_steps_keep_min_gap_in_the_forecast(self):
+        self.ok("init")
+        self.ok("import", self.write("g.csv", "Email,First Name,Scanned At\n"
+                                     "g@x.example,G,2026-03-02 10:00\n"),
+                now="2026-03-02T15:00:00Z")
+        out = self.ok("due", "--until", "2026-04-03", now="2026-03-30T15:00:00Z").out
+        # Four steps past due: one a day from today (min_gap 1d), not all on Monday.
+        self.assertIn("Mon 2026-03-30      1 emails      0 calls and tasks", out)
