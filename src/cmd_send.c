@@ -100,10 +100,12 @@ static int build_message(const struct cli *cli, const struct due_item *d,
 			 const struct composed *c, const char *message_id, struct strbuf *out)
 {
 	struct message m = { 0 };
-	char *err = NULL;
-	char *to_name = NULL;
+	char *err = NULL, *to_name = NULL, *references = NULL;
 	int ret;
 
+	/* Looked up here, not in compose: only a message on its way needs the thread. */
+	if (c->in_reply_to && store_enrolment_thread(cli->store, d->enrolment.id, &references) < 0)
+		return -1;
 	if (!str_empty(d->lead.first_name) || !str_empty(d->lead.last_name))
 		to_name = xasprintf("%s%s%s", d->lead.first_name ? d->lead.first_name : "",
 				    d->lead.first_name && d->lead.last_name ? " " : "",
@@ -117,7 +119,7 @@ static int build_message(const struct cli *cli, const struct due_item *d,
 	m.signature = c->signature;
 	m.message_id = message_id;
 	m.in_reply_to = c->in_reply_to;
-	m.references = c->references;
+	m.references = references;
 	m.unsubscribe_mailto = cli->config.unsubscribe_mailto;
 	m.unsubscribe_url = c->unsubscribe_url;
 	m.date = cli->now;
@@ -126,6 +128,7 @@ static int build_message(const struct cli *cli, const struct due_item *d,
 		error("touch %lld: %s", (long long)d->touch.id, err);
 	free(err);
 	free(to_name);
+	free(references);
 	return ret;
 }
 

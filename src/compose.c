@@ -130,10 +130,6 @@ static int thread_on_previous(struct store *store, const struct due_item *d,
 		return -1;
 	if (found) {
 		c->in_reply_to = xstrdup(prev.message_id);
-		if (store_enrolment_thread(store, d->enrolment.id, &c->references) < 0) {
-			touch_release(&prev);
-			return -1;
-		}
 		if (!c->subject && prev.subject) {
 			c->subject = !strncasecmp(prev.subject, "Re:", 3) ? xstrdup(prev.subject)
 				: xasprintf("Re: %s", prev.subject);
@@ -205,7 +201,6 @@ void composed_release(struct composed *c)
 	free(c->body);
 	free(c->text);
 	free(c->in_reply_to);
-	free(c->references);
 	free(c->unsubscribe_url);
 	free(c->held);
 	memset(c, 0, sizeof(*c));

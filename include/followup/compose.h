@@ -17,7 +17,6 @@ struct composed {
 	char *subject, *body;               /* email steps */
 	char *text;                         /* the task text, or the subject of an email */
 	char *in_reply_to;                  /* thread: the Message-ID answered, else NULL */
-	char *references;                   /* thread: every earlier Message-ID, oldest first */
 	char *unsubscribe_url;              /* with the lead's token, NULL when not set */
 	char *held;                         /* why it cannot go out as is, NULL when it can */
 };
