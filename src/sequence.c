@@ -461,6 +461,9 @@ static void read_sequence(struct loader *l, const yaml_node_t *root)
 		seq->name = get_string(l, v, "name");
 		seq->name_line = LINE(v);
 		seq->name_col = COL(v);
+		if (seq->name && is_blank(seq->name))
+			problem(l, v, "a sequence name cannot be empty (leave 'name' out to use the"
+				" file's name)");
 	}
 	if (!seq->name)
 		seq->name = name_from_path(l->file);

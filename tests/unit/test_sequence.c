@@ -197,11 +197,12 @@ static void test_sequence__second_document_refused(void **state)
 	free(p);
 }
 
-static void test_sequence__empty_step_id_refused(void **state)
+static void test_sequence__empty_name_and_step_id_refused(void **state)
 {
 	char *p = problems_of("tests/data/seq_empty_id.yaml");
 
 	(void)state;
+	expect(p, "1:7: a sequence name cannot be empty");
 	expect(p, "3:9: a step id cannot be empty");
 	expect(p, "7:11: a step id cannot be empty");
 	free(p);
@@ -218,7 +219,7 @@ int main(void)
 		cmocka_unit_test(test_sequence__same_name_in_two_files),
 		cmocka_unit_test(test_sequence__unreadable_file_fails),
 		cmocka_unit_test(test_sequence__second_document_refused),
-		cmocka_unit_test(test_sequence__empty_step_id_refused),
+		cmocka_unit_test(test_sequence__empty_name_and_step_id_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
