@@ -427,7 +427,8 @@ int cmd_send(int argc, char **argv, struct cli *cli)
 		status = FU_OK;
 	print_summary(&r);
 out:
-	engine_view_end(&r.engine);
+	if (r.dry_run)
+		engine_view_end(&r.engine);
 	transport_close(r.transport);
 	free(r.ids);
 	if (r.password) {

@@ -438,8 +438,10 @@ static int tick_has_work(struct engine *e)
 
 int engine_view_begin(struct engine *e, int keep)
 {
-	if (keep || !e->sequences || !tick_has_work(e))
-		return keep ? engine_tick(e) : 0;
+	if (keep)
+		return engine_tick(e);
+	if (!e->sequences || !tick_has_work(e))
+		return 0;
 	if (store_begin(e->store))
 		return -1;
 	if (engine_tick(e)) {   /* joins the transaction, which stays open */
