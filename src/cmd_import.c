@@ -421,19 +421,50 @@ static void warn_extra_fields(const char *file, const struct csv_record *rec, si
 			rec->line, last, columns, last - columns);
 }
 
-/* "a file where some first field > 12 is read as dmy": looks at the scan dates first,
- * when the file can be read twice. */
+/* A pipe cannot be read twice: it is copied to a temporary file (unlinked at once) that
+ * takes the place of stdin, so that stdin is read like any file. Returns where stdin
+ * starts, or -1 when it cannot be made rewindable (it is then read once). */
+static off_t rewindable_stdin(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *path = xasprintf("%s/followup-stdin.XXXXXX", str_empty(tmp) ? "/tmp" : tmp);
+	off_t start = lseek(STDIN_FILENO, 0, SEEK_CUR);
+	char buf[65536];
+	ssize_t n = 0;
+	int fd;
+
+	if (start >= 0 || (fd = mkstemp(path)) < 0) {
+		free(path);
+		return start;
+	}
+	unlink(path);
+	free(path);
+	while ((n = read(STDIN_FILENO, buf, sizeof(buf))) > 0)
+		if (write(fd, buf, (size_t)n) != n)
+			break;
+	if (n != 0 || lseek(fd, 0, SEEK_SET) < 0 || dup2(fd, STDIN_FILENO) < 0) {
+		close(fd);
+		return -1;      /* what was read is gone: csv_open will report an empty stdin */
+	}
+	close(fd);
+	return 0;
+}
+
+/* "a file where some first field > 12 is read as dmy": looks at the scan dates first. */
 static enum date_order guess_date_order(const char *file, const struct import_options *o)
 {
 	struct csv_reader *csv = NULL;
 	struct header_map *map = NULL;
 	struct csv_record rec = CSV_RECORD_INIT;
 	enum date_order order = DATE_ORDER_AUTO;
+	off_t stdin_start = 0;
 	char *err = NULL;
 
 	if (o->date_order != DATE_ORDER_AUTO)
 		return o->date_order;
-	if (!strcmp(file, "-") || csv_open(&csv, file, &err) ||
+	if (!strcmp(file, "-") && (stdin_start = rewindable_stdin()) < 0)
+		return order;
+	if (csv_open(&csv, file, &err) ||
 	    csv_read(csv, &rec, &err) != 1 ||
 	    header_map_build(&map, &rec, o->maps, o->nmaps, &err))
 		goto out;
@@ -451,6 +482,8 @@ out:
 	header_map_free(map);
 	csv_record_release(&rec);
 	csv_close(csv);
+	if (!strcmp(file, "-"))
+		lseek(STDIN_FILENO, stdin_start, SEEK_SET);
 	return order;
 }
 

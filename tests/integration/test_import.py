@@ -155,6 +155,12 @@ class ImportSamples(FollowupTest):
         self.import_json(self.write("links.csv", "Email\nmailto:Ann@x.example\nb.@x.example\n"))
         self.assertEqual(self.sql("SELECT email FROM leads"), [{"email": "Ann@x.example"}])
 
+    def test_stdin_guesses_the_date_order_like_a_file(self):
+        csv = "Email,Scanned At\na@x.example,03/04/2025 10:00\nb@x.example,13/04/2025 10:00\n"
+        self.ok("import", "-", input=csv)
+        self.assertEqual(self.sql("SELECT date(contact_at, 'unixepoch') AS d FROM leads"
+                                  " ORDER BY id"), [{"d": "2025-04-03"}, {"d": "2025-04-13"}])
+
     def test_map_and_stdin(self):
         csv = "Correo,Nombre\nana@x.example,Ana\n"
         r = self.ok("import", "--json", "--map", "Correo=email", "--map", "Nombre=first_name",
