@@ -181,10 +181,21 @@ static int mark_lead(void *opaque)
 
 	if (found <= 0)
 		return found < 0 ? FU_FAIL : FU_USAGE;
-	if (engine_stop_lead(a->e, l.id, a->outcome, a->note))
-		status = FU_FAIL;
+	struct enrolment en;
+	int goes_on;
+
+	if (engine_stop_lead(a->e, l.id, a->outcome, a->note) ||
+	    (goes_on = store_enrolment_active(a->cli->store, l.id, &en)) < 0) {
+		lead_release(&l);
+		return FU_FAIL;
+	}
+	if (goes_on && !a->cli->quiet)
+		printf("%s marked %s; sequence %s goes on (its stop_on leaves %s out)\n", l.email,
+		       a->outcome, en.sequence, a->outcome);
 	else if (!a->cli->quiet)
 		printf("%s marked %s; pending touches cancelled\n", l.email, a->outcome);
+	if (goes_on)
+		enrolment_release(&en);
 	lead_release(&l);
 	return status;
 }
@@ -193,7 +204,8 @@ int cmd_mark(int argc, char **argv, struct cli *cli)
 {
 	static const char usage[] =
 		"usage: followup mark LEAD replied|converted|lost [--note TEXT]\n\n"
-		"Records an outcome for a lead (id or email); its sequence stops.\n\n"
+		"Records an outcome for a lead (id or email); its sequence stops (for converted\n"
+		"and lost, unless the sequence's stop_on leaves them out).\n\n"
 		"example: followup mark dana@northwind.example replied --note 'wants a demo'\n";
 	struct engine e = engine_of(cli);
 	struct mark_args a = { cli, &e, NULL, NULL, NULL };

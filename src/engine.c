@@ -296,6 +296,17 @@ out:
 	return ret;
 }
 
+/* Whether an outcome ends an enrolment in seq: those its stop_on names, and always a
+ * reply, an opt-out or a bounce, whatever the file says (nobody who answered or asked
+ * to be left alone gets another email). A missing or invalid file stops it too. */
+static int outcome_stops(const struct sequence *seq, const char *outcome)
+{
+	if (!strcmp(outcome, "replied") || !strcmp(outcome, "unsubscribed") ||
+	    !strcmp(outcome, "bounced"))
+		return 1;
+	return !seq || sequence_stops_on(seq, outcome);
+}
+
 int engine_stop_lead(struct engine *e, int64_t lead_id, const char *status, const char *note)
 {
 	struct enrolment en;
@@ -305,10 +316,14 @@ int engine_stop_lead(struct engine *e, int64_t lead_id, const char *status, cons
 	    store_history_add(e->store, lead_id, e->now, status, note))
 		return -1;
 	while ((found = store_enrolment_active(e->store, lead_id, &en)) == 1) {
-		int ret = store_enrolment_end(e->store, en.id, "stopped", status, e->now);
+		int stop = outcome_stops(sequence_set_find(e->sequences, en.sequence), status);
+		int ret = stop ? store_enrolment_end(e->store, en.id, "stopped", status, e->now) : 0;
+
 		enrolment_release(&en);
 		if (ret)
 			return -1;
+		if (!stop)
+			break;  /* a sequence that goes on after this outcome (see stop_on) */
 	}
 	return found < 0 ? -1 : 0;
 }

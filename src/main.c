@@ -33,7 +33,7 @@ static const struct command commands[] = {
 	{ "send", cmd_send, NEED_STORE | NEED_SEQUENCES, "send the due emails (cron-safe)" },
 	{ "done", cmd_done, NEED_STORE | NEED_SEQUENCES, "complete a manual touch" },
 	{ "skip", cmd_skip, NEED_STORE | NEED_SEQUENCES, "skip a touch" },
-	{ "mark", cmd_mark, NEED_STORE, "record an outcome: replied, converted or lost" },
+	{ "mark", cmd_mark, NEED_STORE | NEED_SEQUENCES, "record an outcome: replied, converted or lost" },
 	{ "optout", cmd_optout, NEED_STORE, "never email these addresses again" },
 	{ "enroll", cmd_enroll, NEED_STORE | NEED_SEQUENCES, "start a sequence for a lead" },
 	{ "preview", cmd_preview, NEED_STORE | NEED_SEQUENCES, "the exact message that would be sent" },

@@ -385,6 +385,14 @@ static const char *const top_keys[] = {
 	"reactivate", "steps",
 };
 
+int sequence_stops_on(const struct sequence *seq, const char *outcome)
+{
+	for (size_t k = 0; k < ARRAY_SIZE(outcome_names); k++)
+		if (!strcmp(outcome, outcome_names[k]))
+			return (seq->stop_on >> k) & 1;
+	return 0;
+}
+
 static void read_stop_on(struct loader *l, const yaml_node_t *v)
 {
 	if (!v)

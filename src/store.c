@@ -1265,12 +1265,14 @@ int store_sending_to_in_doubt(struct store *s, time_t now)
 int store_touch_claim(struct store *s, int64_t id, const char *message_id,
 		      const char *subject, const char *sender, time_t now)
 {
-	/* Claimable only while pending and while the lead may still be written to. */
+	/* Claimable only while pending and while the lead may still be written to: never
+	 * after a reply, an opt-out or a bounce (a converted or lost lead still has a
+	 * pending touch only when its sequence's stop_on lets it go on). */
 	sqlite3_stmt *st = stmt(s, ST_CLAIM,
 		"UPDATE touches SET state = 'sending', message_id = ?, subject = ?, sender = ?,"
 		" done_at = ?, attempts = attempts + 1"
 		" WHERE id = ? AND state = 'pending' AND EXISTS (SELECT 1 FROM leads l"
-		"  WHERE l.id = touches.lead_id AND l.status IN ('active', 'cold'))"
+		"  WHERE l.id = touches.lead_id AND l.status NOT IN ('replied', 'unsubscribed', 'bounced'))"
 		" AND NOT EXISTS (SELECT 1 FROM suppressions x, leads l"
 		"  WHERE l.id = touches.lead_id AND x.email = l.email)");
 	int claimed;

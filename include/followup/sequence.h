@@ -51,6 +51,10 @@ struct sequence {
 /* Loads and checks one file. Returns 0 with *out set, or -1 with the problems in d. */
 int sequence_load_file(const char *path, struct sequence **out, struct diag_list *d);
 void sequence_free(struct sequence *seq);
+/* Whether outcome (a lead status: replied converted lost unsubscribed bounced) is in
+ * the sequence's stop_on. */
+int sequence_stops_on(const struct sequence *seq, const char *outcome);
+
 const struct step *sequence_find_step(const struct sequence *seq, const char *id);
 
 /* The sequences of a directory (every *.yaml and *.yml, by name) or of a file list. */

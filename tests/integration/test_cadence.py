@@ -211,6 +211,22 @@ class Cadence(FollowupTest):
         self.due("2026-03-09T14:00:01Z")
         self.assertEqual(self.touches()[0]["state"], "expired")
 
+    def test_stop_on_decides_for_converted_and_lost_never_for_a_reply(self):
+        self.write_sequence("t.yaml", SEQUENCE.replace("min_gap: 1d\n",
+                                                       "min_gap: 1d\nstop_on: [lost]\n"))
+        self.import_leads("Email,First Name,Scanned At\n"
+                          "won@x.example,Wyn,2026-03-06 18:30\n"
+                          "rep@x.example,Rex,2026-03-06 18:30\n")
+        r = self.ok("mark", "won@x.example", "converted", now="2026-03-07T15:00:00Z")
+        self.assertIn("goes on", r.out)
+        self.ok("mark", "rep@x.example", "replied", now="2026-03-07T15:00:00Z")
+        # The converted lead's onboarding-style sequence goes on; the reply stops the other.
+        self.assertEqual(self.send("2026-03-09T13:05:00Z")["sent"], 1)
+        self.assertEqual([t["state"] for t in self.touches("won@x.example")], ["sent", "pending"])
+        self.assertEqual([t["state"] for t in self.touches("rep@x.example")], ["cancelled"])
+        self.ok("mark", "won@x.example", "lost", now="2026-03-10T15:00:00Z")
+        self.assertEqual(self.touches("won@x.example")[-1]["state"], "cancelled")
+
     def insert_before_call(self, step):
         self.write_sequence("t.yaml", SEQUENCE.replace("  - id: call\n", step + "  - id: call\n"))
 
