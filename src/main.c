@@ -49,7 +49,7 @@ static void print_usage(FILE *out)
 	      "Commands:\n", out);
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fputs("\nGlobal options (each also from the environment):\n"
+	fputs("\nGlobal options (the first four also from the environment):\n"
 	      "  --db PATH         the store (FOLLOWUP_DB)\n"
 	      "  --config PATH     the config file (FOLLOWUP_CONFIG)\n"
 	      "  --sequences DIR   the sequence files (FOLLOWUP_SEQUENCES)\n"
