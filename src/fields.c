@@ -70,10 +70,15 @@ static const struct alias {
 		"donotemail", NULL } },
 	{ FIELD_CONSENT, (const char *const[]){ "optin", "consent", "marketingconsent",
 		"gdprconsent", "emailoptin", "contactoptin", "subscribedyesno", NULL } },
-	/* `followup export`'s own columns: the status is read back, the rest is derived. */
-	{ FIELD_STATUS, (const char *const[]){ "status", "leadstatus", NULL } },
+	/* `followup export`'s own columns, only in a file that has its "Next Due" (see
+	 * export_columns_as_extra): the status is read back, the rest is derived. */
+	{ FIELD_STATUS, (const char *const[]){ "status", NULL } },
 	{ FIELD_IGNORE, (const char *const[]){ "sequence", "step", "lasttouch", "nextdue", NULL } },
 };
+
+/* The columns that mean something only in a file `followup export` wrote. */
+static const char *const export_columns[] = { "status", "sequence", "step", "lasttouch",
+	"nextdue" };
 
 struct column {
 	char *header;           /* as in the file, trimmed */
@@ -169,6 +174,18 @@ static int has_column(const struct header_map *map, const char *normalised)
 		if (!strcmp(map->columns[i].normalised, normalised))
 			return 1;
 	return 0;
+}
+
+/* A badge file's own "Status" (Attended, Hot, Cold...) or "Step" is not followup's:
+ * outside an export, those columns are plain extra columns. */
+static void export_columns_as_extra(struct header_map *map)
+{
+	if (has_column(map, "nextdue") && has_column(map, "lasttouch"))
+		return;
+	for (size_t i = 0; i < map->ncolumns; i++)
+		for (size_t k = 0; k < ARRAY_SIZE(export_columns); k++)
+			if (!strcmp(map->columns[i].normalised, export_columns[k]))
+				map->columns[i].field = FIELD_EXTRA;
 }
 
 static int apply_override(struct header_map *map, const char *spec, char **errmsg)
@@ -301,6 +318,7 @@ int header_map_build(struct header_map **out, const struct csv_record *header,
 		col->normalised = normalise_header(col->header);
 		col->field = alias_field(col->header, col->normalised);
 	}
+	export_columns_as_extra(map);
 	/* Beside a "Job Title", "Title" is a salutation (Dr, Ms): keep it as extra. */
 	has_job_title = has_column(map, "jobtitle");
 	for (size_t i = 0; i < map->ncolumns; i++)

@@ -38,7 +38,9 @@ struct header_map;
  * Maps the header record's columns to fields, then applies overrides[0..noverrides),
  * each "Header=field" (the header compared normalised). Rules: the aliases (see
  * fields.c); "Title" is the job title only when there is no "Job Title" column (else it
- * is a salutation, kept as extra); when two columns map to one field the first wins and
+ * is a salutation, kept as extra); Status, Sequence, Step, Last Touch and Next Due are
+followup export's columns only in a file that has both Last Touch and Next Due (else
+extra); when two columns map to one field the first wins and
  * the later become extra, except a date column and a time-of-day column for scanned_at
  * ("Scanned Date" + "Scan Time"), which join (header_map_scanned_at). A column named by
  * an override wins over columns that only an alias mapped to the same field.

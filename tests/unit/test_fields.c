@@ -135,6 +135,29 @@ static void test_fields__spec_spellings_and_normalisation(void **state)
 	}
 }
 
+/* A badge file's "Status" (Attended, Hot, Cold) is its own; only beside an export's
+ * Last Touch and Next Due is it the lead status, and Sequence and Step are dropped. */
+static void test_fields__export_columns_only_in_an_export(void **state)
+{
+	struct header_map *badges = map_of("Email|Status|Step", NULL, 0);
+	struct header_map *export = map_of("Email|Status|Sequence|Step|Last Touch|Next Due", NULL, 0);
+	struct csv_record row = CSV_RECORD_INIT;
+	char *extra;
+
+	(void)state;
+	make_record(&row, "a@x.example|Cold|2");
+	assert_string_equal(header_map_value(badges, &row, FIELD_STATUS), "");
+	extra = header_map_extra_json(badges, &row);
+	assert_string_equal(extra, "{\"Status\":\"Cold\",\"Step\":\"2\"}");
+	free(extra);
+	make_record(&row, "a@x.example|replied|event-followup|value|2026-03-12T13:05:00Z|");
+	assert_string_equal(header_map_value(export, &row, FIELD_STATUS), "replied");
+	assert_null(header_map_extra_json(export, &row));
+	csv_record_release(&row);
+	header_map_free(badges);
+	header_map_free(export);
+}
+
 /* The canonical names of tests/data/header_aliases.tsv, as fields. */
 static enum lead_field tsv_field(const char *canonical)
 {
@@ -595,6 +618,7 @@ int main(void)
 		cmocka_unit_test(test_fields__values_and_extra_json),
 		cmocka_unit_test(test_fields__unneutralise),
 		cmocka_unit_test(test_fields__email_plausibility),
+		cmocka_unit_test(test_fields__export_columns_only_in_an_export),
 		cmocka_unit_test(test_fields__email_normalise),
 		cmocka_unit_test(test_fields__name_split),
 		cmocka_unit_test(test_fields__flags),
