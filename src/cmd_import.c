@@ -283,9 +283,9 @@ static int enrol_new_lead(struct import *im, struct lead *row, int64_t lead_id)
 	return engine_enrol_new(&im->engine, row, im->sequence, row->event, row->contact_at);
 }
 
-/* A row that says an active lead opted out, gave no consent or bounced: the lead is
- * stopped, as with `optout`. A lead this import enrolled a moment ago counts as
- * suppressed instead. */
+/* A row that says a lead opted out, gave no consent or bounced: the lead is stopped,
+ * whatever it is in (a cold one may be in reactivation), as with `optout`. A lead this
+ * import enrolled a moment ago counts as suppressed instead. */
 static int withdraw_enrolment(struct import *im, const struct lead *stored,
 			      const struct lead *row, enum merge_result result)
 {
@@ -318,7 +318,8 @@ static int enrol_known_lead(struct import *im, const struct lead *row, int64_t l
 
 	if (store_lead_get(store, lead_id, &stored) != 1)
 		return -1;
-	if (row_opts_out(row) && !strcmp(stored.status, "active")) {
+	if (row_opts_out(row) && strcmp(stored.status, "unsubscribed") &&
+	    strcmp(stored.status, "bounced")) {
 		/* This row opts the lead out: its follow-up stops here, as with `optout`. */
 		ret = withdraw_enrolment(im, &stored, row, result);
 		goto out;
@@ -422,48 +423,56 @@ static void warn_extra_fields(const char *file, const struct csv_record *rec, si
 }
 
 /* A pipe cannot be read twice: it is copied to a temporary file (unlinked at once) that
- * takes the place of stdin, so that stdin is read like any file. Returns where stdin
- * starts, or -1 when it cannot be made rewindable (it is then read once). */
-static off_t rewindable_stdin(void)
+ * takes the place of stdin, so that stdin is read like any file. Sets *start to where
+ * stdin starts; -1 (reported) when it cannot be copied: what was read is lost then. */
+static int rewindable_stdin(off_t *start)
 {
 	const char *tmp = getenv("TMPDIR");
 	char *path = xasprintf("%s/followup-stdin.XXXXXX", str_empty(tmp) ? "/tmp" : tmp);
-	off_t start = lseek(STDIN_FILENO, 0, SEEK_CUR);
 	char buf[65536];
 	ssize_t n = 0;
-	int fd;
+	int fd = -1, ret = -1;
 
-	if (start >= 0 || (fd = mkstemp(path)) < 0) {
-		free(path);
-		return start;
+	if ((*start = lseek(STDIN_FILENO, 0, SEEK_CUR)) >= 0) {
+		ret = 0;        /* a file already */
+		goto out;
+	}
+	*start = 0;
+	if ((fd = mkstemp(path)) < 0) {
+		error("cannot copy stdin to '%s': %s", path, strerror(errno));
+		goto out;
 	}
 	unlink(path);
-	free(path);
 	while ((n = read(STDIN_FILENO, buf, sizeof(buf))) > 0)
 		if (write(fd, buf, (size_t)n) != n)
 			break;
-	if (n != 0 || lseek(fd, 0, SEEK_SET) < 0 || dup2(fd, STDIN_FILENO) < 0) {
+	if (n != 0)
+		error("cannot copy stdin to a file in %s: %s", str_empty(tmp) ? "/tmp" : tmp,
+		      n > 0 ? "short write (is the disk full?)" : strerror(errno));
+	else if (lseek(fd, 0, SEEK_SET) < 0 || dup2(fd, STDIN_FILENO) < 0)
+		error("cannot read stdin back: %s", strerror(errno));
+	else
+		ret = 0;
+out:
+	if (fd >= 0)
 		close(fd);
-		return -1;      /* what was read is gone: csv_open will report an empty stdin */
-	}
-	close(fd);
-	return 0;
+	free(path);
+	return ret;
 }
 
-/* "a file where some first field > 12 is read as dmy": looks at the scan dates first. */
-static enum date_order guess_date_order(const char *file, const struct import_options *o)
+/* "a file where some first field > 12 is read as dmy": looks at the scan dates first
+ * (stdin made rewindable before, and rewound to stdin_start after). */
+static enum date_order guess_date_order(const char *file, const struct import_options *o,
+					off_t stdin_start)
 {
 	struct csv_reader *csv = NULL;
 	struct header_map *map = NULL;
 	struct csv_record rec = CSV_RECORD_INIT;
 	enum date_order order = DATE_ORDER_AUTO;
-	off_t stdin_start = 0;
 	char *err = NULL;
 
 	if (o->date_order != DATE_ORDER_AUTO)
 		return o->date_order;
-	if (!strcmp(file, "-") && (stdin_start = rewindable_stdin()) < 0)
-		return order;
 	if (csv_open(&csv, file, &err) ||
 	    csv_read(csv, &rec, &err) != 1 ||
 	    header_map_build(&map, &rec, o->maps, o->nmaps, &err))
@@ -494,13 +503,18 @@ static int import_file(struct import *im, const char *file, int *changed)
 	struct header_map *map = NULL;
 	struct csv_record rec = CSV_RECORD_INIT;
 	const char *zone = im->opt->timezone ? im->opt->timezone : cli_zone(im->cli);
-	enum date_order order = guess_date_order(file, im->opt);
+	enum date_order order;
 	char *err = NULL;
 	int64_t import_id;
 	int file_changed = 0, rc, status = FU_FAIL;
 	long first_converted;
+	off_t stdin_start = 0;
 	size_t columns;
 
+	if (!strcmp(file, "-") && im->opt->date_order == DATE_ORDER_AUTO &&
+	    rewindable_stdin(&stdin_start))
+		return FU_FAIL;
+	order = guess_date_order(file, im->opt, stdin_start);
 	if ((rc = csv_open(&csv, file, &err))) {
 		error("%s", err);
 		status = rc == CSV_EIO ? FU_FAIL : FU_USAGE;
@@ -576,6 +590,8 @@ static int rejects_open(struct import *im, char **files, int nfiles)
 	im->rejects = fopen(im->rejects_tmp, "w");
 	if (!im->rejects) {
 		error("cannot write '%s': %s", im->rejects_tmp, strerror(errno));
+		free(im->rejects_tmp);
+		im->rejects_tmp = NULL;
 		return FU_FAIL;
 	}
 	return FU_OK;

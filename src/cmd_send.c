@@ -358,6 +358,10 @@ static int send_all(struct send_run *r)
 			break;
 		}
 		ret = send_one(r, r->ids[i]);
+		/* Checked before the next claim, and after the last message too: exit 1. */
+		if (!ret && transport_stalled(r->transport))
+			ret = error("%s stopped answering (timed out): the rest waits for the next run",
+				    transport_describe(r->transport));
 	}
 	if (store_count_state(r->cli->store, "in_doubt", &in_doubt_before) == 0 &&
 	    in_doubt_before > r->n.in_doubt && !r->json && !r->cli->quiet)

@@ -175,7 +175,9 @@ static int complete(struct engine *e, const struct enrolment *en, const struct s
 	if (!strcmp(lead->status, "active") &&
 	    store_lead_set_status(e->store, lead->id, "cold", e->now))
 		return -1;
-	if (!seq->has_reactivate)
+	/* Only a lead gone quiet is reactivated: not one converted or lost while a sequence
+	 * whose stop_on left that out went on to its end. */
+	if (!seq->has_reactivate || (strcmp(lead->status, "active") && strcmp(lead->status, "cold")))
 		return 0;
 	next = sequence_set_find(e->sequences, seq->reactivate_sequence);
 	if (!next) {

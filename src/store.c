@@ -1272,7 +1272,8 @@ int store_touch_claim(struct store *s, int64_t id, const char *message_id,
 		"UPDATE touches SET state = 'sending', message_id = ?, subject = ?, sender = ?,"
 		" done_at = ?, attempts = attempts + 1"
 		" WHERE id = ? AND state = 'pending' AND EXISTS (SELECT 1 FROM leads l"
-		"  WHERE l.id = touches.lead_id AND l.status NOT IN ('replied', 'unsubscribed', 'bounced'))"
+		"  WHERE l.id = touches.lead_id AND l.consent = 1"
+		"  AND l.status NOT IN ('replied', 'unsubscribed', 'bounced'))"
 		" AND NOT EXISTS (SELECT 1 FROM suppressions x, leads l"
 		"  WHERE l.id = touches.lead_id AND x.email = l.email)");
 	int claimed;

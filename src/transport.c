@@ -60,6 +60,11 @@ const char *transport_describe(const struct transport *t)
 	return maildir_transport_describe(t->maildir);
 }
 
+int transport_stalled(const struct transport *t)
+{
+	return t && t->smtp && smtp_transport_stalled(t->smtp);  /* a Maildir never stalls */
+}
+
 void transport_close(struct transport *t)
 {
 	if (!t)

@@ -564,6 +564,11 @@ const char *smtp_transport_describe(const struct smtp_transport *t)
 	return t->description;
 }
 
+int smtp_transport_stalled(const struct smtp_transport *t)
+{
+	return t->timed_out;
+}
+
 void smtp_transport_close(struct smtp_transport *t)
 {
 	if (!t)

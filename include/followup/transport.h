@@ -75,6 +75,10 @@ enum transport_result transport_send(struct transport *t, const char *envelope_f
  * "sent 12 messages via ..."; never contains credentials. Owned by t. */
 const char *transport_describe(const struct transport *t);
 
+/* Whether the server stopped answering (a timeout) in this run: then nothing more
+ * should be tried, since every message would wait out the same timeout. */
+int transport_stalled(const struct transport *t);
+
 /* Closes the connection (SMTP QUIT) and frees t. NULL is fine. */
 void transport_close(struct transport *t);
 
@@ -92,6 +96,7 @@ enum transport_result smtp_transport_send(struct smtp_transport *t, const char *
 					  const char *recipient, const char *data, size_t len,
 					  char **errmsg);
 const char *smtp_transport_describe(const struct smtp_transport *t);
+int smtp_transport_stalled(const struct smtp_transport *t);
 void smtp_transport_close(struct smtp_transport *t);
 
 struct maildir_transport;

@@ -227,6 +227,29 @@ class Cadence(FollowupTest):
         self.ok("mark", "won@x.example", "lost", now="2026-03-10T15:00:00Z")
         self.assertEqual(self.touches("won@x.example")[-1]["state"], "cancelled")
 
+    def test_a_lead_converted_in_a_sequence_that_goes_on_is_not_reactivated(self):
+        self.write_sequence("t.yaml", SEQUENCE.replace("min_gap: 1d\n",
+                                                       "min_gap: 1d\nstop_on: [lost]\n"))
+        self.import_leads()
+        self.ok("mark", "ny@x.example", "converted", now="2026-03-07T15:00:00Z")
+        for now in ("2026-03-09T13:05:00Z", "2026-03-12T13:05:00Z", "2026-03-16T13:05:00Z",
+                    "2026-03-27T13:05:00Z"):
+            self.send(now)
+        self.assertEqual(self.sql("SELECT sequence, state FROM enrolments"),
+                         [{"sequence": "t", "state": "completed"}])
+        self.assertEqual(self.due("2026-07-01T13:05:00Z"), [])
+
+    def test_an_opt_out_row_stops_a_cold_lead_in_reactivation(self):
+        self.import_leads()
+        for now in ("2026-03-09T13:05:00Z", "2026-03-12T13:05:00Z", "2026-03-27T13:05:00Z"):
+            self.send(now)
+        self.assertEqual(self.sql("SELECT status FROM leads"), [{"status": "cold"}])
+        summary = self.import_leads("Email,Do Not Email\nny@x.example,yes\n",
+                                    "2026-04-01T15:00:00Z")
+        self.assertEqual(summary["suppressed"], 1)
+        self.assertEqual(self.due("2026-07-01T13:05:00Z"), [])
+        self.assertEqual(self.send("2026-07-01T13:05:00Z")["sent"], 0)
+
     def insert_before_call(self, step):
         self.write_sequence("t.yaml", SEQUENCE.replace("  - id: call\n", step + "  - id: call\n"))
 

@@ -44,6 +44,23 @@ class StoreFaults(FollowupTest):
         self.assertRegex(proc.stderr, "(full|too large)")
         self.assertEqual(self.sql("SELECT email FROM leads ORDER BY email"), self.leads)
 
+    def test_stdin_that_cannot_be_copied_is_an_error(self):
+        # A pipe is copied to a temporary file first; a full disk there must say so.
+        cat = subprocess.Popen(["cat", self.big_file()], stdout=subprocess.PIPE)
+        proc = subprocess.run([BIN, "import", "-"], env=self.env(TMPDIR=self.dir),
+                              stdin=cat.stdout, capture_output=True, text=True,
+                              preexec_fn=limit_file_size(256 * 1024))
+        cat.stdout.close()
+        cat.wait()
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn("cannot copy stdin", proc.stderr)
+        self.assertEqual(self.sql("SELECT email FROM leads ORDER BY email"), self.leads)
+
+    def test_rejects_file_that_cannot_be_written(self):
+        r = self.fails(1, "import", "--rejects", os.path.join(self.dir, "no", "rej.csv"),
+                       self.data("A_eventyay_style_leads.csv"))
+        self.assertIn("cannot write", r.err)
+
     def test_read_only_store(self):
         if os.geteuid() == 0:
             subprocess.run(["chattr", "+i", self.db], check=True)
@@ -87,7 +104,15 @@ class ServerGoesSilent(SendBase):
         self.import_csv(self.lead_rows(3))
         r = self.send(NOW_RECAP, code=1)
         self.assertIn("stopped answering", r.err)
+        # The next touch was not even claimed: pending, never sending or in doubt.
         self.assertEqual(sorted(self.states()[:3]), ["in_doubt", "pending", "pending"])
+        self.assertEqual(self.sql("SELECT count(*) AS n FROM touches WHERE attempts > 0"),
+                         [{"n": 1}])
+
+    def test_a_timeout_on_the_last_message_still_fails_the_run(self):
+        self.import_csv(self.lead_rows(1))
+        r = self.send(NOW_RECAP, code=1)
+        self.assertIn("stopped answering", r.err)
 
 
 class DropAfterPlainData(SendBase):
