@@ -105,13 +105,20 @@ int cli_sequences(struct cli *cli)
 	return FU_OK;
 }
 
-const char *cli_owner_key(struct cli *cli, const char *name)
+struct owner_names cli_owner_names(struct cli *cli, const char *name)
 {
 	const struct owner *owner = NULL;
 
-	if (name && cli_config(cli) == FU_OK)
+	if (cli_config(cli) == FU_OK)
 		owner = config_find_owner(&cli->config, name);
-	return owner ? owner->key : name;
+	if (!owner)
+		return (struct owner_names){ name, NULL, NULL };
+	return (struct owner_names){ owner->key, owner->name, owner->email };
+}
+
+const char *cli_owner_key(struct cli *cli, const char *name)
+{
+	return name ? cli_owner_names(cli, name).key : NULL;
 }
 
 const char *cli_zone(struct cli *cli)

@@ -30,6 +30,7 @@ static const char usage[] =
 struct due_run {
 	struct cli *cli;
 	struct due_filter filter;
+	struct owner_names owner;  /* with --owner: the rep, under every name it may have */
 	const char *zone;
 	time_t today;           /* local midnight: due before it is overdue */
 	int json;
@@ -299,10 +300,19 @@ static int forecast_needs_others(const struct due_run *r)
 	       local_midnight(r->filter.until, r->zone) > r->today;
 }
 
+static int same_name(const char *a, const char *b)
+{
+	return a && b && !strcasecmp(a, b);
+}
+
+/* Whether the listing (--owner, --channel) has d: the store's filter, in C. */
 static int listed(const struct due_run *r, const struct due_item *d)
 {
-	return (!r->filter.owner || (d->lead.owner && !strcasecmp(d->lead.owner, r->filter.owner)))
-	       && (!r->filter.channel || !strcmp(d->touch.channel, r->filter.channel));
+	const struct owner_names *o = r->filter.owner;
+
+	return (!o || same_name(d->lead.owner, o->key) || same_name(d->lead.owner, o->name) ||
+		same_name(d->lead.owner, o->email)) &&
+	       (!r->filter.channel || !strcmp(d->touch.channel, r->filter.channel));
 }
 
 /* The forecast's second pass, over every touch due by --until. */
@@ -453,7 +463,10 @@ int cmd_due(int argc, char **argv, struct cli *cli)
 	r.filter.with_in_doubt = 1;
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
-		case 'o': r.filter.owner = cli_owner_key(cli, optarg); break;
+		case 'o':
+			r.owner = cli_owner_names(cli, optarg);
+			r.filter.owner = &r.owner;
+			break;
 		case 'c':
 			if (channel_from_name(optarg) < 0)
 				return usage_error("due", "unknown channel '%s'", optarg);
@@ -482,7 +495,8 @@ int cmd_due(int argc, char **argv, struct cli *cli)
 	status = store_due_each(cli->store, &r.filter, list_one, &r) ? FU_FAIL : FU_OK;
 	if (status == FU_OK && forecast_needs_others(&r)) {
 		struct due_filter everyone = r.filter;
-		everyone.owner = everyone.channel = NULL;
+		everyone.owner = NULL;
+		everyone.channel = NULL;
 		if (store_due_each(cli->store, &everyone, plan_others, &r))
 			status = FU_FAIL;
 	}

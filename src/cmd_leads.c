@@ -87,6 +87,7 @@ int cmd_leads(int argc, char **argv, struct cli *cli)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct lead_filter f = { 0 };
+	struct owner_names owner;
 	struct leads_run r = { cli, NULL, cli_zone(cli), 0 };
 	int c, json = 0, known;
 
@@ -100,7 +101,10 @@ int cmd_leads(int argc, char **argv, struct cli *cli)
 				return usage_error("leads", "unknown status '%s'", optarg);
 			f.status = optarg;
 			break;
-		case 'o': f.owner = cli_owner_key(cli, optarg); break;
+		case 'o':
+			owner = cli_owner_names(cli, optarg);
+			f.owner = &owner;
+			break;
 		case 'e': f.event = optarg; break;
 		case 'j': json = 1; break;
 		case 'h': fputs(usage, stdout); return FU_OK;

@@ -133,14 +133,19 @@ int cmd_pipeline(int argc, char **argv, struct cli *cli)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct engine engine = { cli->store, cli->sequences, &cli->config, cli->now };
-	const char *event = NULL, *owner = NULL;
+	const char *event = NULL;
+	struct owner_names owner;
+	const struct owner_names *scope = NULL;
 	struct pipeline p;
 	int c, json = 0;
 
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
 		case 'e': event = optarg; break;
-		case 'o': owner = cli_owner_key(cli, optarg); break;
+		case 'o':
+			owner = cli_owner_names(cli, optarg);
+			scope = &owner;
+			break;
 		case 'j': json = 1; break;
 		case 'h': fputs(usage, stdout); return FU_OK;
 		default: return unknown_option(argv);
@@ -149,16 +154,16 @@ int cmd_pipeline(int argc, char **argv, struct cli *cli)
 	if (optind < argc)
 		return usage_error("pipeline", "unexpected argument '%s'", argv[optind]);
 	if (engine_view_begin(&engine, !cli->what_if) ||
-	    store_pipeline(cli->store, event, owner, cli->now,
+	    store_pipeline(cli->store, event, scope, cli->now,
 			   local_midnight(cli->now, cli_zone(cli)), &p)) {
 		engine_view_end(&engine);
 		return FU_FAIL;
 	}
 	engine_view_end(&engine);
 	if (json)
-		json_print(pipeline_json(&p, event, owner));
+		json_print(pipeline_json(&p, event, scope ? scope->key : NULL));
 	else
-		print_pipeline(&p, event, owner);
+		print_pipeline(&p, event, scope ? scope->key : NULL);
 	pipeline_release(&p);
 	return FU_OK;
 }

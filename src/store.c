@@ -120,6 +120,19 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
 		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
 }
 
+/* A filter on a rep (struct owner_names): parameter i holds the key, ?20 and ?21 the
+ * display name and email, so that a lead stored under any of them matches. */
+#define OWNER_IS(l, i) \
+	" (?" i " IS NULL OR " l ".owner = ?" i " COLLATE NOCASE" \
+	" OR " l ".owner = ?20 COLLATE NOCASE OR " l ".owner = ?21 COLLATE NOCASE)"
+
+static void bind_owner(sqlite3_stmt *st, int i, const struct owner_names *owner)
+{
+	bind_text(st, i, owner ? owner->key : NULL);
+	bind_text(st, 20, owner ? owner->name : NULL);
+	bind_text(st, 21, owner ? owner->email : NULL);
+}
+
 static void bind_time(sqlite3_stmt *st, int i, time_t t)
 {
 	if (t)
@@ -755,7 +768,7 @@ int store_leads_each(struct store *s, const struct lead_filter *f, lead_fn fn, v
 {
 	static const char sql[] =
 		"SELECT " LEAD_COLUMNS " FROM leads l"
-		" WHERE (?1 IS NULL OR l.status = ?1) AND (?2 IS NULL OR l.owner = ?2 COLLATE NOCASE)"
+		" WHERE (?1 IS NULL OR l.status = ?1) AND" OWNER_IS("l", "2")
 		" AND (?3 IS NULL OR l.event = ?3 COLLATE NOCASE) ORDER BY l.id";
 	sqlite3_stmt *st = NULL;
 	int rc, ret = 0;
@@ -763,7 +776,7 @@ int store_leads_each(struct store *s, const struct lead_filter *f, lead_fn fn, v
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, "cannot list leads");
 	bind_text(st, 1, f ? f->status : NULL);
-	bind_text(st, 2, f ? f->owner : NULL);
+	bind_owner(st, 2, f ? f->owner : NULL);
 	bind_text(st, 3, f ? f->event : NULL);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct lead l;
@@ -1196,13 +1209,13 @@ int store_due_each(struct store *s, const struct due_filter *f, due_fn fn, void 
 	/* The pending branch walks the partial due index by time; in-doubt touches are few. */
 	static const char sql[] =
 		DUE_SELECT " WHERE t.state = 'pending' AND t.due_at <= ?1"
-		" AND (?2 IS NULL OR l.owner = ?2 COLLATE NOCASE)"
+		" AND" OWNER_IS("l", "2")
 		" AND (?3 IS NULL OR t.channel = ?3)"
 		" AND (?4 = 0 OR (t.channel = 'email' AND coalesce(t.retry_at, 0) <= ?5))"
 		" UNION ALL "
 		/* The IN term lets SQLite use the partial index of unsettled touches. */
 		DUE_SELECT " WHERE ?6 AND t.state IN ('sending', 'in_doubt') AND t.state = 'in_doubt'"
-		" AND (?2 IS NULL OR l.owner = ?2 COLLATE NOCASE)"
+		" AND" OWNER_IS("l", "2")
 		" AND (?3 IS NULL OR t.channel = ?3)"
 		" ORDER BY 7, 1";
 	sqlite3_stmt *st = NULL;
@@ -1211,7 +1224,7 @@ int store_due_each(struct store *s, const struct due_filter *f, due_fn fn, void 
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, "cannot list due touches");
 	sqlite3_bind_int64(st, 1, f->until);
-	bind_text(st, 2, f->owner);
+	bind_owner(st, 2, f->owner);
 	bind_text(st, 3, f->channel);
 	sqlite3_bind_int(st, 4, f->email_sendable);
 	sqlite3_bind_int64(st, 5, f->now);
@@ -1468,7 +1481,7 @@ const char *const pipeline_statuses[7] = {
 /* Leads in scope: ?1 event, ?2 owner (NULL for any). */
 #define IN_SCOPE(l) \
 	" (?1 IS NULL OR " l ".event = ?1 COLLATE NOCASE)" \
-	" AND (?2 IS NULL OR " l ".owner = ?2 COLLATE NOCASE)"
+	" AND" OWNER_IS(l, "2")
 
 /* Leads in scope, as a condition on a touch t: no join at all when nothing narrows. */
 #define TOUCH_IN_SCOPE \
@@ -1476,7 +1489,7 @@ const char *const pipeline_statuses[7] = {
 	" AND" IN_SCOPE("l") "))"
 
 static sqlite3_stmt *prepare_scoped(struct store *s, const char *sql, const char *event,
-				    const char *owner)
+				    const struct owner_names *owner)
 {
 	sqlite3_stmt *st = NULL;
 
@@ -1485,11 +1498,11 @@ static sqlite3_stmt *prepare_scoped(struct store *s, const char *sql, const char
 		return NULL;
 	}
 	bind_text(st, 1, event);
-	bind_text(st, 2, owner);
+	bind_owner(st, 2, owner);
 	return st;
 }
 
-static int pipeline_statuses_count(struct store *s, const char *event, const char *owner,
+static int pipeline_statuses_count(struct store *s, const char *event, const struct owner_names *owner,
 				   struct pipeline *p)
 {
 	sqlite3_stmt *st = prepare_scoped(s, "SELECT l.status, count(*) FROM leads l WHERE"
@@ -1510,7 +1523,7 @@ static int pipeline_statuses_count(struct store *s, const char *event, const cha
 	return rc == SQLITE_DONE ? 0 : db_error(s, "cannot compute the pipeline");
 }
 
-static int pipeline_touch_counts(struct store *s, const char *event, const char *owner,
+static int pipeline_touch_counts(struct store *s, const char *event, const struct owner_names *owner,
 				 time_t now, time_t today, struct pipeline *p)
 {
 	sqlite3_stmt *st = prepare_scoped(s,
@@ -1536,7 +1549,7 @@ static int pipeline_touch_counts(struct store *s, const char *event, const char 
 
 /* Speed to lead: hours from contact to first touch, over leads ever enrolled. The hours
  * come back sorted, so the median is read off the middle row. */
-static int pipeline_speed(struct store *s, const char *event, const char *owner,
+static int pipeline_speed(struct store *s, const char *event, const struct owner_names *owner,
 			  struct pipeline *p)
 {
 	sqlite3_stmt *st = prepare_scoped(s,
@@ -1589,7 +1602,7 @@ static struct pipeline_step *pipeline_step_of(struct pipeline *p, const char *se
 }
 
 /* Per step: touches made, then each reply credited to the last touch made before it. */
-static int pipeline_steps(struct store *s, const char *event, const char *owner,
+static int pipeline_steps(struct store *s, const char *event, const struct owner_names *owner,
 			  struct pipeline *p)
 {
 	static const char made_sql[] =
@@ -1628,7 +1641,7 @@ static int pipeline_steps(struct store *s, const char *event, const char *owner,
 	return rc == SQLITE_DONE ? 0 : db_error(s, "cannot compute the pipeline");
 }
 
-static int pipeline_missed(struct store *s, const char *event, const char *owner,
+static int pipeline_missed(struct store *s, const char *event, const struct owner_names *owner,
 			   struct pipeline *p)
 {
 	sqlite3_stmt *st = prepare_scoped(s,
@@ -1648,7 +1661,7 @@ static int pipeline_missed(struct store *s, const char *event, const char *owner
 	return rc == SQLITE_DONE ? 0 : db_error(s, "cannot compute the pipeline");
 }
 
-int store_pipeline(struct store *s, const char *event, const char *owner, time_t now,
+int store_pipeline(struct store *s, const char *event, const struct owner_names *owner, time_t now,
 		   time_t today, struct pipeline *out)
 {
 	memset(out, 0, sizeof(*out));

@@ -45,6 +45,9 @@ const char *cli_zone(struct cli *cli);
 /* The config's key of the owner known as `name` (key, display name or email), so that
  * "Dana Diaz" in a badge file and `--owner dana` are one rep; else `name` itself. */
 const char *cli_owner_key(struct cli *cli, const char *name);
+/* The rep `--owner NAME` means, under every name the config knows for it (leads stored
+ * before the config named the rep keep the name they came with). */
+struct owner_names cli_owner_names(struct cli *cli, const char *name);
 void cli_release(struct cli *cli);
 
 /* Prints a cJSON value followed by a newline, and frees it. */

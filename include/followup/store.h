@@ -98,8 +98,16 @@ int store_is_suppressed(struct store *s, const char *email);
 int store_has_suppressions(struct store *s);
 int store_suppress(struct store *s, const char *email, const char *reason, time_t now);
 
+/* A rep, for narrowing a listing: the names a lead's owner may be stored under (the
+ * config key, the display name, the email), matched case-insensitively; NULL where
+ * there is none. A NULL struct owner_names pointer matches every lead. */
+struct owner_names {
+	const char *key, *name, *email;
+};
+
 struct lead_filter {
-	const char *status, *owner, *event;
+	const char *status, *event;
+	const struct owner_names *owner;
 };
 typedef int (*lead_fn)(const struct lead *l, void *ctx);
 /* Calls fn for every lead matching filter, by id; stops early when fn returns non-zero
@@ -168,7 +176,8 @@ struct due_item {
 void due_item_release(struct due_item *d);
 struct due_filter {
 	time_t until;           /* touches due at or before this time */
-	const char *owner, *channel;
+	const struct owner_names *owner;
+	const char *channel;
 	int email_sendable;     /* only email touches whose retry time has come (for send) */
 	time_t now;             /* with email_sendable */
 	int with_in_doubt;      /* also list in_doubt touches */
@@ -223,8 +232,8 @@ struct pipeline {
 	size_t nmissed;
 };
 extern const char *const pipeline_statuses[7];
-int store_pipeline(struct store *s, const char *event, const char *owner, time_t now,
-		   time_t today, struct pipeline *out);
+int store_pipeline(struct store *s, const char *event, const struct owner_names *owner,
+		   time_t now, time_t today, struct pipeline *out);
 void pipeline_release(struct pipeline *p);
 
 /* --- sending ----------------------------------------------------------------------- */

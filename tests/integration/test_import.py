@@ -143,12 +143,16 @@ class ImportSamples(FollowupTest):
                                     "c@x.example,dana\nd@x.example,Sam\n"))
         self.assertEqual(self.sql("SELECT owner FROM leads ORDER BY id"),
                          [{"owner": "dana"}] * 3 + [{"owner": "Sam"}])
+        # A lead stored under the display name (before the config named the rep) counts too.
+        subprocess.run(["sqlite3", self.db, "UPDATE leads SET owner = 'Dana Diaz' WHERE id = 1"],
+                       check=True)
         for name in ("dana", "Dana Diaz", "dana@acme.example"):
             leads = self.ok("leads", "--owner", name, "--json").json()
             self.assertEqual(len(leads), 3, name)
+        self.assertEqual(self.ok("pipeline", "--json", "--owner", "DANA").json()["leads"]["total"], 3)
         due = self.ok("due", "--owner", "Dana Diaz", "--until", "2025-04-01", "--json",
                       now="2025-03-10T12:00:00Z").json()
-        self.assertEqual({d["owner"] for d in due}, {"dana"})
+        self.assertEqual({d["owner"] for d in due}, {"dana", "Dana Diaz"})
         self.assertEqual(len(due), 3)
 
     def test_mailto_link_is_the_address(self):
