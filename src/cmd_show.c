@@ -10,7 +10,6 @@
 #include <cjson/cJSON.h>
 #include <getopt.h>
 #include <string.h>
-#include <strings.h>
 
 struct show_run {
 	const char *zone;
@@ -196,16 +195,9 @@ struct export_run {
 	cJSON *extra_keys;      /* CSV: the extra columns of all leads, in order first seen */
 };
 
-static int is_fixed_column(const char *name)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(csv_header); i++)
-		if (!strcasecmp(csv_header[i], name))
-			return 1;
-	return 0;
-}
-
 /* First pass of a CSV export: the extra columns, so that they export as columns and
- * import back as the same extra values. */
+ * import back as the same extra values (one named like a column before it, "Status"
+ * say, comes after it and is read back as extra: see fields.c). */
 static int collect_extra_keys(const struct export_row *row, void *opaque)
 {
 	struct export_run *r = opaque;
@@ -213,8 +205,7 @@ static int collect_extra_keys(const struct export_row *row, void *opaque)
 	const cJSON *item;
 
 	cJSON_ArrayForEach(item, extra) {
-		if (!is_fixed_column(item->string) &&
-		    !cJSON_GetObjectItemCaseSensitive(r->extra_keys, item->string))
+		if (!cJSON_GetObjectItemCaseSensitive(r->extra_keys, item->string))
 			cJSON_AddBoolToObject(r->extra_keys, item->string, 1);
 	}
 	cJSON_Delete(extra);

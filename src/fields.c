@@ -176,16 +176,31 @@ static int has_column(const struct header_map *map, const char *normalised)
 	return 0;
 }
 
+static int is_export_column(const char *normalised)
+{
+	for (size_t k = 0; k < ARRAY_SIZE(export_columns); k++)
+		if (!strcmp(normalised, export_columns[k]))
+			return 1;
+	return 0;
+}
+
 /* A badge file's own "Status" (Attended, Hot, Cold...) or "Step" is not followup's:
- * outside an export, those columns are plain extra columns. */
+ * outside an export, those columns are plain extra columns. In an export, only the
+ * first of each is: a later "Status" is an extra column of that name, exported. */
 static void export_columns_as_extra(struct header_map *map)
 {
-	if (has_column(map, "nextdue") && has_column(map, "lasttouch"))
-		return;
-	for (size_t i = 0; i < map->ncolumns; i++)
-		for (size_t k = 0; k < ARRAY_SIZE(export_columns); k++)
-			if (!strcmp(map->columns[i].normalised, export_columns[k]))
-				map->columns[i].field = FIELD_EXTRA;
+	int in_export = has_column(map, "nextdue") && has_column(map, "lasttouch");
+
+	for (size_t i = 0; i < map->ncolumns; i++) {
+		int first = 1;
+
+		if (!is_export_column(map->columns[i].normalised))
+			continue;
+		for (size_t j = 0; j < i; j++)
+			first &= strcmp(map->columns[j].normalised, map->columns[i].normalised) != 0;
+		if (!in_export || !first)
+			map->columns[i].field = FIELD_EXTRA;
+	}
 }
 
 static int apply_override(struct header_map *map, const char *spec, char **errmsg)

@@ -121,6 +121,19 @@ class Pipeline(FollowupTest):
         exported = self.ok("export", "--json", now=self.now).json()
         self.assertEqual(len(exported), 6)
 
+    def test_a_badge_files_own_status_column_survives_export_and_import(self):
+        self.ok("import", "--sequence", "t", self.write("hot.csv", "Email,Status\n"
+                                                         "h@x.example,Hot\nc@x.example,Cold\n"),
+                now=self.now)
+        out = self.ok("export", "--csv", now=self.now).out
+        self.db = os.path.join(self.dir, "third.db")
+        self.ok("init", env=self.env())
+        self.ok("import", "--sequence", "t", self.write("back.csv", out), now=self.now)
+        self.assertEqual(self.sql("SELECT email, status, extra FROM leads"
+                                  " WHERE email IN ('h@x.example', 'c@x.example') ORDER BY 1"),
+                         [{"email": "c@x.example", "status": "active", "extra": '{"Status":"Cold"}'},
+                          {"email": "h@x.example", "status": "active", "extra": '{"Status":"Hot"}'}])
+
     def test_due_calendar_is_valid_icalendar(self):
         raw = subprocess.run([BIN, "--now", "2026-03-18T13:00:00Z", "due", "--ics", "--until",
                               "2026-03-31"], env=self.env(), capture_output=True, check=True).stdout
