@@ -618,8 +618,10 @@ static void set_defaults(struct sequence *seq)
 }
 
 /* Checks the text of a file (which it frees): 0 with *out set, or -1. */
+/* Loads a file's text (and frees it). On failure, *declared (when not NULL) is the
+ * name the file gives itself, if it got that far, so that using it says "invalid". */
 static int load_text(const char *path, char *text, size_t len, struct sequence **out,
-		     struct diag_list *d)
+		     struct diag_list *d, char **declared)
 {
 	struct loader l = { path, text, len, NULL, d, NULL, 0 };
 	yaml_parser_t parser;
@@ -646,6 +648,8 @@ static int load_text(const char *path, char *text, size_t len, struct sequence *
 	}
 	free(text);
 	if (l.problems) {
+		if (declared)
+			*declared = l.seq->name ? xstrdup(l.seq->name) : NULL;
 		sequence_free(l.seq);
 		return -1;
 	}
@@ -661,7 +665,7 @@ int sequence_load_file(const char *path, struct sequence **out, struct diag_list
 	*out = NULL;
 	if (!(text = read_whole(path, &len, d)))
 		return -1;
-	return load_text(path, text, len, out, d);
+	return load_text(path, text, len, out, d, NULL);
 }
 
 void sequence_free(struct sequence *seq)
@@ -696,8 +700,9 @@ const struct step *sequence_find_step(const struct sequence *seq, const char *id
 struct sequence_set {
 	struct sequence **valid;
 	size_t nvalid;
-	char **invalid;         /* names of files that failed the check */
+	char **invalid;         /* the names of files that failed the check, and their name: */
 	size_t ninvalid;
+	size_t invalid_files;   /* a file may leave two names invalid: its own and its name: */
 	size_t nunreadable;     /* of those, the files that could not be read */
 };
 
@@ -710,6 +715,7 @@ static void add_invalid(struct sequence_set *set, const char *name)
 static void remove_valid(struct sequence_set *set, size_t i)
 {
 	add_invalid(set, set->valid[i]->name);
+	set->invalid_files++;
 	sequence_free(set->valid[i]);
 	memmove(set->valid + i, set->valid + i + 1, (set->nvalid - i - 1) * sizeof(*set->valid));
 	set->nvalid--;
@@ -720,6 +726,7 @@ static void add_invalid_path(struct sequence_set *set, const char *path)
 	char *name = name_from_path(path);
 
 	add_invalid(set, name);
+	set->invalid_files++;
 	free(name);
 }
 
@@ -729,15 +736,18 @@ static int add_file(struct sequence_set *set, const char *path, struct diag_list
 {
 	struct sequence *seq;
 	size_t len;
-	char *text = read_whole(path, &len, d);
+	char *text = read_whole(path, &len, d), *declared = NULL;
 
 	if (!text) {
 		add_invalid_path(set, path);
 		set->nunreadable++;
 		return -1;
 	}
-	if (load_text(path, text, len, &seq, d)) {
+	if (load_text(path, text, len, &seq, d, &declared)) {
 		add_invalid_path(set, path);
+		if (declared)
+			add_invalid(set, declared);
+		free(declared);
 		return 0;
 	}
 	set->valid = xrealloc(set->valid, (set->nvalid + 1) * sizeof(*set->valid));
@@ -882,7 +892,7 @@ const struct sequence *sequence_set_at(const struct sequence_set *set, size_t i)
 
 size_t sequence_set_invalid_count(const struct sequence_set *set)
 {
-	return set ? set->ninvalid : 0;
+	return set ? set->invalid_files : 0;
 }
 
 size_t sequence_set_unreadable_count(const struct sequence_set *set)

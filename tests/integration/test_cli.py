@@ -92,6 +92,10 @@ class Cli(FollowupTest):
         self.assertIn(f"{bad}:8:18: unknown template variable '{{{{first_nmae}}}}'", r.out)
         self.assertIn(f"{bad}:14:14: unknown channel 'fax'", r.out)
 
+    def write_sequence_file(self, name, text):
+        with open(os.path.join(self.seqdir, name), "w") as f:
+            f.write(text)
+
     def test_invalid_sequence_is_never_used(self):
         self.ok("init")
         shutil.copy(self.data("seq_bad.yaml"), os.path.join(self.seqdir, "bad.yaml"))
@@ -102,6 +106,13 @@ class Cli(FollowupTest):
         self.assertIn("1 invalid sequence file", self.ok("sequences").out)
         r = self.fails(2, "plan", "no-such")
         self.assertIn("no sequence 'no-such'", r.err)
+        # Named by its 'name:', not its file name, it is still the invalid one.
+        with open(self.data("seq_bad.yaml")) as f:
+            text = f.read()
+        self.write_sequence_file("renamed.yaml", "name: other-name\n" + text.split("\n", 1)[1]
+                                 if text.startswith("name:") else "name: other-name\n" + text)
+        r = self.fails(2, "plan", "other-name")
+        self.assertIn("is invalid", r.err)
 
     def test_quiet_and_no_color(self):
         self.ok("init")
