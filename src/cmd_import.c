@@ -179,6 +179,22 @@ static char *owner_of_row(struct import *im, const struct header_map *map,
 	return str_empty(owner) ? NULL : xstrdup(cli_owner_key(im->cli, owner));
 }
 
+/* Reduces, in place, what spreadsheets make of an address to the address: a pasted
+ * mailto: link, or "Jane Doe <jane@x.example>" copied from a mail client. */
+static void bare_address(char *email)
+{
+	size_t len = strlen(email);
+	char *open = strrchr(email, '<');
+
+	if (len > 2 && email[len - 1] == '>' && open) {
+		len = (size_t)(email + len - 1 - open - 1);
+		memmove(email, open + 1, len);
+		email[len] = '\0';
+	}
+	if (!strncasecmp(email, "mailto:", 7))
+		memmove(email, email + 7, strlen(email + 7) + 1);
+}
+
 /* The lead status an exported row carries (Status column), or NULL. */
 static char *status_from_row(const char *file, const struct header_map *map,
 			     struct csv_record *rec)
@@ -209,8 +225,7 @@ static int lead_from_row(struct import *im, const char *file, const struct heade
 		*reason = "no email";
 		return 1;
 	}
-	if (!strncasecmp(l->email, "mailto:", 7))     /* a hyperlink pasted from a spreadsheet */
-		memmove(l->email, l->email + 7, strlen(l->email + 7) + 1);
+	bare_address(l->email);
 	if (!email_plausible(l->email, reason))
 		return 1;
 	l->first_name = value_or_null(map, rec, FIELD_FIRST_NAME);

@@ -387,16 +387,75 @@ void field_unneutralise(char *value)
 }
 
 /* Column's value, trimmed and unneutralised in place; "" past the end of a short row. */
+/* The length of the invisible space (no-break, zero-width, word joiner, BOM) that s
+ * starts with, pasted in from web pages and spreadsheets; 0 if none. */
+static size_t invisible_space(const char *s)
+{
+	static const char *const spaces[] = {
+		"\xc2\xa0", "\xe2\x80\x8b", "\xe2\x80\x8c", "\xe2\x80\x8d", "\xe2\x80\xaf",
+		"\xe2\x81\xa0", "\xef\xbb\xbf",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(spaces); i++)
+		if (starts_with(s, spaces[i]))
+			return strlen(spaces[i]);
+	return 0;
+}
+
+/* The length of the invisible space that the len bytes of v end with; 0 if none. */
+static size_t invisible_space_at_end(const char *v, size_t len)
+{
+	for (size_t n = 2; n <= 3 && n <= len; n++)
+		if (invisible_space(v + len - n) == n)
+			return n;
+	return 0;
+}
+
+/* Trims ASCII and invisible spaces from both ends, in place. */
+static char *trim_cell(char *v)
+{
+	char *p = v;
+	size_t len, n;
+
+	for (;;) {
+		if (isspace((unsigned char)*p))
+			p++;
+		else if ((n = invisible_space(p)))
+			p += n;
+		else
+			break;
+	}
+	len = strlen(p);
+	for (;;) {
+		if (len && isspace((unsigned char)p[len - 1]))
+			len--;
+		else if ((n = invisible_space_at_end(p, len)))
+			len -= n;
+		else
+			break;
+	}
+	memmove(v, p, len);
+	v[len] = '\0';
+	return v;
+}
+
 static const char *column_value(struct csv_record *rec, int column)
 {
 	char *v;
+	size_t len;
 
 	if (column < 0 || (size_t)column >= rec->count)
 		return "";
-	v = str_trim(rec->fields[column]);
+	v = trim_cell(rec->fields[column]);
 	if (*v == '\'') {
 		field_unneutralise(v);
-		str_trim(v);                    /* "'\tx" leaves a tab in front */
+		trim_cell(v);                   /* "'\tx" leaves a tab in front */
+	}
+	/* Excel's way to keep "00123" text in a CSV: ="00123". */
+	len = strlen(v);
+	if (len >= 3 && v[0] == '=' && v[1] == '"' && v[len - 1] == '"') {
+		memmove(v, v + 2, len - 3);
+		v[len - 3] = '\0';
+		trim_cell(v);
 	}
 	return v;
 }
@@ -529,7 +588,8 @@ int email_plausible(const char *email, const char **reason)
 	if (start == end)
 		*reason = "empty";
 	for (const char *p = start; p < end && !*reason; p++) {
-		*reason = bad_address_byte((unsigned char)*p);
+		*reason = invisible_space(p) ? "contains an invisible space (pasted from a web page?)"
+					     : bad_address_byte((unsigned char)*p);
 		if (*p == '@' && at)
 			*reason = "more than one @";
 		else if (*p == '@')

@@ -364,11 +364,11 @@ enum date_syntax {
 };
 
 /* Reads a date: YYYY-MM-DD, and with DATE_ANY_ORDER also YYYY/MM/DD, YYYY.MM.DD and
- * year-last dates (D.M.Y for dots, else as order says). */
+ * year-last dates, the year of four digits or two (D.M.Y for dots, else as order says). */
 static int read_date(const char **p, enum date_syntax syntax, enum date_order order,
 		     struct written_time *wt)
 {
-	int first, second, third, first_digits;
+	int first, second, third, first_digits, year_digits;
 	char separator;
 
 	first_digits = read_number(p, 1, 4, &first);
@@ -387,9 +387,11 @@ static int read_date(const char **p, enum date_syntax syntax, enum date_order or
 			return -1;
 		wt->year = first, wt->month = second, wt->day = third;
 	} else {
-		if (syntax == DATE_ISO_ONLY || read_number(p, 4, 4, &third) < 0)
+		year_digits = syntax == DATE_ISO_ONLY ? -1 : read_number(p, 2, 4, &third);
+		if (year_digits != 2 && year_digits != 4)
 			return -1;
-		wt->year = third;
+		/* Excel's short date, 3/5/25: a badge scan is of this century. */
+		wt->year = year_digits == 2 ? 2000 + third : third;
 		if (separator == '.' || order == DATE_ORDER_DMY)
 			wt->day = first, wt->month = second;
 		else if (order == DATE_ORDER_YMD)
@@ -664,7 +666,7 @@ int scanned_at_parse(const char *s, enum date_order order, const char *zone, tim
 int date_first_field_over_12(const char *s)
 {
 	const char *p = s;
-	int first, second, year;
+	int first, second, year, digits;
 	char separator;
 
 	if (!s)
@@ -679,7 +681,8 @@ int date_first_field_over_12(const char *s)
 	if (read_number(&p, 1, 2, &second) < 0 || *p != separator)
 		return 0;
 	p++;
-	if (read_number(&p, 4, 4, &year) < 0)
+	digits = read_number(&p, 2, 4, &year);
+	if (digits != 2 && digits != 4)
 		return 0;
 	return first > 12;
 }

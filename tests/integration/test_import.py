@@ -155,9 +155,21 @@ class ImportSamples(FollowupTest):
         self.assertEqual({d["owner"] for d in due}, {"dana", "Dana Diaz"})
         self.assertEqual(len(due), 3)
 
-    def test_mailto_link_is_the_address(self):
-        self.import_json(self.write("links.csv", "Email\nmailto:Ann@x.example\nb.@x.example\n"))
-        self.assertEqual(self.sql("SELECT email FROM leads"), [{"email": "Ann@x.example"}])
+    def test_what_spreadsheets_do_to_addresses_and_numbers(self):
+        csv = ("Email,Name,Badge ID\n"
+               "mailto:Ann@x.example,Ann,\n"
+               '"Jane Doe <jane@x.example>",Jane,="00123"\n'
+               "bob@x.example\u00a0,Bob,\n"             # a no-break space pasted after it
+               "\u200bbob@x.example,Bob again,\n"        # a zero-width space before it
+               "b\u00a0ob@x.example,Bob inside,\n"
+               "b.@x.example,Dot,\n")
+        summary = self.import_json(self.write("links.csv", csv.encode(), mode="wb"))
+        self.assertEqual((summary["imported"], summary["duplicates"], summary["rejected"]),
+                         (3, 1, 2))
+        self.assertEqual(self.sql("SELECT email, badge_id FROM leads ORDER BY id"),
+                         [{"email": "Ann@x.example", "badge_id": None},
+                          {"email": "jane@x.example", "badge_id": "00123"},
+                          {"email": "bob@x.example", "badge_id": None}])
 
     def test_stdin_guesses_the_date_order_like_a_file(self):
         csv = "Email,Scanned At\na@x.example,03/04/2025 10:00\nb@x.example,13/04/2025 10:00\n"

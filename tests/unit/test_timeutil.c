@@ -326,6 +326,9 @@ static void test_timeutil__scanned_at_forms(void **state)
 		{ "12/25/2025 11:59:59 PM", DATE_ORDER_AUTO, "2025-12-26T04:59:59Z" },
 		{ "12/25/2025 11:00 AM", DATE_ORDER_AUTO, "2025-12-25T16:00:00Z" },
 		{ "3/4/2025, 2:15 PM", DATE_ORDER_AUTO, "2025-03-04T19:15:00Z" },
+		/* Excel's short date: a two-digit year is of this century */
+		{ "3/5/25 2:15 PM", DATE_ORDER_AUTO, "2025-03-05T19:15:00Z" },
+		{ "05.03.25 14:15", DATE_ORDER_AUTO, "2025-03-05T19:15:00Z" },
 		/* epoch seconds, with a fraction, and milliseconds */
 		{ "1741097709", DATE_ORDER_AUTO, "2025-03-04T14:15:09Z" },
 		{ "1741097709.75", DATE_ORDER_AUTO, "2025-03-04T14:15:09Z" },
@@ -353,14 +356,13 @@ static void test_timeutil__scanned_at_garbage(void **state)
 		const char *text;
 		enum date_order order;
 	} cases[] = {
-		{ "3/4/25 14:15", DATE_ORDER_AUTO },             /* two-digit year */
-		{ "04.03.25", DATE_ORDER_AUTO },
 		{ "13/04/2025 14:15", DATE_ORDER_MDY },          /* month 13 */
 		{ "31/12/2025", DATE_ORDER_AUTO },
 		{ "3/4/2025 14:15", DATE_ORDER_YMD },            /* not year first */
 		{ "31.02.2025 10:00", DATE_ORDER_AUTO },
 		{ "2025-02-29", DATE_ORDER_AUTO },
 		{ "2025-03-04 13:00 PM", DATE_ORDER_AUTO },
+		{ "3/5/125 2:15 PM", DATE_ORDER_AUTO },         /* a three-digit year */
 		{ "2025-03-04 0:30 AM", DATE_ORDER_AUTO },
 		{ "04.03.2025 25:00", DATE_ORDER_AUTO },
 		{ "2025-03-04 14:15 junk", DATE_ORDER_AUTO },
@@ -424,7 +426,7 @@ static void test_timeutil__date_first_field_over_12(void **state)
 	} cases[] = {
 		{ "13/04/2025", 1 }, { "31.12.2025 10:00", 1 }, { "13-04-2025 9:00", 1 },
 		{ " 25/12/2025", 1 }, { "12/31/2025", 0 }, { "3/4/2025 14:15", 0 },
-		{ "2025/13/01", 0 }, { "2025-03-04", 0 }, { "13/04/25", 0 }, { "", 0 },
+		{ "2025/13/01", 0 }, { "2025-03-04", 0 }, { "13/04/25", 1 }, { "13/04/125", 0 }, { "", 0 },
 		{ "abc", 0 }, { "1741097709", 0 },
 	};
 	(void)state;
