@@ -39,9 +39,10 @@ int cli_config(struct cli *cli)
 		cli->config_path = cli->config_opt ? xstrdup(cli->config_opt)
 			: xdg_path("XDG_CONFIG_HOME", ".config", "config.yaml");
 	if (config_load(cli->config_path, &cli->config, &diags)) {
-		diag_print(&diags, stderr);
+		if (!diag_count(&diags))
+			error("%s: invalid config", cli->config_path);
+		diag_print(&diags, stderr, "followup: ");
 		diag_release(&diags);
-		error("%s: invalid config", cli->config_path);
 		return FU_USAGE;
 	}
 	diag_release(&diags);
@@ -97,7 +98,7 @@ int cli_sequences(struct cli *cli)
 	/* Invalid files are kept out of the set (and named when asked for); only an
 	 * unreadable directory stops the command here. */
 	if (sequence_set_load_dir(cli->sequences_dir, &cli->sequences, &diags) < 0) {
-		diag_print(&diags, stderr);
+		diag_print(&diags, stderr, "followup: ");
 		diag_release(&diags);
 		return FU_FAIL;
 	}

@@ -604,7 +604,7 @@ static int rejects_open(struct import *im, char **files, int nfiles)
 	im->rejects_tmp = xasprintf("%s.%ld.tmp", path, (long)getpid());
 	im->rejects = fopen(im->rejects_tmp, "w");
 	if (!im->rejects) {
-		error("cannot write '%s': %s", im->rejects_tmp, strerror(errno));
+		error("cannot write '%s': %s", path, strerror(errno));
 		free(im->rejects_tmp);
 		im->rejects_tmp = NULL;
 		return FU_FAIL;
@@ -619,7 +619,7 @@ static int rejects_close(struct import *im, int keep)
 	if (!im->rejects_tmp)
 		return FU_OK;
 	if (fclose(im->rejects) && keep)
-		failed = im->rejects_tmp;
+		failed = im->opt->rejects_path;
 	else if (keep && rename(im->rejects_tmp, im->opt->rejects_path))
 		failed = im->opt->rejects_path;
 	if (failed)

@@ -68,11 +68,16 @@ static int list_lead(const struct lead *l, void *opaque)
 		cJSON_AddItemToArray(r->array, lead_to_json(l));
 		return 0;
 	}
+	const char *first = l->first_name ? l->first_name : "";
+	const char *last = l->last_name ? l->last_name : "";
+	int named = *first || *last;
+
 	time_format_local(l->contact_at, r->zone, when, sizeof(when));
-	printf("%6lld  %-12s %-32s %s%s%s%s%s  %s\n", (long long)l->id, l->status, l->email,
-	       l->first_name ? l->first_name : "", l->first_name && l->last_name ? " " : "",
-	       l->last_name ? l->last_name : "", l->company ? ", " : "",
-	       l->company ? l->company : "", when);
+	/* The columns of fixed width first; an email longer than its column pushes only
+	 * the name and company along. */
+	printf("%6lld  %-12s %-16s  %-32s %s%s%s%s%s\n", (long long)l->id, l->status, when,
+	       l->email, first, *first && *last ? " " : "", last,
+	       named && l->company ? ", " : "", l->company ? l->company : "");
 	return 0;
 }
 

@@ -430,6 +430,11 @@ int cmd_send(int argc, char **argv, struct cli *cli)
 	if (send_all(&r) == 0)
 		status = FU_OK;
 	print_summary(&r);
+	/* Even for cron's --quiet: an email held back (a config or template problem) will
+	 * not go until someone fixes it. */
+	if (r.n.held)
+		fprintf(stderr, "followup: send: %ld email%s held back: 'followup due' says why\n",
+			r.n.held, r.n.held == 1 ? "" : "s");
 out:
 	if (r.dry_run)
 		engine_view_end(&r.engine);

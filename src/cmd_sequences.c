@@ -58,7 +58,7 @@ static int check_files(struct cli *cli, int argc, char **argv)
 		return FU_FAIL;
 	else
 		loaded = sequence_set_load_dir(cli->sequences_dir, &set, &diags);
-	diag_print(&diags, stdout);
+	diag_print(&diags, stdout, "");
 	status = check_status(loaded, set, &diags);
 	print_check_summary(status, set, &diags, cli->quiet);
 	diag_release(&diags);
@@ -117,13 +117,16 @@ int cmd_sequences(int argc, char **argv, struct cli *cli)
 		"example: followup sequences check sequences/event-followup.yaml\n";
 	int json = 0, status, invalid;
 
-	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+	int check = argc > 1 && !strcmp(argv[1], "check");
+	const char *first = argc > 1 + check ? argv[1 + check] : "";
+
+	if (!strcmp(first, "--help") || !strcmp(first, "-h")) {
 		fputs(usage, stdout);
 		return FU_OK;
 	}
 	if ((status = cli_sequences(cli)))
 		return status;
-	if (argc > 1 && !strcmp(argv[1], "check"))
+	if (check)
 		return check_files(cli, argc - 2, argv + 2);
 	if (argc > 1 && !strcmp(argv[1], "--json"))
 		json = 1;

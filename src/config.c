@@ -3,6 +3,7 @@
  * its line and column.
  */
 #include "followup/config.h"
+#include "followup/fields.h"
 #include "followup/message.h"
 #include "followup/timeutil.h"
 #include "followup/util.h"
@@ -257,10 +258,11 @@ static void read_person(struct loader *l, const yaml_node_t *v, char **name, cha
 		{ "signature", read_string, FIELD(struct person, signature) },
 	};
 
+	const char *why;
+
 	read_mapping(l, v, keys, ARRAY_SIZE(keys), &p, what);
-	if (p.email && strpbrk(p.email, " \t\r\n<>\",") ) {
-		problem(l, v, "%s: '%s' is not an email address", what, p.email);
-	}
+	if (p.email && !email_plausible(p.email, &why))
+		problem(l, v, "%s: '%s' is not an email address (%s)", what, p.email, why);
 	free(*name), free(*email), free(*signature);
 	*name = p.name, *email = p.email, *signature = p.signature;
 }
@@ -288,6 +290,11 @@ static void read_owners(struct loader *l, const char *key, const yaml_node_t *v,
 
 		if (!scalar(k)) {
 			problem(l, k, "owner names must be plain words");
+			continue;
+		}
+		if (config_find_owner(c, scalar(k))) {
+			problem(l, k, "owner '%s' is there twice (or as another owner's name or email)",
+				scalar(k));
 			continue;
 		}
 		c->owners = xrealloc(c->owners, (c->nowners + 1) * sizeof(*c->owners));

@@ -38,7 +38,7 @@ static int by_position(const void *a, const void *b)
 	return x->col < y->col ? -1 : x->col > y->col;
 }
 
-void diag_print(struct diag_list *d, FILE *out)
+void diag_print(struct diag_list *d, FILE *out, const char *prefix)
 {
 	/* A stable order: equal positions keep the order they were found in. */
 	for (size_t i = 1; i < d->count; i++)
@@ -48,8 +48,8 @@ void diag_print(struct diag_list *d, FILE *out)
 			d->items[j - 1] = t;
 		}
 	for (size_t i = 0; i < d->count; i++)
-		fprintf(out, "%s:%d:%d: %s\n", d->items[i].file, d->items[i].line, d->items[i].col,
-			d->items[i].message);
+		fprintf(out, "%s%s:%d:%d: %s\n", prefix, d->items[i].file, d->items[i].line,
+			d->items[i].col, d->items[i].message);
 }
 
 void diag_release(struct diag_list *d)

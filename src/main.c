@@ -68,15 +68,35 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
+/* Whether the command is asked for its --help, so that it needs no store: "--note -h"
+ * is a note, not that. The options of any command that take a value, and the value
+ * after each, are skipped. */
 static int wants_help(int argc, char **argv)
 {
+	static const char *const value_options[] = {
+		"--channel", "--date-format", "--event", "--from", "--limit", "--map", "--note",
+		"--owner", "--rejects", "--sequence", "--status", "--timezone", "--until",
+	};
+
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--"))
 			return 0;
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
 			return 1;
+		for (size_t k = 0; k < ARRAY_SIZE(value_options); k++)
+			if (!strcmp(argv[i], value_options[k]))
+				i++;
 	}
 	return 0;
+}
+
+/* An environment variable, NULL when unset or empty ("FOLLOWUP_DB= followup ..."
+ * means the default, as the shell user meant). */
+static const char *env(const char *name)
+{
+	const char *value = getenv(name);
+
+	return str_empty(value) ? NULL : value;
 }
 
 /* Parses the options before the command; returns the index of the command or -1. */
@@ -96,10 +116,10 @@ static int parse_global_options(int argc, char **argv, struct cli *cli, int *sta
 	int c;
 
 	opterr = 0;     /* options are reported as followup reports everything else */
-	cli->db_opt = getenv("FOLLOWUP_DB");
-	cli->config_opt = getenv("FOLLOWUP_CONFIG");
-	cli->sequences_opt = getenv("FOLLOWUP_SEQUENCES");
-	cli->now_opt = getenv("FOLLOWUP_NOW");
+	cli->db_opt = env("FOLLOWUP_DB");
+	cli->config_opt = env("FOLLOWUP_CONFIG");
+	cli->sequences_opt = env("FOLLOWUP_SEQUENCES");
+	cli->now_opt = env("FOLLOWUP_NOW");
 	while ((c = getopt_long(argc, argv, "+qvh", options, NULL)) != -1) {
 		switch (c) {
 		case 'd': cli->db_opt = optarg; break;

@@ -28,8 +28,9 @@ struct diag_list {
 void diag_add(struct diag_list *d, const char *file, int line, int col, const char *fmt, ...)
 	FU_PRINTF(5, 6);
 size_t diag_count(const struct diag_list *d);
-/* Prints "FILE:LINE:COL: message" lines, sorted by file, line and column. */
-void diag_print(struct diag_list *d, FILE *out);
+/* Prints "FILE:LINE:COL: message" lines, sorted by file, line and column, each after
+ * prefix ("followup: " where they are a command's errors, "" for a check's report). */
+void diag_print(struct diag_list *d, FILE *out, const char *prefix);
 void diag_release(struct diag_list *d);
 
 #endif

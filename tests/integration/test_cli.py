@@ -70,6 +70,40 @@ class Cli(FollowupTest):
         self.assertIsNone(timeline[0]["touch_id"])
         self.fails(2, "due", "--json", "--ics")
 
+    def test_help_as_an_option_value_is_a_value(self):
+        self.ok("init")
+        self.ok("import", self.write("a.csv", "Email\na@x.example\n"))
+        r = self.ok("mark", "1", "replied", "--note", "-h")
+        self.assertIn("marked replied", r.out)
+        self.assertEqual(self.sql("SELECT detail FROM history WHERE kind = 'replied'"),
+                         [{"detail": "-h"}])
+        self.ok("leads", "--owner", "--help")
+        self.assertTrue(self.ok("sequences", "check", "--help").out.startswith("usage:"))
+
+    def test_empty_environment_variables_mean_the_default(self):
+        self.ok("init")
+        r = self.ok("leads", env=self.env(FOLLOWUP_NOW="", FOLLOWUP_SEQUENCES=""))
+        self.assertIn("0 leads", r.out)
+
+    def test_config_mistakes_that_would_stop_emails(self):
+        self.write_config("owners:\n  dana: { name: D, email: d@x.example }\n"
+                          "  dana: { name: E, email: e@x.example }\n"
+                          "  sam: { name: S, email: nobody }\n")
+        r = self.fails(2, "leads")
+        self.assertIn(":6:3: owner 'dana' is there twice", r.err)
+        self.assertTrue(all(line.startswith("followup: ") for line in r.err.splitlines()), r)
+        self.assertIn("'nobody' is not an email address", r.err)
+
+    def test_quiet_send_still_says_what_is_held(self):
+        with open(self.config_path, "w") as f:     # a sender without an address
+            f.write(f"timezone: America/New_York\nsender: {{ name: Nobody }}\n"
+                    f"smtp: {{ url: 'maildir:{self.outbox}' }}\n")
+        self.ok("init")
+        self.ok("import", self.write("h.csv", "Email\nh@x.example\n"), now="2026-03-06T15:00:00Z")
+        r = self.ok("--quiet", "send", now="2026-03-09T15:00:00Z")
+        self.assertEqual(r.out, "")
+        self.assertIn("1 email held back", r.err)
+
     def test_commands_need_a_store(self):
         r = self.fails(1, "leads")
         self.assertIn("followup init", r.err)

@@ -20,7 +20,7 @@ static void test_sequence__shipped_files_are_valid(void **state)
 
 	(void)state;
 	assert_int_equal(sequence_set_load_dir("sequences", &set, &d), 0);
-	diag_print(&d, stderr);
+	diag_print(&d, stderr, "");
 	assert_int_equal(diag_count(&d), 0);
 	seq = sequence_set_find(set, "event-followup");
 	assert_non_null(seq);
@@ -46,7 +46,7 @@ static char *problems_of(const char *path)
 	assert_int_equal(sequence_set_load_files(&path, 1, NULL, &set, &d), 0);
 	assert_int_equal(sequence_set_count(set), 0);
 	assert_int_equal(sequence_set_invalid_count(set), 1);
-	diag_print(&d, stderr);
+	diag_print(&d, stderr, "");
 	for (size_t i = 0; i < d.count; i++)
 		strbuf_addf(&out, "%d:%d: %s\n", d.items[i].line, d.items[i].col, d.items[i].message);
 	diag_release(&d);
@@ -146,7 +146,7 @@ static void test_sequence__same_name_in_two_files(void **state)
 
 	(void)state;
 	assert_int_equal(sequence_set_load_files(paths, 3, NULL, &set, &d), 0);
-	diag_print(&d, stderr);
+	diag_print(&d, stderr, "");
 	for (size_t i = 0; i < d.count; i++)
 		strbuf_addf(&out, "%s:%d:%d: %s\n", d.items[i].file, d.items[i].line, d.items[i].col,
 			    d.items[i].message);
