@@ -43,6 +43,7 @@ int cli_config(struct cli *cli)
 			error("%s: invalid config", cli->config_path);
 		diag_print(&diags, stderr, "followup: ");
 		diag_release(&diags);
+		config_release(&cli->config);   /* what it read before the problems */
 		return FU_USAGE;
 	}
 	diag_release(&diags);
