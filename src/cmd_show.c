@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct show_run {
@@ -192,33 +193,19 @@ struct export_run {
 	int json;
 	cJSON *array;
 	struct strbuf line;
-	cJSON *extra_keys;      /* CSV: the extra columns of all leads, in order first seen */
+	/* CSV: the extra columns of all leads, exported as columns after the fixed ones so
+	 * that they import back as the same extra values (one named like a fixed column,
+	 * "Status" say, comes after it and is read back as extra: see fields.c). */
+	char **extra_keys;
+	size_t nextra;
 };
-
-/* First pass of a CSV export: the extra columns, so that they export as columns and
- * import back as the same extra values (one named like a column before it, "Status"
- * say, comes after it and is read back as extra: see fields.c). */
-static int collect_extra_keys(const struct export_row *row, void *opaque)
-{
-	struct export_run *r = opaque;
-	cJSON *extra = row->lead->extra ? cJSON_Parse(row->lead->extra) : NULL;
-	const cJSON *item;
-
-	cJSON_ArrayForEach(item, extra) {
-		if (!cJSON_GetObjectItemCaseSensitive(r->extra_keys, item->string))
-			cJSON_AddBoolToObject(r->extra_keys, item->string, 1);
-	}
-	cJSON_Delete(extra);
-	return 0;
-}
 
 static void add_extra_cells(struct export_run *r, const char *extra_json)
 {
 	cJSON *extra = extra_json ? cJSON_Parse(extra_json) : NULL;
-	const cJSON *key;
 
-	cJSON_ArrayForEach(key, r->extra_keys) {
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(extra, key->string);
+	for (size_t i = 0; i < r->nextra; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(extra, r->extra_keys[i]);
 		add_cell(&r->line, cJSON_IsString(v) ? v->valuestring : NULL, 0);
 	}
 	cJSON_Delete(extra);
@@ -289,16 +276,14 @@ int cmd_export(int argc, char **argv, struct cli *cli)
 	if (r.json) {
 		r.array = cJSON_CreateArray();
 	} else {
-		r.extra_keys = cJSON_CreateObject();
-		if (store_export_each(cli->store, collect_extra_keys, &r)) {
+		if (store_extra_keys(cli->store, &r.extra_keys, &r.nextra)) {
 			status = FU_FAIL;
 			goto out;
 		}
 		for (size_t i = 0; i < ARRAY_SIZE(csv_header); i++)
 			add_cell(&r.line, csv_header[i], i == 0);
-		const cJSON *key;
-		cJSON_ArrayForEach(key, r.extra_keys)
-			add_cell(&r.line, key->string, 0);
+		for (size_t i = 0; i < r.nextra; i++)
+			add_cell(&r.line, r.extra_keys[i], 0);
 		strbuf_addstr(&r.line, "\r\n");
 		fwrite(r.line.buf, 1, r.line.len, stdout);
 	}
@@ -310,7 +295,9 @@ int cmd_export(int argc, char **argv, struct cli *cli)
 			cJSON_Delete(r.array);
 	}
 out:
-	cJSON_Delete(r.extra_keys);
+	for (size_t i = 0; i < r.nextra; i++)
+		free(r.extra_keys[i]);
+	free(r.extra_keys);
 	strbuf_release(&r.line);
 	view_end(cli);
 	return status;

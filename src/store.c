@@ -32,7 +32,7 @@ enum stmt_id {
 	ST_SEQ_VERSION_SET,
 	ST_TOUCH_INSERT, ST_TOUCH_GET, ST_TOUCH_PENDING, ST_TOUCH_RESCHEDULE, ST_TOUCH_CLOSE,
 	ST_STEPS_MADE, ST_LAST_TOUCHED, ST_LAST_EMAIL, ST_THREAD, ST_CLOSING, ST_HAS_CLOSING,
-	ST_DUE_ITEM, ST_SENDING_TO_DOUBT, ST_CLAIM, ST_UNCLAIM, ST_RETRY, ST_SENT_SINCE, ST_COUNT_STATE,
+	ST_DUE_ITEM, ST_EXTRA_KEYS, ST_SENDING_TO_DOUBT, ST_CLAIM, ST_UNCLAIM, ST_RETRY, ST_SENT_SINCE, ST_COUNT_STATE,
 	ST_COUNT
 };
 
@@ -1060,29 +1060,37 @@ int store_touch_close(struct store *s, int64_t id, const char *state, time_t at,
 	return run(s, st, "cannot update a touch");
 }
 
+/* The first column of every row of st (bound, run here) as allocated strings. */
+static int read_strings(struct store *s, sqlite3_stmt *st, char ***strings, size_t *count,
+			const char *what)
+{
+	char **list = NULL;
+	size_t n = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		list = xrealloc(list, (n + 1) * sizeof(*list));
+		list[n++] = column_text(st, 0);
+	}
+	finish(st);
+	*strings = list;
+	*count = n;
+	return rc == SQLITE_DONE ? 0 : db_error(s, what);
+}
+
 int store_enrolment_steps_made(struct store *s, int64_t enrolment_id, char ***steps,
 			       size_t *count)
 {
 	sqlite3_stmt *st = stmt(s, ST_STEPS_MADE,
 		"SELECT step FROM touches WHERE enrolment_id = ?"
 		" AND state NOT IN ('pending', 'cancelled') ORDER BY id");
-	char **list = NULL;
-	size_t n = 0;
-	int rc;
 
 	*steps = NULL;
 	*count = 0;
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, enrolment_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		list = xrealloc(list, (n + 1) * sizeof(*list));
-		list[n++] = column_text(st, 0);
-	}
-	finish(st);
-	*steps = list;
-	*count = n;
-	return rc == SQLITE_DONE ? 0 : db_error(s, "cannot read touches");
+	return read_strings(s, st, steps, count, "cannot read touches");
 }
 
 time_t store_lead_last_touched(struct store *s, int64_t lead_id)
@@ -1433,6 +1441,22 @@ int store_timeline_each(struct store *s, int64_t lead_id, timeline_fn fn, void *
 		ret = db_error(s, "cannot read the timeline");
 	sqlite3_finalize(st);
 	return ret;
+}
+
+int store_extra_keys(struct store *s, char ***keys, size_t *count)
+{
+	/* The bare jid comes from the row of min(lid) (SQLite's min/max bare columns): a
+	 * key's place in the first lead that has it. */
+	sqlite3_stmt *st = stmt(s, ST_EXTRA_KEYS,
+		"SELECT key, min(lid), jid FROM (SELECT j.key AS key, l.id AS lid, j.id AS jid"
+		" FROM leads l, json_each(l.extra) j WHERE l.extra IS NOT NULL)"
+		" GROUP BY key ORDER BY 2, 3");
+
+	*keys = NULL;
+	*count = 0;
+	if (!st)
+		return -1;
+	return read_strings(s, st, keys, count, "cannot list the extra columns");
 }
 
 int store_export_each(struct store *s, export_fn fn, void *ctx)

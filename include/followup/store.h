@@ -211,6 +211,9 @@ struct export_row {
 };
 typedef int (*export_fn)(const struct export_row *r, void *ctx);
 int store_export_each(struct store *s, export_fn fn, void *ctx);
+/* The leads' extra columns, each once, in the order they first appear (by lead, then
+ * column): a CSV export's last columns. The caller frees each and the array. */
+int store_extra_keys(struct store *s, char ***keys, size_t *count);
 
 /* The numbers of `pipeline` (SPEC section 9), for leads matching event and owner. */
 struct pipeline_step {
