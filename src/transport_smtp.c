@@ -507,13 +507,6 @@ enum transport_result smtp_transport_send(struct smtp_transport *t, const char *
 	long code = 0;
 	CURLcode rc;
 
-	/* A server that let one message time out would make every other wait as long: a
-	 * cron run of 200 would last hours. What is left waits for the next run. */
-	if (t->timed_out) {
-		*errmsg = xasprintf("%s stopped answering (timed out): the rest waits for the "
-				    "next run", t->description);
-		return TRANSPORT_FATAL;
-	}
 	if (!envelope_address_valid(recipient)) {
 		*errmsg = xstrdup("invalid recipient address");
 		return TRANSPORT_REJECTED;
@@ -543,7 +536,10 @@ enum transport_result smtp_transport_send(struct smtp_transport *t, const char *
 		rc = curl_easy_perform(t->curl);
 	if (curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK)
 		code = 0;
-	t->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
+	/* A server that let one message time out would make every other wait as long (a
+	 * cron run of 200, hours): the caller asks smtp_transport_stalled() and stops. */
+	if (rc == CURLE_OPERATION_TIMEDOUT)
+		t->timed_out = 1;
 	result = classify(rc, t->stage, code);
 	if (result != TRANSPORT_SENT)
 		*errmsg = failure_message(t, rc, result, envelope_from, recipient);
