@@ -118,11 +118,6 @@ struct owner_names cli_owner_names(struct cli *cli, const char *name)
 	return (struct owner_names){ owner->key, owner->name, owner->email };
 }
 
-const char *cli_owner_key(struct cli *cli, const char *name)
-{
-	return name ? cli_owner_names(cli, name).key : NULL;
-}
-
 const char *cli_zone(struct cli *cli)
 {
 	const char *tz = getenv("TZ");

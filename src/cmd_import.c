@@ -176,7 +176,7 @@ static char *owner_of_row(struct import *im, const struct header_map *map,
 
 	if (str_empty(owner))
 		owner = im->opt->owner;
-	return str_empty(owner) ? NULL : xstrdup(cli_owner_key(im->cli, owner));
+	return str_empty(owner) ? NULL : xstrdup(cli_owner_names(im->cli, owner).key);
 }
 
 /* Reduces, in place, what spreadsheets make of an address to the address: a pasted
@@ -442,8 +442,8 @@ static void warn_extra_fields(const char *file, const struct csv_record *rec, si
  * stdin starts; -1 (reported) when it cannot be copied: what was read is lost then. */
 static int rewindable_stdin(off_t *start)
 {
-	const char *tmp = getenv("TMPDIR");
-	char *path = xasprintf("%s/followup-stdin.XXXXXX", str_empty(tmp) ? "/tmp" : tmp);
+	const char *dir = str_empty(getenv("TMPDIR")) ? "/tmp" : getenv("TMPDIR");
+	char *path = xasprintf("%s/followup-stdin.XXXXXX", dir);
 	char buf[65536];
 	ssize_t n = 0;
 	int fd = -1, ret = -1;
@@ -462,7 +462,7 @@ static int rewindable_stdin(off_t *start)
 		if (write(fd, buf, (size_t)n) != n)
 			break;
 	if (n != 0)
-		error("cannot copy stdin to a file in %s: %s", str_empty(tmp) ? "/tmp" : tmp,
+		error("cannot copy stdin to a file in %s: %s", dir,
 		      n > 0 ? "short write (is the disk full?)" : strerror(errno));
 	else if (lseek(fd, 0, SEEK_SET) < 0 || dup2(fd, STDIN_FILENO) < 0)
 		error("cannot read stdin back: %s", strerror(errno));

@@ -395,6 +395,9 @@ static size_t invisible_space(const char *s)
 		"\xc2\xa0", "\xe2\x80\x8b", "\xe2\x80\x8c", "\xe2\x80\x8d", "\xe2\x80\xaf",
 		"\xe2\x81\xa0", "\xef\xbb\xbf",
 	};
+
+	if ((unsigned char)*s < 0xc2)   /* ASCII, nearly every cell: none of these */
+		return 0;
 	for (size_t i = 0; i < ARRAY_SIZE(spaces); i++)
 		if (starts_with(s, spaces[i]))
 			return strlen(spaces[i]);

@@ -42,11 +42,9 @@ int cli_sequences(struct cli *cli);
 char *cli_store_path(struct cli *cli);
 /* The display zone: TZ if set, else config timezone, else NULL (system local). */
 const char *cli_zone(struct cli *cli);
-/* The config's key of the owner known as `name` (key, display name or email), so that
- * "Dana Diaz" in a badge file and `--owner dana` are one rep; else `name` itself. */
-const char *cli_owner_key(struct cli *cli, const char *name);
-/* The rep `--owner NAME` means, under every name the config knows for it (leads stored
- * before the config named the rep keep the name they came with). */
+/* The rep known as `name` (config key, display name or email) under every name the
+ * config knows for it; .key is the config's key ("Dana Diaz" in a badge file and
+ * `--owner dana` are one rep), else `name` itself. */
 struct owner_names cli_owner_names(struct cli *cli, const char *name);
 void cli_release(struct cli *cli);
 
