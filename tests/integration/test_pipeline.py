@@ -158,13 +158,17 @@ class Forecast(FollowupTest):
     config = ("owners:\n  dana: { name: Dana Diaz, email: dana@acme.example }\n"
               "limits: { per_run: 0, per_day: 2 }\n")
 
-    def test_limits_push_emails_to_the_day_they_really_go(self):
+    def forecast(self, rows, *due_args, imported="2026-03-07T00:00:00Z",
+                 now="2026-03-09T12:00:00Z"):
+        """Imports Email,First Name,Owner,Scanned At rows; the human due output."""
         self.ok("init")
-        rows = "".join(f"f{i}@x.example,F{i},dana,2026-03-06 18:30\n" for i in range(5))
-        self.ok("import", self.write("f.csv", "Email,First Name,Owner,Scanned At\n" + rows),
-                now="2026-03-07T00:00:00Z")
-        out = self.ok("due", "--owner", "dana", "--until", "2026-03-12",
-                      now="2026-03-09T12:00:00Z").out
+        self.ok("import", self.write("f.csv", "Email,First Name,Owner,Scanned At\n" +
+                                     "".join(r + "\n" for r in rows)), now=imported)
+        return self.ok("due", *due_args, now=now).out
+
+    def test_limits_push_emails_to_the_day_they_really_go(self):
+        out = self.forecast([f"f{i}@x.example,F{i},dana,2026-03-06 18:30" for i in range(5)],
+                            "--owner", "dana", "--until", "2026-03-12")
         self.assertIn("Mon 2026-03-09      2 emails", out)
         self.assertIn("Tue 2026-03-10      2 emails", out)
         self.assertIn("Wed 2026-03-11      1 emails", out)
@@ -173,22 +177,15 @@ class Forecast(FollowupTest):
 
     def test_other_reps_on_the_same_sender_use_up_its_limit(self):
         # Sam has no address of his own: his leads go from the sender, as the unowned do.
-        self.ok("init")
-        rows = "".join(f"u{i}@x.example,U{i},,2026-03-06 18:30\n" for i in range(3))
-        rows += "sam@x.example,Sa,sam,2026-03-06 18:30\n"
-        self.ok("import", self.write("s.csv", "Email,First Name,Owner,Scanned At\n" + rows),
-                now="2026-03-07T00:00:00Z")
-        out = self.ok("due", "--owner", "sam", "--until", "2026-03-12",
-                      now="2026-03-09T12:00:00Z").out
+        rows = [f"u{i}@x.example,U{i},,2026-03-06 18:30" for i in range(3)]
+        out = self.forecast(rows + ["sam@x.example,Sa,sam,2026-03-06 18:30"],
+                            "--owner", "sam", "--until", "2026-03-12")
         # Four recaps from one address, two a day: Sam's goes on Tuesday at the earliest.
         self.assertIn("Mon 2026-03-09      0 emails", out)
         self.assertIn("Tue 2026-03-10      1 emails", out)
 
     def test_overdue_steps_keep_min_gap_in_the_forecast(self):
-        self.ok("init")
-        self.ok("import", self.write("g.csv", "Email,First Name,Scanned At\n"
-                                     "g@x.example,G,2026-03-02 10:00\n"),
-                now="2026-03-02T15:00:00Z")
-        out = self.ok("due", "--until", "2026-04-03", now="2026-03-30T15:00:00Z").out
+        out = self.forecast(["g@x.example,G,,2026-03-02 10:00"], "--until", "2026-04-03",
+                            imported="2026-03-02T15:00:00Z", now="2026-03-30T15:00:00Z")
         # Four steps past due: one a day from today (min_gap 1d), not all on Monday.
         self.assertIn("Mon 2026-03-30      1 emails      0 calls and tasks", out)
