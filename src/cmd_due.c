@@ -456,7 +456,6 @@ int cmd_due(int argc, char **argv, struct cli *cli)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct due_run r = { .cli = cli, .group = -1, .calendar = STRBUF_INIT };
-	struct engine engine = { cli->store, cli->sequences, &cli->config, cli->now };
 	int c, status;
 
 	r.filter.until = cli->now;
@@ -486,8 +485,6 @@ int cmd_due(int argc, char **argv, struct cli *cli)
 		return usage_error("due", "unexpected argument '%s'", argv[optind]);
 	if (r.json && r.ics)
 		return usage_error("due", "--json and --ics exclude each other");
-	if (engine_view_begin(&engine, !cli->what_if))
-		return FU_FAIL;
 	r.zone = cli_zone(cli);
 	r.today = local_midnight(cli->now, r.zone);
 	if (r.json)
@@ -509,6 +506,5 @@ int cmd_due(int argc, char **argv, struct cli *cli)
 		print_forecast(&r);
 	}
 	release_plan(&r);
-	engine_view_end(&engine);
 	return status;
 }

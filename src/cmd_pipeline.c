@@ -3,7 +3,6 @@
  * first touch came, which step gets replies, and who let a call slip.
  */
 #include "followup/cli.h"
-#include "followup/engine.h"
 #include "followup/timeutil.h"
 #include "followup/util.h"
 
@@ -132,7 +131,6 @@ int cmd_pipeline(int argc, char **argv, struct cli *cli)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct engine engine = { cli->store, cli->sequences, &cli->config, cli->now };
 	const char *event = NULL;
 	struct owner_names owner;
 	const struct owner_names *scope = NULL;
@@ -153,13 +151,9 @@ int cmd_pipeline(int argc, char **argv, struct cli *cli)
 	}
 	if (optind < argc)
 		return usage_error("pipeline", "unexpected argument '%s'", argv[optind]);
-	if (engine_view_begin(&engine, !cli->what_if) ||
-	    store_pipeline(cli->store, event, scope, cli->now,
-			   local_midnight(cli->now, cli_zone(cli)), &p)) {
-		engine_view_end(&engine);
+	if (store_pipeline(cli->store, event, scope, cli->now,
+			   local_midnight(cli->now, cli_zone(cli)), &p))
 		return FU_FAIL;
-	}
-	engine_view_end(&engine);
 	if (json)
 		json_print(pipeline_json(&p, event, scope ? scope->key : NULL));
 	else

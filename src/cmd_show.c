@@ -3,7 +3,6 @@
  */
 #include "followup/cli.h"
 #include "followup/csv.h"
-#include "followup/engine.h"
 #include "followup/timeutil.h"
 #include "followup/util.h"
 
@@ -17,19 +16,6 @@ struct show_run {
 	cJSON *array;
 };
 
-/* Brings the store up to now, so that what is shown is what is true now (kept only
- * when now is not a "what if": see engine_view_begin()). */
-static int view_begin(struct cli *cli)
-{
-	struct engine e = { cli->store, cli->sequences, &cli->config, cli->now };
-	return engine_view_begin(&e, !cli->what_if);
-}
-
-static void view_end(struct cli *cli)
-{
-	struct engine e = { cli->store, cli->sequences, &cli->config, cli->now };
-	engine_view_end(&e);
-}
 
 static int show_entry(const struct timeline_entry *e, void *opaque)
 {
@@ -143,13 +129,10 @@ int cmd_show(int argc, char **argv, struct cli *cli)
 	}
 	if (argc != 2)
 		return usage_error("show", "expected one LEAD");
-	if (view_begin(cli))
-		return FU_FAIL;
 	found = store_lead_find(cli->store, argv[1], &l);
 	if (found <= 0) {
 		if (found == 0)
 			error("show: no lead '%s'", argv[1]);
-		view_end(cli);
 		return found < 0 ? FU_FAIL : FU_USAGE;
 	}
 	if (json) {
@@ -168,7 +151,6 @@ int cmd_show(int argc, char **argv, struct cli *cli)
 			status = FU_FAIL;
 	}
 	lead_release(&l);
-	view_end(cli);
 	return status;
 }
 
@@ -271,8 +253,6 @@ int cmd_export(int argc, char **argv, struct cli *cli)
 			return usage_error("export", "unexpected argument '%s'", argv[i]);
 		}
 	}
-	if (view_begin(cli))
-		return FU_FAIL;
 	if (r.json) {
 		r.array = cJSON_CreateArray();
 	} else {
@@ -299,6 +279,5 @@ out:
 		free(r.extra_keys[i]);
 	free(r.extra_keys);
 	strbuf_release(&r.line);
-	view_end(cli);
 	return status;
 }

@@ -2,6 +2,7 @@
  * main.c - global options, then one lookup in the command table, one call.
  */
 #include "followup/cli.h"
+#include "followup/engine.h"
 #include "followup/util.h"
 
 #include <getopt.h>
@@ -13,6 +14,8 @@
 enum {
 	NEED_STORE = 1,         /* an existing store */
 	NEED_SEQUENCES = 2,     /* the sequence files */
+	NEED_VIEW = 4,          /* only reads: sees the store brought up to --now, a tick that
+	                         * is kept unless --now is a "what if" (engine_view_begin) */
 };
 
 struct command {
@@ -26,10 +29,10 @@ static const struct command commands[] = {
 	{ "init", cmd_init, 0, "create the config, the store and its schema" },
 	{ "import", cmd_import, NEED_STORE | NEED_SEQUENCES, "load badge-scan CSV files" },
 	{ "leads", cmd_leads, NEED_STORE, "list leads" },
-	{ "show", cmd_show, NEED_STORE | NEED_SEQUENCES, "one lead and its whole timeline" },
+	{ "show", cmd_show, NEED_STORE | NEED_SEQUENCES | NEED_VIEW, "one lead and its whole timeline" },
 	{ "sequences", cmd_sequences, 0, "list or check sequence files" },
 	{ "plan", cmd_plan, NEED_SEQUENCES, "the calendar a lead contacted at a time would get" },
-	{ "due", cmd_due, NEED_STORE | NEED_SEQUENCES, "touches due now, overdue first" },
+	{ "due", cmd_due, NEED_STORE | NEED_SEQUENCES | NEED_VIEW, "touches due now, overdue first" },
 	{ "send", cmd_send, NEED_STORE | NEED_SEQUENCES, "send the due emails (cron-safe)" },
 	{ "done", cmd_done, NEED_STORE | NEED_SEQUENCES, "complete a manual touch" },
 	{ "skip", cmd_skip, NEED_STORE | NEED_SEQUENCES, "skip a touch" },
@@ -38,8 +41,8 @@ static const struct command commands[] = {
 	{ "enroll", cmd_enroll, NEED_STORE | NEED_SEQUENCES, "start a sequence for a lead" },
 	{ "preview", cmd_preview, NEED_STORE | NEED_SEQUENCES, "the exact message that would be sent" },
 	{ "resolve", cmd_resolve, NEED_STORE | NEED_SEQUENCES, "settle a touch left in doubt" },
-	{ "pipeline", cmd_pipeline, NEED_STORE | NEED_SEQUENCES, "follow-up numbers: status, speed, replies" },
-	{ "export", cmd_export, NEED_STORE | NEED_SEQUENCES, "leads with status and last touch, for a CRM" },
+	{ "pipeline", cmd_pipeline, NEED_STORE | NEED_SEQUENCES | NEED_VIEW, "follow-up numbers: status, speed, replies" },
+	{ "export", cmd_export, NEED_STORE | NEED_SEQUENCES | NEED_VIEW, "leads with status and last touch, for a CRM" },
 };
 
 static void print_usage(FILE *out)
@@ -164,8 +167,9 @@ static int finish_stdout(int status)
 int main(int argc, char **argv)
 {
 	struct cli cli = { 0 };
+	struct engine view = { 0 };
 	const struct command *cmd;
-	int status = FU_OK, first;
+	int status = FU_OK, first, viewing = 0;
 
 	first = parse_global_options(argc, argv, &cli, &status);
 	if (first < 0)
@@ -191,8 +195,16 @@ int main(int argc, char **argv)
 			goto out;
 		if ((cmd->needs & NEED_SEQUENCES) && (status = cli_sequences(&cli)))
 			goto out;
+		viewing = cmd->needs & NEED_VIEW;
+		view = (struct engine){ cli.store, cli.sequences, &cli.config, cli.now };
+		if (viewing && engine_view_begin(&view, !cli.what_if)) {
+			status = FU_FAIL;
+			goto out;
+		}
 	}
 	status = cmd->run(argc, argv, &cli);
+	if (viewing)
+		engine_view_end(&view);
 out:
 	cli_release(&cli);
 	return finish_stdout(status);
