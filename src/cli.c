@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,24 +156,36 @@ void json_print(cJSON *value)
 void json_stream_start(struct json_stream *s)
 {
 	s->count = 0;
+	s->buf = NULL;
+	s->size = 0;
 	fputc('[', stdout);
 }
 
 void json_stream_item(struct json_stream *s, cJSON *item)
 {
-	char *text = cJSON_PrintUnformatted(item);
+	int printed;
 
+	if (!item)
+		return;
+	if (!s->size) {
+		s->size = 4096;
+		s->buf = xmalloc((size_t)s->size);
+	}
+	/* cJSON wants 5 bytes more than the text, and says only that it did not fit. */
+	while (!(printed = cJSON_PrintPreallocated(item, s->buf, s->size, 0)) &&
+	       s->size <= INT_MAX / 2) {
+		s->size *= 2;
+		s->buf = xrealloc(s->buf, (size_t)s->size);
+	}
 	if (s->count++)
 		fputc(',', stdout);
-	if (text)
-		fputs(text, stdout);
-	cJSON_free(text);
-	cJSON_Delete(item);
+	fputs(printed ? s->buf : "null", stdout);     /* over 1 GB: never in practice */
 }
 
 void json_stream_end(struct json_stream *s)
 {
-	(void)s;
+	free(s->buf);
+	s->buf = NULL;
 	fputs("]\n", stdout);
 }
 

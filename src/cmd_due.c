@@ -27,6 +27,23 @@ static const char usage[] =
 	"the per-sender daily limit lets them go.\n\n"
 	"example: followup due --owner dana --until +7d\n";
 
+/* The members of a due --json object, in the order printed. */
+enum due_key {
+	KEY_TOUCH_ID, KEY_LEAD_ID, KEY_EMAIL, KEY_NAME, KEY_COMPANY, KEY_SEQUENCE, KEY_STEP,
+	KEY_CHANNEL, KEY_DUE_AT, KEY_OVERDUE, KEY_OWNER, KEY_STATE, KEY_TEXT, KEY_HELD, NKEYS
+};
+static const char *const due_keys[NKEYS] = {
+	"touch_id", "lead_id", "email", "name", "company", "sequence", "step", "channel",
+	"due_at", "overdue", "owner", "state", "text", "held",
+};
+
+/* One object, built once; for each touch its members point at that touch's values and it
+ * is printed, so that a 10,000-line listing allocates nothing per line. */
+struct due_json {
+	cJSON *object, *member[NKEYS];
+	char touch_id[24], lead_id[24], due_at[TIME_UTC_SIZE];
+};
+
 struct due_run {
 	struct cli *cli;
 	struct due_filter filter;
@@ -35,6 +52,7 @@ struct due_run {
 	time_t today;           /* local midnight: due before it is overdue */
 	int json;
 	struct json_stream stream;
+	struct due_json json_item;
 	int group;              /* the group printed last: -1 none, 0 overdue, 1 today... */
 	long count, overdue, held, emails, in_doubt;
 	int ics;
@@ -54,51 +72,79 @@ struct planned {
 
 static char *full_name(const struct lead *l)
 {
-	if (!str_empty(l->first_name) && !str_empty(l->last_name))
-		return xasprintf("%s %s", l->first_name, l->last_name);
-	if (!str_empty(l->first_name) || !str_empty(l->last_name))
-		return xstrdup(!str_empty(l->first_name) ? l->first_name : l->last_name);
-	return xstrdup(l->email);
+	struct strbuf name = STRBUF_INIT;
+
+	if (!str_empty(l->first_name) && !str_empty(l->last_name)) {
+		strbuf_addstr(&name, l->first_name);
+		strbuf_addch(&name, ' ');
+		strbuf_addstr(&name, l->last_name);
+	} else if (!str_empty(l->first_name) || !str_empty(l->last_name)) {
+		strbuf_addstr(&name, !str_empty(l->first_name) ? l->first_name : l->last_name);
+	} else {
+		strbuf_addstr(&name, l->email);
+	}
+	return strbuf_detach(&name);
 }
 
-static cJSON *string_or_null(const char *s)
+static void due_json_init(struct due_json *j)
 {
-	return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+	j->object = cJSON_CreateObject();
+	for (int k = 0; k < NKEYS; k++)
+		cJSON_AddItemToObjectCS(j->object, due_keys[k], j->member[k] = cJSON_CreateNull());
 }
 
-/* An id as a JSON number: raw, since cJSON prints a double with printf and checks it
- * with sscanf, which is most of the cost of a 10,000-line listing's numbers. */
-static void add_id(cJSON *o, const char *key, int64_t id)
+/* Sets a member's type, keeping the flag that says its key is a constant. */
+static void set_type(cJSON *member, int type)
 {
-	char digits[24];
+	member->type = (member->type & cJSON_StringIsConst) | type;
+}
 
-	snprintf(digits, sizeof(digits), "%lld", (long long)id);
-	cJSON_AddRawToObject(o, key, digits);
+/* Members that point (cJSON_IsReference): cJSON_Delete leaves the strings alone. */
+static void point_at(cJSON *member, const char *s)
+{
+	set_type(member, s ? cJSON_String | cJSON_IsReference : cJSON_NULL);
+	member->valuestring = (char *)s;
+}
+
+/* An id as a raw JSON number, its digits written here: cJSON prints a double with
+ * printf and checks it with sscanf, and snprintf was the next biggest cost. */
+static void point_at_id(cJSON *member, char digits[24], int64_t id)
+{
+	uint64_t v = id < 0 ? -(uint64_t)id : (uint64_t)id;
+	char *p = digits + 23;
+
+	*p = '\0';
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	if (id < 0)
+		*--p = '-';
+	set_type(member, cJSON_Raw | cJSON_IsReference);
+	member->valuestring = p;
 }
 
 static void add_json(struct due_run *r, const struct due_item *d, const struct composed *c,
 		     int overdue)
 {
-	cJSON *o = cJSON_CreateObject();
-	char due[TIME_UTC_SIZE];
+	struct due_json *j = &r->json_item;
 	char *name = full_name(&d->lead);
 
-	time_format_utc(d->touch.due_at, due);
-	add_id(o, "touch_id", d->touch.id);
-	add_id(o, "lead_id", d->lead.id);
-	cJSON_AddStringToObject(o, "email", d->lead.email);
-	cJSON_AddStringToObject(o, "name", name);
-	cJSON_AddItemToObject(o, "company", string_or_null(d->lead.company));
-	cJSON_AddStringToObject(o, "sequence", d->enrolment.sequence);
-	cJSON_AddStringToObject(o, "step", d->touch.step);
-	cJSON_AddStringToObject(o, "channel", d->touch.channel);
-	cJSON_AddStringToObject(o, "due_at", due);
-	cJSON_AddBoolToObject(o, "overdue", overdue);
-	cJSON_AddItemToObject(o, "owner", string_or_null(d->lead.owner));
-	cJSON_AddStringToObject(o, "state", d->touch.state);
-	cJSON_AddItemToObject(o, "text", string_or_null(c->text));
-	cJSON_AddItemToObject(o, "held", string_or_null(c->held));
-	json_stream_item(&r->stream, o);
+	point_at_id(j->member[KEY_TOUCH_ID], j->touch_id, d->touch.id);
+	point_at_id(j->member[KEY_LEAD_ID], j->lead_id, d->lead.id);
+	point_at(j->member[KEY_EMAIL], d->lead.email);
+	point_at(j->member[KEY_NAME], name);
+	point_at(j->member[KEY_COMPANY], d->lead.company);
+	point_at(j->member[KEY_SEQUENCE], d->enrolment.sequence);
+	point_at(j->member[KEY_STEP], d->touch.step);
+	point_at(j->member[KEY_CHANNEL], d->touch.channel);
+	time_format_utc(d->touch.due_at, j->due_at);
+	point_at(j->member[KEY_DUE_AT], j->due_at);
+	set_type(j->member[KEY_OVERDUE], overdue ? cJSON_True : cJSON_False);
+	point_at(j->member[KEY_OWNER], d->lead.owner);
+	point_at(j->member[KEY_STATE], d->touch.state);
+	point_at(j->member[KEY_TEXT], c->text);
+	point_at(j->member[KEY_HELD], c->held);
+	json_stream_item(&r->stream, j->object);
 	free(name);
 }
 
@@ -487,8 +533,10 @@ int cmd_due(int argc, char **argv, struct cli *cli)
 		return usage_error("due", "--json and --ics exclude each other");
 	r.zone = cli_zone(cli);
 	r.today = local_midnight(cli->now, r.zone);
-	if (r.json)
+	if (r.json) {
 		json_stream_start(&r.stream);
+		due_json_init(&r.json_item);
+	}
 	status = store_due_each(cli->store, &r.filter, list_one, &r) ? FU_FAIL : FU_OK;
 	if (status == FU_OK && forecast_needs_others(&r)) {
 		struct due_filter everyone = r.filter;
@@ -499,6 +547,7 @@ int cmd_due(int argc, char **argv, struct cli *cli)
 	}
 	if (r.json) {
 		json_stream_end(&r.stream);
+		cJSON_Delete(r.json_item.object);
 	} else if (status == FU_OK && r.ics) {
 		print_calendar(&r);
 	} else if (status == FU_OK && !cli->quiet) {

@@ -15,23 +15,47 @@ struct lookup_ctx {
 	const struct due_item *d;
 	const struct composed *c;
 	const struct owner *owner;
-	cJSON *extra;
+	cJSON *extra;           /* the lead's extra columns, parsed when a template asks */
+	int extra_parsed;
 	char scanned_at[32];
 };
 
-static const char *lead_field(const struct lead *l, const char *name)
+enum field {
+	F_BADGE_ID, F_COMPANY, F_COUNTRY, F_EMAIL, F_EVENT, F_FIRST_NAME, F_LAST_NAME, F_NAME,
+	F_NOTES, F_OWNER, F_OWNER_EMAIL, F_OWNER_NAME, F_PHONE, F_RATING, F_SCANNED_AT,
+	F_SENDER_NAME, F_SEQUENCE, F_SIGNATURE, F_STEP, F_TIMEZONE, F_TITLE, F_UNSUBSCRIBE_URL,
+};
+
+/* Sorted by name, for bsearch: a listing looks up some 50,000 variables. */
+static const struct field_name {
+	const char *name;
+	enum field field;
+} field_names[] = {
+	{ "badge_id", F_BADGE_ID }, { "company", F_COMPANY }, { "country", F_COUNTRY },
+	{ "email", F_EMAIL }, { "event", F_EVENT }, { "first_name", F_FIRST_NAME },
+	{ "last_name", F_LAST_NAME }, { "name", F_NAME }, { "notes", F_NOTES },
+	{ "owner", F_OWNER }, { "owner_email", F_OWNER_EMAIL }, { "owner_name", F_OWNER_NAME },
+	{ "phone", F_PHONE }, { "rating", F_RATING }, { "scanned_at", F_SCANNED_AT },
+	{ "sender_name", F_SENDER_NAME }, { "sequence", F_SEQUENCE },
+	{ "signature", F_SIGNATURE }, { "step", F_STEP }, { "timezone", F_TIMEZONE },
+	{ "title", F_TITLE }, { "unsubscribe_url", F_UNSUBSCRIBE_URL },
+};
+
+static int by_field_name(const void *key, const void *entry)
 {
-	const struct { const char *name, *value; } fields[] = {
-		{ "email", l->email }, { "first_name", l->first_name },
-		{ "last_name", l->last_name }, { "company", l->company }, { "title", l->title },
-		{ "phone", l->phone }, { "country", l->country }, { "timezone", l->timezone },
-		{ "notes", l->notes }, { "rating", l->rating }, { "owner", l->owner },
-		{ "badge_id", l->badge_id },
-	};
-	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
-		if (!strcmp(fields[i].name, name))
-			return fields[i].value;
-	return NULL;
+	return strcmp(key, ((const struct field_name *)entry)->name);
+}
+
+static const char *extra_field(struct lookup_ctx *ctx, const char *key)
+{
+	const cJSON *v;
+
+	if (!ctx->extra_parsed) {
+		ctx->extra_parsed = 1;
+		ctx->extra = ctx->d->lead.extra ? cJSON_Parse(ctx->d->lead.extra) : NULL;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(ctx->extra, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 static const char *lookup(void *opaque, const char *name)
@@ -39,37 +63,43 @@ static const char *lookup(void *opaque, const char *name)
 	struct lookup_ctx *ctx = opaque;
 	const struct lead *l = &ctx->d->lead;
 	const struct composed *c = ctx->c;
+	const struct field_name *f;
 
-	if (starts_with(name, "extra.")) {
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(ctx->extra, name + 6);
-		return cJSON_IsString(v) ? v->valuestring : NULL;
-	}
-	if (!strcmp(name, "name")) {
-		return !str_empty(l->first_name) ? l->first_name : l->last_name;
-	}
-	if (!strcmp(name, "event"))
-		return !str_empty(ctx->d->enrolment.event) ? ctx->d->enrolment.event : l->event;
-	if (!strcmp(name, "sequence"))
-		return ctx->d->enrolment.sequence;
-	if (!strcmp(name, "step"))
-		return ctx->d->touch.step;
-	if (!strcmp(name, "owner_name"))
-		return c->from_name;
-	if (!strcmp(name, "owner_email"))
-		return c->from_email;
-	if (!strcmp(name, "sender_name"))
-		return c->from_name;
-	if (!strcmp(name, "signature"))
-		return c->signature;
-	if (!strcmp(name, "unsubscribe_url"))
-		return c->unsubscribe_url;
-	if (!strcmp(name, "scanned_at")) {
+	if (starts_with(name, "extra."))
+		return extra_field(ctx, name + 6);
+	f = bsearch(name, field_names, ARRAY_SIZE(field_names), sizeof(*field_names),
+		    by_field_name);
+	if (!f)
+		return NULL;
+	switch (f->field) {
+	case F_BADGE_ID: return l->badge_id;
+	case F_COMPANY: return l->company;
+	case F_COUNTRY: return l->country;
+	case F_EMAIL: return l->email;
+	case F_EVENT: return !str_empty(ctx->d->enrolment.event) ? ctx->d->enrolment.event : l->event;
+	case F_FIRST_NAME: return l->first_name;
+	case F_LAST_NAME: return l->last_name;
+	case F_NAME: return !str_empty(l->first_name) ? l->first_name : l->last_name;
+	case F_NOTES: return l->notes;
+	case F_OWNER: return l->owner;
+	case F_OWNER_EMAIL: return c->from_email;
+	case F_OWNER_NAME: return c->from_name;
+	case F_PHONE: return l->phone;
+	case F_RATING: return l->rating;
+	case F_SCANNED_AT:
 		/* Formatted on demand: switching time zones for every touch listed is slow. */
 		time_format_local(l->contact_at, l->timezone, ctx->scanned_at,
 				  sizeof(ctx->scanned_at));
 		return ctx->scanned_at;
+	case F_SENDER_NAME: return c->from_name;
+	case F_SEQUENCE: return ctx->d->enrolment.sequence;
+	case F_SIGNATURE: return c->signature;
+	case F_STEP: return ctx->d->touch.step;
+	case F_TIMEZONE: return l->timezone;
+	case F_TITLE: return l->title;
+	case F_UNSUBSCRIBE_URL: return c->unsubscribe_url;
 	}
-	return lead_field(l, name);
+	return NULL;
 }
 
 /* Renders one template; the first held reason wins. */
@@ -80,6 +110,7 @@ static char *render(const char *tmpl, struct lookup_ctx *ctx, struct composed *c
 
 	if (!tmpl)
 		return NULL;
+	strbuf_grow(&out, strlen(tmpl) + 128);      /* room for the values: one allocation */
 	if (template_render(tmpl, lookup, ctx, &out, &held) && !c->held)
 		c->held = held;
 	else
@@ -173,7 +204,6 @@ int compose_touch(struct store *store, const struct config *config,
 	c->unsubscribe_url = unsubscribe_url(config, &d->lead);
 	ctx.d = d;
 	ctx.c = c;
-	ctx.extra = d->lead.extra ? cJSON_Parse(d->lead.extra) : NULL;
 	if (c->step->channel == CHANNEL_EMAIL) {
 		c->subject = render(c->step->subject, &ctx, c);
 		if (c->step->thread)

@@ -170,7 +170,11 @@ int main(int argc, char **argv)
 	struct engine view = { 0 };
 	const struct command *cmd;
 	int status = FU_OK, first, viewing = 0;
+	static char stdout_buffer[1 << 16];
 
+	/* A long listing into a pipe or file goes out in 64 KB writes, not 4 KB ones. */
+	if (!isatty(STDOUT_FILENO))
+		setvbuf(stdout, stdout_buffer, _IOFBF, sizeof(stdout_buffer));
 	first = parse_global_options(argc, argv, &cli, &status);
 	if (first < 0)
 		goto out;

@@ -147,6 +147,15 @@ static char *column_text(sqlite3_stmt *st, int i)
 	return v ? xstrdup((const char *)v) : NULL;
 }
 
+/* The text in SQLite's own memory, valid until the statement steps on: for rows that a
+ * callback sees and lets go (store_due_each), which then need no copy and no free. */
+static char *column_borrowed(sqlite3_stmt *st, int i)
+{
+	return (char *)sqlite3_column_text(st, i);
+}
+
+typedef char *(*text_reader)(sqlite3_stmt *st, int i);
+
 static time_t column_time(sqlite3_stmt *st, int i)
 {
 	return (time_t)sqlite3_column_int64(st, i);
@@ -234,28 +243,28 @@ void due_item_release(struct due_item *d)
 	" l.status, l.consent, l.token, l.created_at, l.updated_at"
 #define LEAD_NCOLUMNS 21
 
-static int read_lead(sqlite3_stmt *st, int c, struct lead *l)
+static int read_lead(sqlite3_stmt *st, text_reader text, int c, struct lead *l)
 {
 	memset(l, 0, sizeof(*l));
 	l->id = sqlite3_column_int64(st, c++);
-	l->email = column_text(st, c++);
-	l->first_name = column_text(st, c++);
-	l->last_name = column_text(st, c++);
-	l->company = column_text(st, c++);
-	l->title = column_text(st, c++);
-	l->phone = column_text(st, c++);
-	l->country = column_text(st, c++);
-	l->timezone = column_text(st, c++);
-	l->notes = column_text(st, c++);
-	l->rating = column_text(st, c++);
-	l->owner = column_text(st, c++);
-	l->event = column_text(st, c++);
-	l->badge_id = column_text(st, c++);
-	l->extra = column_text(st, c++);
+	l->email = text(st, c++);
+	l->first_name = text(st, c++);
+	l->last_name = text(st, c++);
+	l->company = text(st, c++);
+	l->title = text(st, c++);
+	l->phone = text(st, c++);
+	l->country = text(st, c++);
+	l->timezone = text(st, c++);
+	l->notes = text(st, c++);
+	l->rating = text(st, c++);
+	l->owner = text(st, c++);
+	l->event = text(st, c++);
+	l->badge_id = text(st, c++);
+	l->extra = text(st, c++);
 	l->contact_at = column_time(st, c++);
-	l->status = column_text(st, c++);
+	l->status = text(st, c++);
 	l->consent = sqlite3_column_int(st, c++);
-	l->token = column_text(st, c++);
+	l->token = text(st, c++);
 	l->created_at = column_time(st, c++);
 	l->updated_at = column_time(st, c++);
 	return c;
@@ -265,16 +274,16 @@ static int read_lead(sqlite3_stmt *st, int c, struct lead *l)
 	"e.id, e.lead_id, e.sequence, e.event, e.state, e.seq_hash, e.end_reason," \
 	" e.anchor_at, e.started_at, e.ended_at"
 
-static int read_enrolment(sqlite3_stmt *st, int c, struct enrolment *e)
+static int read_enrolment(sqlite3_stmt *st, text_reader text, int c, struct enrolment *e)
 {
 	memset(e, 0, sizeof(*e));
 	e->id = sqlite3_column_int64(st, c++);
 	e->lead_id = sqlite3_column_int64(st, c++);
-	e->sequence = column_text(st, c++);
-	e->event = column_text(st, c++);
-	e->state = column_text(st, c++);
-	e->seq_hash = column_text(st, c++);
-	e->end_reason = column_text(st, c++);
+	e->sequence = text(st, c++);
+	e->event = text(st, c++);
+	e->state = text(st, c++);
+	e->seq_hash = text(st, c++);
+	e->end_reason = text(st, c++);
 	e->anchor_at = column_time(st, c++);
 	e->started_at = column_time(st, c++);
 	e->ended_at = column_time(st, c++);
@@ -285,23 +294,23 @@ static int read_enrolment(sqlite3_stmt *st, int c, struct enrolment *e)
 	"t.id, t.enrolment_id, t.lead_id, t.step, t.channel, t.state, t.due_at, t.close_at," \
 	" t.retry_at, t.attempts, t.message_id, t.subject, t.sender, t.note, t.done_at"
 
-static int read_touch(sqlite3_stmt *st, int c, struct touch *t)
+static int read_touch(sqlite3_stmt *st, text_reader text, int c, struct touch *t)
 {
 	memset(t, 0, sizeof(*t));
 	t->id = sqlite3_column_int64(st, c++);
 	t->enrolment_id = sqlite3_column_int64(st, c++);
 	t->lead_id = sqlite3_column_int64(st, c++);
-	t->step = column_text(st, c++);
-	t->channel = column_text(st, c++);
-	t->state = column_text(st, c++);
+	t->step = text(st, c++);
+	t->channel = text(st, c++);
+	t->state = text(st, c++);
 	t->due_at = column_time(st, c++);
 	t->close_at = column_time(st, c++);
 	t->retry_at = column_time(st, c++);
 	t->attempts = sqlite3_column_int(st, c++);
-	t->message_id = column_text(st, c++);
-	t->subject = column_text(st, c++);
-	t->sender = column_text(st, c++);
-	t->note = column_text(st, c++);
+	t->message_id = text(st, c++);
+	t->subject = text(st, c++);
+	t->sender = text(st, c++);
+	t->note = text(st, c++);
 	t->done_at = column_time(st, c++);
 	return c;
 }
@@ -674,7 +683,7 @@ static int lead_query(struct store *s, sqlite3_stmt *st, struct lead *out)
 	int found = step_row(s, st, "cannot read a lead");
 
 	if (found == 1) {
-		read_lead(st, 0, out);
+		read_lead(st, column_text, 0, out);
 		finish(st);
 	}
 	return found;
@@ -780,7 +789,7 @@ int store_leads_each(struct store *s, const struct lead_filter *f, lead_fn fn, v
 	bind_text(st, 3, f ? f->event : NULL);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct lead l;
-		read_lead(st, 0, &l);
+		read_lead(st, column_text, 0, &l);
 		ret = fn(&l, ctx);
 		lead_release(&l);
 		if (ret)
@@ -877,7 +886,7 @@ static int enrolment_query(struct store *s, sqlite3_stmt *st, struct enrolment *
 	int found = step_row(s, st, "cannot read an enrolment");
 
 	if (found == 1) {
-		read_enrolment(st, 0, out);
+		read_enrolment(st, column_text, 0, out);
 		finish(st);
 	}
 	return found;
@@ -962,7 +971,7 @@ int store_enrolments_active_each(struct store *s, const char *sequence, enrolmen
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n == alloc)
 			list = xrealloc(list, (alloc = alloc ? alloc * 2 : 16) * sizeof(*list));
-		read_enrolment(st, 0, &list[n++]);
+		read_enrolment(st, column_text, 0, &list[n++]);
 	}
 	finish(st);
 	if (rc != SQLITE_DONE)
@@ -1006,7 +1015,7 @@ static int touch_query(struct store *s, sqlite3_stmt *st, struct touch *out)
 	int found = step_row(s, st, "cannot read a touch");
 
 	if (found == 1) {
-		read_touch(st, 0, out);
+		read_touch(st, column_text, 0, out);
 		finish(st);
 	}
 	return found;
@@ -1159,7 +1168,7 @@ static int touches_collect(struct store *s, sqlite3_stmt *st, touch_fn fn, void 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n == alloc)
 			list = xrealloc(list, (alloc = alloc ? alloc * 2 : 16) * sizeof(*list));
-		read_touch(st, 0, &list[n++]);
+		read_touch(st, column_text, 0, &list[n++]);
 	}
 	finish(st);
 	if (rc != SQLITE_DONE)
@@ -1205,11 +1214,11 @@ int store_touches_closing(struct store *s, time_t now, touch_fn fn, void *ctx)
 	" FROM touches t JOIN leads l ON l.id = t.lead_id" \
 	" JOIN enrolments e ON e.id = t.enrolment_id"
 
-static void read_due_item(sqlite3_stmt *st, struct due_item *d)
+static void read_due_item(sqlite3_stmt *st, text_reader text, struct due_item *d)
 {
-	int c = read_touch(st, 0, &d->touch);
-	c = read_lead(st, c, &d->lead);
-	read_enrolment(st, c, &d->enrolment);
+	int c = read_touch(st, text, 0, &d->touch);
+	c = read_lead(st, text, c, &d->lead);
+	read_enrolment(st, text, c, &d->enrolment);
 }
 
 int store_due_each(struct store *s, const struct due_filter *f, due_fn fn, void *ctx)
@@ -1239,10 +1248,8 @@ int store_due_each(struct store *s, const struct due_filter *f, due_fn fn, void 
 	sqlite3_bind_int(st, 6, f->with_in_doubt);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct due_item d;
-		read_due_item(st, &d);
-		ret = fn(&d, ctx);
-		due_item_release(&d);
-		if (ret)
+		read_due_item(st, column_borrowed, &d);
+		if ((ret = fn(&d, ctx)))
 			break;
 	}
 	if (!ret && rc != SQLITE_DONE)
@@ -1261,7 +1268,7 @@ int store_due_item(struct store *s, int64_t touch_id, struct due_item *out)
 	sqlite3_bind_int64(st, 1, touch_id);
 	found = step_row(s, st, "cannot read a touch");
 	if (found == 1) {
-		read_due_item(st, out);
+		read_due_item(st, column_text, out);
 		finish(st);
 	}
 	return found;
@@ -1477,7 +1484,7 @@ int store_export_each(struct store *s, export_fn fn, void *ctx)
 		return db_error(s, "cannot export");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct lead l;
-		int c = read_lead(st, 0, &l);
+		int c = read_lead(st, column_text, 0, &l);
 		struct export_row r = {
 			.lead = &l,
 			.sequence = (const char *)sqlite3_column_text(st, c),

@@ -52,9 +52,11 @@ void cli_release(struct cli *cli);
 void json_print(struct cJSON *value);
 
 /* A JSON array printed as its items come, so that a long listing needs no memory for
- * the whole: start, item (consumes it), end. */
+ * the whole: start, item (printed; the caller keeps it), end. */
 struct json_stream {
 	int count;
+	char *buf;      /* reused for every item: printing allocates nothing once it fits */
+	int size;
 };
 void json_stream_start(struct json_stream *s);
 void json_stream_item(struct json_stream *s, struct cJSON *item);

@@ -183,7 +183,8 @@ struct due_filter {
 	int with_in_doubt;      /* also list in_doubt touches */
 };
 typedef int (*due_fn)(const struct due_item *d, void *ctx);
-/* Pending touches due by f->until, oldest first, through the due index. */
+/* Pending touches due by f->until, oldest first, through the due index. The item's
+ * strings are the store's own and live only until fn returns: copy what you keep. */
 int store_due_each(struct store *s, const struct due_filter *f, due_fn fn, void *ctx);
 int store_due_item(struct store *s, int64_t touch_id, struct due_item *out);
 

@@ -10,6 +10,10 @@
 
 #include "followup/template.h"
 
+/* A variable longer than the names a template usually has (parsed off the stack). */
+#define LONG_NAME "extra.A column header long enough to need more room than the few " \
+	"dozen bytes that the names of template variables take, nearly always, in a file"
+
 static const char *lookup(void *ctx, const char *name)
 {
 	(void)ctx;
@@ -19,6 +23,8 @@ static const char *lookup(void *ctx, const char *name)
 		return "";
 	if (!strcmp(name, "extra.Booth Name"))
 		return "Hall 3 B12";
+	if (!strcmp(name, LONG_NAME))
+		return "long";
 	return NULL;
 }
 
@@ -32,6 +38,8 @@ static void test_template__render_table(void **state)
 		{ "Booth {{extra.Booth Name}}", "Booth Hall 3 B12", 0 },
 		{ "Hi {{last_name}}, ok", "Hi , ok", 1 },
 		{ "no placeholders", "no placeholders", 0 },
+		{ "{{ " LONG_NAME " }}!", "long!", 0 },
+		{ "{{" LONG_NAME "x | Hall 1 }}", "Hall 1", 0 },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
@@ -72,6 +80,10 @@ static void test_template__check_reports_positions(void **state)
 	assert_non_null(strstr(r.messages[2], "unterminated"));
 	for (int i = 0; i < r.n; i++)
 		free(r.messages[i]);
+	r.n = 0;
+	assert_int_equal(template_check("{{ " LONG_NAME " }} {{ f" LONG_NAME " }}", collect, &r), 1);
+	assert_non_null(strstr(r.messages[0], "'{{f" LONG_NAME "}}'"));
+	free(r.messages[0]);
 	assert_true(template_field_known("owner_name"));
 	assert_true(template_field_known("extra.Anything at all"));
 	assert_false(template_field_known("extra."));

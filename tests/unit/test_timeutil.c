@@ -729,6 +729,12 @@ static void test_timeutil__format(void **state)
 	assert_string_equal(utc, "2023-11-14T22:13:20Z");
 	time_format_utc(at("2026-03-05T09:00:00Z"), utc);
 	assert_string_equal(utc, "2026-03-05T09:00:00Z");
+	time_format_utc(0, utc);
+	assert_string_equal(utc, "1970-01-01T00:00:00Z");
+	time_format_utc(253402300799, utc);
+	assert_string_equal(utc, "9999-12-31T23:59:59Z");
+	time_format_utc(253402300800, utc);     /* year 10000 does not fit */
+	assert_string_equal(utc, "");
 
 	time_format_local(at("2026-03-05T14:00:00Z"), NY, buf, sizeof(buf));
 	assert_string_equal(buf, "2026-03-05 09:00");
