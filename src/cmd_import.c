@@ -125,6 +125,13 @@ static char *value_or_null(const struct header_map *map, struct csv_record *rec,
 	return str_empty(v) ? NULL : xstrdup(v);
 }
 
+static char *buyer_or_null(const struct header_map *map, struct csv_record *rec,
+			   enum lead_field f)
+{
+	const char *v = header_map_buyer_value(map, rec, f);
+	return str_empty(v) ? NULL : xstrdup(v);
+}
+
 static void reject_row(struct import *im, const char *file, const struct csv_reader *csv,
 		       struct csv_record *rec, const char *reason)
 {
@@ -219,8 +226,14 @@ static int lead_from_row(struct import *im, const char *file, const struct heade
 	const char *opt_out = header_map_value(map, rec, FIELD_OPT_OUT);
 	const char *consent = header_map_value(map, rec, FIELD_CONSENT);
 
+	int buyer;
+
 	memset(l, 0, sizeof(*l));
 	l->email = value_or_null(map, rec, FIELD_EMAIL);
+	/* An attendee row with no details of its own (Eventbrite's "Info Requested") is the
+	 * buyer's: the one person of that order whom we can write to. */
+	if ((buyer = !l->email))
+		l->email = buyer_or_null(map, rec, FIELD_EMAIL);
 	if (!l->email) {
 		*reason = "no email";
 		return 1;
@@ -230,6 +243,10 @@ static int lead_from_row(struct import *im, const char *file, const struct heade
 		return 1;
 	l->first_name = value_or_null(map, rec, FIELD_FIRST_NAME);
 	l->last_name = value_or_null(map, rec, FIELD_LAST_NAME);
+	if (buyer && !l->first_name && !l->last_name) {
+		l->first_name = buyer_or_null(map, rec, FIELD_FIRST_NAME);
+		l->last_name = buyer_or_null(map, rec, FIELD_LAST_NAME);
+	}
 	if (!l->first_name && !l->last_name) {
 		const char *full = header_map_value(map, rec, FIELD_NAME);
 		if (!str_empty(full))

@@ -92,6 +92,13 @@ struct header_map {
 	size_t ncolumns;
 	int index[FIELD_COUNT]; /* the column of each field, -1 when absent */
 	int time_column;        /* a time-of-day column joined to the scan date; -1 none */
+	int buyer[FIELD_LAST_NAME + 1]; /* the purchaser's email and names (extra); -1 none */
+};
+
+/* Eventbrite's purchaser columns, by the field they stand in for. */
+static const char *const buyer_headers[FIELD_LAST_NAME + 1] = {
+	[FIELD_EMAIL] = "buyeremail", [FIELD_FIRST_NAME] = "buyerfirstname",
+	[FIELD_LAST_NAME] = "buyerlastname",
 };
 
 const char *field_name(enum lead_field f)
@@ -304,6 +311,15 @@ static void index_fields(struct header_map *map)
 				claim_field(map, (int)i);
 }
 
+/* The first extra column whose normalised header is name, or -1. */
+static int buyer_column(const struct header_map *map, const char *name)
+{
+	for (size_t i = 0; i < map->ncolumns; i++)
+		if (map->columns[i].field == FIELD_EXTRA && !strcmp(map->columns[i].normalised, name))
+			return (int)i;
+	return -1;
+}
+
 static char *no_email_message(const struct header_map *map)
 {
 	struct strbuf seen = STRBUF_INIT;
@@ -343,6 +359,8 @@ int header_map_build(struct header_map **out, const struct csv_record *header,
 		if (apply_override(map, overrides[i], errmsg))
 			goto fail;
 	index_fields(map);
+	for (int f = 0; f <= FIELD_LAST_NAME; f++)
+		map->buyer[f] = buyer_column(map, buyer_headers[f]);
 	if (map->index[FIELD_EMAIL] < 0) {
 		*errmsg = no_email_message(map);
 		goto fail;
@@ -460,6 +478,9 @@ static const char *column_value(struct csv_record *rec, int column)
 		v[len - 3] = '\0';
 		trim_cell(v);
 	}
+	/* Eventbrite's placeholder where an order asked only the buyer for details. */
+	if (!strcasecmp(v, "Info Requested"))
+		*v = '\0';
 	return v;
 }
 
@@ -467,6 +488,12 @@ const char *header_map_value(const struct header_map *map, struct csv_record *re
 			     enum lead_field f)
 {
 	return column_value(rec, header_map_column(map, f));
+}
+
+const char *header_map_buyer_value(const struct header_map *map, struct csv_record *rec,
+				   enum lead_field f)
+{
+	return f <= FIELD_LAST_NAME ? column_value(rec, map->buyer[f]) : "";
 }
 
 char *header_map_scanned_at(const struct header_map *map, struct csv_record *rec)
@@ -668,11 +695,12 @@ void name_split(const char *full, char **first, char **last)
 		*last = dup_or_null(name, (size_t)(comma - name));
 		*first = dup_or_null(comma + 1, strlen(comma + 1));
 	} else {
-		/* "Dr. Dana Whitfield", but "Dr Who" is somebody's name. */
+		/* "Prof. Dr. Dana Whitfield", but "Dr Who" is somebody's name. */
 		const char *rest = p + word + strspn(p + word, " \t");
-		if (word_in(p, word, name_titles) && strpbrk(rest, " \t")) {
+		while (word_in(p, word, name_titles) && strpbrk(rest, " \t")) {
 			p = rest;
 			word = strcspn(p, " \t");
+			rest = p + word + strspn(p + word, " \t");
 		}
 		*first = dup_or_null(p, word);
 		*last = dup_or_null(p + word, strlen(p + word));

@@ -60,11 +60,18 @@ int header_map_time_column(const struct header_map *map);
 
 /*
  * The value of field f in rec: trimmed, with a spreadsheet's ' guard removed
- * (field_unneutralise); "" when the column is absent or empty, never NULL. Edits rec's
+ * (field_unneutralise) and Excel's ="..." unwrapped; "" when the column is absent or
+ * empty or holds Eventbrite's "Info Requested" placeholder, never NULL. Edits rec's
  * field in place and points into it (valid until the next csv_read into rec).
  */
 const char *header_map_value(const struct header_map *map, struct csv_record *rec,
 			     enum lead_field f);
+/* The purchaser's value of f (email, first_name or last_name) from Eventbrite's "Buyer
+ * Email", "Buyer First Name" and "Buyer Last Name" columns, read like header_map_value;
+ * "" when there is none. Those columns stay extra: they stand in for the person's own
+ * only in a row that has no email of its own (see cmd_import.c). */
+const char *header_map_buyer_value(const struct header_map *map, struct csv_record *rec,
+				   enum lead_field f);
 /* The scan time, "DATE TIME" when it comes from a date and a time column; NULL when
  * empty. Caller frees. */
 char *header_map_scanned_at(const struct header_map *map, struct csv_record *rec);

@@ -171,6 +171,22 @@ class ImportSamples(FollowupTest):
                           {"email": "jane@x.example", "badge_id": "00123"},
                           {"email": "bob@x.example", "badge_id": None}])
 
+    def test_eventbrite_info_requested_rows_are_the_buyers(self):
+        csv = ("Order #,First Name,Last Name,Email,Buyer First Name,Buyer Last Name,Buyer Email,Company\n"
+               "1,Info Requested,Info Requested,Info Requested,Marco,Rossi,m.rossi@x.example,Info Requested\n"
+               "1,Info Requested,Info Requested,Info Requested,Marco,Rossi,m.rossi@x.example,\n"
+               "2,Ana,Lima,ana@y.example,Marco,Rossi,m.rossi@x.example,Lima SA\n"
+               "3,,,,,,,Nobody Ltd\n")
+        summary = self.import_json(self.write("eventbrite.csv", csv))
+        self.assertEqual((summary["imported"], summary["duplicates"], summary["rejected"]),
+                         (2, 1, 1))
+        leads = self.sql("SELECT email, first_name, last_name, company, extra FROM leads ORDER BY id")
+        self.assertEqual([(l["email"], l["first_name"], l["last_name"], l["company"]) for l in leads],
+                         [("m.rossi@x.example", "Marco", "Rossi", None),    # the placeholder is no company
+                          ("ana@y.example", "Ana", "Lima", "Lima SA")])     # her own details, not the buyer's
+        self.assertNotIn("Info Requested", leads[0]["extra"])
+        self.assertIn('"Buyer Email":"m.rossi@x.example"', leads[1]["extra"])
+
     def test_stdin_guesses_the_date_order_like_a_file(self):
         csv = "Email,Scanned At\na@x.example,03/04/2025 10:00\nb@x.example,13/04/2025 10:00\n"
         self.ok("import", "-", input=csv)

@@ -395,6 +395,24 @@ static void test_fields__map_overrides(void **state)
 	free(extra);
 	header_map_free(map);
 
+	/* The buyer's columns stay extra and stand in only when asked; the placeholder is "". */
+	map = map_of("Email|Buyer Email |Buyer First Name|Buyer Last Name", NULL, 0);
+	make_record(&row, "Info Requested|m@x.example|Marco|Rossi");
+	assert_string_equal(header_map_value(map, &row, FIELD_EMAIL), "");
+	assert_string_equal(header_map_buyer_value(map, &row, FIELD_EMAIL), "m@x.example");
+	assert_string_equal(header_map_buyer_value(map, &row, FIELD_FIRST_NAME), "Marco");
+	assert_string_equal(header_map_buyer_value(map, &row, FIELD_LAST_NAME), "Rossi");
+	assert_string_equal(header_map_buyer_value(map, &row, FIELD_COMPANY), "");
+	extra = header_map_extra_json(map, &row);
+	assert_string_equal(extra, "{\"Buyer Email\":\"m@x.example\",\"Buyer First Name\":"
+			    "\"Marco\",\"Buyer Last Name\":\"Rossi\"}");
+	free(extra);
+	header_map_free(map);
+	map = map_of("Email", NULL, 0);
+	make_record(&row, "a@x.example");
+	assert_string_equal(header_map_buyer_value(map, &row, FIELD_EMAIL), "");
+	header_map_free(map);
+
 	/* ignore drops a column; two columns named scanned_at by --map join as date + time. */
 	map = map_of("Email|Notes|Scan Date|Hora", drop, ARRAY_SIZE(drop));
 	make_record(&row, "a@x.example|secret|04.03.2025|14:15");
@@ -554,6 +572,8 @@ static void test_fields__name_split(void **state)
 		{ "  Mary Ann van der Berg ", "Mary", "Ann van der Berg" },
 		{ "Dana   Whitfield", "Dana", "Whitfield" },
 		{ "Dr. Dana Whitfield", "Dana", "Whitfield" },
+		{ "Prof. Dr. Anna Schmidt", "Anna", "Schmidt" },
+		{ "Prof. Dr.", "Prof.", "Dr." },
 		{ "Prof Ingrid Holm", "Ingrid", "Holm" },
 		{ "Dr Who", "Dr", "Who" },
 		{ "Dana Whitfield, PhD", "Dana", "Whitfield, PhD" },
