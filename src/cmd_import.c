@@ -494,6 +494,47 @@ out:
 
 /* "a file where some first field > 12 is read as dmy": looks at the scan dates first
  * (stdin made rewindable before, and rewound to stdin_start after). */
+/* Lines a report may put above its header: a title, an export date, "Event:,Expo". */
+#define MAX_TITLE_LINES 5
+
+static int looks_like_title(const struct csv_record *rec)
+{
+	size_t cells = 0;
+
+	for (size_t i = 0; i < rec->count; i++)
+		cells += !str_empty(rec->fields[i]);
+	return cells <= 2;
+}
+
+/* Maps the header, the record in rec. A report's title lines above the real header
+ * (records of two cells at most, up to MAX_TITLE_LINES) are read past: rec is then the
+ * header and *title_lines says how many came before it. Returns 0, or -1 with *err the
+ * first line's problem (no email column...). */
+static int map_header(struct csv_reader *csv, struct csv_record *rec,
+		      const struct import_options *o, struct header_map **map, char **err,
+		      int *title_lines)
+{
+	char *later = NULL;
+
+	*title_lines = 0;
+	if (!header_map_build(map, rec, o->maps, o->nmaps, err))
+		return 0;
+	while (*title_lines < MAX_TITLE_LINES && looks_like_title(rec) &&
+	       csv_read(csv, rec, &later) == 1) {
+		++*title_lines;
+		if (!header_map_build(map, rec, o->maps, o->nmaps, &later)) {
+			free(*err);
+			*err = NULL;
+			csv_take_as_header(csv, rec);
+			return 0;
+		}
+		free(later);
+		later = NULL;
+	}
+	free(later);
+	return -1;
+}
+
 static enum date_order guess_date_order(const char *file, const struct import_options *o,
 					off_t stdin_start)
 {
@@ -502,12 +543,13 @@ static enum date_order guess_date_order(const char *file, const struct import_op
 	struct csv_record rec = CSV_RECORD_INIT;
 	enum date_order order = DATE_ORDER_AUTO;
 	char *err = NULL;
+	int title_lines;
 
 	if (o->date_order != DATE_ORDER_AUTO)
 		return o->date_order;
 	if (csv_open(&csv, file, &err) ||
 	    csv_read(csv, &rec, &err) != 1 ||
-	    header_map_build(&map, &rec, o->maps, o->nmaps, &err))
+	    map_header(csv, &rec, o, &map, &err, &title_lines))
 		goto out;
 	while (csv_read(csv, &rec, &err) == 1) {
 		char *when = header_map_scanned_at(map, &rec);
@@ -538,7 +580,7 @@ static int import_file(struct import *im, const char *file, int *changed)
 	enum date_order order;
 	char *err = NULL;
 	int64_t import_id;
-	int file_changed = 0, rc, status = FU_FAIL;
+	int file_changed = 0, rc, status = FU_FAIL, title_lines;
 	long first_converted;
 	off_t stdin_start = 0;
 	size_t columns;
@@ -561,11 +603,14 @@ static int import_file(struct import *im, const char *file, int *changed)
 		status = rc == CSV_EIO ? FU_FAIL : FU_USAGE;
 		goto out;
 	}
-	if (header_map_build(&map, &rec, im->opt->maps, im->opt->nmaps, &err)) {
+	if (map_header(csv, &rec, im->opt, &map, &err, &title_lines)) {
 		error("%s: %s", file, err);
 		status = FU_USAGE;
 		goto out;
 	}
+	if (title_lines)
+		warning("%s: the header is line %ld; the title line%s above it skipped", file,
+			rec.line, title_lines == 1 ? " is" : "s are");
 	if (store_import_start(store, file, im->opt->event, im->cli->now, &import_id))
 		goto out;
 	columns = rec.count;

@@ -123,22 +123,34 @@ static int read_sep_line(struct csv_reader *r)
 	return 1;
 }
 
-/* The delimiter that occurs most, outside quotes, in the header line; ',' on a tie. */
+/* Lines a report may put above its header (a title, an export date), which have no
+ * delimiter to sniff. */
+#define SNIFF_LINES 6
+
+/* The delimiter that occurs most, outside quotes, in the header line: the first line
+ * that has one, of the first SNIFF_LINES; ',' on a tie or when none has. */
 static char sniff_delimiter(const struct csv_reader *r)
 {
 	static const char candidates[] = { ',', ';', '\t' };
-	size_t counts[ARRAY_SIZE(candidates)] = { 0 }, best = 0;
-	int quoted = 0;
+	size_t counts[ARRAY_SIZE(candidates)] = { 0 }, best = 0, found = 0;
+	int quoted = 0, lines = 1;
 
 	for (size_t i = r->pos; i < r->len; i++) {
 		unsigned char c = r->block[i];
-		if (c == '"')
+		if (c == '"') {
 			quoted = !quoted;
-		else if (!quoted && (c == '\n' || c == '\r'))
-			break;
-		else if (!quoted)
+		} else if (!quoted && (c == '\n' || c == '\r')) {
+			if (found || lines++ == SNIFF_LINES)
+				break;
+			if (c == '\r' && i + 1 < r->len && r->block[i + 1] == '\n')
+				i++;
+		} else if (!quoted) {
 			for (size_t k = 0; k < ARRAY_SIZE(candidates); k++)
-				counts[k] += c == (unsigned char)candidates[k];
+				if (c == (unsigned char)candidates[k]) {
+					counts[k]++;
+					found++;
+				}
+		}
 	}
 	for (size_t k = 1; k < ARRAY_SIZE(candidates); k++)
 		if (counts[k] > counts[best])
@@ -246,6 +258,12 @@ char csv_delimiter(const struct csv_reader *r)
 const char *csv_header_raw(const struct csv_reader *r)
 {
 	return r->header_raw ? r->header_raw : "";
+}
+
+void csv_take_as_header(struct csv_reader *r, const struct csv_record *rec)
+{
+	free(r->header_raw);
+	r->header_raw = xstrndup(rec->raw, rec->raw_len);
 }
 
 int csv_was_converted(const struct csv_reader *r, long *first_line)

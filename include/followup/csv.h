@@ -8,7 +8,8 @@
  *  - quoted fields with embedded line breaks (any of the three, stored as LF) and doubled
  *    quotes; a quote that does not open a field is an ordinary character (`Said ""hi""`);
  *  - the delimiter (`,` `;` or tab) is the one that occurs most outside quotes in the
- *    header line, unless an Excel `sep=X` first line names it (that line is not the header);
+ *    header line (the first line that has any: a title above the header may have none),
+ *    unless an Excel `sep=X` first line names it (that line is not the header);
  *  - blank lines, and lines holding nothing but delimiters (Excel's empty rows), are not
  *    records; rows may have more or fewer fields than the header (see count);
  *  - a record that is not valid UTF-8 has its invalid fields read as Windows-1252 and
@@ -96,8 +97,11 @@ void csv_close(struct csv_reader *r);
 
 /* The delimiter in use: ',' ';' or '\t' (or what a `sep=` line said). */
 char csv_delimiter(const struct csv_reader *r);
-/* The first record's raw bytes (the header line, BOM excluded); "" before it is read. */
+/* The header's raw bytes (BOM excluded): the first record's, or the one given to
+ * csv_take_as_header(); "" before any is read. */
 const char *csv_header_raw(const struct csv_reader *r);
+/* Makes rec the header, for a file whose header comes after a title line or two. */
+void csv_take_as_header(struct csv_reader *r, const struct csv_record *rec);
 /* 1 when some field was converted from Windows-1252, with *first_line (may be NULL) the
  * line of the first such record; else 0. */
 int csv_was_converted(const struct csv_reader *r, long *first_line);

@@ -187,6 +187,21 @@ class ImportSamples(FollowupTest):
         self.assertNotIn("Info Requested", leads[0]["extra"])
         self.assertIn('"Buyer Email":"m.rossi@x.example"', leads[1]["extra"])
 
+    def test_title_lines_above_the_header_are_skipped(self):
+        csv = ("Lead Report - Expo 2026\r\nExported 13/03/2025 by Dana;;\r\n\r\n"
+               "Email;First Name;Scanned At\r\n"
+               "a@x.example;Ann;13/03/2025 10:00\r\nbad;Bob;\r\n")
+        path = self.write("report.csv", csv)
+        rejects = os.path.join(self.dir, "rejects.csv")
+        r = self.ok("import", "--json", "--rejects", rejects, path)
+        self.assertEqual((r.json()["imported"], r.json()["rejected"]), (1, 1))
+        self.assertIn("report.csv: the header is line 4; the title lines are above it skipped", r.err)
+        self.assertIn("report.csv:6: rejected", r.err)
+        self.assertEqual(self.sql("SELECT first_name, date(contact_at, 'unixepoch') AS d FROM leads"),
+                         [{"first_name": "Ann", "d": "2025-03-13"}])       # day first, guessed below the title
+        with open(rejects, encoding="utf-8") as f:
+            self.assertEqual(f.read().splitlines()[0], "Email;First Name;Scanned At;reason")
+
     def test_stdin_guesses_the_date_order_like_a_file(self):
         csv = "Email,Scanned At\na@x.example,03/04/2025 10:00\nb@x.example,13/04/2025 10:00\n"
         self.ok("import", "-", input=csv)
