@@ -285,8 +285,7 @@ static const char *status_of(const struct lead *lead)
  * or an exported status of unsubscribed or bounced. */
 static int row_opts_out(const struct lead *row)
 {
-	return !row->consent || !strcmp(status_of(row), "unsubscribed") ||
-	       !strcmp(status_of(row), "bounced");
+	return !row->consent || status_never_emails(status_of(row));
 }
 
 static int is_suppressed(struct import *im, const struct lead *lead)

@@ -189,7 +189,10 @@ static int mark_lead(void *opaque)
 		lead_release(&l);
 		return FU_FAIL;
 	}
-	if (goes_on && !a->cli->quiet)
+	if (status_never_emails(l.status) && !a->cli->quiet)
+		printf("%s marked %s in its timeline; its status stays %s: it never gets email\n",
+		       l.email, a->outcome, l.status);
+	else if (goes_on && !a->cli->quiet)
 		printf("%s marked %s; sequence %s goes on (its stop_on leaves %s out)\n", l.email,
 		       a->outcome, en.sequence, a->outcome);
 	else if (!a->cli->quiet)

@@ -303,18 +303,27 @@ out:
  * to be left alone gets another email). A missing or invalid file stops it too. */
 static int outcome_stops(const struct sequence *seq, const char *outcome)
 {
-	if (!strcmp(outcome, "replied") || !strcmp(outcome, "unsubscribed") ||
-	    !strcmp(outcome, "bounced"))
+	if (!strcmp(outcome, "replied") || status_never_emails(outcome))
 		return 1;
 	return !seq || sequence_stops_on(seq, outcome);
+}
+
+int status_never_emails(const char *status)
+{
+	return !strcmp(status, "unsubscribed") || !strcmp(status, "bounced");
 }
 
 int engine_stop_lead(struct engine *e, int64_t lead_id, const char *status, const char *note)
 {
 	struct enrolment en;
-	int found;
+	struct lead lead;
+	int found, keep;
 
-	if (store_lead_set_status(e->store, lead_id, status, e->now) ||
+	if (store_lead_get(e->store, lead_id, &lead) != 1)
+		return -1;
+	keep = status_never_emails(lead.status);
+	lead_release(&lead);
+	if ((!keep && store_lead_set_status(e->store, lead_id, status, e->now)) ||
 	    store_history_add(e->store, lead_id, e->now, status, note))
 		return -1;
 	while ((found = store_enrolment_active(e->store, lead_id, &en)) == 1) {

@@ -53,8 +53,12 @@ int engine_close_touch(struct engine *e, const struct touch *t, const char *stat
 		       const char *note);
 
 /* Records an outcome (replied converted lost unsubscribed bounced) for a lead: sets its
- * status and ends its active enrolment, cancelling what is pending. */
+ * status and ends its active enrolment, cancelling what is pending. A lead that opted
+ * out or bounced keeps that status (the outcome goes into its timeline only), so that
+ * every listing still says it must never get email. */
 int engine_stop_lead(struct engine *e, int64_t lead_id, const char *status, const char *note);
+/* 1 for the statuses that mean no email ever again: unsubscribed and bounced. */
+int status_never_emails(const char *status);
 
 /* Brings the store up to e->now (own transaction). */
 int engine_tick(struct engine *e);

@@ -176,6 +176,20 @@ class Cadence(FollowupTest):
         self.assertEqual(self.due("2026-04-30T00:00:00Z"), [])
         self.assertEqual(self.send("2026-04-30T14:00:00Z")["sent"], 0)
 
+    def test_an_outcome_after_an_opt_out_keeps_the_lead_unsubscribed(self):
+        self.import_leads()
+        self.ok("optout", "ny@x.example", now="2026-03-07T12:00:00Z")
+        r = self.ok("mark", "ny@x.example", "lost", now="2026-03-08T12:00:00Z")
+        self.assertIn("status stays unsubscribed", r.out)
+        self.assertEqual(self.sql("SELECT status FROM leads WHERE email = 'ny@x.example'"),
+                         [{"status": "unsubscribed"}])
+        kinds = [row["kind"] for row in self.sql(
+            "SELECT kind FROM history WHERE lead_id = (SELECT id FROM leads"
+            " WHERE email = 'ny@x.example') ORDER BY id")]
+        self.assertEqual(kinds[-2:], ["unsubscribed", "lost"])   # the outcome is in the timeline
+        summary = self.import_leads(now="2026-06-30T12:00:00Z")   # lost would be enrolled again
+        self.assertEqual((summary["enrolled"], summary["suppressed"]), (0, 1))
+
     def test_dst_end_keeps_window_at_nine(self):
         self.import_leads("Email,Scanned At\nfall@x.example,2026-10-30 18:30\n",
                           now="2026-10-30T23:00:00Z")
