@@ -87,8 +87,10 @@ static int wants_help(int argc, char **argv)
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
 			return 1;
 		for (size_t k = 0; k < ARRAY_SIZE(value_options); k++)
-			if (!strcmp(argv[i], value_options[k]))
-				i++;
+			if (!strcmp(argv[i], value_options[k])) {
+				i++;    /* its value, whatever it says */
+				break;
+			}
 	}
 	return 0;
 }

@@ -80,6 +80,14 @@ class Cli(FollowupTest):
         self.ok("leads", "--owner", "--help")
         self.assertTrue(self.ok("sequences", "check", "--help").out.startswith("usage:"))
 
+    def test_an_option_without_its_value_is_a_usage_error(self):
+        self.ok("init")
+        for args in (["due", "--owner"], ["due", "--channel"], ["leads", "--status"],
+                     ["pipeline", "--owner"], ["done", "5", "--note"], ["send", "--limit"],
+                     ["import", "x.csv", "--event"], ["plan", "event-followup", "--from"]):
+            r = self.fails(2, *args)
+            self.assertIn("missing value in '%s'" % args[-1], r.err)
+
     def test_empty_environment_variables_mean_the_default(self):
         self.ok("init")
         r = self.ok("leads", env=self.env(FOLLOWUP_NOW="", FOLLOWUP_SEQUENCES=""))
