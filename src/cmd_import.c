@@ -155,21 +155,25 @@ static void reject_row(struct import *im, const char *file, const struct csv_rea
 	strbuf_release(&line);
 }
 
+/* The row's scan time (*scanned = 1), else the import time. */
 static time_t contact_time(struct import *im, const char *file, long line,
 			   const struct header_map *map, struct csv_record *rec,
-			   enum date_order order, const char *zone)
+			   enum date_order order, const char *zone, int *scanned)
 {
 	char *when = header_map_scanned_at(map, rec);
-	time_t at;
+	time_t at = im->cli->now;
 
+	*scanned = 0;
 	if (str_empty(when)) {
 		free(when);
-		return im->cli->now;
+		return at;
 	}
 	if (scanned_at_parse(when, order, zone, &at)) {
 		warning("%s:%ld: cannot read the scan time '%s': using the import time", file, line,
 			when);
 		at = im->cli->now;
+	} else {
+		*scanned = 1;
 	}
 	free(when);
 	return at;
@@ -221,7 +225,7 @@ static char *status_from_row(const char *file, const struct header_map *map,
 /* Fills a lead from a row. Returns 0, or 1 with *reason set when the row is rejected. */
 static int lead_from_row(struct import *im, const char *file, const struct header_map *map,
 			 struct csv_record *rec, enum date_order order, const char *zone,
-			 struct lead *l, const char **reason)
+			 struct lead *l, int *scanned, const char **reason)
 {
 	const char *opt_out = header_map_value(map, rec, FIELD_OPT_OUT);
 	const char *consent = header_map_value(map, rec, FIELD_CONSENT);
@@ -268,7 +272,7 @@ static int lead_from_row(struct import *im, const char *file, const struct heade
 	l->event = im->opt->event ? xstrdup(im->opt->event) : value_or_null(map, rec, FIELD_EVENT);
 	l->badge_id = value_or_null(map, rec, FIELD_BADGE_ID);
 	l->extra = header_map_extra_json(map, rec);
-	l->contact_at = contact_time(im, file, rec->line, map, rec, order, zone);
+	l->contact_at = contact_time(im, file, rec->line, map, rec, order, zone, scanned);
 	l->consent = !flag_yes(opt_out) && !flag_no(consent);
 	l->status = status_from_row(file, map, rec);
 	l->created_at = im->cli->now;
@@ -336,21 +340,101 @@ static int withdraw_enrolment(struct import *im, const struct lead *stored,
 				"opted out in an imported row");
 }
 
-/* Enrolment on import (SPEC section 5): known leads gone cold or lost join again,
- * anchored at this scan (the lead keeps its earliest contact time, but a re-scan at a
- * later event starts the sequence from that event). */
+static int same_event(const char *a, const char *b)
+{
+	return a && b ? !strcmp(a, b) : a == b;
+}
+
+/* The lead's latest enrolment, the active one or the one that ended last, and the time
+ * it started or ended: 1 found, 0 none (never enrolled), -1 error. */
+static int latest_enrolment(struct store *store, int64_t lead_id, struct enrolment *out,
+			    time_t *at)
+{
+	struct enrolment ended;
+	int active = store_enrolment_active(store, lead_id, out);
+	int found = active < 0 ? -1 : store_enrolment_last_ended(store, lead_id, &ended);
+
+	if (found < 0) {
+		if (active == 1)
+			enrolment_release(out);
+		return -1;
+	}
+	if (found && (!active || ended.ended_at > out->started_at)) {
+		if (active)
+			enrolment_release(out);
+		*out = ended;
+		*at = ended.ended_at;
+		return 1;
+	}
+	if (found)
+		enrolment_release(&ended);
+	if (active)
+		*at = out->started_at;
+	return active;
+}
+
+/* Whether a row of a lead gone cold or lost is a new contact, which starts the sequence
+ * again (SPEC section 5): scanned after its latest enrolment began or ended or, in a file
+ * with no scan times, at another event. The same file imported again is neither: it must
+ * not send the whole sequence a second time. 1 yes, 0 no, -1 error. */
+static int is_new_contact(struct import *im, const struct lead *stored, const struct lead *row,
+			  int scanned)
+{
+	struct enrolment latest;
+	time_t since;
+	int found = latest_enrolment(im->cli->store, stored->id, &latest, &since), fresh;
+
+	if (found <= 0)
+		return found < 0 ? -1 : 1;
+	if (scanned)
+		fresh = row->contact_at > since;
+	else
+		fresh = !same_event(row->event ? row->event : stored->event, latest.event);
+	enrolment_release(&latest);
+	return fresh;
+}
+
+/* An active lead that was never enrolled (imported with --no-enroll). 1, 0, -1. */
+static int never_enrolled(struct store *store, int64_t lead_id)
+{
+	struct enrolment latest;
+	time_t since;
+	int found = latest_enrolment(store, lead_id, &latest, &since);
+
+	if (found == 1)
+		enrolment_release(&latest);
+	return found < 0 ? -1 : !found;
+}
+
+static int enrol_again(struct import *im, const struct lead *stored, const struct lead *row)
+{
+	int ret = 0;
+
+	if (strcmp(stored->status, "active"))
+		ret = store_lead_set_status(im->cli->store, stored->id, "active", im->cli->now);
+	if (!ret)
+		ret = engine_enrol(&im->engine, stored, im->sequence,
+				   row->event ? row->event : stored->event, row->contact_at);
+	if (!ret)
+		im->counts.enrolled++;
+	return ret;
+}
+
+/* Enrolment on import (SPEC section 5): known leads gone cold or lost join again when
+ * the row is a new contact, anchored at this scan (the lead keeps its earliest contact
+ * time, but a re-scan at a later event starts the sequence from that event); a lead
+ * imported with --no-enroll joins the first import that enrols. */
 static int enrol_known_lead(struct import *im, const struct lead *row, int64_t lead_id,
-			    enum merge_result result, int earlier)
+			    enum merge_result result, int earlier, int scanned)
 {
 	struct store *store = im->cli->store;
 	struct lead stored;
 	struct enrolment en;
-	int ret = 0;
+	int ret = 0, join;
 
 	if (store_lead_get(store, lead_id, &stored) != 1)
 		return -1;
-	if (row_opts_out(row) && strcmp(stored.status, "unsubscribed") &&
-	    strcmp(stored.status, "bounced")) {
+	if (row_opts_out(row) && !status_never_emails(stored.status)) {
 		/* This row opts the lead out: its follow-up stops here, as with `optout`. */
 		ret = withdraw_enrolment(im, &stored, row, result);
 		goto out;
@@ -363,13 +447,16 @@ static int enrol_known_lead(struct import *im, const struct lead *row, int64_t l
 	/* A row with a status is an export read back, not a new scan: it enrols nobody. */
 	if (!im->sequence || row->status)
 		goto out;
-	if (!strcmp(stored.status, "cold") || !strcmp(stored.status, "lost")) {
-		ret = store_lead_set_status(store, lead_id, "active", im->cli->now);
-		if (!ret)
-			ret = engine_enrol(&im->engine, &stored, im->sequence,
-					   row->event ? row->event : stored.event, row->contact_at);
-		if (!ret)
-			im->counts.enrolled++;
+	if (!strcmp(stored.status, "cold") || !strcmp(stored.status, "lost"))
+		join = is_new_contact(im, &stored, row, scanned);
+	else if (!strcmp(stored.status, "active") && stored.consent)
+		join = never_enrolled(store, lead_id);
+	else
+		join = 0;
+	if (join < 0) {
+		ret = -1;
+	} else if (join) {
+		ret = enrol_again(im, &stored, row);
 	} else if (result == MERGE_DUPLICATE && earlier &&
 		   store_enrolment_active(store, lead_id, &en) == 1) {
 		/* A repeat scan earlier than the first row of this import moves the anchor. */
@@ -390,10 +477,10 @@ static int import_row(struct import *im, const char *file, const struct csv_read
 	const char *reason = NULL;
 	enum merge_result result;
 	int64_t lead_id;
-	int row_changed = 0, earlier = 0, ret = 0;
+	int row_changed = 0, earlier = 0, scanned = 0, ret = 0;
 
 	im->counts.rows++;
-	if (lead_from_row(im, file, map, rec, order, zone, &l, &reason)) {
+	if (lead_from_row(im, file, map, rec, order, zone, &l, &scanned, &reason)) {
 		reject_row(im, file, csv, rec, reason);
 		goto out;
 	}
@@ -416,7 +503,7 @@ static int import_row(struct import *im, const char *file, const struct csv_read
 	*changed |= row_changed;
 	if (!ret)
 		ret = result == MERGE_NEW ? enrol_new_lead(im, &l, lead_id)
-					  : enrol_known_lead(im, &l, lead_id, result, earlier);
+					  : enrol_known_lead(im, &l, lead_id, result, earlier, scanned);
 out:
 	lead_release(&l);
 	return ret;

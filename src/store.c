@@ -27,7 +27,8 @@ enum stmt_id {
 	ST_IMPORT_START, ST_IMPORT_FINISH, ST_IMPORT_FORGET,
 	ST_LEAD_BY_EMAIL, ST_LEAD_INSERT, ST_LEAD_MERGE, ST_LEAD_MARK_IMPORT, ST_LEAD_GET,
 	ST_LEAD_SET_STATUS, ST_SUPPRESSED, ST_HAS_SUPPRESSIONS, ST_SUPPRESS, ST_HISTORY_ADD,
-	ST_ENROL_INSERT, ST_ENROL_SUPERSEDE, ST_ENROL_GET, ST_ENROL_ACTIVE, ST_ENROL_ANCHOR,
+	ST_ENROL_INSERT, ST_ENROL_SUPERSEDE, ST_ENROL_GET, ST_ENROL_ACTIVE, ST_ENROL_LAST_ENDED,
+	ST_ENROL_ANCHOR,
 	ST_ENROL_END, ST_ENROL_CANCEL_PENDING, ST_ENROL_ACTIVE_OF, ST_SEQ_VERSION,
 	ST_SEQ_VERSION_SET,
 	ST_TOUCH_INSERT, ST_TOUCH_GET, ST_TOUCH_PENDING, ST_TOUCH_RESCHEDULE, ST_TOUCH_CLOSE,
@@ -907,6 +908,18 @@ int store_enrolment_active(struct store *s, int64_t lead_id, struct enrolment *o
 	sqlite3_stmt *st = stmt(s, ST_ENROL_ACTIVE,
 		"SELECT " ENROLMENT_COLUMNS " FROM enrolments e"
 		" WHERE e.lead_id = ? AND e.state = 'active' ORDER BY e.id DESC LIMIT 1");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, lead_id);
+	return enrolment_query(s, st, out);
+}
+
+int store_enrolment_last_ended(struct store *s, int64_t lead_id, struct enrolment *out)
+{
+	sqlite3_stmt *st = stmt(s, ST_ENROL_LAST_ENDED,
+		"SELECT " ENROLMENT_COLUMNS " FROM enrolments e"
+		" WHERE e.lead_id = ? AND e.ended_at IS NOT NULL"
+		" ORDER BY e.ended_at DESC, e.id DESC LIMIT 1");
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, lead_id);

@@ -127,6 +127,8 @@ int store_enrolment_insert(struct store *s, const struct enrolment *e, int64_t *
 int store_enrolment_get(struct store *s, int64_t id, struct enrolment *out);
 /* The lead's active enrolment: 1 found, 0 none. */
 int store_enrolment_active(struct store *s, int64_t lead_id, struct enrolment *out);
+/* The lead's enrolment that ended last (completed or stopped): 1 found, 0 none. */
+int store_enrolment_last_ended(struct store *s, int64_t lead_id, struct enrolment *out);
 int store_enrolment_set_anchor(struct store *s, int64_t id, time_t anchor);
 /* Ends an enrolment (state completed or stopped) and cancels its pending touches. */
 int store_enrolment_end(struct store *s, int64_t id, const char *state, const char *reason,

@@ -166,6 +166,33 @@ class Cadence(FollowupTest):
         self.assertEqual(touch["due_at"], "2026-04-15T15:00:00Z")   # 24 h after the new scan
         self.assertEqual(self.sql("SELECT contact_at FROM leads"), [{"contact_at": 1772839800}])
 
+    def test_the_same_file_again_does_not_restart_a_cold_or_lost_lead(self):
+        self.import_leads()
+        for day in ("09", "12", "18", "27"):
+            self.send("2026-03-%sT13:05:00Z" % day)
+        self.assertEqual(self.sql("SELECT status FROM leads"), [{"status": "cold"}])
+        before = self.touches()
+        summary = self.import_leads(now="2026-04-01T12:00:00Z")    # the same export, again
+        self.assertEqual((summary["updated"], summary["enrolled"]), (1, 0))
+        self.assertEqual(self.touches(), before)
+        self.ok("mark", "ny@x.example", "lost", now="2026-04-02T12:00:00Z")
+        self.assertEqual(self.import_leads(now="2026-04-03T12:00:00Z")["enrolled"], 0)
+        # Without scan times, another event is a new contact; the same event is not.
+        no_times = "Email,First Name\nny@x.example,Nora\n"
+        self.assertEqual(self.import_leads(no_times, "2026-04-04T12:00:00Z", "--event", "Expo")
+                         ["enrolled"], 1)
+        self.ok("mark", "ny@x.example", "lost", now="2026-04-05T12:00:00Z")
+        self.assertEqual(self.import_leads(no_times, "2026-04-06T12:00:00Z", "--event", "Expo")
+                         ["enrolled"], 0)
+
+    def test_a_lead_imported_without_enrolment_joins_a_later_import(self):
+        r = self.ok("import", "--json", "--no-enroll", self.write("leads.csv", LEADS),
+                    now="2026-03-06T23:45:00Z")
+        self.assertEqual(r.json()["enrolled"], 0)
+        self.assertEqual(self.import_leads(now="2026-03-07T10:00:00Z")["enrolled"], 1)
+        self.assertEqual(self.due("2026-03-09T13:00:00Z")[0]["step"], "recap")
+        self.assertEqual(self.import_leads(now="2026-03-08T10:00:00Z")["enrolled"], 0)
+
     def test_opted_out_is_never_due_again_even_after_reimport(self):
         self.import_leads()
         self.ok("optout", "ny@x.example", now="2026-03-07T12:00:00Z")
