@@ -223,6 +223,21 @@ static char *status_from_row(const char *file, const struct header_map *map,
 }
 
 /* Fills a lead from a row. Returns 0, or 1 with *reason set when the row is rejected. */
+/* Whether the row lets us email the person. A value we cannot read either way counts
+ * as a no, with a warning: a wrong guess here emails someone who said no. */
+static int consent_of_row(const char *file, long line, const char *opt_out, const char *consent)
+{
+	int out = opt_out_value(opt_out), given = consent_value(consent);
+
+	if (out < 0)
+		warning("%s:%ld: opt-out value '%s' is neither yes nor no: taken as opted out",
+			file, line, opt_out);
+	if (given < 0)
+		warning("%s:%ld: consent value '%s' is neither yes nor no: taken as no consent",
+			file, line, consent);
+	return out == 0 && given == 1;
+}
+
 static int lead_from_row(struct import *im, const char *file, const struct header_map *map,
 			 struct csv_record *rec, enum date_order order, const char *zone,
 			 struct lead *l, int *scanned, const char **reason)
@@ -273,7 +288,7 @@ static int lead_from_row(struct import *im, const char *file, const struct heade
 	l->badge_id = value_or_null(map, rec, FIELD_BADGE_ID);
 	l->extra = header_map_extra_json(map, rec);
 	l->contact_at = contact_time(im, file, rec->line, map, rec, order, zone, scanned);
-	l->consent = !flag_yes(opt_out) && !flag_no(consent);
+	l->consent = consent_of_row(file, rec->line, opt_out, consent);
 	l->status = status_from_row(file, map, rec);
 	l->created_at = im->cli->now;
 	return 0;

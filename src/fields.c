@@ -733,13 +733,51 @@ static int flag_in(const char *value, const char *const *words)
 int flag_yes(const char *value)
 {
 	static const char *const yes[] = {
-		"yes", "y", "1", "true", "x", "ja", "oui", "si", "sí", "SÍ", NULL
+		"yes", "y", "1", "true", "t", "x", "on", "checked", "\u2713", "\u2714", "ja",
+		"oui", "si", "s\u00ed", "S\u00cd", NULL
 	};
 	return flag_in(value, yes);
 }
 
 int flag_no(const char *value)
 {
-	static const char *const no[] = { "no", "n", "0", "false", "nein", "non", NULL };
+	static const char *const no[] = {
+		"no", "n", "0", "false", "f", "off", "unchecked", "none", "n/a", "nein", "non",
+		"nee", "nej", NULL
+	};
 	return flag_in(value, no);
+}
+
+static int blank(const char *value)
+{
+	return !value || !value[strspn(value, " \t")];
+}
+
+int opt_out_value(const char *value)
+{
+	static const char *const out[] = {
+		"opted out", "optedout", "opt out", "optout", "opt-out", "unsubscribed",
+		"do not email", NULL
+	};
+	static const char *const in[] = { "opted in", "optedin", "opt-in", "subscribed", NULL };
+
+	if (blank(value) || flag_no(value) || flag_in(value, in))
+		return 0;
+	return flag_yes(value) || flag_in(value, out) ? 1 : -1;
+}
+
+int consent_value(const char *value)
+{
+	static const char *const given[] = {
+		"given", "granted", "opted in", "optedin", "opt-in", "subscribed", "agreed",
+		"accepted", NULL
+	};
+	static const char *const refused[] = {
+		"declined", "refused", "denied", "withdrawn", "not given", "opted out", "optedout",
+		"opt-out", "unsubscribed", NULL
+	};
+
+	if (blank(value) || flag_yes(value) || flag_in(value, given))
+		return 1;
+	return flag_no(value) || flag_in(value, refused) ? 0 : -1;
 }

@@ -110,9 +110,16 @@ char *email_normalise(const char *email);
  */
 void name_split(const char *full, char **first, char **last);
 
-/* Trimmed, any case: yes y 1 true x ja oui si sí / no n 0 false nein non. Empty, NULL or
- * anything else is neither. */
+/* Trimmed, any (ASCII) case: yes y 1 true t x on checked ✓ ✔ ja oui si sí / no n 0 false
+ * f off unchecked none n/a nein non nee nej. Empty, NULL or anything else is neither. */
 int flag_yes(const char *value);
 int flag_no(const char *value);
+
+/* What an opt-out cell (Email Opt Out, Do Not Email) says: 1 opted out (yes, "Opted
+ * Out", "Unsubscribed"...), 0 not (no, "Opted In", empty), -1 unclear. */
+int opt_out_value(const char *value);
+/* What a consent cell (Opt-in, Consent) says: 1 given (yes, "Granted", empty: no
+ * answer is not a refusal), 0 refused (no, "Declined", "Opted Out"...), -1 unclear. */
+int consent_value(const char *value);
 
 #endif

@@ -86,6 +86,18 @@ class ImportSamples(FollowupTest):
         self.assertEqual(summary["suppressed"], 2)
         self.assertEqual(summary["enrolled"], 1)
 
+    def test_opt_out_words_and_unclear_values_never_enrol(self):
+        path = self.write("words.csv", "Email,Do Not Email,Consent\n"
+                          "a@x.example,Opted Out,\nb@x.example,,Declined\n"
+                          "c@x.example,maybe,\nd@x.example,no,Granted\ne@x.example,,\n")
+        r = self.ok("import", "--json", path)
+        self.assertEqual((r.json()["suppressed"], r.json()["enrolled"]), (3, 2))
+        self.assertIn("words.csv:4: opt-out value 'maybe' is neither yes nor no: taken as opted out",
+                      r.err)
+        self.assertEqual(self.sql("SELECT email FROM leads l JOIN enrolments e ON e.lead_id = l.id"
+                                  " ORDER BY l.id"),
+                         [{"email": "d@x.example"}, {"email": "e@x.example"}])
+
     def test_opt_out_in_a_later_row_stops_the_lead(self):
         # In a later file: the lead was enrolled, this row withdraws it.
         self.import_json(self.write("first.csv", "Email\ny@x.example\n"))

@@ -602,14 +602,29 @@ static void test_fields__flags(void **state)
 		{ "x", 1, 0 }, { "X", 1, 0 }, { "Ja", 1, 0 }, { "oui", 1, 0 },
 		{ "no", 0, 1 }, { "N", 0, 1 }, { "0", 0, 1 }, { "False", 0, 1 }, { "NEIN", 0, 1 },
 		{ "non", 0, 1 }, { "\tno\t", 0, 1 },
+		{ "on", 1, 0 }, { "Checked", 1, 0 }, { "\u2713", 1, 0 }, { "off", 0, 1 },
+		{ "unchecked", 0, 1 }, { "N/A", 0, 1 }, { "Nej", 0, 1 },
 		{ "", 0, 0 }, { "  ", 0, 0 }, { NULL, 0, 0 }, { "maybe", 0, 0 }, { "yess", 0, 0 },
 		{ "2", 0, 0 }, { "a very long value indeed", 0, 0 },
+	};
+	/* Unclear values (-1) are taken the safe way by import: opted out, no consent. */
+	static const struct { const char *value; int opt_out, consent; } columns[] = {
+		{ "", 0, 1 }, { NULL, 0, 1 }, { "yes", 1, 1 }, { "no", 0, 0 },
+		{ "Opted Out", 1, 0 }, { "UNSUBSCRIBED", 1, 0 }, { "Do Not Email", 1, -1 },
+		{ "Opted In", 0, 1 }, { "Granted", -1, 1 }, { "Declined", -1, 0 },
+		{ "Not given", -1, 0 }, { "maybe", -1, -1 }, { "yes please", -1, -1 },
 	};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
 		if (flag_yes(cases[i].value) != cases[i].yes || flag_no(cases[i].value) != cases[i].no)
 			fail_msg("'%s': yes %d no %d", cases[i].value ? cases[i].value : "(null)",
 				 flag_yes(cases[i].value), flag_no(cases[i].value));
+	for (size_t i = 0; i < ARRAY_SIZE(columns); i++)
+		if (opt_out_value(columns[i].value) != columns[i].opt_out ||
+		    consent_value(columns[i].value) != columns[i].consent)
+			fail_msg("'%s': opt-out %d consent %d",
+				 columns[i].value ? columns[i].value : "(null)",
+				 opt_out_value(columns[i].value), consent_value(columns[i].value));
 }
 
 static void test_fields__field_names(void **state)
