@@ -56,6 +56,7 @@ struct import {
 	FILE *rejects;
 	char *rejects_tmp;                 /* written there, renamed into place on success */
 	const char *rejects_header_of;     /* the file whose header the rejects file has */
+	size_t columns;                    /* of the header of the file being read */
 	int show_progress;
 	int any_suppressions;   /* whether the store has opted-out addresses at all */
 };
@@ -149,6 +150,9 @@ static void reject_row(struct import *im, const char *file, const struct csv_rea
 	strbuf_add(&line, rec->raw, rec->raw_len);
 	while (line.len && (line.buf[line.len - 1] == '\n' || line.buf[line.len - 1] == '\r'))
 		strbuf_setlen(&line, line.len - 1);
+	/* A short row is padded, so that the reason lands in its own column. */
+	for (size_t i = rec->count; i < im->columns; i++)
+		strbuf_addch(&line, csv_delimiter(csv));
 	strbuf_addch(&line, csv_delimiter(csv));
 	csv_write_field(&line, reason, csv_delimiter(csv), 0);
 	fprintf(im->rejects, "%s\n", line.buf);
@@ -714,7 +718,7 @@ static int import_file(struct import *im, const char *file, int *changed)
 			rec.line, title_lines == 1 ? " is" : "s are");
 	if (store_import_start(store, file, im->opt->event, im->cli->now, &import_id))
 		goto out;
-	columns = rec.count;
+	columns = im->columns = rec.count;
 	while ((rc = csv_read(csv, &rec, &err)) == 1) {
 		warn_extra_fields(file, &rec, columns);
 		if (import_row(im, file, csv, map, &rec, order, zone, import_id, &file_changed))
@@ -752,6 +756,13 @@ static int same_file(const char *a, const char *b)
 	return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+static int is_directory(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISDIR(st.st_mode);
+}
+
 /* The rejects file is written beside its place and renamed there when the import lands,
  * so a failed import leaves an earlier rejects file alone; it may not be an input. */
 static int rejects_open(struct import *im, char **files, int nfiles)
@@ -764,6 +775,8 @@ static int rejects_open(struct import *im, char **files, int nfiles)
 		if (same_file(path, files[i]))
 			return usage_error("import", "--rejects '%s' is one of the files to import",
 					   path);
+	if (is_directory(path))         /* found out before the import lands, not after */
+		return usage_error("import", "--rejects '%s' is a directory", path);
 	im->rejects_tmp = xasprintf("%s.%ld.tmp", path, (long)getpid());
 	im->rejects = fopen(im->rejects_tmp, "w");
 	if (!im->rejects) {
@@ -870,7 +883,7 @@ int cmd_import(int argc, char **argv, struct cli *cli)
 	if (!status)
 		print_summary(&im);
 out:
-	if (rejects_close(&im, status == FU_OK) && !status)
+	if (rejects_close(&im, status == FU_OK && !opt.dry_run) && !status)
 		status = FU_FAIL;
 out_options:
 	free(opt.maps);

@@ -586,6 +586,11 @@ static int lead_insert(struct store *s, const struct lead *in, int64_t import_id
 	return 0;
 }
 
+/* Whether the row's note (?8) is one of the lead's notes, which are joined by line
+ * breaks: whole lines, so that "interested" is not found inside "Not interested". */
+#define NOTE_IS_THERE \
+	"instr(char(10) || coalesce(notes, '') || char(10), char(10) || ?8 || char(10))"
+
 /* Fills empty fields, appends notes not already there, keeps the earliest contact time,
  * and a consent refusal sticks. Changes nothing when there is nothing new, so that a
  * second import of the same file leaves the store as it was. */
@@ -597,7 +602,7 @@ static int lead_merge_into(struct store *s, int64_t id, const struct lead *in, i
 		" company = coalesce(company, ?3), title = coalesce(title, ?4),"
 		" phone = coalesce(phone, ?5), country = coalesce(country, ?6),"
 		" timezone = coalesce(timezone, ?7),"
-		" notes = CASE WHEN ?8 IS NULL OR instr(coalesce(notes, ''), ?8) > 0 THEN notes"
+		" notes = CASE WHEN ?8 IS NULL OR " NOTE_IS_THERE " > 0 THEN notes"
 		"         WHEN notes IS NULL THEN ?8 ELSE notes || char(10) || ?8 END,"
 		" rating = coalesce(rating, ?9), owner = coalesce(owner, ?10),"
 		" event = coalesce(event, ?11), badge_id = coalesce(badge_id, ?12),"
@@ -610,7 +615,7 @@ static int lead_merge_into(struct store *s, int64_t id, const struct lead *in, i
 		"  OR (company IS NULL AND ?3 IS NOT NULL) OR (title IS NULL AND ?4 IS NOT NULL)"
 		"  OR (phone IS NULL AND ?5 IS NOT NULL) OR (country IS NULL AND ?6 IS NOT NULL)"
 		"  OR (timezone IS NULL AND ?7 IS NOT NULL)"
-		"  OR (?8 IS NOT NULL AND instr(coalesce(notes, ''), ?8) = 0)"
+		"  OR (?8 IS NOT NULL AND " NOTE_IS_THERE " = 0)"
 		"  OR (rating IS NULL AND ?9 IS NOT NULL) OR (owner IS NULL AND ?10 IS NOT NULL)"
 		"  OR (event IS NULL AND ?11 IS NOT NULL) OR (badge_id IS NULL AND ?12 IS NOT NULL)"
 		"  OR (?13 IS NOT NULL AND (extra IS NULL OR json_patch(?13, extra) <> extra))"

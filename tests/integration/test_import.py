@@ -147,6 +147,27 @@ class ImportSamples(FollowupTest):
         with open(own) as f:
             self.assertEqual(f.read(), "Email\nbad address\n")
         self.assertEqual([n for n in os.listdir(self.dir) if n.endswith(".tmp")], [])
+        # A dry run lands nothing, so it writes no rejects file either.
+        self.ok("import", "--dry-run", own, "--rejects", rejects)
+        with open(rejects) as f:
+            self.assertEqual(f.read(), "earlier rejects\n")
+        # A directory is refused before the import, not found out after it landed.
+        r = self.fails(2, "import", own, "--rejects", self.dir)
+        self.assertIn("is a directory", r.err)
+        self.assertEqual(self.sql("SELECT count(*) AS n FROM imports"), [{"n": 0}])
+
+    def test_rejects_of_a_short_row_keep_the_reason_in_its_column(self):
+        path = self.write("short.csv", "Email,First Name,Company,Phone\nann@x,Ann\n")
+        rejects = os.path.join(self.dir, "rejects.csv")
+        self.ok("import", path, "--rejects", rejects)
+        with open(rejects) as f:
+            self.assertEqual(f.read().splitlines(),
+                             ["Email,First Name,Company,Phone,reason", "ann@x,Ann,,,no dot in the domain"])
+
+    def test_a_note_inside_an_earlier_one_is_still_a_new_note(self):
+        self.import_json(self.write("n.csv", "Email,Notes\na@x.example,Not interested\n"
+                                    "a@x.example,interested\na@x.example,Not interested\n"))
+        self.assertEqual(self.sql("SELECT notes FROM leads"), [{"notes": "Not interested\ninterested"}])
 
     def test_owner_by_key_name_or_email_is_one_rep(self):
         self.write_config("owners:\n  dana: { name: Dana Diaz, email: dana@acme.example }\n")
