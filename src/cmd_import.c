@@ -159,6 +159,9 @@ static void reject_row(struct import *im, const char *file, const struct csv_rea
 	strbuf_release(&line);
 }
 
+/* How far a scan time may be ahead of the import: a scanner's clock or zone off by hours. */
+#define SCAN_SLACK (24 * 3600)
+
 /* The row's scan time (*scanned = 1), else the import time. */
 static time_t contact_time(struct import *im, const char *file, long line,
 			   const struct header_map *map, struct csv_record *rec,
@@ -175,6 +178,12 @@ static time_t contact_time(struct import *im, const char *file, long line,
 	if (scanned_at_parse(when, order, zone, &at)) {
 		warning("%s:%ld: cannot read the scan time '%s': using the import time", file, line,
 			when);
+		at = im->cli->now;
+	} else if (at > im->cli->now + SCAN_SLACK) {
+		/* Nobody is scanned tomorrow: a day/month mix-up or a typo would start the
+		 * sequence months from now, with nobody noticing. */
+		warning("%s:%ld: the scan time '%s' is after the import: using the import time",
+			file, line, when);
 		at = im->cli->now;
 	} else {
 		*scanned = 1;
@@ -253,6 +262,8 @@ static int lead_from_row(struct import *im, const char *file, const struct heade
 
 	memset(l, 0, sizeof(*l));
 	l->email = value_or_null(map, rec, FIELD_EMAIL);
+	if (!l->email && *header_map_other_email(map, rec))
+		l->email = xstrdup(header_map_other_email(map, rec));
 	/* An attendee row with no details of its own (Eventbrite's "Info Requested") is the
 	 * buyer's: the one person of that order whom we can write to. */
 	if ((buyer = !l->email))

@@ -93,6 +93,8 @@ struct header_map {
 	int index[FIELD_COUNT]; /* the column of each field, -1 when absent */
 	int time_column;        /* a time-of-day column joined to the scan date; -1 none */
 	int buyer[FIELD_LAST_NAME + 1]; /* the purchaser's email and names (extra); -1 none */
+	int other_email[8];     /* later email columns ("Email" after "Work Email"), extra */
+	int nother_email;
 };
 
 /* Eventbrite's purchaser columns, by the field they stand in for. */
@@ -293,10 +295,13 @@ static void claim_field(struct header_map *map, int i)
 
 	if (f >= FIELD_COUNT)
 		return;
-	if (map->index[f] < 0)
+	if (map->index[f] < 0) {
 		map->index[f] = i;
-	else if (!(f == FIELD_SCANNED_AT && join_date_and_time(map, i)))
+	} else if (!(f == FIELD_SCANNED_AT && join_date_and_time(map, i))) {
 		map->columns[i].field = FIELD_EXTRA;
+		if (f == FIELD_EMAIL && map->nother_email < (int)ARRAY_SIZE(map->other_email))
+			map->other_email[map->nother_email++] = i;
+	}
 }
 
 /* The first column of each field wins; the columns named by --map claim theirs first. */
@@ -305,6 +310,7 @@ static void index_fields(struct header_map *map)
 	for (int f = 0; f < FIELD_COUNT; f++)
 		map->index[f] = -1;
 	map->time_column = -1;
+	map->nother_email = 0;
 	for (int overridden = 1; overridden >= 0; overridden--)
 		for (size_t i = 0; i < map->ncolumns; i++)
 			if (map->columns[i].overridden == overridden)
@@ -490,10 +496,29 @@ const char *header_map_value(const struct header_map *map, struct csv_record *re
 	return column_value(rec, header_map_column(map, f));
 }
 
+const char *header_map_other_email(const struct header_map *map, struct csv_record *rec)
+{
+	for (int k = 0; k < map->nother_email; k++) {
+		const char *v = column_value(rec, map->other_email[k]);
+		if (*v)
+			return v;
+	}
+	return "";
+}
+
 const char *header_map_buyer_value(const struct header_map *map, struct csv_record *rec,
 				   enum lead_field f)
 {
 	return f <= FIELD_LAST_NAME ? column_value(rec, map->buyer[f]) : "";
+}
+
+/* Whether s starts with a date: 2025-03-04, 04.03.2025, 3/4/25. */
+static int starts_with_date(const char *s)
+{
+	int a, b, c, n = 0;
+
+	return (sscanf(s, "%4d-%2d-%2d%n", &a, &b, &c, &n) == 3 && n >= 8) ||
+	       (sscanf(s, "%2d%*1[./]%2d%*1[./]%4d%n", &a, &b, &c, &n) == 3 && n >= 6);
 }
 
 char *header_map_scanned_at(const struct header_map *map, struct csv_record *rec)
@@ -501,6 +526,9 @@ char *header_map_scanned_at(const struct header_map *map, struct csv_record *rec
 	const char *date = header_map_value(map, rec, FIELD_SCANNED_AT);
 	const char *time = column_value(rec, map->time_column);
 
+	/* Some apps write the whole stamp into the time column too. */
+	if (starts_with_date(time))
+		return xstrdup(time);
 	if (!*date)
 		return NULL;
 	return *time ? xasprintf("%s %s", date, time) : xstrdup(date);
@@ -648,12 +676,22 @@ char *email_normalise(const char *email)
 
 /* --- names and flags ------------------------------------------------------------------- */
 
+/* Whether the word (len bytes) is one of words, in any case and without its dots:
+ * "Dr." is "dr", "Ph.D." is "phd". */
 static int word_in(const char *word, size_t len, const char *const *words)
 {
-	while (len && word[len - 1] == '.')
-		len--;
+	char bare[16];
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		if (word[i] != '.') {
+			if (n + 1 >= sizeof(bare))
+				return 0;
+			bare[n++] = word[i];
+		}
+	bare[n] = '\0';
 	for (; *words; words++)
-		if (strlen(*words) == len && !strncasecmp(word, *words, len))
+		if (!strcasecmp(bare, *words))
 			return 1;
 	return 0;
 }

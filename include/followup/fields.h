@@ -66,6 +66,10 @@ int header_map_time_column(const struct header_map *map);
  */
 const char *header_map_value(const struct header_map *map, struct csv_record *rec,
 			     enum lead_field f);
+/* The first non-empty value of the email columns after the one that holds FIELD_EMAIL
+ * ("Work Email" then "Email": the second is extra, and stands in when the first is
+ * empty); "" when none has one. */
+const char *header_map_other_email(const struct header_map *map, struct csv_record *rec);
 /* The purchaser's value of f (email, first_name or last_name) from Eventbrite's "Buyer
  * Email", "Buyer First Name" and "Buyer Last Name" columns, read like header_map_value;
  * "" when there is none. Those columns stay extra: they stand in for the person's own

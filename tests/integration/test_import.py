@@ -164,6 +164,23 @@ class ImportSamples(FollowupTest):
             self.assertEqual(f.read().splitlines(),
                              ["Email,First Name,Company,Phone,reason", "ann@x,Ann,,,no dot in the domain"])
 
+    def test_a_scan_after_the_import_is_read_as_the_import_time(self):
+        r = self.ok("import", "--json", self.write("f.csv", "Email,Scanned At\n"
+                    "a@x.example,2025-03-07 18:00\nb@x.example,99999999999\n"
+                    "c@x.example,2025-03-08 05:00\n"), now="2025-03-07T12:00:00Z")
+        self.assertIn("f.csv:3: the scan time '99999999999' is after the import", r.err)
+        self.assertNotIn("f.csv:2:", r.err)        # hours ahead: a scanner's clock, kept
+        self.assertNotIn("f.csv:4:", r.err)
+        self.assertEqual(self.sql("SELECT contact_at FROM leads ORDER BY id"),
+                         [{"contact_at": 1741388400}, {"contact_at": 1741348800},
+                          {"contact_at": 1741428000}])
+
+    def test_an_empty_email_column_gives_way_to_a_later_one(self):
+        summary = self.import_json(self.write("e.csv", "Work Email,Email,Name\n"
+                                              ",home@x.example,Ann\n,,Bob\n"))
+        self.assertEqual((summary["imported"], summary["rejected"]), (1, 1))
+        self.assertEqual(self.sql("SELECT email FROM leads"), [{"email": "home@x.example"}])
+
     def test_a_note_inside_an_earlier_one_is_still_a_new_note(self):
         self.import_json(self.write("n.csv", "Email,Notes\na@x.example,Not interested\n"
                                     "a@x.example,interested\na@x.example,Not interested\n"))

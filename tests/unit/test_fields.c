@@ -363,6 +363,19 @@ static void test_fields__scanned_at_joins_date_and_time(void **state)
 	assert_null(header_map_scanned_at(map, &row));
 	make_record(&row, "a@b.example");                       /* a short row */
 	assert_null(header_map_scanned_at(map, &row));
+	/* the whole stamp in the time column: taken alone, not joined to the date */
+	make_record(&row, "a@b.example|2025-03-04 14:15:09|2025-03-04|x");
+	when = header_map_scanned_at(map, &row);
+	assert_string_equal(when, "2025-03-04 14:15:09");
+	free(when);
+	make_record(&row, "a@b.example|04.03.2025 14:15|04.03.2025|x");
+	when = header_map_scanned_at(map, &row);
+	assert_string_equal(when, "04.03.2025 14:15");
+	free(when);
+	make_record(&row, "a@b.example|14:15 -05:00|2025-03-04|x");   /* an offset is no date */
+	when = header_map_scanned_at(map, &row);
+	assert_string_equal(when, "2025-03-04 14:15 -05:00");
+	free(when);
 	header_map_free(map);
 	csv_record_release(&row);
 }
@@ -393,6 +406,17 @@ static void test_fields__map_overrides(void **state)
 	extra = header_map_extra_json(map, &row);
 	assert_string_equal(extra, "{\"Email\":\"scanned@x.example\"}");
 	free(extra);
+	header_map_free(map);
+
+	/* A later email column stands in when the first is empty. */
+	map = map_of("Work Email|Email|E-mail", NULL, 0);
+	make_record(&row, "|home@x.example|third@x.example");
+	assert_string_equal(header_map_value(map, &row, FIELD_EMAIL), "");
+	assert_string_equal(header_map_other_email(map, &row), "home@x.example");
+	make_record(&row, "||third@x.example");
+	assert_string_equal(header_map_other_email(map, &row), "third@x.example");
+	make_record(&row, "w@x.example||");
+	assert_string_equal(header_map_other_email(map, &row), "");
 	header_map_free(map);
 
 	/* The buyer's columns stay extra and stand in only when asked; the placeholder is "". */
@@ -577,6 +601,7 @@ static void test_fields__name_split(void **state)
 		{ "Prof Ingrid Holm", "Ingrid", "Holm" },
 		{ "Dr Who", "Dr", "Who" },
 		{ "Dana Whitfield, PhD", "Dana", "Whitfield, PhD" },
+		{ "Dana Whitfield, Ph.D.", "Dana", "Whitfield, Ph.D." },
 		{ "Martin Luther King, Jr.", "Martin", "Luther King, Jr." },
 		{ "Whitfield,", NULL, "Whitfield" },
 		{ "", NULL, NULL },
