@@ -24,8 +24,11 @@
 static const long retry_delays[] = { 15 * 60, 60 * 60, 4 * 60 * 60 };
 
 struct send_counts {
-	long sent, failed, retry, bounced, deferred, in_doubt, held;
-	long waiting;   /* due, but outside their window now (not in --json: its keys are set) */
+	long sent, failed, retry, bounced, deferred, held;
+	long in_doubt;     /* every touch in doubt after the run, this run's and earlier ones' */
+	long in_doubt_new; /* those this run left in doubt */
+	long would_send;   /* --dry-run: what a real run would send; sent stays 0 */
+	long waiting;      /* due, but outside their window now (not in --json: its keys are set) */
 };
 
 struct send_run {
@@ -35,6 +38,7 @@ struct send_run {
 	struct transport_options topt;
 	char *password, *token;
 	int dry_run, json;
+	int busy;       /* another send holds the lock: this run did nothing */
 	long limit;
 	struct send_counts n;
 	int64_t *ids;
@@ -195,7 +199,7 @@ static int record_outcome(struct send_run *r, const struct due_item *d,
 			ret = engine_stop_lead(&r->engine, t.lead_id, "bounced", why);
 		break;
 	case TRANSPORT_IN_DOUBT:
-		r->n.in_doubt++;
+		r->n.in_doubt_new++;
 		ret = store_touch_close(store, t.id, "in_doubt", r->cli->now, why);
 		break;
 	case TRANSPORT_FATAL:
@@ -260,7 +264,7 @@ static int send_one(struct send_run *r, int64_t touch_id)
 		goto out;
 	}
 	if (r->dry_run) {
-		r->n.sent++;
+		r->n.would_send++;
 		if (!r->json && !r->cli->quiet)
 			printf("would send #%lld to %s: %s\n", (long long)touch_id, d.lead.email,
 			       c.subject);
@@ -313,38 +317,97 @@ static int collect_id(const struct due_item *d, void *opaque)
 	return 0;
 }
 
-static void print_summary(struct send_run *r)
+/* The spec's keys always, so that a script reads every run the same way; a dry run adds
+ * would_send (sent stays 0: nothing went) and a run that found another one sending adds
+ * busy. */
+static void print_json(const struct send_run *r)
 {
 	const struct send_counts *n = &r->n;
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "sent", (double)n->sent);
+	cJSON_AddNumberToObject(o, "failed", (double)n->failed);
+	cJSON_AddNumberToObject(o, "retry", (double)n->retry);
+	cJSON_AddNumberToObject(o, "bounced", (double)n->bounced);
+	cJSON_AddNumberToObject(o, "deferred", (double)n->deferred);
+	cJSON_AddNumberToObject(o, "in_doubt", (double)n->in_doubt);
+	cJSON_AddNumberToObject(o, "held", (double)n->held);
+	if (r->dry_run)
+		cJSON_AddNumberToObject(o, "would_send", (double)n->would_send);
+	if (r->busy)
+		cJSON_AddTrueToObject(o, "busy");
+	json_print(o);
+}
+
+/* Where messages go, in transport_describe()'s words ("maildir /path"), also for a run
+ * that opened no transport because it had nothing to send. Caller frees. */
+static char *destination(const struct send_run *r)
+{
+	const char *url = r->cli->config.smtp.url;
+
+	if (r->transport)
+		return xstrdup(transport_describe(r->transport));
+	if (starts_with(url, "maildir:"))
+		return xasprintf("maildir %s", url + strlen("maildir:"));
+	return xstrdup(url);
+}
+
+static void print_summary(const struct send_run *r)
+{
+	const struct send_counts *n = &r->n;
+	long messages = r->dry_run ? n->would_send : n->sent;
+	char *where;
 
 	if (r->json) {
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "sent", (double)n->sent);
-		cJSON_AddNumberToObject(o, "failed", (double)n->failed);
-		cJSON_AddNumberToObject(o, "retry", (double)n->retry);
-		cJSON_AddNumberToObject(o, "bounced", (double)n->bounced);
-		cJSON_AddNumberToObject(o, "deferred", (double)n->deferred);
-		cJSON_AddNumberToObject(o, "in_doubt", (double)n->in_doubt);
-		cJSON_AddNumberToObject(o, "held", (double)n->held);
-		json_print(o);
+		print_json(r);
 		return;
 	}
 	if (r->cli->quiet)
 		return;
-	printf("%s %ld message%s via %s", r->dry_run ? "would send" : "sent", n->sent,
-	       n->sent == 1 ? "" : "s", r->transport ? transport_describe(r->transport) :
-	       r->cli->config.smtp.url);
+	where = destination(r);
+	printf("%s %ld message%s via %s", r->dry_run ? "would send" : "sent", messages,
+	       messages == 1 ? "" : "s", where);
 	printf(" (%ld failed, %ld to retry, %ld bounced, %ld deferred by limits, %ld newly in doubt,"
-	       " %ld held)\n", n->failed, n->retry, n->bounced, n->deferred, n->in_doubt, n->held);
+	       " %ld held)\n", n->failed, n->retry, n->bounced, n->deferred, n->in_doubt_new,
+	       n->held);
 	if (n->waiting)
 		printf("%ld due email%s wait%s for the sending window or a business day\n",
 		       n->waiting, n->waiting == 1 ? "" : "s", n->waiting == 1 ? "s" : "");
+	free(where);
+}
+
+/* On stderr, even for cron's --quiet and with --json: what stays stuck until someone acts.
+ * A held email waits for a config or template fix, a touch in doubt for 'resolve'. */
+static void print_needs_action(const struct send_run *r)
+{
+	const struct send_counts *n = &r->n;
+
+	if (n->held)
+		fprintf(stderr, "followup: send: %ld email%s held back: 'followup due' says why\n",
+			n->held, n->held == 1 ? "" : "s");
+	if (n->in_doubt)
+		fprintf(stderr, "followup: send: %ld touch%s in doubt: see 'followup due' and"
+			" 'followup resolve'\n", n->in_doubt, n->in_doubt == 1 ? " is" : "es are");
+}
+
+/* Counts every touch in doubt, as held emails are counted: each run reports them until
+ * 'resolve' settles them. A dry run leaves a dead run's `sending` touches as they are;
+ * a real run would find them in doubt, so they count. */
+static int count_in_doubt(struct send_run *r)
+{
+	long sending = 0;
+
+	if (store_count_state(r->cli->store, "in_doubt", &r->n.in_doubt))
+		return -1;
+	if (r->dry_run && store_count_state(r->cli->store, "sending", &sending))
+		return -1;
+	r->n.in_doubt += sending;
+	return 0;
 }
 
 static int send_all(struct send_run *r)
 {
 	struct due_filter f = { 0 };
-	long in_doubt_before;
 	int ret = 0;
 
 	f.until = r->cli->now;
@@ -353,7 +416,7 @@ static int send_all(struct send_run *r)
 	if (store_due_each(r->cli->store, &f, collect_id, r))
 		return -1;
 	for (size_t i = 0; i < r->nids && ret == 0; i++) {
-		if (r->limit > 0 && r->n.sent >= r->limit) {
+		if (r->limit > 0 && r->n.sent + r->n.would_send >= r->limit) {
 			r->n.deferred += (long)(r->nids - i);
 			break;
 		}
@@ -363,10 +426,6 @@ static int send_all(struct send_run *r)
 			ret = error("%s stopped answering (timed out): the rest waits for the next run",
 				    transport_describe(r->transport));
 	}
-	if (store_count_state(r->cli->store, "in_doubt", &in_doubt_before) == 0 &&
-	    in_doubt_before > r->n.in_doubt && !r->json && !r->cli->quiet)
-		printf("%ld touch%s in doubt: see 'followup due' and 'followup resolve'\n",
-		       in_doubt_before, in_doubt_before == 1 ? " is" : "es are");
 	return ret;
 }
 
@@ -391,7 +450,7 @@ int cmd_send(int argc, char **argv, struct cli *cli)
 	};
 	struct send_run r = { .cli = cli };
 	char *end;
-	int c, status = FU_FAIL, got;
+	int c, status = FU_FAIL, got, sent_all;
 
 	r.engine = (struct engine){ cli->store, cli->sequences, &cli->config, cli->now };
 	r.limit = cli->config.per_run;
@@ -417,24 +476,28 @@ int cmd_send(int argc, char **argv, struct cli *cli)
 		return FU_USAGE;
 	}
 	got = store_lock_sender(cli->store);
-	if (got <= 0) {
-		if (got == 0 && !cli->quiet)
+	if (got < 0)
+		return FU_FAIL;
+	if (got == 0) {
+		/* Not a failure: cron started this run while the last one still sends. */
+		if (!cli->quiet)
 			fprintf(stderr, "followup: send: another send is running; nothing done\n");
-		return got == 0 ? FU_OK : FU_FAIL;
+		r.busy = 1;
+		if (r.json)
+			print_json(&r);
+		return FU_OK;
 	}
 	/* A dry run shows what the tick would do and leaves the store as it was. */
 	if (resolve_credentials(&r) || engine_view_begin(&r.engine, !r.dry_run))
 		goto out;
 	if (!r.dry_run && store_sending_to_in_doubt(cli->store, cli->now) < 0)
 		goto out;
-	if (send_all(&r) == 0)
+	sent_all = send_all(&r);
+	/* Counted after a failed run too: its summary still says what needs resolving. */
+	if (count_in_doubt(&r) == 0 && sent_all == 0)
 		status = FU_OK;
 	print_summary(&r);
-	/* Even for cron's --quiet: an email held back (a config or template problem) will
-	 * not go until someone fixes it. */
-	if (r.n.held)
-		fprintf(stderr, "followup: send: %ld email%s held back: 'followup due' says why\n",
-			r.n.held, r.n.held == 1 ? "" : "s");
+	print_needs_action(&r);
 out:
 	if (r.dry_run)
 		engine_view_end(&r.engine);

@@ -134,6 +134,8 @@ static char *unsubscribe_url(const struct config *config, const struct lead *l)
 	return strbuf_detach(&sb);
 }
 
+/* The mail is signed by whoever it is from: a rep without a signature of their own signs
+ * with their name, never with the company sender's signature, which names someone else. */
 static void pick_sender(const struct config *config, const struct lead *l, struct composed *c)
 {
 	const struct owner *owner = str_empty(l->owner) ? NULL : config_find_owner(config, l->owner);
@@ -141,7 +143,7 @@ static void pick_sender(const struct config *config, const struct lead *l, struc
 	if (owner && !str_empty(owner->email)) {
 		c->from_name = owner->name;
 		c->from_email = owner->email;
-		c->signature = owner->signature ? owner->signature : config->signature;
+		c->signature = !str_empty(owner->signature) ? owner->signature : owner->name;
 	} else {
 		c->from_name = config->sender_name;
 		c->from_email = config->sender_email;

@@ -13,7 +13,7 @@ struct composed {
 	const struct sequence *sequence;    /* NULL when the file is missing or invalid */
 	const struct step *step;            /* NULL when the step is gone from the file */
 	const char *from_name, *from_email; /* the lead's owner, else the sender */
-	const char *signature;
+	const char *signature;              /* the owner's, else their name; else the sender's */
 	char *subject, *body;               /* email steps */
 	char *text;                         /* the task text, or the subject of an email */
 	char *in_reply_to;                  /* thread: the Message-ID answered, else NULL */

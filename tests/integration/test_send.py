@@ -2,6 +2,7 @@
 every captured message parsed with Python's email package in its strict policy."""
 import email
 import email.policy
+import fcntl
 import os
 import signal
 import subprocess
@@ -119,6 +120,22 @@ class Messages(SendBase):
         self.assertEqual(m["Message-ID"], stored["message_id"])
         self.assertIn("\n-- \nJosé\nAcme", body(m))
 
+    def test_owner_without_signature_signs_with_own_name(self):
+        with open(self.config_path, "w") as f:
+            f.write("timezone: America/New_York\n"
+                    "sender: { name: Alex, email: alex@acme.example, signature: \"Alex\\nAcme\" }\n"
+                    "owners:\n  sam: { name: Sam Stone, email: sam@example.com }\n"
+                    f"smtp:\n  url: {self.server.url}\n  tls: none\n")
+        self.import_csv(["owned@x.example,Ann,,Co,,sam,2026-03-06 18:30",
+                         "unowned@x.example,Bob,,Co,,,2026-03-06 18:30"])
+        self.assertEqual(self.send()["sent"], 2)
+        signed = {m.rcpt_tos[0]: body(parse(m)) for m in self.server.messages()}
+        self.assertTrue(signed["owned@x.example"].endswith("\n-- \nSam Stone\n"),
+                        signed["owned@x.example"])
+        self.assertNotIn("Alex", signed["owned@x.example"])
+        # A lead without an owner comes from the sender, with the sender's signature.
+        self.assertTrue(signed["unowned@x.example"].endswith("\n-- \nAlex\nAcme\n"))
+
     def test_preview_is_the_message_that_goes(self):
         self.import_csv(['renee@x.example,Renée,Lefèvre,"Société, SA",,jose,2026-03-06 18:30'])
         shown = subprocess.run([BIN, "--now", NOW_RECAP, "preview", "renee@x.example"],
@@ -181,9 +198,19 @@ class Messages(SendBase):
 
     def test_dry_run_sends_nothing(self):
         self.import_csv(self.lead_rows(2))
-        self.assertEqual(self.send(NOW_RECAP, "--dry-run")["sent"], 2)
+        dry = self.send(NOW_RECAP, "--dry-run")
+        # It claims no send: what would go has its own key.
+        self.assertEqual((dry["sent"], dry["would_send"]), (0, 2))
         self.assertEqual(self.server.messages(), [])
         self.assertEqual(self.states(), ["pending", "pending"])
+        real = self.send(NOW_RECAP)
+        self.assertEqual(real["sent"], 2)
+        self.assertNotIn("would_send", real)
+
+    def test_dry_run_limit_counts_what_would_go(self):
+        self.import_csv(self.lead_rows(3))
+        dry = self.send(NOW_RECAP, "--dry-run", "--limit", "2")
+        self.assertEqual((dry["sent"], dry["would_send"], dry["deferred"]), (0, 2, 1))
 
     def test_one_connection_for_the_run(self):
         self.import_csv(self.lead_rows(5))
@@ -237,7 +264,8 @@ class ServerStops(SendBase):
 class Killed(SendBase):
     server_options = dict(hang_after_data=60)
 
-    def test_sigkill_mid_send_leaves_in_doubt_never_resent(self):
+    def kill_mid_send(self):
+        """Kills a send during its first transfer; returns a fresh server to go on with."""
         self.import_csv(self.lead_rows(3))
         proc = subprocess.Popen([BIN, "--now", NOW_RECAP, "send"], env=self.env(),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -252,8 +280,14 @@ class Killed(SendBase):
         fresh = TestSMTPServer().start()
         self.addCleanup(fresh.cleanup)
         self.use_server(fresh)
+        return fresh
+
+    def test_sigkill_mid_send_leaves_in_doubt_never_resent(self):
+        fresh = self.kill_mid_send()
         result = self.send("2026-03-09T13:10:00Z")
         self.assertEqual(result["sent"], 2)
+        # The JSON counts the touch the dead run left, as the human line does.
+        self.assertEqual(result["in_doubt"], 1)
         self.assertEqual(self.states().count("in_doubt"), 1)
         doubtful = self.sql("SELECT l.email FROM touches t JOIN leads l ON l.id = t.lead_id"
                             " WHERE t.state = 'in_doubt'")[0]["email"]
@@ -264,8 +298,31 @@ class Killed(SendBase):
         self.ok("resolve", str(touch), "sent", now="2026-03-09T13:11:00Z")
         self.assertNotIn("in_doubt", self.states())
 
+    def test_quiet_send_says_what_is_in_doubt_on_every_run(self):
+        self.kill_mid_send()
+        for now in ("2026-03-09T13:10:00Z", "2026-03-09T13:20:00Z"):
+            r = self.ok("--quiet", "send", now=now)
+            self.assertEqual(r.out, "")
+            self.assertEqual(r.err.splitlines(), ["followup: send: 1 touch is in doubt:"
+                                                  " see 'followup due' and 'followup resolve'"])
+        touch = self.sql("SELECT id FROM touches WHERE state = 'in_doubt'")[0]["id"]
+        self.ok("resolve", str(touch), "retry", now="2026-03-09T13:21:00Z")
+        self.assertEqual(self.ok("--quiet", "send", now="2026-03-09T13:30:00Z").err, "")
+
 
 class Concurrent(SendBase):
+    def test_send_while_another_sends_prints_its_json(self):
+        self.import_csv(self.lead_rows(2))
+        with open(self.db + ".send-lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)     # what a running send holds
+            r = self.run_followup("send", "--json", now=NOW_RECAP)
+        self.assertEqual(r.code, 0, r)
+        self.assertEqual(r.json(), {"sent": 0, "failed": 0, "retry": 0, "bounced": 0,
+                                    "deferred": 0, "in_doubt": 0, "held": 0, "busy": True})
+        self.assertIn("another send is running", r.err)
+        self.assertEqual(self.states(), ["pending", "pending"])
+        self.assertNotIn("busy", self.send())
+
     def test_two_sends_at_once_deliver_each_message_once(self):
         self.import_csv(self.lead_rows(30))
         procs = [subprocess.Popen([BIN, "--now", NOW_RECAP, "send"], env=self.env(),
@@ -330,3 +387,15 @@ class MaildirOutbox(FollowupTest):
         files = os.listdir(os.path.join(outbox, "new"))
         self.assertEqual(len(files), 3)
         self.assertEqual(os.listdir(os.path.join(outbox, "tmp")), [])
+
+    def test_summary_names_the_maildir_one_way(self):
+        self.ok("init")
+        self.ok("import", self.data("A_eventyay_style_leads.csv"), "--timezone", "UTC",
+                now="2025-03-06T15:00:00Z")
+        where = f"via maildir {os.path.realpath(self.outbox)} ("
+        dry = self.ok("send", "--dry-run", now="2025-03-06T15:00:00Z").out
+        sent = self.ok("send", now="2025-03-06T15:00:00Z").out
+        none = self.ok("send", now="2025-03-06T15:01:00Z").out
+        self.assertIn("would send 3 messages " + where, dry)
+        self.assertIn("sent 3 messages " + where, sent)
+        self.assertIn("sent 0 messages " + where, none)

@@ -588,6 +588,30 @@ static void test_message__threading_headers(void **state)
 	free(msg);
 }
 
+/* Real Message-IDs are some 60 characters: a three-email thread folds References over
+ * lines, and every ID must still be there, whole and in order (RFC 5322 3.6.4). */
+static void test_message__long_references_fold_without_loss(void **state)
+{
+	static const char refs[] =
+		"<20260309130500.4242.0.0123456789abcdef0123456789abcdef@acme.example> "
+		"<20260312130500.4243.0.fedcba9876543210fedcba9876543210@acme.example> "
+		"<20260318130500.4244.0.00112233445566778899aabbccddeeff@acme.example>";
+	struct message m = base_message();
+	char *msg, *value;
+
+	(void)state;
+	m.references = refs;
+	msg = build(&m);
+	/* folded between the IDs: one per line, none cut */
+	assert_non_null(strstr(msg, "acme.example>\r\n <20260312"));
+	assert_non_null(strstr(msg, "acme.example>\r\n <20260318"));
+	/* unfolding joins the lines with the space that starts each continuation */
+	value = header_value(msg, "References");
+	assert_string_equal(value, refs);
+	free(value);
+	free(msg);
+}
+
 static void test_message__list_unsubscribe(void **state)
 {
 	static const struct {
@@ -825,6 +849,7 @@ int main(void)
 		cmocka_unit_test(test_message__long_line_goes_quoted_printable),
 		cmocka_unit_test(test_message__ascii_short_lines_stay_7bit),
 		cmocka_unit_test(test_message__threading_headers),
+		cmocka_unit_test(test_message__long_references_fold_without_loss),
 		cmocka_unit_test(test_message__list_unsubscribe),
 		cmocka_unit_test(test_message__message_id_shape_and_uniqueness),
 		cmocka_unit_test(test_message__message_id_new_is_accepted_by_build),
