@@ -236,6 +236,24 @@ static char *status_from_row(const char *file, const struct header_map *map,
 }
 
 /* Fills a lead from a row. Returns 0, or 1 with *reason set when the row is rejected. */
+/* Adds header: value to a lead's extra JSON (unless empty, or the header is taken). */
+static void keep_as_extra(char **extra, const char *header, const char *value)
+{
+	cJSON *o;
+
+	if (!header || str_empty(value))
+		return;
+	o = *extra ? cJSON_Parse(*extra) : cJSON_CreateObject();
+	if (!o)
+		return;
+	if (!cJSON_GetObjectItemCaseSensitive(o, header)) {
+		cJSON_AddStringToObject(o, header, value);
+		free(*extra);
+		*extra = cJSON_PrintUnformatted(o);
+	}
+	cJSON_Delete(o);
+}
+
 /* Whether the row lets us email the person. A value we cannot read either way counts
  * as a no, with a warning: a wrong guess here emails someone who said no. */
 static int consent_of_row(const char *file, long line, const char *opt_out, const char *consent)
@@ -302,6 +320,10 @@ static int lead_from_row(struct import *im, const char *file, const struct heade
 	l->event = im->opt->event ? xstrdup(im->opt->event) : value_or_null(map, rec, FIELD_EVENT);
 	l->badge_id = value_or_null(map, rec, FIELD_BADGE_ID);
 	l->extra = header_map_extra_json(map, rec);
+	/* --event wins, but the row's own event, if another, is not lost. */
+	if (im->opt->event && strcmp(im->opt->event, header_map_value(map, rec, FIELD_EVENT)))
+		keep_as_extra(&l->extra, header_map_header(map, FIELD_EVENT),
+			      header_map_value(map, rec, FIELD_EVENT));
 	l->contact_at = contact_time(im, file, rec->line, map, rec, order, zone, scanned);
 	l->consent = consent_of_row(file, rec->line, opt_out, consent);
 	l->status = status_from_row(file, map, rec);
@@ -725,8 +747,8 @@ static int import_file(struct import *im, const char *file, int *changed)
 		goto out;
 	}
 	if (title_lines)
-		warning("%s: the header is line %ld; the title line%s above it skipped", file,
-			rec.line, title_lines == 1 ? " is" : "s are");
+		warning("%s: the header is on line %ld; the line%s above it, a title, skipped",
+			file, rec.line, title_lines == 1 ? "" : "s");
 	if (store_import_start(store, file, im->opt->event, im->cli->now, &import_id))
 		goto out;
 	columns = im->columns = rec.count;

@@ -126,6 +126,8 @@ static int is_dropped_in_header(unsigned char c)
 	       c == '*' || c == '?' || c == ':' || c == '\r' || c == '\n';
 }
 
+static size_t invisible_space(const char *s);
+
 /* The header as aliases are written (see fields.h). Caller frees. */
 static char *normalise_header(const char *h)
 {
@@ -137,6 +139,8 @@ static char *normalise_header(const char *h)
 			p += 3;
 		} else if (p[0] == 0xC2 && p[1] == 0xA0) {                  /* no-break space */
 			p += 2;
+		} else if (invisible_space((const char *)p)) {              /* zero-width... */
+			p += invisible_space((const char *)p);
 		} else if (p[0] == 0xC3 && p[1] >= 0x80 && p[1] <= 0x9E && p[1] != 0x97) {
 			/* Latin-1 capitals À..Þ (not ×) are 0x20 below their small letters. */
 			strbuf_addch(&sb, 0xC3);
@@ -395,6 +399,12 @@ int header_map_column(const struct header_map *map, enum lead_field f)
 	return (size_t)f < FIELD_COUNT ? map->index[f] : -1;
 }
 
+const char *header_map_header(const struct header_map *map, enum lead_field f)
+{
+	int column = header_map_column(map, f);
+	return column < 0 ? NULL : map->columns[column].header;
+}
+
 int header_map_time_column(const struct header_map *map)
 {
 	return map->time_column;
@@ -465,6 +475,20 @@ static char *trim_cell(char *v)
 	return v;
 }
 
+/* Drops control characters but tab and line break, in place: an escape sequence in a
+ * name would otherwise reach the rep's terminal through `leads` and `show`. */
+static void drop_control_chars(char *v)
+{
+	char *out = v;
+
+	for (; *v; v++) {
+		unsigned char c = (unsigned char)*v;
+		if ((c >= 0x20 && c != 0x7f) || c == '\t' || c == '\n')
+			*out++ = *v;
+	}
+	*out = '\0';
+}
+
 static const char *column_value(struct csv_record *rec, int column)
 {
 	char *v;
@@ -472,6 +496,7 @@ static const char *column_value(struct csv_record *rec, int column)
 
 	if (column < 0 || (size_t)column >= rec->count)
 		return "";
+	drop_control_chars(rec->fields[column]);
 	v = trim_cell(rec->fields[column]);
 	if (*v == '\'') {
 		field_unneutralise(v);

@@ -55,6 +55,8 @@ void header_map_free(struct header_map *map);
 
 /* The column (0-based) that holds field f, or -1. */
 int header_map_column(const struct header_map *map, enum lead_field f);
+/* The header (as written, trimmed) of the column that holds field f, or NULL. */
+const char *header_map_header(const struct header_map *map, enum lead_field f);
 /* The time-of-day column joined to the scanned_at date column, or -1. */
 int header_map_time_column(const struct header_map *map);
 

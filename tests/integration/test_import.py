@@ -181,6 +181,15 @@ class ImportSamples(FollowupTest):
         self.assertEqual((summary["imported"], summary["rejected"]), (1, 1))
         self.assertEqual(self.sql("SELECT email FROM leads"), [{"email": "home@x.example"}])
 
+    def test_control_characters_and_invisible_headers(self):
+        csv = ("\u200bE-Mail,Name,Event\n"
+               "a@x.example,\"Ann\x1b[31m\x07 Lee\",Expo East\n")
+        self.import_json(self.write("c.csv", csv), "--event", "Expo West")
+        [lead] = self.sql("SELECT first_name, last_name, event, extra FROM leads")
+        self.assertEqual((lead["first_name"], lead["last_name"], lead["event"]),
+                         ("Ann[31m", "Lee", "Expo West"))     # the escape and the bell are gone
+        self.assertEqual(lead["extra"], '{"Event":"Expo East"}')   # the row's own event is kept
+
     def test_a_note_inside_an_earlier_one_is_still_a_new_note(self):
         self.import_json(self.write("n.csv", "Email,Notes\na@x.example,Not interested\n"
                                     "a@x.example,interested\na@x.example,Not interested\n"))
@@ -245,7 +254,7 @@ class ImportSamples(FollowupTest):
         rejects = os.path.join(self.dir, "rejects.csv")
         r = self.ok("import", "--json", "--rejects", rejects, path)
         self.assertEqual((r.json()["imported"], r.json()["rejected"]), (1, 1))
-        self.assertIn("report.csv: the header is line 4; the title lines are above it skipped", r.err)
+        self.assertIn("report.csv: the header is on line 4; the lines above it, a title, skipped", r.err)
         self.assertIn("report.csv:6: rejected", r.err)
         self.assertEqual(self.sql("SELECT first_name, date(contact_at, 'unixepoch') AS d FROM leads"),
                          [{"first_name": "Ann", "d": "2025-03-13"}])       # day first, guessed below the title
