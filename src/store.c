@@ -710,21 +710,27 @@ int store_lead_get(struct store *s, int64_t id, struct lead *out)
 int store_lead_find(struct store *s, const char *id_or_email, struct lead *out)
 {
 	sqlite3_stmt *st = stmt(s, ST_LEAD_GET, lead_get_sql);
-	const char *digits = id_or_email[0] == '#' ? id_or_email + 1 : id_or_email;
-	char *end;
+	/* Pasted from a mail or a spreadsheet, it may come with spaces around it. */
+	char *key = str_trim(xstrdup(id_or_email)), *end;
+	const char *digits = key[0] == '#' ? key + 1 : key;
 	long long id;
+	int found;
 
-	if (!st)
+	if (!st) {
+		free(key);
 		return -1;
+	}
 	errno = 0;
 	id = strtoll(digits, &end, 10);
 	if (*digits && !*end && !errno) {
 		sqlite3_bind_int64(st, 1, id);
 	} else {
 		sqlite3_bind_null(st, 1);
-		sqlite3_bind_text(st, 2, id_or_email, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
 	}
-	return lead_query(s, st, out);
+	found = lead_query(s, st, out);
+	free(key);
+	return found;
 }
 
 int store_lead_set_status(struct store *s, int64_t lead_id, const char *status, time_t now)

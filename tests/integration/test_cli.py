@@ -88,6 +88,14 @@ class Cli(FollowupTest):
             r = self.fails(2, *args)
             self.assertIn("missing value in '%s'" % args[-1], r.err)
 
+    def test_a_lead_named_with_spaces_around_it_is_found(self):
+        self.ok("init")
+        self.ok("import", self.write("a.csv", "Email\nAnn@x.example\n"))
+        self.assertIn("Ann@x.example", self.ok("show", "  ann@X.example ").out)
+        self.assertIn("Ann@x.example", self.ok("show", " 1 ").out)
+        self.ok("optout", "ann@x.example\t")
+        self.assertEqual(self.sql("SELECT status FROM leads"), [{"status": "unsubscribed"}])
+
     def test_empty_environment_variables_mean_the_default(self):
         self.ok("init")
         r = self.ok("leads", env=self.env(FOLLOWUP_NOW="", FOLLOWUP_SEQUENCES=""))
