@@ -142,17 +142,28 @@ static void add_json(struct due_run *r, const struct due_item *d, const struct c
 	set_type(j->member[KEY_OVERDUE], overdue ? cJSON_True : cJSON_False);
 	point_at(j->member[KEY_OWNER], d->lead.owner);
 	point_at(j->member[KEY_STATE], d->touch.state);
-	point_at(j->member[KEY_TEXT], c->text);
+	/* A held touch's text has holes ("Hi ,"): like the listing, give only the reason. */
+	point_at(j->member[KEY_TEXT], c->held ? NULL : c->text);
 	point_at(j->member[KEY_HELD], c->held);
 	json_stream_item(&r->stream, j->object);
 	free(name);
+}
+
+/* Local days from today to t's day: 0 today, 1 tomorrow. A local day lasts 23 or 25
+ * hours across a DST change, so the distance between two midnights is rounded to whole
+ * days: divided as it is, every day after the spring change would read one day early. */
+static int days_from_today(const struct due_run *r, time_t t)
+{
+	time_t between = local_midnight(t, r->zone) - r->today;
+
+	return (int)((between + (between < 0 ? -43200 : 43200)) / 86400);
 }
 
 static int day_group(const struct due_run *r, time_t due, int overdue)
 {
 	if (overdue)
 		return 0;
-	return 1 + (int)((local_midnight(due, r->zone) - r->today) / 86400);
+	return 1 + days_from_today(r, due);
 }
 
 static void print_group_header(struct due_run *r, const struct due_item *d, int group)
@@ -393,7 +404,7 @@ static int by_sender_then_time(const void *a, const void *b)
 static void print_forecast(struct due_run *r)
 {
 	long per_day = r->cli->config.per_day, used = 0;
-	int days = (int)((local_midnight(r->filter.until, r->zone) - r->today) / 86400) + 1;
+	int days = days_from_today(r, r->filter.until) + 1;
 	int cursor = -1;
 	const char *sender = NULL;
 	long *emails, *manual;
@@ -407,7 +418,7 @@ static void print_forecast(struct due_run *r)
 	qsort(r->planned, r->nplanned, sizeof(*r->planned), by_sender_then_time);
 	for (size_t i = 0; i < r->nplanned; i++) {
 		const struct planned *p = &r->planned[i];
-		int day = (int)((local_midnight(p->due_at, r->zone) - r->today) / 86400);
+		int day = days_from_today(r, p->due_at);
 
 		if (day >= days)
 			continue;
@@ -435,6 +446,7 @@ static void print_forecast(struct due_run *r)
 	       "per-sender limit of %ld a day lets them go)\n", per_day);
 	for (int day = 0; day < days; day++) {
 		char label[32];
+		/* Noon of that day: an hour of DST either way keeps it inside the day. */
 		time_format_day(r->today + day * 86400 + 43200, r->zone, label, sizeof(label));
 		printf("  %s  %5ld emails  %5ld calls and tasks\n", label, emails[day], manual[day]);
 	}

@@ -297,16 +297,37 @@ struct enroll_args {
 	time_t from;
 };
 
+/* Whether the lead is already in seq: 1 yes (after an error), 0 no, -1 store error.
+ * Enrolling it again would supersede that enrolment and make every step again, the
+ * recap included: a slip of the hand that emails the lead twice, so it is refused. */
+static int already_enrolled(struct cli *cli, const struct lead *l, const struct sequence *seq)
+{
+	struct enrolment en;
+	int found = store_enrolment_active(cli->store, l->id, &en), same;
+
+	if (found <= 0)
+		return found;
+	same = !strcmp(en.sequence, seq->name);
+	if (same)
+		error("enroll: %s is already in sequence '%s': enrolling again would repeat its"
+		      " steps", l->email, seq->name);
+	enrolment_release(&en);
+	return same;
+}
+
 static int enroll_lead(void *opaque)
 {
 	struct enroll_args *a = opaque;
 	struct lead l;
-	int found = find_lead(a->cli, "enroll", a->lead, &l), status = FU_OK;
+	int found = find_lead(a->cli, "enroll", a->lead, &l), status = FU_OK, enrolled;
 
 	if (found <= 0)
 		return found < 0 ? FU_FAIL : FU_USAGE;
-	if (strcmp(l.status, "active") && strcmp(l.status, "cold") && strcmp(l.status, "lost") &&
-	    strcmp(l.status, "replied") && strcmp(l.status, "converted")) {
+	if ((enrolled = already_enrolled(a->cli, &l, a->seq)) != 0) {
+		status = enrolled < 0 ? FU_FAIL : FU_USAGE;
+	} else if (strcmp(l.status, "active") && strcmp(l.status, "cold") &&
+		   strcmp(l.status, "lost") && strcmp(l.status, "replied") &&
+		   strcmp(l.status, "converted")) {
 		status = FU_USAGE;
 		error("enroll: %s is %s: never emailed again", l.email, l.status);
 	} else if (!l.consent || store_is_suppressed(a->cli->store, l.email) == 1) {
@@ -327,7 +348,8 @@ int cmd_enroll(int argc, char **argv, struct cli *cli)
 	static const char usage[] =
 		"usage: followup enroll LEAD SEQUENCE [--from TIME]\n\n"
 		"Starts a sequence for a lead by hand, anchored at TIME (default: now), ending\n"
-		"any sequence it is in.\n\n"
+		"any other sequence it is in. A lead already in SEQUENCE is refused: enrolling\n"
+		"it again would repeat the steps it has had.\n\n"
 		"example: followup enroll dana@northwind.example reactivation --from 2026-04-01\n";
 	struct engine e = engine_of(cli);
 	struct enroll_args a = { cli, &e, NULL, NULL, cli->now };

@@ -202,6 +202,13 @@ int compose_touch(struct store *store, const struct config *config,
 				    c->sequence->name);
 		return 0;
 	}
+	/* The engine gives a touch its step's channel when the file changes; should it not
+	 * have yet, an email step's text must not go out as a call's, nor the reverse. */
+	if ((int)c->step->channel != channel_from_name(d->touch.channel)) {
+		c->held = xasprintf("step '%s' is now a %s step", d->touch.step,
+				    channel_name(c->step->channel));
+		return 0;
+	}
 	pick_sender(config, &d->lead, c);
 	c->unsubscribe_url = unsubscribe_url(config, &d->lead);
 	ctx.d = d;

@@ -370,15 +370,17 @@ static int close_overdue(const struct touch *t, void *ctx)
 	return engine_close_touch(e, t, state, t->close_at, NULL);
 }
 
-/* Follows the file as it is now: the same next step is re-timed in place; when the
- * next step is another one (a step added before it), the touch is replaced by one
- * due no sooner than now (SPEC 7: an added step whose offset is past is due at once).
- * The store cannot re-point a touch to another step, hence a new touch id. */
+/* Follows the file as it is now: the same next step is re-timed in place and takes
+ * the step's channel; when the next step is another one (a step added before it), the
+ * touch is replaced by one due no sooner than now (SPEC 7: an added step whose offset
+ * is past is due at once). The store cannot re-point a touch to another step, hence a
+ * new touch id. */
 static int retime_pending(struct engine *e, const struct enrolment *en,
 			  const struct sequence *seq, const struct lead *lead, const struct touch *t)
 {
 	const char *zone = engine_zone(e, lead, seq);
 	time_t last = store_lead_last_touched(e->store, lead->id);
+	const char *channel;
 	time_t due;
 	int index;
 
@@ -389,6 +391,12 @@ static int retime_pending(struct engine *e, const struct enrolment *en,
 			return -1;
 		return schedule_next(e, en, seq, lead, (struct timing){ 0, e->now });
 	}
+	/* The channel is the step's as the file says now: send picks touches by their
+	 * channel, and an email step turned into a call must never go out as a blank
+	 * email (nor a call turned into an email wait for ever as a call). */
+	channel = channel_name(seq->steps[index].channel);
+	if (strcmp(t->channel, channel) && store_touch_set_channel(e->store, t->id, channel))
+		return -1;
 	/* An edit never pulls a touch further into the past than it already is: a step
 	 * made due at once by an earlier edit must not fall back to its offset (and
 	 * expire) when the file is touched again. */

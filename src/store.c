@@ -1078,6 +1078,26 @@ int store_touch_reschedule(struct store *s, int64_t id, time_t due_at, time_t cl
 	return run(s, st, "cannot reschedule a touch");
 }
 
+int store_touch_set_channel(struct store *s, int64_t id, const char *channel)
+{
+	/* Prepared here, not cached: it runs only when a sequence file was edited. A retry
+	 * time belongs to an email that was tried: it means nothing to the new channel. */
+	static const char sql[] = "UPDATE touches SET channel = ?, retry_at = NULL"
+				  " WHERE id = ? AND state = 'pending'";
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, "cannot update a touch");
+	sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, id);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		db_error(s, "cannot update a touch");
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int store_touch_close(struct store *s, int64_t id, const char *state, time_t at,
 		      const char *note)
 {
@@ -1437,19 +1457,26 @@ int store_count_state(struct store *s, const char *state, long *count)
 
 int store_timeline_each(struct store *s, int64_t lead_id, timeline_fn fn, void *ctx)
 {
+	/* Column 8 places each entry. A touch exists only once the one before it closed,
+	 * and after its enrolment began, so it is placed no sooner than either: the next
+	 * step due before the last one expired still reads after that expiry. */
 	static const char sql[] =
-		/* At the same instant: the cause (an outcome) before what it cancels and ends. */
-		"SELECT l.created_at, 0, 'imported', i.file, coalesce(i.event, l.event), NULL, 0"
-		" FROM leads l LEFT JOIN imports i ON i.id = l.import_id WHERE l.id = ?1"
-		" UNION ALL SELECT started_at, 1, 'enrolled', sequence, event, NULL, id"
+		"SELECT l.created_at, 0, 'imported', i.file, coalesce(i.event, l.event), NULL, 0,"
+		" l.created_at FROM leads l LEFT JOIN imports i ON i.id = l.import_id WHERE l.id = ?1"
+		" UNION ALL SELECT started_at, 1, 'enrolled', sequence, event, NULL, id, started_at"
 		" FROM enrolments WHERE lead_id = ?1"
-		" UNION ALL SELECT at, 2, kind, detail, NULL, NULL, id FROM history WHERE lead_id = ?1"
-		" UNION ALL SELECT coalesce(done_at, due_at), 3, 'touch', step || ' (' || channel || ')',"
-		" state || CASE WHEN state = 'pending' THEN ', due' ELSE '' END"
-		" || coalesce(': ' || note, ''), message_id, id FROM touches WHERE lead_id = ?1"
-		" UNION ALL SELECT ended_at, 4, state, sequence, end_reason, NULL, id"
+		" UNION ALL SELECT at, 2, kind, detail, NULL, NULL, id, at"
+		" FROM history WHERE lead_id = ?1"
+		" UNION ALL SELECT coalesce(t.done_at, t.due_at), 3, 'touch',"
+		" t.step || ' (' || t.channel || ')',"
+		" t.state || CASE WHEN t.state = 'pending' THEN ', due' ELSE '' END"
+		" || coalesce(': ' || t.note, ''), t.message_id, t.id,"
+		" max(max(coalesce(t.done_at, t.due_at), e.started_at))"
+		"  OVER (ORDER BY t.id ROWS UNBOUNDED PRECEDING)"
+		" FROM touches t JOIN enrolments e ON e.id = t.enrolment_id WHERE t.lead_id = ?1"
+		" UNION ALL SELECT ended_at, 4, state, sequence, end_reason, NULL, id, ended_at"
 		" FROM enrolments WHERE lead_id = ?1 AND ended_at IS NOT NULL"
-		" ORDER BY 1, 2, 7";
+		" ORDER BY 8, 2, 7";
 	sqlite3_stmt *st = NULL;
 	int rc, ret = 0;
 
@@ -1696,12 +1723,16 @@ static int pipeline_steps(struct store *s, const char *event, const struct owner
 	return rc == SQLITE_DONE ? 0 : db_error(s, "cannot compute the pipeline");
 }
 
+/* Manual touches nobody made: closed as `missed` when the next step fell due, or as
+ * `expired` when the step's expire ran out first (the shipped call step has one). Both
+ * are a call or task that slipped; an expired email is no rep's doing. */
 static int pipeline_missed(struct store *s, const char *event, const struct owner_names *owner,
 			   struct pipeline *p)
 {
 	sqlite3_stmt *st = prepare_scoped(s,
 		"SELECT l.owner, count(*) FROM touches t JOIN leads l ON l.id = t.lead_id"
-		" WHERE t.state = 'missed' AND" IN_SCOPE("l")
+		" WHERE (t.state = 'missed' OR t.state = 'expired' AND t.channel <> 'email')"
+		" AND" IN_SCOPE("l")
 		" GROUP BY l.owner COLLATE NOCASE ORDER BY count(*) DESC, l.owner", event, owner);
 	int rc;
 

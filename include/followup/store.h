@@ -149,6 +149,8 @@ int store_touch_get(struct store *s, int64_t id, struct touch *out);
 /* The pending touch of an enrolment: 1 found, 0 none. */
 int store_touch_pending(struct store *s, int64_t enrolment_id, struct touch *out);
 int store_touch_reschedule(struct store *s, int64_t id, time_t due_at, time_t close_at);
+/* Gives a pending touch another channel (its step's, after an edit); clears retry_at. */
+int store_touch_set_channel(struct store *s, int64_t id, const char *channel);
 /* Sets a touch's final state (and done_at, note). */
 int store_touch_close(struct store *s, int64_t id, const char *state, time_t at,
 		      const char *note);
@@ -202,7 +204,10 @@ struct timeline_entry {
 	int64_t ref;            /* touch or enrolment id, 0 when none */
 };
 typedef int (*timeline_fn)(const struct timeline_entry *e, void *ctx);
-/* A lead's whole timeline in time order. */
+/* A lead's whole timeline in the order things happened (or will): each touch after the
+ * one before it and after its enrolment began, though its own time (e->at) may be
+ * earlier, as a step that fell due while the previous one was still open is. At one
+ * instant, the cause (an outcome) comes before what it cancels and ends. */
 int store_timeline_each(struct store *s, int64_t lead_id, timeline_fn fn, void *ctx);
 
 /* One row of `export`: a lead and where it stands. */
@@ -225,7 +230,7 @@ struct pipeline_step {
 };
 struct pipeline_owner {
 	char *owner;            /* NULL: leads without an owner */
-	long missed;
+	long missed;            /* calls and tasks closed undone: missed or expired */
 };
 struct pipeline {
 	long leads, by_status[7];       /* in the order of pipeline_statuses[] */

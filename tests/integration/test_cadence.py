@@ -231,6 +231,69 @@ class Cadence(FollowupTest):
         result = self.send("2026-03-09T13:00:00Z")
         self.assertEqual((result["sent"], result["held"]), (0, 1))
 
+    def test_missing_value_gives_the_reason_not_a_half_rendered_text(self):
+        self.write_sequence("t.yaml", SEQUENCE.replace("{{first_name|there}}", "{{first_name}}"))
+        self.import_leads("Email,Scanned At\nnoname@x.example,2026-03-06 18:30\n")
+        [touch] = self.due("2026-03-09T13:00:00Z")
+        self.assertIsNone(touch["text"])            # not "Good to meet you, "
+        self.assertIn("first_name", touch["held"])
+        human = self.ok("due", now="2026-03-09T13:00:00Z").out
+        self.assertIn("HELD: ", human)
+        self.assertNotIn("Good to meet you", human)
+
+    def outbox_subjects(self):
+        new = os.path.join(self.outbox, "new")
+        subjects = []
+        for name in sorted(os.listdir(new)) if os.path.isdir(new) else []:
+            with open(os.path.join(new, name)) as f:
+                subjects += [l[len("Subject:"):].strip() for l in f if l.startswith("Subject:")]
+        return subjects
+
+    def test_email_step_edited_into_a_call_is_a_call_not_a_blank_email(self):
+        self.import_leads()
+        self.assertEqual(self.send("2026-03-09T13:05:00Z")["sent"], 1)
+        self.write_sequence("t.yaml", SEQUENCE.replace(
+            '  - id: value\n    after: 3d\n    channel: email\n    thread: true\n'
+            '    body: "Here is the deck."\n',
+            '  - id: value\n    after: 3d\n    channel: call\n'
+            '    task: "Call {{first_name|them}} about the deck"\n'))
+        [touch] = self.due("2026-03-12T13:00:00Z")
+        self.assertEqual((touch["step"], touch["channel"]), ("value", "call"))
+        self.assertEqual(touch["text"], "Call Nora about the deck")
+        self.assertEqual(self.send("2026-03-12T13:05:00Z")["sent"], 0)
+        self.assertEqual(self.outbox_subjects(), ["Good to meet you, Nora"])
+        self.ok("done", str(touch["touch_id"]), now="2026-03-12T14:00:00Z")
+        self.assertEqual([(t["step"], t["state"]) for t in self.touches()],
+                         [("recap", "sent"), ("value", "done"), ("call", "pending")])
+
+    def test_call_step_edited_into_an_email_is_sent_as_that_email(self):
+        self.import_leads()
+        self.send("2026-03-09T13:05:00Z")
+        self.send("2026-03-12T13:05:00Z")
+        self.write_sequence("t.yaml", SEQUENCE.replace(
+            '    channel: call\n    task: "Call {{first_name|them}} on {{phone|(no phone)}}"\n',
+            '    channel: email\n    subject: "A quick question, {{first_name|there}}"\n'
+            '    body: "Would a call help?"\n'))
+        [touch] = self.due("2026-03-18T13:00:00Z")
+        self.assertEqual((touch["step"], touch["channel"]), ("call", "email"))
+        self.assertEqual(touch["text"], "A quick question, Nora")
+        self.assertEqual(self.send("2026-03-18T13:05:00Z")["sent"], 1)
+        self.assertEqual(self.outbox_subjects()[-1], "A quick question, Nora")
+        self.assertEqual(self.touches()[2]["state"], "sent")
+
+    def test_enrolling_again_in_the_same_sequence_is_refused(self):
+        self.import_leads()
+        self.send("2026-03-09T13:05:00Z")
+        r = self.fails(2, "enroll", "ny@x.example", "t", now="2026-03-10T15:00:00Z")
+        self.assertIn("already in sequence 't'", r.err)
+        self.assertEqual([(t["step"], t["state"]) for t in self.touches()],
+                         [("recap", "sent"), ("value", "pending")])
+        self.assertEqual(self.send("2026-03-11T13:05:00Z")["sent"], 0)   # no second recap
+        self.ok("enroll", "ny@x.example", "again", now="2026-03-10T15:00:00Z")
+        self.assertEqual(self.sql("SELECT sequence, state FROM enrolments ORDER BY id"),
+                         [{"sequence": "t", "state": "stopped"},
+                          {"sequence": "again", "state": "active"}])
+
     def test_edited_sequence_keeps_made_steps_and_closes_removed(self):
         self.import_leads()
         self.send("2026-03-09T13:05:00Z")

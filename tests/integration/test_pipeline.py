@@ -78,6 +78,23 @@ class Pipeline(FollowupTest):
         self.assertTrue(all(len(line) <= 80 for line in human.splitlines()), human)
         self.assertIn("recap", human)
 
+    def test_calls_that_expire_undone_count_as_missed_and_emails_do_not(self):
+        # The shipped call step has an expire: the same calls now end `expired`, not
+        # `missed`, and are as much a slip. Summit's values (emails) expire too.
+        with open(os.path.join(self.seqdir, "t.yaml"), "w") as f:
+            f.write(SEQUENCE.replace("reactivate: { after: 90d, sequence: again }\n", "")
+                    .replace('    body: "Here is the deck."\n',
+                             '    body: "Here is the deck."\n    expire: 1d\n')
+                    .replace("    channel: call\n", "    channel: call\n    expire: 2d\n"))
+        p = self.pipeline()
+        states = self.sql("SELECT t.step, t.state, count(*) AS n FROM touches t"
+                          " WHERE t.state = 'expired' GROUP BY 1, 2 ORDER BY 1")
+        self.assertEqual(states, [{"step": "call", "state": "expired", "n": 4},
+                                  {"step": "value", "state": "expired", "n": 2}])
+        self.assertEqual(p["missed_by_owner"], [{"owner": "sam", "missed": 3},
+                                                {"owner": "dana", "missed": 1}])
+        self.assertIn("Missed calls and tasks", self.ok("pipeline", now=self.now).out)
+
     def test_show_timeline_in_order(self):
         shown = self.ok("show", "--json", "e1@x.example", now=self.now).json()
         self.assertEqual(shown["email"], "e1@x.example")
@@ -154,6 +171,30 @@ class Pipeline(FollowupTest):
         self.assertIn("SUMMARY:call: Eli (=HYPERLINK(\"http://evil\"))", unfolded)
 
 
+class ShowOrder(FollowupTest):
+    def test_a_step_due_while_the_last_was_open_is_listed_after_it_closed(self):
+        for name in os.listdir(self.seqdir):
+            os.remove(os.path.join(self.seqdir, name))
+        with open(os.path.join(self.seqdir, "t.yaml"), "w") as f:
+            f.write(SEQUENCE.replace("reactivate: { after: 90d, sequence: again }\n", "")
+                    .replace('    subject: "Good', '    expire: 5d\n    subject: "Good'))
+        self.ok("init")
+        self.ok("import", "--sequence", "t", self.write("l.csv", "Email,Scanned At\n"
+                                                         "o@x.example,2026-03-06 18:30\n"),
+                now="2026-03-07T00:00:00Z")
+        # Nobody sends: the recap (due Mon 03-09) expires on Sat 03-14, and only then is
+        # the value step (due Thu 03-12) made.
+        shown = self.ok("show", "--json", "o@x.example", now="2026-03-16T12:00:00Z").json()
+        touches = [(e["what"], e["detail"], e["at"]) for e in shown["timeline"]
+                   if e["kind"] == "touch"]
+        self.assertEqual(touches, [("recap (email)", "expired", "2026-03-14T13:00:01Z"),
+                                   ("value (email)", "pending, due", "2026-03-12T13:00:00Z")])
+        self.assertEqual([e["kind"] for e in shown["timeline"]],
+                         ["imported", "enrolled", "touch", "touch"])
+        human = self.ok("show", "o@x.example", now="2026-03-16T12:00:00Z").out
+        self.assertLess(human.index("recap (email)"), human.index("value (email)"))
+
+
 class Forecast(FollowupTest):
     config = ("owners:\n  dana: { name: Dana Diaz, email: dana@acme.example }\n"
               "limits: { per_run: 0, per_day: 2 }\n")
@@ -189,3 +230,23 @@ class Forecast(FollowupTest):
                             imported="2026-03-02T15:00:00Z", now="2026-03-30T15:00:00Z")
         # Four steps past due: one a day from today (min_gap 1d), not all on Monday.
         self.assertIn("Mon 2026-03-30      1 emails      0 calls and tasks", out)
+
+    def dst_forecast(self, zone, scanned, now):
+        self.db = os.path.join(self.dir, zone.replace("/", "-") + ".db")   # a store per zone
+        with open(self.config_path, "w") as f:
+            f.write(f"timezone: {zone}\nsender: {{ name: A, email: a@acme.example }}\n"
+                    f"smtp:\n  url: maildir:{self.outbox}\n")
+        self.ok("init")
+        self.ok("import", self.write("d.csv", f"Email,Scanned At\nd@x.example,{scanned}\n"),
+                now=now)
+        return self.ok("due", "--until", "+21d", now=now, env=self.env(TZ=zone)).out
+
+    def test_forecast_days_after_the_spring_dst_change_are_the_engines(self):
+        out = self.dst_forecast("America/New_York", "2026-03-02 10:00", "2026-03-02T17:00:00Z")
+        # plan: call Wed 03-11, check-in Fri 03-20 (the clocks went forward on 03-08).
+        self.assertIn("Wed 2026-03-11      0 emails      1 calls and tasks", out)
+        self.assertIn("Fri 2026-03-20      1 emails      0 calls and tasks", out)
+        self.assertIn("Tue 2026-03-10      0 emails      0 calls and tasks", out)
+        out = self.dst_forecast("Europe/Berlin", "2026-03-23 10:00", "2026-03-23T16:00:00Z")
+        self.assertIn("Wed 2026-04-01      0 emails      1 calls and tasks", out)
+        self.assertIn("Fri 2026-04-10      1 emails      0 calls and tasks", out)

@@ -102,6 +102,13 @@ static void test_compose__every_variable(void **state)
 	assert_string_equal(c.text, "Call  about the demo");
 	assert_string_equal(c.held, "no value for {{phone}} and no fallback");
 	composed_release(&c);
+
+	/* a touch still on the channel its step had before the file changed is held */
+	d.touch.channel = S("email");
+	assert_int_equal(compose_touch(NULL, &config, set, &d, &c), 0);
+	assert_string_equal(c.held, "step 'hold' is now a call step");
+	assert_null(c.body);
+	composed_release(&c);
 	sequence_set_free(set);
 }
 
