@@ -1520,9 +1520,11 @@ int store_extra_keys(struct store *s, char ***keys, size_t *count)
 int store_export_each(struct store *s, export_fn fn, void *ctx)
 {
 	static const char sql[] =
+		/* Step is the step of Last Touch, whichever enrolment made it: a lead waiting
+		 * in reactivation still shows where its follow-up got to. */
 		"SELECT " LEAD_COLUMNS ", e.sequence,"
-		" (SELECT t.step FROM touches t WHERE t.enrolment_id = e.id"
-		"   AND t.state IN ('sent', 'done') ORDER BY t.id DESC LIMIT 1),"
+		" (SELECT t.step FROM touches t WHERE t.lead_id = l.id"
+		"   AND t.state IN ('sent', 'done') ORDER BY t.done_at DESC, t.id DESC LIMIT 1),"
 		" (SELECT max(t.done_at) FROM touches t WHERE t.lead_id = l.id"
 		"   AND t.state IN ('sent', 'done')),"
 		" (SELECT min(t.due_at) FROM touches t WHERE t.lead_id = l.id AND t.state = 'pending')"

@@ -1,5 +1,7 @@
 """The cadence rules of SPEC section 7, pinned down with --now (never sleeps), through
 the real binary: import, due, send (to a Maildir), done, mark, optout."""
+import csv
+import io
 import os
 
 from helpers import FollowupTest
@@ -184,6 +186,15 @@ class Cadence(FollowupTest):
         self.ok("mark", "ny@x.example", "lost", now="2026-04-05T12:00:00Z")
         self.assertEqual(self.import_leads(no_times, "2026-04-06T12:00:00Z", "--event", "Expo")
                          ["enrolled"], 0)
+
+    def test_export_of_a_lead_waiting_in_reactivation_says_where_it_got_to(self):
+        self.import_leads()
+        for day in ("09", "12", "18", "27"):
+            self.send("2026-03-%sT13:05:00Z" % day)
+        rows = list(csv.DictReader(io.StringIO(self.ok("export", "--csv",
+                                                       now="2026-03-28T12:00:00Z").out)))
+        self.assertEqual((rows[0]["Status"], rows[0]["Sequence"], rows[0]["Step"]),
+                         ("cold", "again", "checkin"))
 
     def test_a_lead_imported_without_enrolment_joins_a_later_import(self):
         r = self.ok("import", "--json", "--no-enroll", self.write("leads.csv", LEADS),
