@@ -1,20 +1,11 @@
 # bash completion for followup                                   -*- shell-script -*-
 
+# The sequences followup itself would use: its config's directory, FOLLOWUP_SEQUENCES
+# or the installed ones, with the names the files give.
 _followup_sequences()
 {
-    local dir
-    for dir in "${FOLLOWUP_SEQUENCES:-}" ./sequences /usr/local/share/followup/sequences \
-               /usr/share/followup/sequences; do
-        if [[ -n $dir && -d $dir ]]; then
-            local f
-            for f in "$dir"/*.yaml "$dir"/*.yml; do
-                [[ -e $f ]] || continue
-                f=${f##*/}
-                echo "${f%.*}"
-            done
-            return
-        fi
-    done
+    followup sequences --json 2>/dev/null | grep -o '"name":"[^"]*"' |
+        sed 's/^"name":"//; s/"$//'
 }
 
 _followup()

@@ -126,6 +126,9 @@ int cmd_sequences(int argc, char **argv, struct cli *cli)
 	}
 	if ((status = cli_sequences(cli)))
 		return status;
+	for (int i = 2; check && i < argc; i++)
+		if (argv[i][0] == '-' && argv[i][1])    /* a file is never named like an option */
+			return usage_error("sequences", "check takes files, not '%s'", argv[i]);
 	if (check)
 		return check_files(cli, argc - 2, argv + 2);
 	if (argc > 1 && !strcmp(argv[1], "--json"))

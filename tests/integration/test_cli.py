@@ -141,6 +141,18 @@ class Cli(FollowupTest):
         self.assertEqual(r.code, 2, r)
         self.assertIn(f"{bad}:8:18: unknown template variable '{{{{first_nmae}}}}'", r.out)
         self.assertIn(f"{bad}:14:14: unknown channel 'fax'", r.out)
+        self.assertIn("check takes files, not '--json'",
+                      self.fails(2, "sequences", "check", "--json").err)
+
+    def test_completion_offers_the_sequences_followup_uses(self):
+        self.ok("init")
+        self.write_sequence_file("renamed.yaml", "name: spring-promo\nsteps:\n"
+                                 "  - { id: a, after: 1d, channel: task, task: Call }\n")
+        completion = os.path.join(os.path.dirname(BIN), "..", "doc", "followup.bash")
+        env = self.env(PATH=os.path.dirname(BIN) + ":" + os.environ["PATH"])
+        r = subprocess.run(["bash", "-c", f"source {completion}; _followup_sequences"],
+                           capture_output=True, text=True, env=env)
+        self.assertEqual(sorted(r.stdout.split()), ["event-followup", "reactivation", "spring-promo"])
 
     def write_sequence_file(self, name, text):
         with open(os.path.join(self.seqdir, name), "w") as f:
