@@ -11,12 +11,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <locale.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <wchar.h>
+#include <wctype.h>
 
 #define SCHEMA_VERSION 1
 #define BUSY_TIMEOUT_MS 5000
@@ -113,6 +117,59 @@ static sqlite3_stmt *stmt(struct store *s, enum stmt_id id, const char *sql)
 }
 
 /* Binds a string, or NULL for a NULL/empty one. */
+/* Emails compare without case (the NOCASE collation), but NOCASE folds only A-Z: the
+ * other letters are lowercased here before an address is stored or looked up, so that
+ * "JOSÉ@École.example" is the lead (and the opt-out) "josé@école.example" is. Caller
+ * frees. */
+static char *fold_non_ascii_case(const char *email)
+{
+	locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0), old;
+	struct strbuf out = STRBUF_INIT;
+	mbstate_t in_state = { 0 }, out_state = { 0 };
+	size_t len = strlen(email), n;
+
+	if (!utf8)
+		return xstrdup(email);
+	old = uselocale(utf8);
+	for (const char *p = email; len; p += n, len -= n) {
+		char bytes[MB_LEN_MAX];
+		wchar_t wc;
+		size_t m;
+
+		n = mbrtowc(&wc, p, len, &in_state);
+		if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {     /* not UTF-8: as is */
+			strbuf_addstr(&out, p);
+			break;
+		}
+		m = (unsigned char)*p < 0x80 ? (size_t)-1 : wcrtomb(bytes, towlower(wc), &out_state);
+		if (m == (size_t)-1)
+			strbuf_add(&out, p, n);
+		else
+			strbuf_add(&out, bytes, m);
+	}
+	uselocale(old);
+	freelocale(utf8);
+	return strbuf_detach(&out);
+}
+
+/* Binds an email as the store keys it (see fold_non_ascii_case); ASCII, nearly every
+ * address, as it is. */
+static void bind_email(sqlite3_stmt *st, int i, const char *email)
+{
+	const unsigned char *p = (const unsigned char *)email;
+	char *folded;
+
+	while (*p && *p < 0x80)
+		p++;
+	if (!*p) {
+		sqlite3_bind_text(st, i, email, -1, SQLITE_STATIC);
+		return;
+	}
+	folded = fold_non_ascii_case(email);
+	sqlite3_bind_text(st, i, folded, -1, SQLITE_TRANSIENT);
+	free(folded);
+}
+
 static void bind_text(sqlite3_stmt *st, int i, const char *v)
 {
 	if (str_empty(v))
@@ -574,7 +631,7 @@ static int lead_insert(struct store *s, const struct lead *in, int64_t import_id
 	if (!st)
 		return -1;
 	i = bind_lead_fields(st, in);
-	sqlite3_bind_text(st, i++, in->email, -1, SQLITE_STATIC);
+	bind_email(st, i++, in->email);
 	sqlite3_bind_text(st, i++, in->status ? in->status : "active", -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, i++, in->consent);
 	sqlite3_bind_int64(st, i++, import_id);
@@ -660,7 +717,7 @@ int store_lead_merge(struct store *s, const struct lead *in, int64_t import_id,
 	*changed = *earlier = 0;
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, in->email, -1, SQLITE_STATIC);
+	bind_email(st, 1, in->email);
 	sqlite3_bind_int64(st, 2, import_id);
 	found = step_row(s, st, "cannot look up a lead");
 	if (found < 0)
@@ -726,7 +783,7 @@ int store_lead_find(struct store *s, const char *id_or_email, struct lead *out)
 		sqlite3_bind_int64(st, 1, id);
 	} else {
 		sqlite3_bind_null(st, 1);
-		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+		bind_email(st, 2, key);
 	}
 	found = lead_query(s, st, out);
 	free(key);
@@ -752,7 +809,7 @@ int store_is_suppressed(struct store *s, const char *email)
 
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
+	bind_email(st, 1, email);
 	found = step_row(s, st, "cannot read suppressions");
 	if (found == 1)
 		finish(st);
@@ -779,7 +836,7 @@ int store_suppress(struct store *s, const char *email, const char *reason, time_
 		" ON CONFLICT(email) DO NOTHING");
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
+	bind_email(st, 1, email);
 	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, now);
 	return run(s, st, "cannot record the opt-out");

@@ -190,6 +190,19 @@ class ImportSamples(FollowupTest):
                          ("Ann[31m", "Lee", "Expo West"))     # the escape and the bell are gone
         self.assertEqual(lead["extra"], '{"Event":"Expo East"}')   # the row's own event is kept
 
+    def test_letters_beyond_a_to_z_compare_without_case_too(self):
+        summary = self.import_json(self.write("u.csv", "Email,Name\n"
+                                              "josé@école.example,José\nJOSÉ@École.example,J\n"))
+        self.assertEqual((summary["imported"], summary["duplicates"]), (1, 1))
+        r = self.ok("import", "--json", self.write("u2.csv", "Email,Do Not Email\n"
+                                                  "JOSÉ@ÉCOLE.EXAMPLE,yes\n"), now="2025-03-11T12:00:00Z")
+        self.assertEqual((r.json()["updated"], r.json()["suppressed"]), (1, 1))
+        self.assertEqual(self.sql("SELECT status FROM leads"), [{"status": "unsubscribed"}])
+        self.assertIn("José", self.ok("show", "JOSÉ@ÉCOLE.example").out)
+        self.ok("optout", "ZOË@X.example")
+        self.assertEqual(self.sql("SELECT count(*) AS n FROM suppressions"
+                                  " WHERE email = 'zoë@x.example'"), [{"n": 1}])
+
     def test_a_note_inside_an_earlier_one_is_still_a_new_note(self):
         self.import_json(self.write("n.csv", "Email,Notes\na@x.example,Not interested\n"
                                     "a@x.example,interested\na@x.example,Not interested\n"))
