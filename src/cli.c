@@ -15,13 +15,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* $XDG_VAR/followup/leaf, else $HOME/fallback/followup/leaf. NULL when neither is an
+ * absolute directory: a relative one would put the files wherever the command happens
+ * to run (and the XDG spec says to ignore a relative value). */
 static char *xdg_path(const char *xdg_var, const char *fallback, const char *leaf)
 {
 	const char *base = getenv(xdg_var), *home = getenv("HOME");
 
-	if (!str_empty(base))
+	if (base && base[0] == '/')
 		return xasprintf("%s/followup/%s", base, leaf);
-	return xasprintf("%s/%s/followup/%s", str_empty(home) ? "." : home, fallback, leaf);
+	if (home && home[0] == '/')
+		return xasprintf("%s/%s/followup/%s", home, fallback, leaf);
+	return NULL;
 }
 
 static int is_dir(const char *path)
@@ -30,35 +35,71 @@ static int is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-int cli_config(struct cli *cli)
+static int resolve_config_path(struct cli *cli)
+{
+	if (cli->config_path)
+		return FU_OK;
+	if (cli->config_opt)
+		cli->config_path = xstrdup(cli->config_opt);
+	else if (!(cli->config_path = xdg_path("XDG_CONFIG_HOME", ".config", "config.yaml"))) {
+		error("no place for the config: neither HOME nor XDG_CONFIG_HOME is set to an"
+		      " absolute directory (set HOME, or name the file with --config)");
+		return FU_USAGE;
+	}
+	return FU_OK;
+}
+
+/* Loads the config; on failure, the status to exit with, after printing why. */
+static int load_config(struct cli *cli)
 {
 	struct diag_list diags = DIAG_LIST_INIT;
+	int ret, status;
 
-	if (cli->config_loaded)
-		return FU_OK;
-	if (!cli->config_path)
-		cli->config_path = cli->config_opt ? xstrdup(cli->config_opt)
-			: xdg_path("XDG_CONFIG_HOME", ".config", "config.yaml");
-	if (config_load(cli->config_path, &cli->config, &diags)) {
+	if ((status = resolve_config_path(cli)))
+		return status;
+	ret = config_load(cli->config_path, &cli->config, &diags);
+	if (ret) {
 		if (!diag_count(&diags))
 			error("%s: invalid config", cli->config_path);
 		diag_print(&diags, stderr, "followup: ");
-		diag_release(&diags);
-		config_release(&cli->config);   /* what it read before the problems */
-		return FU_USAGE;
+		status = ret == CONFIG_EREAD ? FU_FAIL : FU_USAGE;
+	} else if (!cli->config.exists && cli->config_opt && !cli->may_create_config) {
+		/* a typo in a cron line must not run on the defaults and the default store */
+		error("%s: no such config file (named by --config or FOLLOWUP_CONFIG; 'followup"
+		      " init' creates it)", cli->config_path);
+		status = FU_USAGE;
 	}
 	diag_release(&diags);
+	if (status)
+		config_release(&cli->config);   /* what it read before the problems */
+	return status;
+}
+
+int cli_config(struct cli *cli)
+{
+	if (cli->config_loaded)
+		return FU_OK;
+	/* Said once: the zone of --now and the store both ask for the config. */
+	if (cli->config_status)
+		return cli->config_status;
+	if ((cli->config_status = load_config(cli)))
+		return cli->config_status;
 	cli->config_loaded = 1;
 	return FU_OK;
 }
 
 char *cli_store_path(struct cli *cli)
 {
+	char *path;
+
 	if (cli->db_opt)
 		return xstrdup(cli->db_opt);
 	if (cli_config(cli) == FU_OK && cli->config.store)
 		return xstrdup(cli->config.store);
-	return xdg_path("XDG_DATA_HOME", ".local/share", "followup.db");
+	if (!(path = xdg_path("XDG_DATA_HOME", ".local/share", "followup.db")))
+		error("no place for the store: neither HOME nor XDG_DATA_HOME is set to an"
+		      " absolute directory (set HOME, or name the store with --db or 'store:')");
+	return path;
 }
 
 int cli_store(struct cli *cli, int create)
@@ -70,7 +111,8 @@ int cli_store(struct cli *cli, int create)
 		return FU_OK;
 	if ((ret = cli_config(cli)))
 		return ret;
-	path = cli_store_path(cli);
+	if (!(path = cli_store_path(cli)))
+		return FU_USAGE;
 	ret = store_open(&cli->store, path, create ? STORE_CREATE : 0);
 	free(path);
 	return ret ? FU_FAIL : FU_OK;
@@ -119,12 +161,21 @@ struct owner_names cli_owner_names(struct cli *cli, const char *name)
 	return (struct owner_names){ owner->key, owner->name, owner->email };
 }
 
-const char *cli_zone(struct cli *cli)
+const char *cli_tz_zone(void)
 {
 	const char *tz = getenv("TZ");
 
-	if (!str_empty(tz))
-		return tz;
+	if (str_empty(tz))
+		return NULL;
+	if (tz[0] == ':')
+		tz++;   /* glibc's "the zone file named": ":Europe/Berlin" */
+	return zone_valid(tz) ? tz : NULL;
+}
+
+const char *cli_zone(struct cli *cli)
+{
+	if (!str_empty(getenv("TZ")))
+		return cli_tz_zone();   /* NULL: the C library reads a POSIX rule itself */
 	if (cli_config(cli) == FU_OK && !str_empty(cli->config.timezone))
 		return cli->config.timezone;
 	return NULL;
@@ -138,6 +189,9 @@ void cli_release(struct cli *cli)
 		config_release(&cli->config);
 	free(cli->config_path);
 	free(cli->sequences_dir);
+	free(cli->db_opt);
+	free(cli->config_opt);
+	free(cli->sequences_opt);
 	memset(cli, 0, sizeof(*cli));
 }
 

@@ -8,9 +8,11 @@
 #include "followup/timeutil.h"
 #include "followup/util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -89,13 +91,20 @@ static void get_count(struct loader *l, const char *key, const yaml_node_t *v, l
 	*out = n;
 }
 
-/* ~ is $HOME; a relative path is relative to the config file's directory. */
-static char *expand_path(struct loader *l, const char *path)
+/* ~ is $HOME; a relative path is relative to the config file's directory. NULL (and a
+ * problem at v) for a ~ without HOME: "/rest" or "rest" would be another place. */
+static char *expand_path(struct loader *l, const yaml_node_t *v, const char *path)
 {
 	const char *home = getenv("HOME");
 
-	if (path[0] == '~' && (path[1] == '/' || !path[1]))
-		return xasprintf("%s%s", home ? home : "", path + 1);
+	if (path[0] == '~' && (path[1] == '/' || !path[1])) {
+		if (str_empty(home) || home[0] != '/') {
+			problem(l, v, "'%s' starts with ~ but HOME is not set: write the whole path",
+				path);
+			return NULL;
+		}
+		return xasprintf("%s%s", home, path + 1);
+	}
 	if (path[0] == '/')
 		return xstrdup(path);
 	return xasprintf("%s/%s", l->dir, path);
@@ -104,13 +113,16 @@ static char *expand_path(struct loader *l, const char *path)
 static void get_path(struct loader *l, const char *key, const yaml_node_t *v, char **out)
 {
 	const char *s = scalar(v);
+	char *path;
 
 	if (!s || !*s) {
 		problem(l, v, "'%s' must be a path", key);
 		return;
 	}
-	free(*out);
-	*out = expand_path(l, s);
+	if ((path = expand_path(l, v, s))) {
+		free(*out);
+		*out = path;
+	}
 }
 
 typedef void (*key_fn)(struct loader *l, const char *key, const yaml_node_t *value,
@@ -224,7 +236,8 @@ static void read_url(struct loader *l, const char *key, const yaml_node_t *v, vo
 			problem(l, v, "'maildir:' needs a directory, e.g. maildir:~/Mail/outbox");
 			return;
 		}
-		path = expand_path(l, s + 8);
+		if (!(path = expand_path(l, v, s + 8)))
+			return;
 		free(*url);
 		*url = xasprintf("maildir:%s", path);
 		free(path);
@@ -306,6 +319,70 @@ static void read_owners(struct loader *l, const char *key, const yaml_node_t *v,
 	}
 }
 
+/* The value of key in map, or NULL. */
+static const yaml_node_t *mapping_value(struct loader *l, const yaml_node_t *map,
+					const char *key)
+{
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		const char *name = scalar(yaml_document_get_node(l->doc, p->key));
+		if (name && !strcmp(name, key))
+			return yaml_document_get_node(l->doc, p->value);
+	}
+	return NULL;
+}
+
+/* The host of smtp[s]://[USER@]HOST[:PORT][/...], without the brackets of an IPv6
+ * address. Caller frees. */
+static char *url_host(const char *url)
+{
+	const char *authority = strstr(url, "://") + 3;
+	size_t len = strcspn(authority, "/?#");
+	const char *at = memrchr(authority, '@', len);
+	const char *host = at ? at + 1 : authority, *end = authority + len, *close;
+
+	if (*host == '[' && (close = memchr(host, ']', (size_t)(end - host))))
+		return xstrndup(host + 1, (size_t)(close - host - 1));
+	close = memchr(host, ':', (size_t)(end - host));
+	return xstrndup(host, (size_t)((close ? close : end) - host));
+}
+
+/* The same rule as the SMTP transport's: localhost, 127.0.0.0/8, ::1 (also v4-mapped). */
+static int host_is_loopback(const char *host)
+{
+	struct in_addr v4;
+	struct in6_addr v6;
+
+	if (!strcasecmp(host, "localhost") || !strcasecmp(host, "localhost."))
+		return 1;
+	if (inet_pton(AF_INET, host, &v4) == 1)
+		return (ntohl(v4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &v6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&v6) ||
+		       (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
+	return 0;
+}
+
+/* 'tls: none' puts the password and the mail on the wire in the clear: refused here,
+ * with the line, rather than at the first send from cron. */
+static void check_tls_none(struct loader *l, const yaml_node_t *smtp,
+			   const struct smtp_config *c)
+{
+	const yaml_node_t *tls = mapping_value(l, smtp, "tls");
+	char *host;
+
+	if (!c->tls_none || !c->url || starts_with(c->url, "maildir:"))
+		return;
+	if (starts_with(c->url, "smtps://")) {
+		problem(l, tls, "'tls: none' contradicts an smtps:// url");
+		return;
+	}
+	host = url_host(c->url);
+	if (!host_is_loopback(host))
+		problem(l, tls, "'tls: none' is allowed only for a loopback host (localhost,"
+			" 127.0.0.1, ::1), not '%s': remove it to send with STARTTLS", host);
+	free(host);
+}
+
 static void read_smtp(struct loader *l, const char *key, const yaml_node_t *v, void *t)
 {
 	static const struct key keys[] = {
@@ -320,8 +397,12 @@ static void read_smtp(struct loader *l, const char *key, const yaml_node_t *v, v
 		{ "connect_timeout", read_count, FIELD(struct smtp_config, connect_timeout) },
 		{ "timeout", read_count, FIELD(struct smtp_config, timeout) },
 	};
+	size_t before = diag_count(l->diags);
+
 	(void)key;
 	read_mapping(l, v, keys, ARRAY_SIZE(keys), t, "smtp");
+	if (diag_count(l->diags) == before)
+		check_tls_none(l, v, t);
 }
 
 static void read_limits(struct loader *l, const char *key, const yaml_node_t *v, void *t)
@@ -396,44 +477,134 @@ static char *dir_of(const char *path)
 	return slash ? xstrndup(path, (size_t)(slash - path + (slash == path))) : xstrdup(".");
 }
 
+#define MAX_CONFIG_SIZE (1 << 20)
+
+/* The file's text into *text: CONFIG_OK, 1 when there is no file (the defaults), or an
+ * enum config_error with the reason in d. */
+static int read_config_text(const char *path, struct strbuf *text, struct diag_list *d)
+{
+	FILE *f = fopen(path, "rb");
+	char buf[16384];
+	size_t n;
+	int saved;
+
+	if (!f) {
+		if (errno == ENOENT)
+			return 1;
+		diag_add(d, path, 1, 1, "cannot read: %s", strerror(errno));
+		return CONFIG_EREAD;
+	}
+	while (text->len <= MAX_CONFIG_SIZE && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+		strbuf_add(text, buf, n);
+	/* a directory opens, and says EISDIR at the first read */
+	if (ferror(f)) {
+		saved = errno;
+		fclose(f);
+		diag_add(d, path, 1, 1, "cannot read: %s", strerror(saved));
+		return CONFIG_EREAD;
+	}
+	fclose(f);
+	if (text->len > MAX_CONFIG_SIZE) {
+		diag_add(d, path, 1, 1, "over 1 MB: not a config file");
+		return CONFIG_EINVAL;
+	}
+	return CONFIG_OK;
+}
+
+/* The offset of the character a bad trailing octet belongs to: libyaml gives the
+ * offset of the octet itself, after the lead byte and the continuation bytes that
+ * passed. */
+static size_t character_start(const struct strbuf *text, size_t offset)
+{
+	size_t start = offset;
+
+	while (start > 0 && ((unsigned char)text->buf[start - 1] & 0xC0) == 0x80)
+		start--;
+	if (start > 0 && ((unsigned char)text->buf[start - 1] & 0xC0) == 0xC0)
+		return start - 1;
+	return offset;
+}
+
+static void parser_problem(struct loader *l, const yaml_parser_t *parser,
+			   const struct strbuf *text)
+{
+	const char *what = parser->problem ? parser->problem : "invalid YAML";
+	int line = (int)parser->problem_mark.line + 1, col = (int)parser->problem_mark.column + 1;
+
+	if (parser->error == YAML_READER_ERROR) {
+		/* libyaml's reader has no mark for a bad byte, only its offset */
+		size_t at = parser->problem_offset;
+		if (strstr(what, "trailing") && at <= text->len)
+			at = character_start(text, at);
+		text_position(text->buf, text->len, at, &line, &col);
+		diag_add(l->diags, l->file, line, col, "%s (byte %zu)%s", what, at,
+			 strstr(what, "UTF-8") ? ": save the file as UTF-8 text" : "");
+		return;
+	}
+	diag_add(l->diags, l->file, line, col, "%s%s%s", what, parser->context ? " " : "",
+		 parser->context ? parser->context : "");
+}
+
+/* A second document (after '---') would be read by nobody: refused, as the sequence
+ * loader refuses it, rather than silently ignored. */
+static void refuse_more_documents(struct loader *l, yaml_parser_t *parser,
+				  const struct strbuf *text)
+{
+	yaml_document_t next;
+
+	if (!yaml_parser_load(parser, &next)) {
+		parser_problem(l, parser, text);
+		return;
+	}
+	if (yaml_document_get_root_node(&next))
+		diag_add(l->diags, l->file, (int)next.start_mark.line + 1,
+			 (int)next.start_mark.column + 1,
+			 "more than one YAML document: a config is one mapping, with no second '---'");
+	yaml_document_delete(&next);
+}
+
+static void read_config(struct loader *l, yaml_parser_t *parser, const struct strbuf *text)
+{
+	yaml_document_t doc;
+	yaml_node_t *root;
+
+	if (!yaml_parser_load(parser, &doc)) {
+		parser_problem(l, parser, text);
+		return;
+	}
+	l->doc = &doc;
+	root = yaml_document_get_root_node(&doc);
+	if (root && !(root->type == YAML_SCALAR_NODE && !root->data.scalar.length))
+		read_mapping(l, root, top_keys, ARRAY_SIZE(top_keys), l->cfg, "the config");
+	yaml_document_delete(&doc);
+	l->doc = NULL;
+	if (root)
+		refuse_more_documents(l, parser, text);
+}
+
 int config_load(const char *path, struct config *out, struct diag_list *d)
 {
 	struct loader l = { NULL, d, path, NULL, out };
+	struct strbuf text = STRBUF_INIT;
 	yaml_parser_t parser;
-	yaml_document_t doc;
 	size_t before = diag_count(d);
-	FILE *f;
-	yaml_node_t *root;
+	int ret;
 
 	set_defaults(out, path);
-	f = fopen(path, "rb");
-	if (!f) {
-		if (errno == ENOENT)
-			return 0;
-		diag_add(d, path, 1, 1, "cannot read: %s", strerror(errno));
-		return -1;
+	ret = read_config_text(path, &text, d);
+	if (ret) {
+		strbuf_release(&text);
+		return ret == 1 ? CONFIG_OK : ret;
 	}
 	out->exists = 1;
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_file(&parser, f);
-	if (!yaml_parser_load(&parser, &doc)) {
-		diag_add(d, path, (int)parser.problem_mark.line + 1, (int)parser.problem_mark.column + 1,
-			 "%s%s%s", parser.problem ? parser.problem : "invalid YAML",
-			 parser.context ? " " : "", parser.context ? parser.context : "");
-		yaml_parser_delete(&parser);
-		fclose(f);
-		return -1;
-	}
-	l.doc = &doc;
 	l.dir = dir_of(path);
-	root = yaml_document_get_root_node(&doc);
-	if (root && !(root->type == YAML_SCALAR_NODE && !root->data.scalar.length))
-		read_mapping(&l, root, top_keys, ARRAY_SIZE(top_keys), out, "the config");
-	free(l.dir);
-	yaml_document_delete(&doc);
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text.buf, text.len);
+	read_config(&l, &parser, &text);
 	yaml_parser_delete(&parser);
-	fclose(f);
-	return diag_count(d) > before ? -1 : 0;
+	free(l.dir);
+	strbuf_release(&text);
+	return diag_count(d) > before ? CONFIG_EINVAL : CONFIG_OK;
 }
 
 void config_release(struct config *c)
@@ -464,42 +635,85 @@ const struct owner *config_find_owner(const struct config *c, const char *name)
 	return NULL;
 }
 
+/* Creates the missing directories above path (0700). Stops at the first that cannot be
+ * made and keeps its errno (EACCES), not the ENOENT of the ones that would go in it. */
 static int make_dirs(const char *path)
 {
 	char *dir = xstrdup(path);
-	int ret = 0;
+	int ret = 0, saved = 0;
 
-	for (char *s = strchr(dir + 1, '/'); s; s = strchr(s + 1, '/')) {
+	for (char *s = strchr(dir + 1, '/'); s && !ret; s = strchr(s + 1, '/')) {
 		*s = '\0';
-		if (mkdir(dir, 0700) && errno != EEXIST)
+		if (mkdir(dir, 0700) && errno != EEXIST) {
+			saved = errno;
 			ret = -1;
+		}
 		*s = '/';
 	}
 	free(dir);
+	errno = saved;
 	return ret;
 }
 
-int config_write_starter(const char *path, const char *maildir, const char *store_path,
-			 char **errmsg)
+static int collect_output(void *data, unsigned char *buffer, size_t size)
 {
-	const char *tz = getenv("TZ");
-	FILE *f;
-	int fd;
+	strbuf_add(data, buffer, size);
+	return 1;
+}
 
-	if (make_dirs(path)) {
-		*errmsg = xasprintf("cannot create the directory of '%s': %s", path, strerror(errno));
-		return -1;
+static int emit(yaml_emitter_t *emitter, yaml_event_t *event, int initialized)
+{
+	/* yaml_emitter_emit() frees the event, also when it fails */
+	return initialized && yaml_emitter_emit(emitter, event);
+}
+
+/* value as a double-quoted YAML scalar, escaped by libyaml: a HOME may hold '"' or '\'.
+ * NULL when libyaml refuses it (not UTF-8). Caller frees. */
+static char *yaml_quoted(const char *value)
+{
+	yaml_emitter_t emitter;
+	yaml_event_t event;
+	struct strbuf out = STRBUF_INIT;
+	int ok;
+
+	if (!yaml_emitter_initialize(&emitter))
+		return NULL;
+	yaml_emitter_set_output(&emitter, collect_output, &out);
+	yaml_emitter_set_width(&emitter, -1);   /* one line, however long the path */
+	yaml_emitter_set_unicode(&emitter, 1);
+	ok = emit(&emitter, &event, yaml_stream_start_event_initialize(&event, YAML_UTF8_ENCODING)) &&
+	     emit(&emitter, &event, yaml_document_start_event_initialize(&event, NULL, NULL, NULL, 1)) &&
+	     emit(&emitter, &event, yaml_scalar_event_initialize(&event, NULL, NULL,
+				(yaml_char_t *)value, -1, 1, 1, YAML_DOUBLE_QUOTED_SCALAR_STYLE)) &&
+	     emit(&emitter, &event, yaml_document_end_event_initialize(&event, 1)) &&
+	     emit(&emitter, &event, yaml_stream_end_event_initialize(&event));
+	yaml_emitter_delete(&emitter);
+	while (ok && out.len && out.buf[out.len - 1] == '\n')
+		strbuf_setlen(&out, out.len - 1);
+	if (!ok || !out.len || out.buf[0] != '"' || strchr(out.buf, '\n')) {
+		strbuf_release(&out);
+		return NULL;
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || !(f = fdopen(fd, "w"))) {
-		*errmsg = xasprintf("cannot create '%s': %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
+	return strbuf_detach(&out);
+}
+
+/* The commented starter config, or NULL when a value cannot be written as YAML. */
+static char *starter_text(const struct config_starter *st)
+{
+	char *zone = yaml_quoted(st->timezone), *maildir_url = xasprintf("maildir:%s", st->maildir);
+	char *maildir = yaml_quoted(maildir_url), *store = st->store ? yaml_quoted(st->store) : NULL;
+	struct strbuf text = STRBUF_INIT;
+
+	free(maildir_url);
+	if (!zone || !maildir || (st->store && !store)) {
+		free(zone), free(maildir), free(store);
+		return NULL;
 	}
-	fprintf(f,
-		"# followup configuration (see 'man followup' and the README).\n\n"
-		"# Zone for sequence windows and for showing times.\n"
+	strbuf_addf(&text,
+		"# followup configuration. Every key, its type and its default is listed in the\n"
+		"# README, section \"Config\"; all are optional. Relative paths are relative to\n"
+		"# this file's directory; ~ is $HOME.\n\n"
+		"# Zone for sequence windows and for showing times (TZ, when set, wins for showing).\n"
 		"timezone: %s\n\n"
 		"# The sequence new leads join on import (a file in the sequences directory).\n"
 		"default_sequence: event-followup\n\n"
@@ -508,12 +722,16 @@ int config_write_starter(const char *path, const char *maildir, const char *stor
 		"# Reps: a lead whose owner (Scanned By, Owner, --owner) matches a key or a name\n"
 		"# here is emailed as that rep.\n"
 		"# owners:\n"
-		"#   dana: { name: Dana Diaz, email: dana@example.com, signature: \"Dana\\nAcme Corp\" }\n\n"
-		"%s%s%s"
+		"#   dana: { name: Dana Diaz, email: dana@example.com, signature: \"Dana\\nAcme Corp\" }\n\n",
+		zone);
+	if (store)
+		strbuf_addf(&text, "# The store (--db or FOLLOWUP_DB, when given, win over it).\n"
+			    "store: %s\n", store);
+	strbuf_addf(&text,
 		"# sequences: ~/followup/sequences\n\n"
 		"smtp:\n"
 		"  # Messages go into this Maildir until you set up SMTP (mutt -f reads it).\n"
-		"  url: \"maildir:%s\"\n"
+		"  url: %s\n"
 		"  # url: smtp://smtp.example.com:587   # STARTTLS required; smtps:// = implicit TLS\n"
 		"  # username: you@example.com\n"
 		"  # password_env: FOLLOWUP_SMTP_PASSWORD   # or netrc: true; never put a password here\n"
@@ -523,15 +741,101 @@ int config_write_starter(const char *path, const char *maildir, const char *stor
 		"  # connect_timeout: 30\n"
 		"  # timeout: 60\n\n"
 		"# At most this many emails a run, and per sender over any rolling 24 hours.\n"
+		"# 0 means NO limit, not \"send nothing\": to pause sending, stop the cron job.\n"
 		"limits: { per_run: 200, per_day: 500 }\n\n"
 		"# List-Unsubscribe headers; {token} is each lead's own token.\n"
 		"# unsubscribe: { mailto: unsubscribe@example.com, url: \"https://example.com/u/{token}\" }\n",
-		str_empty(tz) ? "UTC" : tz,
-		store_path ? "store: \"" : "", store_path ? store_path : "", store_path ? "\"\n" : "",
 		maildir);
-	if (fclose(f)) {
-		*errmsg = xasprintf("cannot write '%s': %s", path, strerror(errno));
+	free(zone), free(maildir), free(store);
+	return strbuf_detach(&text);
+}
+
+/* text into a new private file made from the template tmp (mkstemp rewrites it), in the
+ * directory of path (named in messages). */
+static int write_new_file(char *tmp, const char *path, const char *text, char **errmsg)
+{
+	int fd = mkostemp(tmp, O_CLOEXEC);  /* 0600 */
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+	int failed, saved;
+
+	if (!f) {
+		*errmsg = xasprintf("cannot create '%s': %s", path, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
 		return -1;
 	}
-	return 0;
+	fputs(text, f);
+	/* synced before the rename: a crash must not leave an empty config in place */
+	failed = fflush(f) || fsync(fileno(f));
+	saved = errno;
+	if (fclose(f) && !failed) {
+		failed = 1;
+		saved = errno;
+	}
+	if (failed) {
+		*errmsg = xasprintf("cannot write '%s': %s", path, strerror(saved));
+		unlink(tmp);
+	}
+	return failed ? -1 : 0;
+}
+
+/* The starter must load as written: one that does not would stop every later command,
+ * init included. */
+static int check_loads(const char *tmp, const char *path, char **errmsg)
+{
+	struct diag_list d = DIAG_LIST_INIT;
+	struct config c;
+	int ret = config_load(tmp, &c, &d);
+
+	if (ret)
+		*errmsg = xasprintf("not writing '%s': the starter config would not load (line %d: %s)",
+				    path, diag_count(&d) ? d.items[0].line : 1,
+				    diag_count(&d) ? d.items[0].message : "unknown problem");
+	config_release(&c);
+	diag_release(&d);
+	return ret ? -1 : 0;
+}
+
+/* tmp becomes path, unless path exists: init never overwrites a config. */
+static int move_into_place(const char *tmp, const char *path, char **errmsg)
+{
+	if (!renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE))
+		return 0;
+	/* a file system without RENAME_NOREPLACE: link() does not replace either */
+	if ((errno == EINVAL || errno == ENOSYS) && !link(tmp, path)) {
+		unlink(tmp);
+		return 0;
+	}
+	*errmsg = xasprintf("cannot create '%s': %s", path, strerror(errno));
+	return -1;
+}
+
+int config_write_starter(const char *path, const struct config_starter *starter,
+			 char **errmsg)
+{
+	char *text = NULL, *tmp = NULL;
+	int ret = -1;
+
+	if (make_dirs(path)) {
+		*errmsg = xasprintf("cannot create the directory of '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	if (!(text = starter_text(starter))) {
+		*errmsg = xasprintf("cannot write '%s': a path or the zone in it is not UTF-8", path);
+		return -1;
+	}
+	tmp = xasprintf("%s.new-XXXXXX", path);
+	if (write_new_file(tmp, path, text, errmsg))
+		goto out;
+	if (check_loads(tmp, path, errmsg) || move_into_place(tmp, path, errmsg)) {
+		unlink(tmp);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(tmp);
+	free(text);
+	return ret;
 }

@@ -5,6 +5,7 @@
 #include "followup/engine.h"
 #include "followup/util.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@ enum {
 	NEED_SEQUENCES = 2,     /* the sequence files */
 	NEED_VIEW = 4,          /* only reads: sees the store brought up to --now, a tick that
 	                         * is kept unless --now is a "what if" (engine_view_begin) */
+	CREATES_CONFIG = 8,     /* a --config that does not exist is created, not an error */
 };
 
 struct command {
@@ -26,7 +28,7 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "init", cmd_init, 0, "create the config, the store and its schema" },
+	{ "init", cmd_init, CREATES_CONFIG, "create the config, the store and its schema" },
 	{ "import", cmd_import, NEED_STORE | NEED_SEQUENCES, "load badge-scan CSV files" },
 	{ "leads", cmd_leads, NEED_STORE, "list leads" },
 	{ "show", cmd_show, NEED_STORE | NEED_SEQUENCES | NEED_VIEW, "one lead and its whole timeline" },
@@ -104,6 +106,24 @@ static const char *env(const char *name)
 	return str_empty(value) ? NULL : value;
 }
 
+/* *out = the path made absolute (NULL when not given). A relative one would be read
+ * against another directory once it is in the starter config (its directory) or in a
+ * message. Returns 0, or an exit status after printing why. */
+static int take_path(const char *option, const char *given, char **out)
+{
+	if (!given)
+		return FU_OK;
+	if (!*given) {
+		error("%s needs a path (see 'followup --help')", option);
+		return FU_USAGE;
+	}
+	if (!(*out = path_absolute(given))) {
+		error("%s: cannot make '%s' absolute: %s", option, given, strerror(errno));
+		return FU_FAIL;
+	}
+	return FU_OK;
+}
+
 /* Parses the options before the command; returns the index of the command or -1. */
 static int parse_global_options(int argc, char **argv, struct cli *cli, int *status)
 {
@@ -118,18 +138,17 @@ static int parse_global_options(int argc, char **argv, struct cli *cli, int *sta
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *db = env("FOLLOWUP_DB"), *config = env("FOLLOWUP_CONFIG");
+	const char *sequences = env("FOLLOWUP_SEQUENCES");
 	int c;
 
 	opterr = 0;     /* options are reported as followup reports everything else */
-	cli->db_opt = env("FOLLOWUP_DB");
-	cli->config_opt = env("FOLLOWUP_CONFIG");
-	cli->sequences_opt = env("FOLLOWUP_SEQUENCES");
 	cli->now_opt = env("FOLLOWUP_NOW");
 	while ((c = getopt_long(argc, argv, "+qvh", options, NULL)) != -1) {
 		switch (c) {
-		case 'd': cli->db_opt = optarg; break;
-		case 'c': cli->config_opt = optarg; break;
-		case 's': cli->sequences_opt = optarg; break;
+		case 'd': db = optarg; break;
+		case 'c': config = optarg; break;
+		case 's': sequences = optarg; break;
 		case 'n': cli->now_opt = optarg; break;
 		case 'q': cli->quiet = 1; break;
 		case 'v': cli->verbose = 1; break;
@@ -153,6 +172,10 @@ static int parse_global_options(int argc, char **argv, struct cli *cli, int *sta
 		*status = FU_USAGE;
 		return -1;
 	}
+	if ((*status = take_path("--db", db, &cli->db_opt)) ||
+	    (*status = take_path("--config", config, &cli->config_opt)) ||
+	    (*status = take_path("--sequences", sequences, &cli->sequences_opt)))
+		return -1;
 	return optind;
 }
 
@@ -188,6 +211,7 @@ int main(int argc, char **argv)
 		status = FU_USAGE;
 		goto out;
 	}
+	cli.may_create_config = cmd->needs & CREATES_CONFIG;
 	argc -= first;
 	argv += first;
 	optind = 0;     /* each command parses its own options from its argv */

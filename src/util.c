@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 char strbuf_empty[1];
 static int quiet;
@@ -242,6 +243,38 @@ int utf8_valid(const char *str, size_t len)
 		s += n + 1;
 	}
 	return 1;
+}
+
+void text_position(const char *text, size_t len, size_t offset, int *line, int *col)
+{
+	*line = 1;
+	*col = 1;
+	for (size_t i = 0; i < offset && i < len; i++) {
+		if (text[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else if (((unsigned char)text[i] & 0xC0) != 0x80) {
+			(*col)++;       /* a continuation byte is the same character */
+		}
+	}
+}
+
+char *path_absolute(const char *path)
+{
+	char *cwd, *absolute;
+
+	if (path[0] == '/')
+		return xstrdup(path);
+	while (path[0] == '.' && path[1] == '/')
+		for (path += 2; *path == '/'; path++)
+			;
+	if (!(cwd = getcwd(NULL, 0)))
+		return NULL;
+	if (!strcmp(path, "."))
+		path = "";
+	absolute = xasprintf("%s%s%s", cwd, strcmp(cwd, "/") && *path ? "/" : "", path);
+	free(cwd);
+	return absolute;
 }
 
 void fputs_one_line(const char *s, FILE *f)

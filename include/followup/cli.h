@@ -19,9 +19,14 @@
 struct cJSON;
 
 struct cli {
-	/* Global options (or their environment variables), as given. */
-	const char *db_opt, *config_opt, *now_opt, *sequences_opt;
+	/* Global options (or their environment variables); the paths made absolute against
+	 * the current directory (owned), since they end up in the starter config and in
+	 * messages read from elsewhere. */
+	char *db_opt, *config_opt, *sequences_opt;
+	const char *now_opt;
 	int quiet, verbose, color;
+	int may_create_config;      /* init: a config named by --config that does not
+	                             * exist is to be created, not an error */
 
 	time_t now;                 /* --now, else the clock */
 	int what_if;                /* --now is later than the clock: commands that only
@@ -29,19 +34,29 @@ struct cli {
 	char *config_path;          /* resolved */
 	struct config config;       /* loaded by cli_config() */
 	int config_loaded;
+	int config_status;          /* the exit status cli_config() failed with, once said */
 	struct store *store;        /* opened by cli_store() */
 	struct sequence_set *sequences;  /* loaded by cli_sequences() */
 	char *sequences_dir;
 };
 
-/* Each returns 0, or an exit status after printing the error. */
+/* Each returns 0, or an exit status after printing the error. cli_config() fails with
+ * FU_USAGE for an invalid config, a config named by --config or FOLLOWUP_CONFIG that does
+ * not exist (unless may_create_config), or no HOME to find the default one under;
+ * FU_FAIL for one that cannot be read. A failure is printed once and then remembered. */
 int cli_config(struct cli *cli);
 int cli_store(struct cli *cli, int create);
 int cli_sequences(struct cli *cli);
-/* The store path the options and config name (config loaded first). Caller frees. */
+/* The store path the options and config name (config loaded first), always absolute.
+ * Caller frees. NULL, after printing why, when only the default could name it and
+ * neither XDG_DATA_HOME nor HOME is set. */
 char *cli_store_path(struct cli *cli);
-/* The display zone: TZ if set, else config timezone, else NULL (system local). */
+/* The display zone: TZ if set, else config timezone, else NULL (system local). A TZ
+ * that is not a zone name (CET-1CEST, a path) gives NULL too: the C library reads it. */
 const char *cli_zone(struct cli *cli);
+/* The IANA zone name TZ gives ("Europe/Berlin" also from glibc's ":Europe/Berlin"), or
+ * NULL when TZ is unset or not a zone name. Points into the environment. */
+const char *cli_tz_zone(void);
 /* The rep known as `name` (config key, display name or email) under every name the
  * config knows for it; .key is the config's key ("Dana Diaz" in a badge file and
  * `--owner dana` are one rep), else `name` itself. */

@@ -19,7 +19,7 @@ struct smtp_config {
 	char *oauth2_token_cmd; /* prints an XOAUTH2 bearer token */
 	char *ca_file;
 	int netrc;
-	int tls_none;           /* tls: none (refused by the transport unless loopback) */
+	int tls_none;           /* tls: none (refused at load unless the host is loopback) */
 	long connect_timeout, timeout;   /* seconds */
 };
 
@@ -34,23 +34,40 @@ struct config {
 	char *store;            /* store path, NULL for the default */
 	char *sequences_dir;
 	struct smtp_config smtp;
-	long per_run, per_day;  /* 0 = unlimited */
+	long per_run, per_day;  /* 0 = no limit (documented so; not "send nothing") */
 	char *unsubscribe_mailto, *unsubscribe_url;
 };
 
+enum config_error {
+	CONFIG_OK = 0,
+	CONFIG_EINVAL = -1,     /* the file says something wrong: exit 2 */
+	CONFIG_EREAD = -2,      /* the file is there but cannot be read (a directory,
+	                         * no permission): exit 1 */
+};
+
 /* Loads path into out. A missing file is not an error (out->exists = 0, defaults).
- * Every problem goes into d as FILE:LINE:COL; returns -1 when there is any. Paths in the
- * file are relative to its directory; ~ is $HOME. Release out with config_release(). */
+ * Every problem goes into d as FILE:LINE:COL. Returns CONFIG_OK, CONFIG_EINVAL (the
+ * file is not a valid config: YAML, UTF-8, a second document, a key or value) or
+ * CONFIG_EREAD. Paths in the file are relative to its directory; ~ is $HOME (an error
+ * when HOME is not set). Release out with config_release() whatever it returns. */
 int config_load(const char *path, struct config *out, struct diag_list *d);
 void config_release(struct config *c);
 
 /* The owner whose key, display name or email is `name` (case-insensitive), or NULL. */
 const struct owner *config_find_owner(const struct config *c, const char *name);
 
-/* Writes the commented starter config to path (0600; parent directories 0700), with a
- * Maildir transport at maildir and, when store_path is not NULL, that store. Never
- * overwrites. Returns 0, or -1 with *errmsg allocated. */
-int config_write_starter(const char *path, const char *maildir, const char *store_path,
+/* What `followup init` puts into the starter config. */
+struct config_starter {
+	const char *timezone;   /* an IANA zone name */
+	const char *maildir;    /* the outbox the transport writes into (absolute) */
+	const char *store;      /* written as 'store:' when not NULL */
+};
+
+/* Writes the commented starter config to path (0600; parent directories 0700). Values
+ * are quoted by libyaml, and the file is written beside path, loaded back and only then
+ * moved into place: it never leaves a config that does not load. Never overwrites.
+ * Returns 0, or -1 with *errmsg allocated. */
+int config_write_starter(const char *path, const struct config_starter *starter,
 			 char **errmsg);
 
 #endif

@@ -75,5 +75,13 @@ void fputs_column(const char *s, int width, FILE *f);
 int starts_with(const char *s, const char *prefix);
 char *str_trim(char *s);                        /* trims ASCII space in place, returns s */
 int utf8_valid(const char *s, size_t len);      /* 1 if s[0..len) is valid UTF-8 */
+/* The 1-based line and column (in characters) of byte `offset` of text[0..len): libyaml
+ * reports bad bytes (invalid UTF-8, control characters) by offset, not by mark. */
+void text_position(const char *text, size_t len, size_t offset, int *line, int *col);
+
+/* path made absolute against the current directory (leading "./" dropped; nothing else
+ * is resolved, so the file need not exist). Returns an allocated string, or NULL with
+ * errno set when the current directory cannot be found. */
+char *path_absolute(const char *path);
 
 #endif

@@ -3,7 +3,7 @@ import os
 import shutil
 import subprocess
 
-from helpers import BIN, FollowupTest
+from helpers import BIN, ROOT, FollowupTest
 
 COMMANDS = ["init", "import", "leads", "show", "sequences", "plan", "due", "send", "done",
             "skip", "mark", "optout", "enroll", "preview", "resolve", "pipeline", "export"]
@@ -148,7 +148,7 @@ class Cli(FollowupTest):
         self.ok("init")
         self.write_sequence_file("renamed.yaml", "name: spring-promo\nsteps:\n"
                                  "  - { id: a, after: 1d, channel: task, task: Call }\n")
-        completion = os.path.join(os.path.dirname(BIN), "..", "doc", "followup.bash")
+        completion = os.path.join(ROOT, "doc", "followup.bash")
         env = self.env(PATH=os.path.dirname(BIN) + ":" + os.environ["PATH"])
         r = subprocess.run(["bash", "-c", f"source {completion}; _followup_sequences"],
                            capture_output=True, text=True, env=env)
@@ -196,3 +196,113 @@ class Cli(FollowupTest):
     def test_store_is_private(self):
         self.ok("init")
         self.assertEqual(os.stat(self.db).st_mode & 0o777, 0o600)
+
+
+class InitAndConfigFiles(FollowupTest):
+    """Where init puts things, what it writes, and how a config file can be wrong."""
+
+    def fresh_env(self, home, **extra):
+        """An environment with no config or store named: init picks the defaults under home."""
+        env = {k: v for k, v in self.env(HOME=home).items()
+               if k not in ("FOLLOWUP_DB", "FOLLOWUP_CONFIG", "XDG_CONFIG_HOME", "XDG_DATA_HOME")}
+        env.update(extra)
+        return env
+
+    def starter(self, home):
+        with open(os.path.join(home, ".config", "followup", "config.yaml")) as f:
+            return f.read()
+
+    def test_init_takes_the_zone_from_any_tz_form(self):
+        for tz, zone in ((":Europe/Berlin", "Europe/Berlin"), ("Asia/Tokyo", "Asia/Tokyo")):
+            home = os.path.join(self.dir, "home-" + zone.replace("/", "-"))
+            self.ok("init", env=self.fresh_env(home, TZ=tz))
+            self.assertIn(f'timezone: "{zone}"\n', self.starter(home))
+            self.ok("init", env=self.fresh_env(home, TZ=tz))     # it loads
+        # A POSIX rule is no zone name: the system's zone (or UTC), never the rule.
+        home = os.path.join(self.dir, "home-posix")
+        self.ok("init", env=self.fresh_env(home, TZ="CET-1CEST"))
+        self.assertNotIn("CET-1CEST", self.starter(home))
+        self.ok("leads", env=self.fresh_env(home, TZ="CET-1CEST"))
+
+    def test_tz_with_a_colon_is_the_display_zone(self):
+        self.ok("init")
+        self.ok("import", self.write("a.csv", "Email,Scanned At\na@x.example,2026-03-05T10:00:00Z\n"))
+        for tz in (":Europe/Berlin", "Europe/Berlin", "CET-1CEST"):
+            r = self.ok("leads", env=self.env(TZ=tz))
+            self.assertIn("2026-03-05 11:00", r.out, tz)
+
+    def test_init_quotes_a_home_with_quotes_and_backslashes(self):
+        home = os.path.join(self.dir, 'o"brien\\x #1')
+        first = self.ok("init", env=self.fresh_env(home))
+        self.assertIn(f"transport: maildir:{home}/.local/share/followup/outbox\n", first.out)
+        self.assertEqual(self.ok("init", env=self.fresh_env(home)).out,
+                         first.out.replace(" (created)", ""))
+        self.assertTrue(os.path.exists(os.path.join(home, ".local/share/followup/followup.db")))
+
+    def test_init_leaves_no_config_it_cannot_load(self):
+        home = os.path.join(self.dir, "h")
+        # A home that is not UTF-8 cannot go into a YAML file: refused, nothing left.
+        proc = subprocess.run([BIN, "init"], env=self.fresh_env(home + "\udcff"),
+                              capture_output=True)
+        self.assertEqual(proc.returncode, 1, proc)
+        self.assertIn(b"not UTF-8", proc.stderr)
+        folder = os.path.join(os.fsencode(home) + b"\xff", b".config", b"followup")
+        self.assertEqual(os.listdir(folder), [])
+
+    def test_no_home_is_refused_not_relative(self):
+        work = os.path.join(self.dir, "work")
+        os.mkdir(work)
+        env = self.fresh_env(self.dir)
+        del env["HOME"]
+        proc = subprocess.run([BIN, "init"], cwd=work, env=env, capture_output=True, text=True)
+        self.assertEqual(proc.returncode, 2, proc)
+        self.assertIn("HOME", proc.stderr)
+        self.assertEqual(os.listdir(work), [])
+        # Named in full, no HOME is needed.
+        proc = subprocess.run([BIN, "--config", "c.yaml", "--db", "f.db", "init"], cwd=work,
+                              env=env, capture_output=True, text=True)
+        self.assertEqual(proc.returncode, 0, proc)
+        self.assertIn(f"config:    {work}/c.yaml (created)", proc.stdout)
+        self.assertIn(f"store:     {work}/f.db\n", proc.stdout)
+
+    def test_relative_paths_on_the_command_line_are_made_absolute(self):
+        home, work = os.path.join(self.dir, "h"), os.path.join(self.dir, "work")
+        os.mkdir(work)
+        proc = subprocess.run([BIN, "--db", "rel.db", "init"], cwd=work, capture_output=True,
+                              text=True, env=self.fresh_env(home))
+        self.assertEqual(proc.returncode, 0, proc)
+        self.assertIn(f"store:     {work}/rel.db\n", proc.stdout)
+        self.assertIn(f'url: "maildir:{work}/outbox"', self.starter(home))
+
+    def test_a_named_config_that_does_not_exist_is_an_error(self):
+        missing = os.path.join(self.dir, "typo", "config.yaml")
+        self.ok("init")
+        for args, env in ((["--config", missing, "leads"], None),
+                          (["leads"], self.env(FOLLOWUP_CONFIG=missing)),
+                          (["--now", "2026-03-05", "sequences"], self.env(FOLLOWUP_CONFIG=missing))):
+            r = self.fails(2, *args, env=env)
+            self.assertEqual(r.err.count("\n"), 1, r)
+            self.assertIn(f"{missing}: no such config file", r.err)
+        # init creates it; the default path missing is fine.
+        self.ok("--config", missing, "init")
+        self.assertTrue(os.path.exists(missing))
+        self.ok("leads", env=self.fresh_env(os.path.join(self.dir, "h2"), FOLLOWUP_DB=self.db))
+
+    def test_config_that_cannot_be_read_is_a_failure(self):
+        self.ok("init")
+        r = self.fails(1, "--config", self.dir, "leads")
+        self.assertIn(f"{self.dir}:1:1: cannot read: Is a directory", r.err)
+
+    def test_config_problems_have_their_line(self):
+        self.ok("init")
+        cases = (
+            (b"timezone: UTC\n\n# rep\n\nsender: { name: \"Ren\xe9\" }\n", ":5:21: invalid trailing UTF-8"),
+            (b"timezone: UTC\n---\ntimezone: Asia/Tokyo\n", ":2:1: more than one YAML document"),
+            (b"smtp:\n  url: smtp://smtp.example.com:587\n  tls: none\n", ":3:8: 'tls: none' is allowed only"),
+        )
+        for text, message in cases:
+            path = self.write("bad.yaml", text, mode="wb")
+            r = self.fails(2, "--config", path, "leads")
+            self.assertIn(path + message, r.err)
+        path = self.write("local.yaml", "smtp: { url: 'smtp://127.0.0.1:2525', tls: none }\n")
+        self.ok("--config", path, "leads")

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "followup/config.h"
@@ -175,6 +177,8 @@ static void test_config__yaml_syntax_error(void **state)
 	free(path);
 }
 
+static const struct config_starter plain_starter = { "UTC", "/tmp/outbox", NULL };
+
 static void test_config__starter_is_private_and_loads(void **state)
 {
 	struct diag_list d = DIAG_LIST_INIT;
@@ -183,15 +187,228 @@ static void test_config__starter_is_private_and_loads(void **state)
 	char *path = xasprintf("%s/sub/dir/config.yaml", dir), *err = NULL;
 
 	(void)state;
-	assert_int_equal(config_write_starter(path, "/tmp/outbox", NULL, &err), 0);
+	assert_int_equal(config_write_starter(path, &plain_starter, &err), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
-	assert_int_equal(config_write_starter(path, "/tmp/outbox", NULL, &err), -1);
+	assert_int_equal(config_write_starter(path, &plain_starter, &err), -1);
 	assert_non_null(strstr(err, "cannot create"));
 	free(err);
 	assert_int_equal(config_load(path, &c, &d), 0);
 	assert_string_equal(c.smtp.url, "maildir:/tmp/outbox");
+	assert_string_equal(c.timezone, "UTC");
 	config_release(&c);
+	free(path);
+}
+
+/* Files in dir whose name starts with prefix (the temporary files of a write). */
+static int files_starting(const char *prefix)
+{
+	char *cmd = xasprintf("ls -a '%s' | grep -c '^%s'", dir, prefix);
+	FILE *p = popen(cmd, "r");
+	int n = -1;
+
+	assert_non_null(p);
+	assert_int_equal(fscanf(p, "%d", &n), 1);
+	pclose(p);
+	free(cmd);
+	return n;
+}
+
+static void test_config__starter_quotes_what_a_home_may_hold(void **state)
+{
+	struct diag_list d = DIAG_LIST_INIT;
+	struct config c;
+	char *path = xasprintf("%s/quoted.yaml", dir), *err = NULL;
+	const char *odd = "/home/o\"brien\\x: #y 'z'/data";
+	char *outbox = xasprintf("%s/outbox", odd), *store = xasprintf("%s/f.db", odd);
+	struct config_starter starter = { "Europe/Berlin", outbox, store };
+
+	(void)state;
+	assert_int_equal(config_write_starter(path, &starter, &err), 0);
+	assert_int_equal(config_load(path, &c, &d), 0);
+	assert_string_equal(c.smtp.url + strlen("maildir:"), outbox);
+	assert_string_equal(c.store, store);
+	assert_string_equal(c.timezone, "Europe/Berlin");
+	config_release(&c);
+	free(path), free(outbox), free(store);
+}
+
+static void test_config__starter_that_would_not_load_is_not_left(void **state)
+{
+	struct config_starter bad_zone = { "Mars/Base", "/tmp/outbox", NULL };
+	struct config_starter not_utf8 = { "UTC", "/tmp/out\xff", NULL };
+	char *path = xasprintf("%s/never.yaml", dir), *err = NULL;
+
+	(void)state;
+	assert_int_equal(config_write_starter(path, &bad_zone, &err), -1);
+	assert_non_null(strstr(err, "would not load"));
+	free(err);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(config_write_starter(path, &not_utf8, &err), -1);
+	assert_non_null(strstr(err, "UTF-8"));
+	free(err);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(files_starting("never.yaml"), 0);
+	free(path);
+}
+
+/* Runs fn(arg) in a child that cannot bypass permissions (root drops to nobody), and
+ * returns its exit status. dir is opened up so that nobody can reach into it. */
+static int run_unprivileged(int (*fn)(const char *), const char *arg)
+{
+	pid_t pid;
+	int status;
+
+	assert_int_equal(chmod(dir, 0755), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (geteuid() == 0 && (setgid(65534) || setuid(65534)))
+			_exit(99);
+		_exit(fn(arg));
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(chmod(dir, 0700), 0);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+/* 0 when the write fails for the reason the first missing directory gives. */
+static int write_says_permission_denied(const char *path)
+{
+	char *err = NULL;
+	int ret = config_write_starter(path, &plain_starter, &err);
+
+	return ret == -1 && strstr(err, strerror(EACCES)) ? 0 : 1;
+}
+
+static void test_config__unwritable_parent_says_permission_denied(void **state)
+{
+	char *locked = xasprintf("%s/locked", dir);
+	char *path = xasprintf("%s/.config/followup/config.yaml", locked);
+
+	(void)state;
+	assert_int_equal(mkdir(locked, 0555), 0);
+	assert_int_equal(run_unprivileged(write_says_permission_denied, path), 0);
+	free(locked), free(path);
+}
+
+/* 0 when loading path says it cannot be read. */
+static int load_says_unreadable(const char *path)
+{
+	struct diag_list d = DIAG_LIST_INIT;
+	struct config c;
+	int ret = config_load(path, &c, &d);
+
+	config_release(&c);
+	return ret == CONFIG_EREAD && diag_count(&d) == 1 &&
+	       strstr(d.items[0].message, strerror(EACCES)) ? 0 : 1;
+}
+
+static void test_config__unreadable_file_or_directory_is_a_read_error(void **state)
+{
+	struct diag_list d = DIAG_LIST_INIT;
+	struct config c;
+	char *secret = write_file("secret.yaml", "timezone: UTC\n");
+
+	(void)state;
+	assert_int_equal(chmod(secret, 0600), 0);
+	assert_int_equal(run_unprivileged(load_says_unreadable, secret), 0);
+	assert_int_equal(config_load(dir, &c, &d), CONFIG_EREAD);
+	assert_non_null(strstr(d.items[0].message, strerror(EISDIR)));
+	diag_release(&d);
+	config_release(&c);
+	free(secret);
+}
+
+static void test_config__bad_bytes_have_their_line(void **state)
+{
+	struct diag_list d = DIAG_LIST_INIT;
+	struct config c;
+	char *path = write_file("latin1.yaml",
+		"timezone: UTC\n\n# who\n\nsender: { name: \"Ren\xe9\", email: r@x.example }\n");
+
+	(void)state;
+	assert_int_equal(config_load(path, &c, &d), CONFIG_EINVAL);
+	assert_int_equal(diag_count(&d), 1);
+	expect_problem(&d, 0, 5, "UTF-8");
+	assert_int_equal(d.items[0].col, 21);
+	diag_release(&d);
+	config_release(&c);
+	free(path);
+}
+
+static void test_config__second_document_is_refused(void **state)
+{
+	struct diag_list d = DIAG_LIST_INIT;
+	struct config c;
+	char *path = write_file("two.yaml", "---\ntimezone: UTC\n---\ntimezone: Asia/Tokyo\n");
+
+	(void)state;
+	assert_int_equal(config_load(path, &c, &d), CONFIG_EINVAL);
+	assert_int_equal(diag_count(&d), 1);
+	expect_problem(&d, 0, 3, "more than one YAML document");
+	diag_release(&d);
+	config_release(&c);
+	free(path);
+
+	path = write_file("one.yaml", "---\ntimezone: UTC\n...\n");
+	assert_int_equal(config_load(path, &c, &d), CONFIG_OK);
+	config_release(&c);
+	free(path);
+}
+
+static void test_config__tls_none_only_for_loopback(void **state)
+{
+	static const char *const loopback[] = {
+		"smtp://localhost:25", "smtp://127.0.0.1:2525", "smtp://u@[::1]:25", "smtp://127.8.9.1",
+	};
+	static const char *const remote[] = {
+		"smtp://smtp.example.com:587", "smtp://localhost@mail.example.com",
+		"smtp://10.0.0.1:25", "smtps://127.0.0.1:465",
+	};
+	struct diag_list d = DIAG_LIST_INIT;
+	struct config c;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(loopback) + ARRAY_SIZE(remote); i++) {
+		int is_remote = i >= ARRAY_SIZE(loopback);
+		const char *url = is_remote ? remote[i - ARRAY_SIZE(loopback)] : loopback[i];
+		char *text = xasprintf("timezone: UTC\nsmtp:\n  url: \"%s\"\n  tls: none\n", url);
+		char *path = write_file("tls.yaml", text);
+
+		assert_int_equal(config_load(path, &c, &d), is_remote ? CONFIG_EINVAL : CONFIG_OK);
+		if (is_remote) {
+			expect_problem(&d, 0, 4, "tls: none");
+			assert_int_equal(d.items[0].col, 8);
+		}
+		diag_release(&d);
+		config_release(&c);
+		free(path), free(text);
+	}
+}
+
+static void test_config__tilde_needs_a_home(void **state)
+{
+	struct diag_list d = DIAG_LIST_INIT;
+	struct config c;
+	char *home = getenv("HOME") ? xstrdup(getenv("HOME")) : NULL;
+	char *path = write_file("tilde.yaml", "store: ~/f.db\nsmtp: { url: \"maildir:~/out\" }\n");
+
+	(void)state;
+	unsetenv("HOME");
+	assert_int_equal(config_load(path, &c, &d), CONFIG_EINVAL);
+	assert_int_equal(diag_count(&d), 2);
+	expect_problem(&d, 0, 1, "HOME is not set");
+	diag_release(&d);
+	config_release(&c);
+	setenv("HOME", "/home/x", 1);
+	assert_int_equal(config_load(path, &c, &d), CONFIG_OK);
+	assert_string_equal(c.store, "/home/x/f.db");
+	config_release(&c);
+	if (home)
+		setenv("HOME", home, 1);
+	free(home);
 	free(path);
 }
 
@@ -204,6 +421,14 @@ int main(void)
 		cmocka_unit_test(test_config__no_password_in_url_and_unsubscribe_checked),
 		cmocka_unit_test(test_config__yaml_syntax_error),
 		cmocka_unit_test(test_config__starter_is_private_and_loads),
+		cmocka_unit_test(test_config__starter_quotes_what_a_home_may_hold),
+		cmocka_unit_test(test_config__starter_that_would_not_load_is_not_left),
+		cmocka_unit_test(test_config__unwritable_parent_says_permission_denied),
+		cmocka_unit_test(test_config__unreadable_file_or_directory_is_a_read_error),
+		cmocka_unit_test(test_config__bad_bytes_have_their_line),
+		cmocka_unit_test(test_config__second_document_is_refused),
+		cmocka_unit_test(test_config__tls_none_only_for_loopback),
+		cmocka_unit_test(test_config__tilde_needs_a_home),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "followup/util.h"
 
@@ -65,11 +66,56 @@ static void test_util__one_line_joins_line_breaks(void **state)
 	}
 }
 
+static void test_util__path_absolute_is_against_the_current_directory(void **state)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{ "rel.db", "/tmp/rel.db" },
+		{ "./rel.db", "/tmp/rel.db" },
+		{ ".//a/./b", "/tmp/a/./b" },        /* only the leading ./ goes */
+		{ "../x", "/tmp/../x" },             /* nothing resolved: x need not exist */
+		{ ".", "/tmp" },
+		{ "/abs/f.db", "/abs/f.db" },
+	};
+	char *cwd = getcwd(NULL, 0);
+
+	(void)state;
+	assert_int_equal(chdir("/tmp"), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *out = path_absolute(cases[i].in);
+		assert_string_equal(out, cases[i].out);
+		free(out);
+	}
+	assert_int_equal(chdir("/"), 0);
+	char *root = path_absolute("x");
+	assert_string_equal(root, "/x");
+	free(root);
+	assert_int_equal(chdir(cwd), 0);
+	free(cwd);
+}
+
+static void test_util__text_position_counts_characters(void **state)
+{
+	const char *text = "ab\n\xc3\xa9x\n\nz";
+	static const struct { size_t offset; int line, col; } cases[] = {
+		{ 0, 1, 1 }, { 2, 1, 3 }, { 3, 2, 1 }, { 5, 2, 2 }, { 8, 4, 1 }, { 99, 4, 2 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int line, col;
+		text_position(text, strlen(text), cases[i].offset, &line, &col);
+		assert_int_equal(line, cases[i].line);
+		assert_int_equal(col, cases[i].col);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_util__column_pads_and_cuts_on_characters),
 		cmocka_unit_test(test_util__one_line_joins_line_breaks),
+		cmocka_unit_test(test_util__path_absolute_is_against_the_current_directory),
+		cmocka_unit_test(test_util__text_position_counts_characters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
