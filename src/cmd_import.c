@@ -321,9 +321,11 @@ static int lead_from_row(struct import *im, const char *file, const struct heade
 	l->badge_id = value_or_null(map, rec, FIELD_BADGE_ID);
 	l->extra = header_map_extra_json(map, rec);
 	/* --event wins, but the row's own event, if another, is not lost. */
-	if (im->opt->event && strcmp(im->opt->event, header_map_value(map, rec, FIELD_EVENT)))
-		keep_as_extra(&l->extra, header_map_header(map, FIELD_EVENT),
-			      header_map_value(map, rec, FIELD_EVENT));
+	if (im->opt->event && header_map_column(map, FIELD_EVENT) >= 0) {
+		const char *own = header_map_value(map, rec, FIELD_EVENT);
+		if (strcmp(im->opt->event, own))
+			keep_as_extra(&l->extra, header_map_header(map, FIELD_EVENT), own);
+	}
 	l->contact_at = contact_time(im, file, rec->line, map, rec, order, zone, scanned);
 	l->consent = consent_of_row(file, rec->line, opt_out, consent);
 	l->status = status_from_row(file, map, rec);

@@ -477,15 +477,20 @@ static char *trim_cell(char *v)
 
 /* Drops control characters but tab and line break, in place: an escape sequence in a
  * name would otherwise reach the rep's terminal through `leads` and `show`. */
+static int is_control(unsigned char c)
+{
+	return (c < 0x20 && c != '\t' && c != '\n') || c == 0x7f;
+}
+
 static void drop_control_chars(char *v)
 {
-	char *out = v;
+	char *out;
 
-	for (; *v; v++) {
-		unsigned char c = (unsigned char)*v;
-		if ((c >= 0x20 && c != 0x7f) || c == '\t' || c == '\n')
+	while (*v && !is_control((unsigned char)*v))   /* nearly every cell: no copying */
+		v++;
+	for (out = v; *v; v++)
+		if (!is_control((unsigned char)*v))
 			*out++ = *v;
-	}
 	*out = '\0';
 }
 
@@ -510,7 +515,7 @@ static const char *column_value(struct csv_record *rec, int column)
 		trim_cell(v);
 	}
 	/* Eventbrite's placeholder where an order asked only the buyer for details. */
-	if (!strcasecmp(v, "Info Requested"))
+	if ((*v == 'I' || *v == 'i') && !strcasecmp(v, "Info Requested"))
 		*v = '\0';
 	return v;
 }
@@ -542,6 +547,8 @@ static int starts_with_date(const char *s)
 {
 	int a, b, c, n = 0;
 
+	if (!isdigit((unsigned char)*s))       /* a time of day, or nothing: the usual case */
+		return 0;
 	return (sscanf(s, "%4d-%2d-%2d%n", &a, &b, &c, &n) == 3 && n >= 8) ||
 	       (sscanf(s, "%2d%*1[./]%2d%*1[./]%4d%n", &a, &b, &c, &n) == 3 && n >= 6);
 }
@@ -552,7 +559,7 @@ char *header_map_scanned_at(const struct header_map *map, struct csv_record *rec
 	const char *time = column_value(rec, map->time_column);
 
 	/* Some apps write the whole stamp into the time column too. */
-	if (starts_with_date(time))
+	if (map->time_column >= 0 && starts_with_date(time))
 		return xstrdup(time);
 	if (!*date)
 		return NULL;
