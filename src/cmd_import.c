@@ -293,13 +293,15 @@ static int lead_from_row(struct import *im, const char *file, const struct heade
 	bare_address(l->email);
 	if (!email_plausible(l->email, reason))
 		return 1;
-	l->first_name = value_or_null(map, rec, FIELD_FIRST_NAME);
-	l->last_name = value_or_null(map, rec, FIELD_LAST_NAME);
-	if (buyer && !l->first_name && !l->last_name) {
+	/* The buyer's address takes the buyer's name: "Hi Carl" must not go to Bea. */
+	if (buyer) {
 		l->first_name = buyer_or_null(map, rec, FIELD_FIRST_NAME);
 		l->last_name = buyer_or_null(map, rec, FIELD_LAST_NAME);
+	} else {
+		l->first_name = value_or_null(map, rec, FIELD_FIRST_NAME);
+		l->last_name = value_or_null(map, rec, FIELD_LAST_NAME);
 	}
-	if (!l->first_name && !l->last_name) {
+	if (!buyer && !l->first_name && !l->last_name) {
 		const char *full = header_map_value(map, rec, FIELD_NAME);
 		if (!str_empty(full))
 			name_split(full, &l->first_name, &l->last_name);
@@ -428,24 +430,29 @@ static int latest_enrolment(struct store *store, int64_t lead_id, struct enrolme
 }
 
 /* Whether a row of a lead gone cold or lost is a new contact, which starts the sequence
- * again (SPEC section 5): scanned after its latest enrolment began or ended or, in a file
- * with no scan times, at another event. The same file imported again is neither: it must
- * not send the whole sequence a second time. 1 yes, 0 no, -1 error. */
+ * again (SPEC section 5): scanned after its latest enrolment began or ended (or, never
+ * enrolled, after it was created), and not after this import (a scanner's clock ahead);
+ * or, in a file with no scan times, at an event it was never enrolled from. The same
+ * file imported again is neither: it must not send the whole sequence a second time.
+ * 1 yes, 0 no, -1 error. */
 static int is_new_contact(struct import *im, const struct lead *stored, const struct lead *row,
 			  int scanned)
 {
 	struct enrolment latest;
-	time_t since;
-	int found = latest_enrolment(im->cli->store, stored->id, &latest, &since), fresh;
+	const char *event = row->event ? row->event : stored->event;
+	time_t since = stored->created_at;
+	int found = latest_enrolment(im->cli->store, stored->id, &latest, &since);
 
-	if (found <= 0)
-		return found < 0 ? -1 : 1;
+	if (found < 0)
+		return -1;
+	if (found)
+		enrolment_release(&latest);
 	if (scanned)
-		fresh = row->contact_at > since;
-	else
-		fresh = !same_event(row->event ? row->event : stored->event, latest.event);
-	enrolment_release(&latest);
-	return fresh;
+		return row->contact_at > since && row->contact_at <= im->cli->now;
+	if (!found)
+		return !same_event(event, stored->event);
+	found = store_lead_enrolled_from(im->cli->store, stored->id, event);
+	return found < 0 ? -1 : !found;
 }
 
 /* An active lead that was never enrolled (imported with --no-enroll). 1, 0, -1. */

@@ -43,6 +43,13 @@ struct send_run {
 	struct send_counts n;
 	int64_t *ids;
 	size_t nids;
+	struct sender_count *would;     /* --dry-run: what would go, per sender address */
+	size_t nwould;
+};
+
+struct sender_count {
+	char *sender;
+	long count;
 };
 
 /* --- credentials ------------------------------------------------------------------------- */
@@ -150,6 +157,18 @@ static int in_window(struct send_run *r, const struct due_item *d)
 	return cadence_place(r->cli->now, &seq->window, seq->business_days, zone) == r->cli->now;
 }
 
+/* The count of what a dry run would send as sender: a dry run writes no sent touches,
+ * so the daily limit counts these too. */
+static long *would_send_as(struct send_run *r, const char *sender)
+{
+	for (size_t i = 0; i < r->nwould; i++)
+		if (!strcmp(r->would[i].sender, sender))
+			return &r->would[i].count;
+	r->would = xrealloc(r->would, (r->nwould + 1) * sizeof(*r->would));
+	r->would[r->nwould] = (struct sender_count){ xstrdup(sender), 0 };
+	return &r->would[r->nwould++].count;
+}
+
 /* Over the per-sender rolling 24 h limit? */
 static int over_daily_limit(struct send_run *r, const char *sender)
 {
@@ -159,6 +178,8 @@ static int over_daily_limit(struct send_run *r, const char *sender)
 		return 0;
 	if (store_sent_since(r->cli->store, sender, r->cli->now - 24 * 3600, &sent))
 		return -1;
+	if (r->dry_run)
+		sent += *would_send_as(r, sender);
 	return sent >= per_day;
 }
 
@@ -265,6 +286,7 @@ static int send_one(struct send_run *r, int64_t touch_id)
 	}
 	if (r->dry_run) {
 		r->n.would_send++;
+		(*would_send_as(r, c.from_email))++;
 		if (!r->json && !r->cli->quiet)
 			printf("would send #%lld to %s: %s\n", (long long)touch_id, d.lead.email,
 			       c.subject);
@@ -503,6 +525,9 @@ out:
 		engine_view_end(&r.engine);
 	transport_close(r.transport);
 	free(r.ids);
+	for (size_t i = 0; i < r.nwould; i++)
+		free(r.would[i].sender);
+	free(r.would);
 	if (r.password) {
 		explicit_bzero(r.password, strlen(r.password));
 		free(r.password);

@@ -2,6 +2,7 @@
  * compose.c - renders a touch's templates with the lead, its owner and the config.
  */
 #include "followup/compose.h"
+#include "followup/message.h"
 #include "followup/template.h"
 #include "followup/timeutil.h"
 #include "followup/util.h"
@@ -224,6 +225,10 @@ int compose_touch(struct store *store, const struct config *config,
 		c->body = render(c->step->body, &ctx, c);
 		if (str_empty(c->from_email) && !c->held)
 			c->held = xstrdup("no sender address: set 'sender' or the owner's email in the config");
+		/* Mail goes out without SMTPUTF8: an address beyond ASCII cannot be written to. */
+		if (!envelope_address_valid(d->lead.email) && !c->held)
+			c->held = xasprintf("'%s' is not an ASCII address, which followup cannot send"
+					    " to: call or write from a mail client", d->lead.email);
 		c->text = xstrdup(c->subject ? c->subject : "");
 	} else {
 		c->text = render(c->step->task, &ctx, c);

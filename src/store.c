@@ -22,7 +22,7 @@
 #include <wchar.h>
 #include <wctype.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define BUSY_TIMEOUT_MS 5000
 
 /* Every statement is prepared once per open store and reused. */
@@ -32,7 +32,7 @@ enum stmt_id {
 	ST_LEAD_BY_EMAIL, ST_LEAD_INSERT, ST_LEAD_MERGE, ST_LEAD_MARK_IMPORT, ST_LEAD_GET,
 	ST_LEAD_SET_STATUS, ST_SUPPRESSED, ST_HAS_SUPPRESSIONS, ST_SUPPRESS, ST_HISTORY_ADD,
 	ST_ENROL_INSERT, ST_ENROL_SUPERSEDE, ST_ENROL_GET, ST_ENROL_ACTIVE, ST_ENROL_LAST_ENDED,
-	ST_ENROL_ANCHOR,
+	ST_ENROL_FROM_EVENT, ST_ENROL_ANCHOR,
 	ST_ENROL_END, ST_ENROL_CANCEL_PENDING, ST_ENROL_ACTIVE_OF, ST_SEQ_VERSION,
 	ST_SEQ_VERSION_SET,
 	ST_TOUCH_INSERT, ST_TOUCH_GET, ST_TOUCH_PENDING, ST_TOUCH_RESCHEDULE, ST_TOUCH_CLOSE,
@@ -429,6 +429,31 @@ static int read_user_version(struct store *s, int *version)
 	return ret;
 }
 
+static void fold_email_function(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const unsigned char *email = sqlite3_value_text(argv[0]);
+
+	(void)argc;
+	if (email)
+		sqlite3_result_text(ctx, fold_non_ascii_case((const char *)email), -1, free);
+	else
+		sqlite3_result_null(ctx);
+}
+
+/* Schema 2 keys emails with their letters beyond A-Z lowercased (bind_email): the ones
+ * stored before are folded so that lookups find them. Two spellings of one address that
+ * were two leads stay two (OR IGNORE): the later one keeps its spelling. */
+static int fold_stored_emails(struct store *s)
+{
+	if (sqlite3_create_function(s->db, "followup_fold_email", 1, SQLITE_UTF8, NULL,
+				    fold_email_function, NULL, NULL) != SQLITE_OK)
+		return db_error(s, "cannot migrate the store");
+	return exec(s, "UPDATE OR IGNORE leads SET email = followup_fold_email(email)"
+		       " WHERE email GLOB '*[^ -~]*';"
+		       " UPDATE OR IGNORE suppressions SET email = followup_fold_email(email)"
+		       " WHERE email GLOB '*[^ -~]*'", "cannot migrate the store");
+}
+
 /* Brings the schema up to SCHEMA_VERSION in one transaction. */
 static int migrate(struct store *s)
 {
@@ -447,7 +472,9 @@ static int migrate(struct store *s)
 		goto fail;
 	if (version < 1 && exec(s, schema_v1, "cannot create the schema"))
 		goto fail;
-	if (exec(s, "PRAGMA user_version = 1", "cannot record the schema version") ||
+	if (version < 2 && fold_stored_emails(s))
+		goto fail;
+	if (exec(s, "PRAGMA user_version = 2", "cannot record the schema version") ||
 	    exec(s, "COMMIT", "cannot commit the migration"))
 		goto fail;
 	return 0;
@@ -992,6 +1019,22 @@ int store_enrolment_last_ended(struct store *s, int64_t lead_id, struct enrolmen
 		return -1;
 	sqlite3_bind_int64(st, 1, lead_id);
 	return enrolment_query(s, st, out);
+}
+
+int store_lead_enrolled_from(struct store *s, int64_t lead_id, const char *event)
+{
+	sqlite3_stmt *st = stmt(s, ST_ENROL_FROM_EVENT,
+		"SELECT 1 FROM enrolments WHERE lead_id = ? AND event IS ? LIMIT 1");
+	int found;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, lead_id);
+	bind_text(st, 2, event);
+	found = step_row(s, st, "cannot read enrolments");
+	if (found == 1)
+		finish(st);
+	return found;
 }
 
 int store_enrolment_set_anchor(struct store *s, int64_t id, time_t anchor)

@@ -129,6 +129,8 @@ int store_enrolment_get(struct store *s, int64_t id, struct enrolment *out);
 int store_enrolment_active(struct store *s, int64_t lead_id, struct enrolment *out);
 /* The lead's enrolment that ended last (completed or stopped): 1 found, 0 none. */
 int store_enrolment_last_ended(struct store *s, int64_t lead_id, struct enrolment *out);
+/* Whether any enrolment of the lead came from event (NULL: none named): 1, 0, -1. */
+int store_lead_enrolled_from(struct store *s, int64_t lead_id, const char *event);
 int store_enrolment_set_anchor(struct store *s, int64_t id, time_t anchor);
 /* Ends an enrolment (state completed or stopped) and cancels its pending touches. */
 int store_enrolment_end(struct store *s, int64_t id, const char *state, const char *reason,

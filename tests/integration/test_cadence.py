@@ -196,6 +196,23 @@ class Cadence(FollowupTest):
         self.assertEqual((rows[0]["Status"], rows[0]["Sequence"], rows[0]["Step"]),
                          ("cold", "again", "checkin"))
 
+    def test_no_restart_from_a_never_enrolled_lead_a_future_scan_or_an_old_event(self):
+        r = self.ok("import", "--json", "--no-enroll", self.write("n.csv", LEADS),
+                    now="2026-03-06T23:45:00Z")
+        self.ok("mark", "ny@x.example", "lost", now="2026-03-07T10:00:00Z")
+        self.assertEqual(self.import_leads(now="2026-03-07T11:00:00Z")["enrolled"], 0)
+        # a scan up to a day ahead of the import is kept, but is no new contact
+        ahead = "Email,First Name,Scanned At\nfut@x.example,Fay,2026-04-01 15:00\n"
+        self.assertEqual(self.import_leads(ahead, "2026-04-01T14:00:00Z")["enrolled"], 1)
+        self.ok("mark", "fut@x.example", "lost", now="2026-04-01T14:30:00Z")
+        self.assertEqual(self.import_leads(ahead, "2026-04-01T14:45:00Z")["enrolled"], 0)
+        # without scan times: an event it was enrolled from before is not a new contact
+        plain = "Email,First Name\nev@x.example,Eve\n"
+        for event, enrolled in (("Expo", 1), ("Summit", 1), ("Expo", 0)):
+            summary = self.import_leads(plain, "2026-05-01T12:00:00Z", "--event", event)
+            self.assertEqual(summary["enrolled"], enrolled, event)
+            self.ok("mark", "ev@x.example", "lost", now="2026-05-01T13:00:00Z")
+
     def test_a_lead_imported_without_enrolment_joins_a_later_import(self):
         r = self.ok("import", "--json", "--no-enroll", self.write("leads.csv", LEADS),
                     now="2026-03-06T23:45:00Z")

@@ -203,6 +203,17 @@ class ImportSamples(FollowupTest):
         self.assertEqual(self.sql("SELECT count(*) AS n FROM suppressions"
                                   " WHERE email = 'zoë@x.example'"), [{"n": 1}])
 
+    def test_a_store_from_before_the_case_folding_is_folded_on_open(self):
+        self.import_json(self.write("z.csv", "Email\nother@x.example\n"))
+        subprocess.run(["sqlite3", self.db, "PRAGMA user_version = 1;"
+                        " UPDATE leads SET email = 'ZOË@x.example';"
+                        " INSERT INTO suppressions VALUES ('MARÍA@x.example', 'optout', 0)"],
+                       check=True)
+        summary = self.import_json(self.write("z2.csv", "Email\nzoë@x.example\nmaría@x.example\n"))
+        self.assertEqual((summary["updated"], summary["imported"], summary["suppressed"]),
+                         (1, 1, 1))
+        self.assertEqual(self.sql("PRAGMA user_version"), [{"user_version": 2}])
+
     def test_a_note_inside_an_earlier_one_is_still_a_new_note(self):
         self.import_json(self.write("n.csv", "Email,Notes\na@x.example,Not interested\n"
                                     "a@x.example,interested\na@x.example,Not interested\n"))
@@ -248,11 +259,16 @@ class ImportSamples(FollowupTest):
                "1,Info Requested,Info Requested,Info Requested,Marco,Rossi,m.rossi@x.example,Info Requested\n"
                "1,Info Requested,Info Requested,Info Requested,Marco,Rossi,m.rossi@x.example,\n"
                "2,Ana,Lima,ana@y.example,Marco,Rossi,m.rossi@x.example,Lima SA\n"
-               "3,,,,,,,Nobody Ltd\n")
+               "3,,,,,,,Nobody Ltd\n"
+               "4,Carl,Guest,,Bea,Buyer,bea@z.example,\n")
         summary = self.import_json(self.write("eventbrite.csv", csv))
         self.assertEqual((summary["imported"], summary["duplicates"], summary["rejected"]),
-                         (2, 1, 1))
-        leads = self.sql("SELECT email, first_name, last_name, company, extra FROM leads ORDER BY id")
+                         (3, 1, 1))
+        # The buyer's address goes with the buyer's name, never the attendee's.
+        self.assertEqual(self.sql("SELECT first_name, last_name FROM leads WHERE email = 'bea@z.example'"),
+                         [{"first_name": "Bea", "last_name": "Buyer"}])
+        leads = self.sql("SELECT email, first_name, last_name, company, extra FROM leads"
+                         " WHERE email <> 'bea@z.example' ORDER BY id")
         self.assertEqual([(l["email"], l["first_name"], l["last_name"], l["company"]) for l in leads],
                          [("m.rossi@x.example", "Marco", "Rossi", None),    # the placeholder is no company
                           ("ana@y.example", "Ana", "Lima", "Lima SA")])     # her own details, not the buyer's

@@ -61,7 +61,7 @@ class SendBase(FollowupTest):
         self.use_server(self.server)
         self.ok("init")
 
-    def use_server(self, server, password_env=True, extra=""):
+    def use_server(self, server, password_env=True, extra="", per_day=0):
         tls = "required" if server.ca_file else "none"
         smtp = f"smtp:\n  url: {server.url}\n  tls: {tls}\n"
         if server.ca_file:
@@ -72,7 +72,7 @@ class SendBase(FollowupTest):
                           " signature: \"José\\nAcme\" }\n"
                           "unsubscribe: { mailto: unsub@acme.example,"
                           " url: \"https://acme.example/u/{token}\" }\n"
-                          "limits: { per_run: 0, per_day: 0 }\n" + smtp + extra)
+                          f"limits: {{ per_run: 0, per_day: {per_day} }}\n" + smtp + extra)
 
     def env(self, **extra):
         extra.setdefault("FOLLOWUP_SMTP_PASSWORD", PASSWORD)
@@ -211,6 +211,14 @@ class Messages(SendBase):
         self.import_csv(self.lead_rows(3))
         dry = self.send(NOW_RECAP, "--dry-run", "--limit", "2")
         self.assertEqual((dry["sent"], dry["would_send"], dry["deferred"]), (0, 2, 1))
+
+    def test_dry_run_keeps_to_the_daily_limit_like_a_real_run(self):
+        self.use_server(self.server, per_day=2)
+        self.import_csv(self.lead_rows(3))
+        dry = self.send(NOW_RECAP, "--dry-run")
+        self.assertEqual((dry["would_send"], dry["deferred"]), (2, 1))
+        real = self.send(NOW_RECAP)
+        self.assertEqual((real["sent"], real["deferred"]), (2, 1))
 
     def test_one_connection_for_the_run(self):
         self.import_csv(self.lead_rows(5))

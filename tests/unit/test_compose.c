@@ -27,7 +27,12 @@ static const char sequence_yaml[] =
 	"  - id: hold\n"
 	"    after: 2d\n"
 	"    channel: call\n"
-	"    task: \"Call {{phone}} about {{extra.Missing|the demo}}\"\n";
+	"    task: \"Call {{phone}} about {{extra.Missing|the demo}}\"\n"
+	"  - id: mail\n"
+	"    after: 3d\n"
+	"    channel: email\n"
+	"    subject: \"Hello\"\n"
+	"    body: \"Hi\"\n";
 
 static struct sequence_set *load_sequence(void)
 {
@@ -108,6 +113,14 @@ static void test_compose__every_variable(void **state)
 	assert_int_equal(compose_touch(NULL, &config, set, &d, &c), 0);
 	assert_string_equal(c.held, "step 'hold' is now a call step");
 	assert_null(c.body);
+	composed_release(&c);
+
+	/* an address beyond ASCII cannot be sent to (no SMTPUTF8): held, with the reason */
+	d.touch.step = S("mail");
+	d.lead.email = S("jos\u00e9@x.example");
+	assert_int_equal(compose_touch(NULL, &config, set, &d, &c), 0);
+	assert_non_null(c.held);
+	assert_non_null(strstr(c.held, "is not an ASCII address"));
 	composed_release(&c);
 	sequence_set_free(set);
 }
