@@ -620,8 +620,10 @@ static void set_defaults(struct sequence *seq)
 /* Checks the text of a file (which it frees): 0 with *out set, or -1. */
 /* Loads a file's text (and frees it). On failure, *declared (when not NULL) is the
  * name the file gives itself, if it got that far, so that using it says "invalid". */
+/* Loads a sequence from text (freed here). With problems it returns -1 and hands the
+ * half-read sequence to *failed when asked (for its name and reactivation), else frees it. */
 static int load_text(const char *path, char *text, size_t len, struct sequence **out,
-		     struct diag_list *d, char **declared)
+		     struct diag_list *d, struct sequence **failed)
 {
 	struct loader l = { path, text, len, NULL, d, NULL, 0 };
 	yaml_parser_t parser;
@@ -648,9 +650,10 @@ static int load_text(const char *path, char *text, size_t len, struct sequence *
 	}
 	free(text);
 	if (l.problems) {
-		if (declared)
-			*declared = l.seq->name ? xstrdup(l.seq->name) : NULL;
-		sequence_free(l.seq);
+		if (failed)
+			*failed = l.seq;
+		else
+			sequence_free(l.seq);
 		return -1;
 	}
 	*out = l.seq;
@@ -700,6 +703,8 @@ const struct step *sequence_find_step(const struct sequence *seq, const char *id
 struct sequence_set {
 	struct sequence **valid;
 	size_t nvalid;
+	struct sequence **failed;       /* the half-read sequences of invalid files */
+	size_t nfailed;
 	char **invalid;         /* the names of files that failed the check, and their name: */
 	size_t ninvalid;
 	size_t invalid_files;   /* a file may leave two names invalid: its own and its name: */
@@ -734,20 +739,21 @@ static void add_invalid_path(struct sequence_set *set, const char *path)
  * merely invalid. */
 static int add_file(struct sequence_set *set, const char *path, struct diag_list *d)
 {
-	struct sequence *seq;
+	struct sequence *seq, *failed = NULL;
 	size_t len;
-	char *text = read_whole(path, &len, d), *declared = NULL;
+	char *text = read_whole(path, &len, d);
 
 	if (!text) {
 		add_invalid_path(set, path);
 		set->nunreadable++;
 		return -1;
 	}
-	if (load_text(path, text, len, &seq, d, &declared)) {
+	if (load_text(path, text, len, &seq, d, &failed)) {
 		add_invalid_path(set, path);
-		if (declared)
-			add_invalid(set, declared);
-		free(declared);
+		if (failed->name)
+			add_invalid(set, failed->name);
+		set->failed = xrealloc(set->failed, (set->nfailed + 1) * sizeof(*set->failed));
+		set->failed[set->nfailed++] = failed;
 		return 0;
 	}
 	set->valid = xrealloc(set->valid, (set->nvalid + 1) * sizeof(*set->valid));
@@ -777,24 +783,35 @@ static void drop_duplicate_names(struct sequence_set *set, struct diag_list *d)
 	free(duplicated);
 }
 
-/* A reactivation must name a valid sequence; until it does, the file is not used. */
+/* Whether seq's reactivation names a sequence that is not there to use; if so, says so. */
+static int reactivation_missing(const struct sequence_set *set, const struct sequence_set *also,
+				const struct sequence *seq, struct diag_list *d)
+{
+	if (!seq->has_reactivate || sequence_set_find(set, seq->reactivate_sequence) ||
+	    (also && sequence_set_find(also, seq->reactivate_sequence)))
+		return 0;
+	diag_add(d, seq->path, seq->reactivate_line, seq->reactivate_col,
+		 "reactivation names sequence '%s', which %s", seq->reactivate_sequence,
+		 sequence_set_status(set, seq->reactivate_sequence) == SEQUENCE_INVALID ?
+		 "is invalid" : "does not exist");
+	return 1;
+}
+
+/* A reactivation must name a valid sequence; until it does, the file is not used. The
+ * invalid files are checked too, so that a check lists every problem at once. */
 static void check_reactivations(struct sequence_set *set, const struct sequence_set *also,
 				struct diag_list *d)
 {
 	for (size_t i = 0; i < set->nvalid;) {
-		const struct sequence *seq = set->valid[i];
-		if (seq->has_reactivate && !sequence_set_find(set, seq->reactivate_sequence) &&
-		    !(also && sequence_set_find(also, seq->reactivate_sequence))) {
-			diag_add(d, seq->path, seq->reactivate_line, seq->reactivate_col,
-				 "reactivation names sequence '%s', which %s", seq->reactivate_sequence,
-				 sequence_set_status(set, seq->reactivate_sequence) == SEQUENCE_INVALID ?
-				 "is invalid" : "does not exist");
+		if (reactivation_missing(set, also, set->valid[i], d)) {
 			remove_valid(set, i);
 			i = 0;          /* a removal may break another's target */
 			continue;
 		}
 		i++;
 	}
+	for (size_t i = 0; i < set->nfailed; i++)
+		reactivation_missing(set, also, set->failed[i], d);
 }
 
 static int by_name(const void *a, const void *b)
@@ -855,9 +872,12 @@ void sequence_set_free(struct sequence_set *set)
 		return;
 	for (size_t i = 0; i < set->nvalid; i++)
 		sequence_free(set->valid[i]);
+	for (size_t i = 0; i < set->nfailed; i++)
+		sequence_free(set->failed[i]);
 	for (size_t i = 0; i < set->ninvalid; i++)
 		free(set->invalid[i]);
 	free(set->valid);
+	free(set->failed);
 	free(set->invalid);
 	free(set);
 }

@@ -69,6 +69,8 @@ static void test_sequence__every_problem_with_its_position(void **state)
 	expect(p, "3:11: unknown time zone 'Mars/Base'");
 	expect(p, "6:12: 'after: -3d': an offset cannot be negative");
 	expect(p, "8:18: unknown template variable '{{first_nmae}}'");
+	/* among the file's other problems, not only once they are fixed */
+	expect(p, "24:37: reactivation names sequence 'nope', which does not exist");
 	expect(p, "11:7: unknown template variable '{{frist}}'");
 	expect(p, "12:5: duplicate step id 'a'");
 	expect(p, "13:12: 'after: 3 days' is not a duration");
