@@ -6,13 +6,12 @@
 #include "followup/fields.h"
 #include "followup/message.h"
 #include "followup/timeutil.h"
+#include "followup/transport.h"
 #include "followup/util.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -346,22 +345,6 @@ static char *url_host(const char *url)
 	return xstrndup(host, (size_t)((close ? close : end) - host));
 }
 
-/* The same rule as the SMTP transport's: localhost, 127.0.0.0/8, ::1 (also v4-mapped). */
-static int host_is_loopback(const char *host)
-{
-	struct in_addr v4;
-	struct in6_addr v6;
-
-	if (!strcasecmp(host, "localhost") || !strcasecmp(host, "localhost."))
-		return 1;
-	if (inet_pton(AF_INET, host, &v4) == 1)
-		return (ntohl(v4.s_addr) >> 24) == 127;
-	if (inet_pton(AF_INET6, host, &v6) == 1)
-		return IN6_IS_ADDR_LOOPBACK(&v6) ||
-		       (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
-	return 0;
-}
-
 /* 'tls: none' puts the password and the mail on the wire in the clear: refused here,
  * with the line, rather than at the first send from cron. */
 static void check_tls_none(struct loader *l, const yaml_node_t *smtp,
@@ -377,7 +360,7 @@ static void check_tls_none(struct loader *l, const yaml_node_t *smtp,
 		return;
 	}
 	host = url_host(c->url);
-	if (!host_is_loopback(host))
+	if (!transport_host_is_loopback(host))
 		problem(l, tls, "'tls: none' is allowed only for a loopback host (localhost,"
 			" 127.0.0.1, ::1), not '%s': remove it to send with STARTTLS", host);
 	free(host);

@@ -79,21 +79,6 @@ static yaml_node_t *node(struct loader *l, int id)
 	return yaml_document_get_node(l->doc, id);
 }
 
-/* Byte offset -> 1-based line and column. */
-static void offset_position(const char *text, size_t offset, int *line, int *col)
-{
-	*line = 1;
-	*col = 1;
-	for (size_t i = 0; i < offset && text[i]; i++) {
-		if (text[i] == '\n') {
-			(*line)++;
-			*col = 1;
-		} else if (((unsigned char)text[i] & 0xC0) != 0x80) {
-			(*col)++;
-		}
-	}
-}
-
 /* Levenshtein distance, for "did you mean". */
 static size_t distance(const char *a, const char *b)
 {
@@ -539,7 +524,7 @@ static int check_bytes(struct loader *l)
 	int line, col;
 
 	if (nul) {
-		offset_position(l->text, (size_t)(nul - l->text), &line, &col);
+		text_position(l->text, l->len, (size_t)(nul - l->text), &line, &col);
 		problem_at(l, line, col, "binary data (a NUL byte): not a sequence file");
 		return -1;
 	}
@@ -547,7 +532,7 @@ static int check_bytes(struct loader *l)
 		unsigned char c = (unsigned char)l->text[i];
 		size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : 4;
 		if (n > l->len - i || !utf8_valid(l->text + i, n)) {
-			offset_position(l->text, i, &line, &col);
+			text_position(l->text, l->len, i, &line, &col);
 			problem_at(l, line, col, "invalid UTF-8 (byte %zu): save the file as UTF-8", i);
 			return -1;
 		}

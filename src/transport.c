@@ -2,6 +2,8 @@
 #include "followup/transport.h"
 #include "followup/util.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -89,4 +91,29 @@ const char *transport_result_name(enum transport_result result)
 		return "fatal";
 	}
 	return "unknown";
+}
+
+int transport_host_is_loopback(const char *host)
+{
+	char bare[INET6_ADDRSTRLEN + 2];
+	struct in_addr v4;
+	struct in6_addr v6;
+	size_t len = strlen(host);
+
+	if (!strcasecmp(host, "localhost") || !strcasecmp(host, "localhost."))
+		return 1;
+	if (len >= sizeof(bare))
+		return 0;
+	if (host[0] == '[' && len > 2 && host[len - 1] == ']') {
+		memcpy(bare, host + 1, len - 2);
+		bare[len - 2] = '\0';
+	} else {
+		memcpy(bare, host, len + 1);
+	}
+	if (inet_pton(AF_INET, bare, &v4) == 1)
+		return (ntohl(v4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, bare, &v6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&v6) ||
+		       (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
+	return 0;
 }

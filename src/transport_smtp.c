@@ -18,8 +18,6 @@
 #include "followup/transport.h"
 #include "followup/util.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,31 +177,6 @@ static int on_debug(CURL *curl, curl_infotype type, char *data, size_t size, voi
 
 /* --- opening ---------------------------------------------------------------- */
 
-static int host_is_loopback(const char *host)
-{
-	char bare[INET6_ADDRSTRLEN + 2];
-	struct in_addr v4;
-	struct in6_addr v6;
-	size_t len = strlen(host);
-
-	if (!strcasecmp(host, "localhost") || !strcasecmp(host, "localhost."))
-		return 1;
-	if (len >= sizeof(bare))
-		return 0;
-	if (host[0] == '[' && len > 2 && host[len - 1] == ']') {
-		memcpy(bare, host + 1, len - 2);
-		bare[len - 2] = '\0';
-	} else {
-		memcpy(bare, host, len + 1);
-	}
-	if (inet_pton(AF_INET, bare, &v4) == 1)
-		return (ntohl(v4.s_addr) >> 24) == 127;
-	if (inet_pton(AF_INET6, bare, &v6) == 1)
-		return IN6_IS_ADDR_LOOPBACK(&v6) ||
-		       (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
-	return 0;
-}
-
 struct smtp_url {
 	char *scheme; /* "smtp" or "smtps" */
 	char *host;   /* "[::1]" for IPv6 */
@@ -250,7 +223,7 @@ static int check_options(const struct transport_options *o, const struct smtp_ur
 		*errmsg = xstrdup("'tls: none' contradicts an smtps:// url");
 		return TRANSPORT_EURL;
 	}
-	if (o->tls_none && !host_is_loopback(u->host)) {
+	if (o->tls_none && !transport_host_is_loopback(u->host)) {
 		*errmsg = xasprintf("refusing to send without TLS to '%s': 'tls: none' is "
 				    "allowed only for loopback hosts", u->host);
 		return TRANSPORT_EINSECURE;

@@ -108,4 +108,8 @@ enum transport_result maildir_transport_send(struct maildir_transport *t,
 const char *maildir_transport_describe(const struct maildir_transport *t);
 void maildir_transport_close(struct maildir_transport *t);
 
+/* Whether host (a name, an IPv4 or an IPv6 address, bracketed or not) is this machine:
+ * localhost, 127.0.0.0/8, ::1 or ::ffff:127.x: the only hosts 'tls: none' may reach. */
+int transport_host_is_loopback(const char *host);
+
 #endif

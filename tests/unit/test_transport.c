@@ -938,9 +938,25 @@ static void test_transport__smtp_checks_envelope(void **state)
 
 #define FIXTURE_TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
+static void test_transport__loopback_hosts(void **state)
+{
+	static const struct { const char *host; int loopback; } cases[] = {
+		{ "localhost", 1 }, { "LOCALHOST.", 1 }, { "127.0.0.1", 1 }, { "127.8.9.10", 1 },
+		{ "::1", 1 }, { "[::1]", 1 }, { "::ffff:127.0.0.1", 1 }, { "[::ffff:127.0.0.2]", 1 },
+		{ "10.0.0.1", 0 }, { "128.0.0.1", 0 }, { "::2", 0 }, { "mail.example.com", 0 },
+		{ "127.0.0.1.example.com", 0 }, { "localhost.example.com", 0 }, { "[::1", 0 },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++)
+		if (transport_host_is_loopback(cases[i].host) != cases[i].loopback)
+			fail_msg("'%s' should%s be loopback", cases[i].host,
+				 cases[i].loopback ? "" : " not");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_transport__loopback_hosts),
 		cmocka_unit_test(test_transport__open_refuses_bad_urls),
 		cmocka_unit_test(test_transport__describe_without_credentials),
 		cmocka_unit_test(test_transport__result_names),
