@@ -401,34 +401,6 @@ static int same_event(const char *a, const char *b)
 	return a && b ? !strcmp(a, b) : a == b;
 }
 
-/* The lead's latest enrolment, the active one or the one that ended last, and the time
- * it started or ended: 1 found, 0 none (never enrolled), -1 error. */
-static int latest_enrolment(struct store *store, int64_t lead_id, struct enrolment *out,
-			    time_t *at)
-{
-	struct enrolment ended;
-	int active = store_enrolment_active(store, lead_id, out);
-	int found = active < 0 ? -1 : store_enrolment_last_ended(store, lead_id, &ended);
-
-	if (found < 0) {
-		if (active == 1)
-			enrolment_release(out);
-		return -1;
-	}
-	if (found && (!active || ended.ended_at > out->started_at)) {
-		if (active)
-			enrolment_release(out);
-		*out = ended;
-		*at = ended.ended_at;
-		return 1;
-	}
-	if (found)
-		enrolment_release(&ended);
-	if (active)
-		*at = out->started_at;
-	return active;
-}
-
 /* Whether a row of a lead gone cold or lost is a new contact, which starts the sequence
  * again (SPEC section 5): scanned after its latest enrolment began or ended (or, never
  * enrolled, after it was created), and not after this import (a scanner's clock ahead);
@@ -441,12 +413,14 @@ static int is_new_contact(struct import *im, const struct lead *stored, const st
 	struct enrolment latest;
 	const char *event = row->event ? row->event : stored->event;
 	time_t since = stored->created_at;
-	int found = latest_enrolment(im->cli->store, stored->id, &latest, &since);
+	int found = store_enrolment_latest(im->cli->store, stored->id, &latest);
 
 	if (found < 0)
 		return -1;
-	if (found)
+	if (found) {
+		since = latest.ended_at ? latest.ended_at : latest.started_at;
 		enrolment_release(&latest);
+	}
 	if (scanned)
 		return row->contact_at > since && row->contact_at <= im->cli->now;
 	if (!found)
@@ -459,8 +433,7 @@ static int is_new_contact(struct import *im, const struct lead *stored, const st
 static int never_enrolled(struct store *store, int64_t lead_id)
 {
 	struct enrolment latest;
-	time_t since;
-	int found = latest_enrolment(store, lead_id, &latest, &since);
+	int found = store_enrolment_latest(store, lead_id, &latest);
 
 	if (found == 1)
 		enrolment_release(&latest);

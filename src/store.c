@@ -31,7 +31,7 @@ enum stmt_id {
 	ST_IMPORT_START, ST_IMPORT_FINISH, ST_IMPORT_FORGET,
 	ST_LEAD_BY_EMAIL, ST_LEAD_INSERT, ST_LEAD_MERGE, ST_LEAD_MARK_IMPORT, ST_LEAD_GET,
 	ST_LEAD_SET_STATUS, ST_SUPPRESSED, ST_HAS_SUPPRESSIONS, ST_SUPPRESS, ST_HISTORY_ADD,
-	ST_ENROL_INSERT, ST_ENROL_SUPERSEDE, ST_ENROL_GET, ST_ENROL_ACTIVE, ST_ENROL_LAST_ENDED,
+	ST_ENROL_INSERT, ST_ENROL_SUPERSEDE, ST_ENROL_GET, ST_ENROL_ACTIVE, ST_ENROL_LATEST,
 	ST_ENROL_FROM_EVENT, ST_ENROL_ANCHOR,
 	ST_ENROL_END, ST_ENROL_CANCEL_PENDING, ST_ENROL_ACTIVE_OF, ST_SEQ_VERSION,
 	ST_SEQ_VERSION_SET,
@@ -1009,12 +1009,14 @@ int store_enrolment_active(struct store *s, int64_t lead_id, struct enrolment *o
 	return enrolment_query(s, st, out);
 }
 
-int store_enrolment_last_ended(struct store *s, int64_t lead_id, struct enrolment *out)
+int store_enrolment_latest(struct store *s, int64_t lead_id, struct enrolment *out)
 {
-	sqlite3_stmt *st = stmt(s, ST_ENROL_LAST_ENDED,
-		"SELECT " ENROLMENT_COLUMNS " FROM enrolments e"
-		" WHERE e.lead_id = ? AND e.ended_at IS NOT NULL"
-		" ORDER BY e.ended_at DESC, e.id DESC LIMIT 1");
+	/* An active one counts from its start, an ended one from its end; on a tie, the
+	 * active one. */
+	sqlite3_stmt *st = stmt(s, ST_ENROL_LATEST,
+		"SELECT " ENROLMENT_COLUMNS " FROM enrolments e WHERE e.lead_id = ?"
+		" ORDER BY coalesce(e.ended_at, e.started_at) DESC, e.state = 'active' DESC,"
+		" e.id DESC LIMIT 1");
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, lead_id);

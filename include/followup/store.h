@@ -127,8 +127,9 @@ int store_enrolment_insert(struct store *s, const struct enrolment *e, int64_t *
 int store_enrolment_get(struct store *s, int64_t id, struct enrolment *out);
 /* The lead's active enrolment: 1 found, 0 none. */
 int store_enrolment_active(struct store *s, int64_t lead_id, struct enrolment *out);
-/* The lead's enrolment that ended last (completed or stopped): 1 found, 0 none. */
-int store_enrolment_last_ended(struct store *s, int64_t lead_id, struct enrolment *out);
+/* The lead's latest enrolment: the one that began or ended last (an active one counts
+ * from its start, an ended one from its end): 1 found, 0 none (never enrolled). */
+int store_enrolment_latest(struct store *s, int64_t lead_id, struct enrolment *out);
 /* Whether any enrolment of the lead came from event (NULL: none named): 1, 0, -1. */
 int store_lead_enrolled_from(struct store *s, int64_t lead_id, const char *event);
 int store_enrolment_set_anchor(struct store *s, int64_t id, time_t anchor);
