@@ -72,18 +72,8 @@ struct planned {
 
 static char *full_name(const struct lead *l)
 {
-	struct strbuf name = STRBUF_INIT;
-
-	if (!str_empty(l->first_name) && !str_empty(l->last_name)) {
-		strbuf_addstr(&name, l->first_name);
-		strbuf_addch(&name, ' ');
-		strbuf_addstr(&name, l->last_name);
-	} else if (!str_empty(l->first_name) || !str_empty(l->last_name)) {
-		strbuf_addstr(&name, !str_empty(l->first_name) ? l->first_name : l->last_name);
-	} else {
-		strbuf_addstr(&name, l->email);
-	}
-	return strbuf_detach(&name);
+	char *name = lead_name(l);
+	return name ? name : xstrdup(l->email);
 }
 
 static void due_json_init(struct due_json *j)

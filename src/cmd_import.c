@@ -276,12 +276,13 @@ static int lead_from_row(struct import *im, const char *file, const struct heade
 	const char *opt_out = header_map_value(map, rec, FIELD_OPT_OUT);
 	const char *consent = header_map_value(map, rec, FIELD_CONSENT);
 
+	const char *other;
 	int buyer;
 
 	memset(l, 0, sizeof(*l));
 	l->email = value_or_null(map, rec, FIELD_EMAIL);
-	if (!l->email && *header_map_other_email(map, rec))
-		l->email = xstrdup(header_map_other_email(map, rec));
+	if (!l->email && *(other = header_map_other_email(map, rec)))
+		l->email = xstrdup(other);
 	/* An attendee row with no details of its own (Eventbrite's "Info Requested") is the
 	 * buyer's: the one person of that order whom we can write to. */
 	if ((buyer = !l->email))

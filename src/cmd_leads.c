@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char usage[] =
@@ -29,6 +30,15 @@ struct leads_run {
 static void add_string(cJSON *o, const char *key, const char *value)
 {
 	cJSON_AddItemToObject(o, key, value ? cJSON_CreateString(value) : cJSON_CreateNull());
+}
+
+char *lead_name(const struct lead *l)
+{
+	int first = !str_empty(l->first_name), last = !str_empty(l->last_name);
+
+	if (first && last)
+		return xasprintf("%s %s", l->first_name, l->last_name);
+	return first || last ? xstrdup(first ? l->first_name : l->last_name) : NULL;
 }
 
 cJSON *lead_to_json(const struct lead *l)
@@ -68,16 +78,15 @@ static int list_lead(const struct lead *l, void *opaque)
 		cJSON_AddItemToArray(r->array, lead_to_json(l));
 		return 0;
 	}
-	const char *first = l->first_name ? l->first_name : "";
-	const char *last = l->last_name ? l->last_name : "";
-	int named = *first || *last;
+	char *name = lead_name(l);
 
 	time_format_local(l->contact_at, r->zone, when, sizeof(when));
 	/* The columns of fixed width first; an email longer than its column pushes only
 	 * the name and company along. */
-	printf("%6lld  %-12s %-16s  %-32s %s%s%s%s%s\n", (long long)l->id, l->status, when,
-	       l->email, first, *first && *last ? " " : "", last,
-	       named && l->company ? ", " : "", l->company ? l->company : "");
+	printf("%6lld  %-12s %-16s  %-32s %s%s%s\n", (long long)l->id, l->status, when,
+	       l->email, name ? name : "", name && l->company ? ", " : "",
+	       l->company ? l->company : "");
+	free(name);
 	return 0;
 }
 

@@ -117,10 +117,7 @@ static int build_message(const struct cli *cli, const struct due_item *d,
 	/* Looked up here, not in compose: only a message on its way needs the thread. */
 	if (c->in_reply_to && store_enrolment_thread(cli->store, d->enrolment.id, &references) < 0)
 		return -1;
-	if (!str_empty(d->lead.first_name) || !str_empty(d->lead.last_name))
-		to_name = xasprintf("%s%s%s", d->lead.first_name ? d->lead.first_name : "",
-				    d->lead.first_name && d->lead.last_name ? " " : "",
-				    d->lead.last_name ? d->lead.last_name : "");
+	to_name = lead_name(&d->lead);
 	m.from_name = c->from_name;
 	m.from_email = c->from_email;
 	m.to_name = to_name;

@@ -75,13 +75,13 @@ static void print_field(const char *label, const char *value)
 
 static void print_lead(const struct lead *l, const char *zone)
 {
-	char when[32];
+	char when[32], *name;
 	cJSON *extra = l->extra ? cJSON_Parse(l->extra) : NULL;
 	const cJSON *item;
 
-	printf("#%lld %s%s%s <%s>\n", (long long)l->id, l->first_name ? l->first_name : "",
-	       l->first_name && l->last_name ? " " : "", l->last_name ? l->last_name : "",
-	       l->email);
+	name = lead_name(l);
+	printf("#%lld %s <%s>\n", (long long)l->id, name ? name : "", l->email);
+	free(name);
 	print_field("status", l->status);
 	print_field("company", l->company);
 	print_field("title", l->title);

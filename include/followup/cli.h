@@ -79,6 +79,8 @@ void json_stream_end(struct json_stream *s);
 
 /* The JSON object of a lead, as leads, show and export print it. */
 struct cJSON *lead_to_json(const struct lead *l);
+/* "First Last", or the one of them there is; NULL when the lead has neither. Caller frees. */
+char *lead_name(const struct lead *l);
 /* Says why a sequence cannot be used (unknown, or invalid and where); returns FU_USAGE. */
 int cli_sequence_error(struct cli *cli, const char *name);
 
