@@ -21,32 +21,6 @@ struct lookup_ctx {
 	char scanned_at[32];
 };
 
-enum field {
-	F_BADGE_ID, F_COMPANY, F_COUNTRY, F_EMAIL, F_EVENT, F_FIRST_NAME, F_LAST_NAME, F_NAME,
-	F_NOTES, F_OWNER, F_OWNER_EMAIL, F_OWNER_NAME, F_PHONE, F_RATING, F_SCANNED_AT,
-	F_SENDER_NAME, F_SEQUENCE, F_SIGNATURE, F_STEP, F_TIMEZONE, F_TITLE, F_UNSUBSCRIBE_URL,
-};
-
-/* Sorted by name, for bsearch: a listing looks up some 50,000 variables. */
-static const struct field_name {
-	const char *name;
-	enum field field;
-} field_names[] = {
-	{ "badge_id", F_BADGE_ID }, { "company", F_COMPANY }, { "country", F_COUNTRY },
-	{ "email", F_EMAIL }, { "event", F_EVENT }, { "first_name", F_FIRST_NAME },
-	{ "last_name", F_LAST_NAME }, { "name", F_NAME }, { "notes", F_NOTES },
-	{ "owner", F_OWNER }, { "owner_email", F_OWNER_EMAIL }, { "owner_name", F_OWNER_NAME },
-	{ "phone", F_PHONE }, { "rating", F_RATING }, { "scanned_at", F_SCANNED_AT },
-	{ "sender_name", F_SENDER_NAME }, { "sequence", F_SEQUENCE },
-	{ "signature", F_SIGNATURE }, { "step", F_STEP }, { "timezone", F_TIMEZONE },
-	{ "title", F_TITLE }, { "unsubscribe_url", F_UNSUBSCRIBE_URL },
-};
-
-static int by_field_name(const void *key, const void *entry)
-{
-	return strcmp(key, ((const struct field_name *)entry)->name);
-}
-
 static const char *extra_field(struct lookup_ctx *ctx, const char *key)
 {
 	const cJSON *v;
@@ -64,41 +38,39 @@ static const char *lookup(void *opaque, const char *name)
 	struct lookup_ctx *ctx = opaque;
 	const struct lead *l = &ctx->d->lead;
 	const struct composed *c = ctx->c;
-	const struct field_name *f;
+	int field;
 
 	if (starts_with(name, "extra."))
 		return extra_field(ctx, name + 6);
-	f = bsearch(name, field_names, ARRAY_SIZE(field_names), sizeof(*field_names),
-		    by_field_name);
-	if (!f)
+	if ((field = template_field(name)) < 0)
 		return NULL;
-	switch (f->field) {
-	case F_BADGE_ID: return l->badge_id;
-	case F_COMPANY: return l->company;
-	case F_COUNTRY: return l->country;
-	case F_EMAIL: return l->email;
-	case F_EVENT: return !str_empty(ctx->d->enrolment.event) ? ctx->d->enrolment.event : l->event;
-	case F_FIRST_NAME: return l->first_name;
-	case F_LAST_NAME: return l->last_name;
-	case F_NAME: return !str_empty(l->first_name) ? l->first_name : l->last_name;
-	case F_NOTES: return l->notes;
-	case F_OWNER: return l->owner;
-	case F_OWNER_EMAIL: return c->from_email;
-	case F_OWNER_NAME: return c->from_name;
-	case F_PHONE: return l->phone;
-	case F_RATING: return l->rating;
-	case F_SCANNED_AT:
+	switch ((enum template_field)field) {
+	case TF_BADGE_ID: return l->badge_id;
+	case TF_COMPANY: return l->company;
+	case TF_COUNTRY: return l->country;
+	case TF_EMAIL: return l->email;
+	case TF_EVENT: return !str_empty(ctx->d->enrolment.event) ? ctx->d->enrolment.event : l->event;
+	case TF_FIRST_NAME: return l->first_name;
+	case TF_LAST_NAME: return l->last_name;
+	case TF_NAME: return !str_empty(l->first_name) ? l->first_name : l->last_name;
+	case TF_NOTES: return l->notes;
+	case TF_OWNER: return l->owner;
+	case TF_OWNER_EMAIL: return c->from_email;
+	case TF_OWNER_NAME: return c->from_name;
+	case TF_PHONE: return l->phone;
+	case TF_RATING: return l->rating;
+	case TF_SCANNED_AT:
 		/* Formatted on demand: switching time zones for every touch listed is slow. */
 		time_format_local(l->contact_at, l->timezone, ctx->scanned_at,
 				  sizeof(ctx->scanned_at));
 		return ctx->scanned_at;
-	case F_SENDER_NAME: return c->from_name;
-	case F_SEQUENCE: return ctx->d->enrolment.sequence;
-	case F_SIGNATURE: return c->signature;
-	case F_STEP: return ctx->d->touch.step;
-	case F_TIMEZONE: return l->timezone;
-	case F_TITLE: return l->title;
-	case F_UNSUBSCRIBE_URL: return c->unsubscribe_url;
+	case TF_SENDER_NAME: return c->from_name;
+	case TF_SEQUENCE: return ctx->d->enrolment.sequence;
+	case TF_SIGNATURE: return c->signature;
+	case TF_STEP: return ctx->d->touch.step;
+	case TF_TIMEZONE: return l->timezone;
+	case TF_TITLE: return l->title;
+	case TF_UNSUBSCRIBE_URL: return c->unsubscribe_url;
 	}
 	return NULL;
 }

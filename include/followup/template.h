@@ -10,6 +10,16 @@
 /* Returns the value of a variable, or NULL when it has none. */
 typedef const char *(*template_lookup)(void *ctx, const char *name);
 
+/* The variables a template may name, besides extra.*. */
+enum template_field {
+	TF_BADGE_ID, TF_COMPANY, TF_COUNTRY, TF_EMAIL, TF_EVENT, TF_FIRST_NAME, TF_LAST_NAME,
+	TF_NAME, TF_NOTES, TF_OWNER, TF_OWNER_EMAIL, TF_OWNER_NAME, TF_PHONE, TF_RATING,
+	TF_SCANNED_AT, TF_SENDER_NAME, TF_SEQUENCE, TF_SIGNATURE, TF_STEP, TF_TIMEZONE, TF_TITLE,
+	TF_UNSUBSCRIBE_URL,
+};
+/* The field a variable names ("first_name"), or -1 (also for extra.*). */
+int template_field(const char *name);
+
 /* 1 when name is a field templates may use (lead fields, event, sequence, step,
  * owner_name, owner_email, sender_name, signature, unsubscribe_url, extra.*). */
 int template_field_known(const char *name);
