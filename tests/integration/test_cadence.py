@@ -208,7 +208,7 @@ class Cadence(FollowupTest):
         self.assertEqual(self.import_leads(ahead, "2026-04-01T14:45:00Z")["enrolled"], 0)
         # without scan times: an event it was enrolled from before is not a new contact
         plain = "Email,First Name\nev@x.example,Eve\n"
-        for event, enrolled in (("Expo", 1), ("Summit", 1), ("Expo", 0)):
+        for event, enrolled in (("Expo", 1), ("Summit", 1), ("Summit", 0), ("Expo", 0)):
             summary = self.import_leads(plain, "2026-05-01T12:00:00Z", "--event", event)
             self.assertEqual(summary["enrolled"], enrolled, event)
             self.ok("mark", "ev@x.example", "lost", now="2026-05-01T13:00:00Z")
