@@ -370,7 +370,7 @@ static int plan_others(const struct due_item *d, void *opaque)
 
 	if (listed(r, d))
 		return 0;       /* planned by list_one already */
-	if (compose_touch(r->cli->store, &r->cli->config, r->cli->sequences, d, &c))
+	if (compose_listing(r->cli->store, &r->cli->config, r->cli->sequences, d, &c))
 		return -1;
 	plan(r, d, &c, 0);
 	composed_release(&c);
@@ -457,7 +457,7 @@ static int list_one(const struct due_item *d, void *opaque)
 	struct composed c;
 	int overdue = d->touch.due_at < r->today;
 
-	if (compose_touch(r->cli->store, &r->cli->config, r->cli->sequences, d, &c))
+	if (compose_listing(r->cli->store, &r->cli->config, r->cli->sequences, d, &c))
 		return -1;
 	r->count++;
 	r->overdue += overdue;

@@ -91,6 +91,17 @@ static char *render(const char *tmpl, struct lookup_ctx *ctx, struct composed *c
 	return strbuf_detach(&out);
 }
 
+/* Holds the touch when tmpl would, without rendering it: a listing shows no body. */
+static void check(const char *tmpl, struct lookup_ctx *ctx, struct composed *c)
+{
+	char *held = NULL;
+
+	if (tmpl && template_render(tmpl, lookup, ctx, NULL, &held) && !c->held)
+		c->held = held;
+	else
+		free(held);
+}
+
 static char *unsubscribe_url(const struct config *config, const struct lead *l)
 {
 	const char *url = config->unsubscribe_url, *token;
@@ -156,9 +167,9 @@ static const char *earlier_subject(const struct sequence *seq, const struct step
 	return subject;
 }
 
-int compose_touch(struct store *store, const struct config *config,
-		  const struct sequence_set *sequences, const struct due_item *d,
-		  struct composed *c)
+static int compose(struct store *store, const struct config *config,
+		   const struct sequence_set *sequences, const struct due_item *d,
+		   struct composed *c, int with_body)
 {
 	struct lookup_ctx ctx = { 0 };
 	int ret = 0;
@@ -194,7 +205,10 @@ int compose_touch(struct store *store, const struct config *config,
 			c->subject = render(earlier_subject(c->sequence, c->step), &ctx, c);
 		if (!c->subject && !c->held)
 			c->held = xstrdup("no subject, and no earlier email to reply to");
-		c->body = render(c->step->body, &ctx, c);
+		if (with_body)
+			c->body = render(c->step->body, &ctx, c);
+		else
+			check(c->step->body, &ctx, c);
 		if (str_empty(c->from_email) && !c->held)
 			c->held = xstrdup("no sender address: set 'sender' or the owner's email in the config");
 		/* Mail goes out without SMTPUTF8: an address beyond ASCII cannot be written to. */
@@ -207,6 +221,20 @@ int compose_touch(struct store *store, const struct config *config,
 	}
 	cJSON_Delete(ctx.extra);
 	return ret;
+}
+
+int compose_touch(struct store *store, const struct config *config,
+		  const struct sequence_set *sequences, const struct due_item *d,
+		  struct composed *out)
+{
+	return compose(store, config, sequences, d, out, 1);
+}
+
+int compose_listing(struct store *store, const struct config *config,
+		    const struct sequence_set *sequences, const struct due_item *d,
+		    struct composed *out)
+{
+	return compose(store, config, sequences, d, out, 0);
 }
 
 void composed_release(struct composed *c)

@@ -22,8 +22,10 @@
 #include <wchar.h>
 #include <wctype.h>
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define BUSY_TIMEOUT_MS 5000
+#define STRINGIFY(x) STRINGIFY_(x)
+#define STRINGIFY_(x) #x
 
 /* Every statement is prepared once per open store and reused. */
 enum stmt_id {
@@ -454,6 +456,14 @@ static int fold_stored_emails(struct store *s)
 		       " WHERE email GLOB '*[^ -~]*'", "cannot migrate the store");
 }
 
+/* Schema 3: the due index holds what the listing reads of a touch, so that listing
+ * 10,000 due touches reads no touch row (a third of its B-tree lookups). It holds the id
+ * second: ties in due_at still come in touch order, as send takes them. */
+static const char *const schema_v3_due_index =
+	"DROP INDEX touches_due;"
+	"CREATE INDEX touches_due ON touches(due_at, id, lead_id, enrolment_id, step, channel,"
+	" state, retry_at) WHERE state = 'pending';";
+
 /* Brings the schema up to SCHEMA_VERSION in one transaction. */
 static int migrate(struct store *s)
 {
@@ -474,7 +484,10 @@ static int migrate(struct store *s)
 		goto fail;
 	if (version < 2 && fold_stored_emails(s))
 		goto fail;
-	if (exec(s, "PRAGMA user_version = 2", "cannot record the schema version") ||
+	if (version < 3 && exec(s, schema_v3_due_index, "cannot migrate the store"))
+		goto fail;
+	if (exec(s, "PRAGMA user_version = " STRINGIFY(SCHEMA_VERSION),
+		 "cannot record the schema version") ||
 	    exec(s, "COMMIT", "cannot commit the migration"))
 		goto fail;
 	return 0;
@@ -1367,17 +1380,49 @@ static void read_due_item(sqlite3_stmt *st, text_reader text, struct due_item *d
 	read_enrolment(st, text, c, &d->enrolment);
 }
 
+/* A listing reads only what due and send need of a touch (the columns of the due index,
+ * so no touch row is read) and of its enrolment: every column read costs, 10,000 times. */
+#define LISTED_SELECT \
+	"SELECT t.id, t.enrolment_id, t.lead_id, t.step, t.channel, t.state, t.due_at," \
+	" t.retry_at, " LEAD_COLUMNS ", e.id, e.sequence, e.event, e.anchor_at" \
+	" FROM touches t JOIN leads l ON l.id = t.lead_id" \
+	" JOIN enrolments e ON e.id = t.enrolment_id"
+
+static void read_listed_item(sqlite3_stmt *st, struct due_item *d)
+{
+	struct touch *t = &d->touch;
+	struct enrolment *e = &d->enrolment;
+	int c = 0;
+
+	memset(t, 0, sizeof(*t));
+	t->id = sqlite3_column_int64(st, c++);
+	t->enrolment_id = sqlite3_column_int64(st, c++);
+	t->lead_id = sqlite3_column_int64(st, c++);
+	t->step = column_borrowed(st, c++);
+	t->channel = column_borrowed(st, c++);
+	t->state = column_borrowed(st, c++);
+	t->due_at = column_time(st, c++);
+	t->retry_at = column_time(st, c++);
+	c = read_lead(st, column_borrowed, c, &d->lead);
+	memset(e, 0, sizeof(*e));
+	e->id = sqlite3_column_int64(st, c++);
+	e->lead_id = t->lead_id;
+	e->sequence = column_borrowed(st, c++);
+	e->event = column_borrowed(st, c++);
+	e->anchor_at = column_time(st, c++);
+}
+
 int store_due_each(struct store *s, const struct due_filter *f, due_fn fn, void *ctx)
 {
 	/* The pending branch walks the partial due index by time; in-doubt touches are few. */
 	static const char sql[] =
-		DUE_SELECT " WHERE t.state = 'pending' AND t.due_at <= ?1"
+		LISTED_SELECT " WHERE t.state = 'pending' AND t.due_at <= ?1"
 		" AND" OWNER_IS("l", "2")
 		" AND (?3 IS NULL OR t.channel = ?3)"
 		" AND (?4 = 0 OR (t.channel = 'email' AND coalesce(t.retry_at, 0) <= ?5))"
 		" UNION ALL "
 		/* The IN term lets SQLite use the partial index of unsettled touches. */
-		DUE_SELECT " WHERE ?6 AND t.state IN ('sending', 'in_doubt') AND t.state = 'in_doubt'"
+		LISTED_SELECT " WHERE ?6 AND t.state IN ('sending', 'in_doubt') AND t.state = 'in_doubt'"
 		" AND" OWNER_IS("l", "2")
 		" AND (?3 IS NULL OR t.channel = ?3)"
 		" ORDER BY 7, 1";
@@ -1394,7 +1439,7 @@ int store_due_each(struct store *s, const struct due_filter *f, due_fn fn, void 
 	sqlite3_bind_int(st, 6, f->with_in_doubt);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct due_item d;
-		read_due_item(st, column_borrowed, &d);
+		read_listed_item(st, &d);
 		if ((ret = fn(&d, ctx)))
 			break;
 	}

@@ -122,6 +122,13 @@ int template_check(const char *tmpl, template_report report, void *ctx)
 	return problems;
 }
 
+/* Rendering into no buffer only finds whether the template would be held. */
+static void add(struct strbuf *out, const char *s, size_t len)
+{
+	if (out)
+		strbuf_add(out, s, len);
+}
+
 int template_render(const char *tmpl, template_lookup lookup, void *ctx, struct strbuf *out,
 		    char **held)
 {
@@ -134,17 +141,17 @@ int template_render(const char *tmpl, template_lookup lookup, void *ctx, struct 
 		char buf[128], *name;
 		const char *value;
 
-		strbuf_add(out, s, (size_t)(open - s));
+		add(out, s, (size_t)(open - s));
 		if (parse_placeholder(open, &p)) {
-			strbuf_addstr(out, open);   /* checked files never get here */
+			add(out, open, strlen(open));   /* checked files never get here */
 			return is_held;
 		}
 		name = placeholder_name(&p, buf, sizeof(buf));
 		value = lookup(ctx, name);
 		if (!str_empty(value))
-			strbuf_addstr(out, value);
+			add(out, value, strlen(value));
 		else if (p.fallback)
-			strbuf_add(out, p.fallback, (size_t)p.fallback_len);
+			add(out, p.fallback, (size_t)p.fallback_len);
 		else if (!is_held) {
 			is_held = 1;
 			*held = xasprintf("no value for {{%s}} and no fallback", name);
@@ -153,6 +160,6 @@ int template_render(const char *tmpl, template_lookup lookup, void *ctx, struct 
 			free(name);
 		s = p.end;
 	}
-	strbuf_addstr(out, s);
+	add(out, s, strlen(s));
 	return is_held;
 }

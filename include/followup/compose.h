@@ -26,6 +26,11 @@ struct composed {
 int compose_touch(struct store *store, const struct config *config,
 		  const struct sequence_set *sequences, const struct due_item *d,
 		  struct composed *out);
+/* The same for a listing, which shows no body: the body is checked, not rendered
+ * (out->body stays NULL). */
+int compose_listing(struct store *store, const struct config *config,
+		    const struct sequence_set *sequences, const struct due_item *d,
+		    struct composed *out);
 void composed_release(struct composed *c);
 
 #endif

@@ -32,7 +32,7 @@ int template_check(const char *tmpl, template_report report, void *ctx);
 
 /* Renders tmpl into out. A variable that is empty and has no fallback makes it return 1
  * with *held set to an allocated reason ("no value for {{first_name}}"); the rest is
- * still rendered. 0 on success. */
+ * still rendered. 0 on success. With out NULL it only finds whether tmpl is held. */
 int template_render(const char *tmpl, template_lookup lookup, void *ctx, struct strbuf *out,
 		    char **held);
 

@@ -212,7 +212,21 @@ class ImportSamples(FollowupTest):
         summary = self.import_json(self.write("z2.csv", "Email\nzoë@x.example\nmaría@x.example\n"))
         self.assertEqual((summary["updated"], summary["imported"], summary["suppressed"]),
                          (1, 1, 1))
-        self.assertEqual(self.sql("PRAGMA user_version"), [{"user_version": 2}])
+        self.assertEqual(self.sql("PRAGMA user_version"), [{"user_version": 3}])
+
+    def test_a_schema_2_store_gets_the_covering_due_index_and_lists_the_same(self):
+        self.import_json(self.write("d.csv", "Email,First Name\na@x.example,Ann\n"
+                                    "b@x.example,Bo\nc@x.example,Cy\n"))
+        listed = self.ok("due", "--json", now="2030-01-01T12:00:00Z").json()
+        subprocess.run(["sqlite3", self.db, "DROP INDEX touches_due;"
+                        " CREATE INDEX touches_due ON touches(due_at) WHERE state = 'pending';"
+                        " PRAGMA user_version = 2"], check=True)
+        self.assertEqual(self.ok("due", "--json", now="2030-01-01T12:00:00Z").json(), listed)
+        self.assertEqual(len(listed), 3)
+        self.assertEqual(self.sql("PRAGMA user_version"), [{"user_version": 3}])
+        columns = [r["name"] for r in self.sql("PRAGMA index_info(touches_due)")]
+        self.assertEqual(columns, ["due_at", "id", "lead_id", "enrolment_id", "step",
+                                   "channel", "state", "retry_at"])
 
     def test_a_note_inside_an_earlier_one_is_still_a_new_note(self):
         self.import_json(self.write("n.csv", "Email,Notes\na@x.example,Not interested\n"

@@ -54,6 +54,11 @@ static void test_template__render_table(void **state)
 			assert_null(held);
 		free(held);
 		strbuf_release(&out);
+		/* Into no buffer: only whether it is held, and the same reason. */
+		assert_int_equal(template_render(cases[i].tmpl, lookup, NULL, NULL, &held),
+				 cases[i].held);
+		assert_true(!held == !cases[i].held);
+		free(held);
 	}
 }
 
