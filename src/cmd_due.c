@@ -3,11 +3,11 @@
  */
 #include "followup/cli.h"
 #include "followup/compose.h"
+#include "followup/due_json.h"
 #include "followup/engine.h"
 #include "followup/timeutil.h"
 #include "followup/util.h"
 
-#include <cjson/cJSON.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,23 +27,6 @@ static const char usage[] =
 	"the per-sender daily limit lets them go.\n\n"
 	"example: followup due --owner dana --until +7d\n";
 
-/* The members of a due --json object, in the order printed. */
-enum due_key {
-	KEY_TOUCH_ID, KEY_LEAD_ID, KEY_EMAIL, KEY_NAME, KEY_COMPANY, KEY_SEQUENCE, KEY_STEP,
-	KEY_CHANNEL, KEY_DUE_AT, KEY_OVERDUE, KEY_OWNER, KEY_STATE, KEY_TEXT, KEY_HELD, NKEYS
-};
-static const char *const due_keys[NKEYS] = {
-	"touch_id", "lead_id", "email", "name", "company", "sequence", "step", "channel",
-	"due_at", "overdue", "owner", "state", "text", "held",
-};
-
-/* One object, built once; for each touch its members point at that touch's values and it
- * is printed, so that a 10,000-line listing allocates nothing per line. */
-struct due_json {
-	cJSON *object, *member[NKEYS];
-	char touch_id[24], lead_id[24], due_at[TIME_UTC_SIZE];
-};
-
 struct due_run {
 	struct cli *cli;
 	struct due_filter filter;
@@ -51,8 +34,7 @@ struct due_run {
 	const char *zone;
 	time_t today;           /* local midnight: due before it is overdue */
 	int json;
-	struct json_stream stream;
-	struct due_json json_item;
+	struct due_json *json_out;
 	int group;              /* the group printed last: -1 none, 0 overdue, 1 today... */
 	long count, overdue, held, emails, in_doubt;
 	int ics;
@@ -76,67 +58,18 @@ static char *full_name(const struct lead *l)
 	return name ? name : xstrdup(l->email);
 }
 
-static void due_json_init(struct due_json *j)
-{
-	j->object = cJSON_CreateObject();
-	for (int k = 0; k < NKEYS; k++)
-		cJSON_AddItemToObjectCS(j->object, due_keys[k], j->member[k] = cJSON_CreateNull());
-}
-
-/* Sets a member's type, keeping the flag that says its key is a constant. */
-static void set_type(cJSON *member, int type)
-{
-	member->type = (member->type & cJSON_StringIsConst) | type;
-}
-
-/* Members that point (cJSON_IsReference): cJSON_Delete leaves the strings alone. */
-static void point_at(cJSON *member, const char *s)
-{
-	set_type(member, s ? cJSON_String | cJSON_IsReference : cJSON_NULL);
-	member->valuestring = (char *)s;
-}
-
-/* An id as a raw JSON number, its digits written here: cJSON prints a double with
- * printf and checks it with sscanf, and snprintf was the next biggest cost. */
-static void point_at_id(cJSON *member, char digits[24], int64_t id)
-{
-	uint64_t v = id < 0 ? -(uint64_t)id : (uint64_t)id;
-	char *p = digits + 23;
-
-	*p = '\0';
-	do
-		*--p = (char)('0' + v % 10);
-	while (v /= 10);
-	if (id < 0)
-		*--p = '-';
-	set_type(member, cJSON_Raw | cJSON_IsReference);
-	member->valuestring = p;
-}
-
 static void add_json(struct due_run *r, const struct due_item *d, const struct composed *c,
 		     int overdue)
 {
-	struct due_json *j = &r->json_item;
-	char *name = full_name(&d->lead);
-
-	point_at_id(j->member[KEY_TOUCH_ID], j->touch_id, d->touch.id);
-	point_at_id(j->member[KEY_LEAD_ID], j->lead_id, d->lead.id);
-	point_at(j->member[KEY_EMAIL], d->lead.email);
-	point_at(j->member[KEY_NAME], name);
-	point_at(j->member[KEY_COMPANY], d->lead.company);
-	point_at(j->member[KEY_SEQUENCE], d->enrolment.sequence);
-	point_at(j->member[KEY_STEP], d->touch.step);
-	point_at(j->member[KEY_CHANNEL], d->touch.channel);
-	time_format_utc(d->touch.due_at, j->due_at);
-	point_at(j->member[KEY_DUE_AT], j->due_at);
-	set_type(j->member[KEY_OVERDUE], overdue ? cJSON_True : cJSON_False);
-	point_at(j->member[KEY_OWNER], d->lead.owner);
-	point_at(j->member[KEY_STATE], d->touch.state);
-	/* A held touch's text has holes ("Hi ,"): like the listing, give only the reason. */
-	point_at(j->member[KEY_TEXT], c->held ? NULL : c->text);
-	point_at(j->member[KEY_HELD], c->held);
-	json_stream_item(&r->stream, j->object);
-	free(name);
+	struct due_row row = {
+		.touch_id = d->touch.id, .lead_id = d->lead.id, .due_at = d->touch.due_at,
+		.overdue = overdue, .email = d->lead.email, .first_name = d->lead.first_name,
+		.last_name = d->lead.last_name, .company = d->lead.company,
+		.sequence = d->enrolment.sequence, .step = d->touch.step,
+		.channel = d->touch.channel, .owner = d->lead.owner, .state = d->touch.state,
+		.text = c->text, .held = c->held,
+	};
+	due_json_add(r->json_out, &row);
 }
 
 /* Local days from today to t's day: 0 today, 1 tomorrow. A local day lasts 23 or 25
@@ -535,10 +468,8 @@ int cmd_due(int argc, char **argv, struct cli *cli)
 		return usage_error("due", "--json and --ics exclude each other");
 	r.zone = cli_zone(cli);
 	r.today = local_midnight(cli->now, r.zone);
-	if (r.json) {
-		json_stream_start(&r.stream);
-		due_json_init(&r.json_item);
-	}
+	if (r.json)
+		r.json_out = due_json_start();
 	status = store_due_each(cli->store, &r.filter, list_one, &r) ? FU_FAIL : FU_OK;
 	if (status == FU_OK && forecast_needs_others(&r)) {
 		struct due_filter everyone = r.filter;
@@ -547,10 +478,9 @@ int cmd_due(int argc, char **argv, struct cli *cli)
 		if (store_due_each(cli->store, &everyone, plan_others, &r))
 			status = FU_FAIL;
 	}
-	if (r.json) {
-		json_stream_end(&r.stream);
-		cJSON_Delete(r.json_item.object);
-	} else if (status == FU_OK && r.ics) {
+	if (r.json)
+		due_json_finish(r.json_out);
+	else if (status == FU_OK && r.ics) {
 		print_calendar(&r);
 	} else if (status == FU_OK && !cli->quiet) {
 		print_summary(&r);
