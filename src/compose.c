@@ -33,17 +33,14 @@ static const char *extra_field(struct lookup_ctx *ctx, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static const char *lookup(void *opaque, const char *name)
+static const char *lookup(void *opaque, int field, const char *name)
 {
 	struct lookup_ctx *ctx = opaque;
 	const struct lead *l = &ctx->d->lead;
 	const struct composed *c = ctx->c;
-	int field;
 
-	if (starts_with(name, "extra."))
-		return extra_field(ctx, name + 6);
-	if ((field = template_field(name)) < 0)
-		return NULL;
+	if (field < 0)
+		return starts_with(name, "extra.") ? extra_field(ctx, name + 6) : NULL;
 	switch ((enum template_field)field) {
 	case TF_BADGE_ID: return l->badge_id;
 	case TF_COMPANY: return l->company;
@@ -76,14 +73,14 @@ static const char *lookup(void *opaque, const char *name)
 }
 
 /* Renders one template; the first held reason wins. */
-static char *render(const char *tmpl, struct lookup_ctx *ctx, struct composed *c)
+static char *render(const struct template *tmpl, struct lookup_ctx *ctx, struct composed *c)
 {
 	struct strbuf out = STRBUF_INIT;
 	char *held = NULL;
 
 	if (!tmpl)
 		return NULL;
-	strbuf_grow(&out, strlen(tmpl) + 128);      /* room for the values: one allocation */
+	strbuf_grow(&out, 256);     /* a subject or task fits: one allocation */
 	if (template_render(tmpl, lookup, ctx, &out, &held) && !c->held)
 		c->held = held;
 	else
@@ -92,7 +89,7 @@ static char *render(const char *tmpl, struct lookup_ctx *ctx, struct composed *c
 }
 
 /* Holds the touch when tmpl would, without rendering it: a listing shows no body. */
-static void check(const char *tmpl, struct lookup_ctx *ctx, struct composed *c)
+static void check(const struct template *tmpl, struct lookup_ctx *ctx, struct composed *c)
 {
 	char *held = NULL;
 
@@ -157,9 +154,10 @@ static int thread_on_previous(struct store *store, const struct due_item *d,
 }
 
 /* The subject of the nearest email step before step that has one, or NULL. */
-static const char *earlier_subject(const struct sequence *seq, const struct step *step)
+static const struct template *earlier_subject(const struct sequence *seq,
+					      const struct step *step)
 {
-	const char *subject = NULL;
+	const struct template *subject = NULL;
 
 	for (const struct step *s = seq->steps; s < step; s++)
 		if (s->channel == CHANNEL_EMAIL && s->subject)

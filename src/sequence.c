@@ -243,14 +243,18 @@ static void template_problem(void *ctx, size_t offset, const char *message)
 	problem_at(t->l, line, col, "%s", message);
 }
 
-static char *get_template(struct loader *l, const yaml_node_t *v, const char *key)
+static struct template *get_template(struct loader *l, const yaml_node_t *v, const char *key)
 {
 	char *s = get_string(l, v, key);
 	struct template_site site = { l, v, s };
+	struct template *t;
 
-	if (s)
-		template_check(s, template_problem, &site);
-	return s;
+	if (!s)
+		return NULL;
+	template_check(s, template_problem, &site);
+	t = template_compile(s);
+	free(s);
+	return t;
 }
 
 /* --- steps -------------------------------------------------------------------------------- */
@@ -662,9 +666,9 @@ void sequence_free(struct sequence *seq)
 		return;
 	for (size_t i = 0; i < seq->nsteps; i++) {
 		free(seq->steps[i].id);
-		free(seq->steps[i].subject);
-		free(seq->steps[i].body);
-		free(seq->steps[i].task);
+		template_free(seq->steps[i].subject);
+		template_free(seq->steps[i].body);
+		template_free(seq->steps[i].task);
 	}
 	free(seq->steps);
 	free(seq->name);

@@ -42,8 +42,7 @@ int template_field_known(const char *name)
 	return template_field(name) >= 0;
 }
 
-/* One {{ ... }}: the variable name and the fallback, trimmed, as spans of the template
- * (rendering a 10,000-line listing parses placeholders 50,000 times: no allocation). */
+/* One {{ ... }}: the variable name and the fallback, trimmed, as spans of the template. */
 struct placeholder {
 	const char *name, *fallback;    /* fallback NULL when there is no | */
 	int name_len, fallback_len;
@@ -81,16 +80,6 @@ static int parse_placeholder(const char *open, struct placeholder *p)
 	return 0;
 }
 
-/* The name as a string: in buf when it fits (it nearly always does), else allocated. */
-static char *placeholder_name(const struct placeholder *p, char *buf, size_t size)
-{
-	if ((size_t)p->name_len >= size)
-		return xstrndup(p->name, (size_t)p->name_len);
-	memcpy(buf, p->name, (size_t)p->name_len);
-	buf[p->name_len] = '\0';
-	return buf;
-}
-
 int template_check(const char *tmpl, template_report report, void *ctx)
 {
 	const char *s = tmpl, *open;
@@ -98,14 +87,14 @@ int template_check(const char *tmpl, template_report report, void *ctx)
 
 	while ((open = strstr(s, "{{"))) {
 		struct placeholder p;
-		char buf[128], *name;
+		char *name;
 		size_t offset = (size_t)(open - tmpl);
 
 		if (parse_placeholder(open, &p)) {
 			report(ctx, offset, "unterminated '{{': close it with '}}'");
 			return problems + 1;
 		}
-		name = placeholder_name(&p, buf, sizeof(buf));
+		name = xstrndup(p.name, (size_t)p.name_len);
 		if (!*name) {
 			report(ctx, offset, "empty '{{}}'");
 			problems++;
@@ -115,11 +104,70 @@ int template_check(const char *tmpl, template_report report, void *ctx)
 			free(msg);
 			problems++;
 		}
-		if (name != buf)
-			free(name);
+		free(name);
 		s = p.end;
 	}
 	return problems;
+}
+
+/* A template is parsed once, when its sequence is loaded, into the text before each
+ * placeholder and the placeholder: a listing renders it 10,000 times. */
+struct part {
+	const char *literal;    /* in the template's text */
+	size_t literal_len;
+	char *name;             /* NULL for the text after the last placeholder */
+	int field;              /* template_field(name) */
+	const char *fallback;   /* NULL when there is no | */
+	size_t fallback_len;
+};
+
+struct template {
+	char *text;
+	struct part *parts;
+	size_t nparts;
+};
+
+static struct part *add_part(struct template *t, const char *literal, size_t len)
+{
+	struct part *part;
+
+	t->parts = xrealloc(t->parts, (t->nparts + 1) * sizeof(*t->parts));
+	part = memset(&t->parts[t->nparts++], 0, sizeof(*part));
+	part->literal = literal;
+	part->literal_len = len;
+	return part;
+}
+
+struct template *template_compile(const char *text)
+{
+	struct template *t = xcalloc(1, sizeof(*t));
+	const char *s, *open;
+	struct placeholder p;
+
+	t->text = xstrdup(text);
+	s = t->text;
+	/* An unterminated {{ (which sequences check refuses) stays text. */
+	while ((open = strstr(s, "{{")) && !parse_placeholder(open, &p)) {
+		struct part *part = add_part(t, s, (size_t)(open - s));
+		part->name = xstrndup(p.name, (size_t)p.name_len);
+		part->field = template_field(part->name);
+		part->fallback = p.fallback;
+		part->fallback_len = (size_t)p.fallback_len;
+		s = p.end;
+	}
+	add_part(t, s, strlen(s));
+	return t;
+}
+
+void template_free(struct template *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->nparts; i++)
+		free(t->parts[i].name);
+	free(t->parts);
+	free(t->text);
+	free(t);
 }
 
 /* Rendering into no buffer only finds whether the template would be held. */
@@ -129,37 +177,28 @@ static void add(struct strbuf *out, const char *s, size_t len)
 		strbuf_add(out, s, len);
 }
 
-int template_render(const char *tmpl, template_lookup lookup, void *ctx, struct strbuf *out,
-		    char **held)
+int template_render(const struct template *t, template_lookup lookup, void *ctx,
+		    struct strbuf *out, char **held)
 {
-	const char *s = tmpl, *open;
 	int is_held = 0;
 
 	*held = NULL;
-	while ((open = strstr(s, "{{"))) {
-		struct placeholder p;
-		char buf[128], *name;
+	for (size_t i = 0; i < t->nparts; i++) {
+		const struct part *part = &t->parts[i];
 		const char *value;
 
-		add(out, s, (size_t)(open - s));
-		if (parse_placeholder(open, &p)) {
-			add(out, open, strlen(open));   /* checked files never get here */
-			return is_held;
-		}
-		name = placeholder_name(&p, buf, sizeof(buf));
-		value = lookup(ctx, name);
+		add(out, part->literal, part->literal_len);
+		if (!part->name)
+			continue;
+		value = lookup(ctx, part->field, part->name);
 		if (!str_empty(value))
 			add(out, value, strlen(value));
-		else if (p.fallback)
-			add(out, p.fallback, (size_t)p.fallback_len);
+		else if (part->fallback)
+			add(out, part->fallback, part->fallback_len);
 		else if (!is_held) {
 			is_held = 1;
-			*held = xasprintf("no value for {{%s}} and no fallback", name);
+			*held = xasprintf("no value for {{%s}} and no fallback", part->name);
 		}
-		if (name != buf)
-			free(name);
-		s = p.end;
 	}
-	add(out, s, strlen(s));
 	return is_held;
 }

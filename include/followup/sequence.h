@@ -5,6 +5,8 @@
 #ifndef FOLLOWUP_SEQUENCE_H
 #define FOLLOWUP_SEQUENCE_H
 
+#include "followup/template.h"
+
 #include <stddef.h>
 
 #include "followup/diag.h"
@@ -24,7 +26,7 @@ struct step {
 	char *id;
 	struct duration after;
 	enum channel channel;
-	char *subject, *body, *task;    /* NULL when not given */
+	struct template *subject, *body, *task;  /* NULL when not given */
 	int thread;
 	int has_expire;
 	struct duration expire;

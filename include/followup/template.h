@@ -7,8 +7,6 @@
 
 #include "followup/util.h"
 
-/* Returns the value of a variable, or NULL when it has none. */
-typedef const char *(*template_lookup)(void *ctx, const char *name);
 
 /* The variables a template may name, besides extra.*. */
 enum template_field {
@@ -30,10 +28,19 @@ int template_field_known(const char *name);
 typedef void (*template_report)(void *ctx, size_t offset, const char *message);
 int template_check(const char *tmpl, template_report report, void *ctx);
 
-/* Renders tmpl into out. A variable that is empty and has no fallback makes it return 1
+/* A template parsed for rendering; an unterminated {{ stays text. */
+struct template;
+struct template *template_compile(const char *text);
+void template_free(struct template *t);
+
+/* Returns the value of a variable, or NULL when it has none: field is its
+ * template_field(), -1 for extra.* (and unknown names), name the variable as written. */
+typedef const char *(*template_lookup)(void *ctx, int field, const char *name);
+
+/* Renders t into out. A variable that is empty and has no fallback makes it return 1
  * with *held set to an allocated reason ("no value for {{first_name}}"); the rest is
- * still rendered. 0 on success. With out NULL it only finds whether tmpl is held. */
-int template_render(const char *tmpl, template_lookup lookup, void *ctx, struct strbuf *out,
-		    char **held);
+ * still rendered. 0 on success. With out NULL it only finds whether t is held. */
+int template_render(const struct template *t, template_lookup lookup, void *ctx,
+		    struct strbuf *out, char **held);
 
 #endif
