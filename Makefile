@@ -42,7 +42,7 @@ QUIET_LINK = @echo '   LINK   $@';
 endif
 
 override CFLAGS := -std=c11 -D_GNU_SOURCE -DFOLLOWUP_VERSION='"$(VERSION)"' \
-	-DFOLLOWUP_DATADIR='"$(DATADIR)"' -Iinclude $(WARNINGS) $(SAN_FLAGS) $(DEP_CFLAGS) $(CFLAGS)
+	-DFOLLOWUP_DATADIR='"$(DATADIR)"' -Iinclude -pthread $(WARNINGS) $(SAN_FLAGS) $(DEP_CFLAGS) $(CFLAGS)
 override LDFLAGS += $(SAN_FLAGS)
 
 SRCS = $(wildcard src/*.c)

@@ -80,7 +80,7 @@ static char *render(const struct template *tmpl, struct lookup_ctx *ctx, struct 
 
 	if (!tmpl)
 		return NULL;
-	strbuf_grow(&out, 256);     /* a subject or task fits: one allocation */
+	strbuf_grow(&out, 256);     /* a subject or task fits at once; a body grows it */
 	if (template_render(tmpl, lookup, ctx, &out, &held) && !c->held)
 		c->held = held;
 	else
@@ -89,7 +89,7 @@ static char *render(const struct template *tmpl, struct lookup_ctx *ctx, struct 
 }
 
 /* Holds the touch when tmpl would, without rendering it: a listing shows no body. */
-static void check(const struct template *tmpl, struct lookup_ctx *ctx, struct composed *c)
+static void hold_if_unfilled(const struct template *tmpl, struct lookup_ctx *ctx, struct composed *c)
 {
 	char *held = NULL;
 
@@ -206,7 +206,7 @@ static int compose(struct store *store, const struct config *config,
 		if (with_body)
 			c->body = render(c->step->body, &ctx, c);
 		else
-			check(c->step->body, &ctx, c);
+			hold_if_unfilled(c->step->body, &ctx, c);
 		if (str_empty(c->from_email) && !c->held)
 			c->held = xstrdup("no sender address: set 'sender' or the owner's email in the config");
 		/* Mail goes out without SMTPUTF8: an address beyond ASCII cannot be written to. */

@@ -152,6 +152,8 @@ static void print_batch(struct printer *p, struct batch *b)
 	strbuf_reset(&b->text);
 }
 
+/* The printer thread. It must not touch time zones or the environment, which the main
+ * thread changes (use_zone in timeutil.c): time_format_utc uses gmtime_r alone. */
 static void *printer_main(void *opaque)
 {
 	struct due_json *j = opaque;

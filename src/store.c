@@ -457,10 +457,11 @@ static int fold_stored_emails(struct store *s)
 }
 
 /* Schema 3: the due index holds what the listing reads of a touch, so that listing
- * 10,000 due touches reads no touch row (a third of its B-tree lookups). It holds the id
- * second: ties in due_at still come in touch order, as send takes them. */
+ * 10,000 due touches reads no touch row (a third of its B-tree lookups). The id comes
+ * second, before the other columns (an index ends with the rowid, but here that would
+ * be after them): ties in due_at still come in touch order, as send takes them, unsorted. */
 static const char *const schema_v3_due_index =
-	"DROP INDEX touches_due;"
+	"DROP INDEX IF EXISTS touches_due;"
 	"CREATE INDEX touches_due ON touches(due_at, id, lead_id, enrolment_id, step, channel,"
 	" state, retry_at) WHERE state = 'pending';";
 

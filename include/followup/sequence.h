@@ -5,12 +5,12 @@
 #ifndef FOLLOWUP_SEQUENCE_H
 #define FOLLOWUP_SEQUENCE_H
 
-#include "followup/template.h"
-
 #include <stddef.h>
 
 #include "followup/diag.h"
 #include "followup/timeutil.h"
+
+struct template;
 
 enum channel { CHANNEL_EMAIL, CHANNEL_CALL, CHANNEL_LINKEDIN, CHANNEL_TASK };
 const char *channel_name(enum channel c);

@@ -191,10 +191,10 @@ struct due_filter {
 };
 typedef int (*due_fn)(const struct due_item *d, void *ctx);
 /* Pending touches due by f->until, oldest first, through the due index. The item's
- * strings are the store's own and live only until fn returns: copy what you keep. It
- * carries what a listing needs: of the touch no message_id, subject, sender, note,
- * attempts, close_at or done_at, of the enrolment its id, sequence, event and anchor_at
- * (store_due_item has them all). */
+ * strings are the store's own and live only until fn returns: copy what you keep.
+ * It carries only what a listing needs: the whole lead; the touch without message_id,
+ * subject, sender, note, attempts, close_at and done_at; of the enrolment only id,
+ * lead_id, sequence, event and anchor_at. store_due_item() reads everything. */
 int store_due_each(struct store *s, const struct due_filter *f, due_fn fn, void *ctx);
 int store_due_item(struct store *s, int64_t touch_id, struct due_item *out);
 

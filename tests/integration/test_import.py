@@ -228,6 +228,13 @@ class ImportSamples(FollowupTest):
         self.assertEqual(columns, ["due_at", "id", "lead_id", "enrolment_id", "step",
                                    "channel", "state", "retry_at"])
 
+    def test_a_schema_2_store_without_the_due_index_still_migrates(self):
+        self.import_json(self.write("d.csv", "Email\na@x.example\n"))
+        subprocess.run(["sqlite3", self.db, "DROP INDEX touches_due; PRAGMA user_version = 2"],
+                       check=True)
+        self.assertEqual(len(self.ok("due", "--json", now="2030-01-01T12:00:00Z").json()), 1)
+        self.assertEqual(len(self.sql("PRAGMA index_info(touches_due)")), 8)
+
     def test_a_note_inside_an_earlier_one_is_still_a_new_note(self):
         self.import_json(self.write("n.csv", "Email,Notes\na@x.example,Not interested\n"
                                     "a@x.example,interested\na@x.example,Not interested\n"))
