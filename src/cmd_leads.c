@@ -32,20 +32,26 @@ static void add_string(cJSON *o, const char *key, const char *value)
 	cJSON_AddItemToObject(o, key, value ? cJSON_CreateString(value) : cJSON_CreateNull());
 }
 
-char *lead_name(const struct lead *l)
+int lead_name_add(struct strbuf *sb, const char *first_name, const char *last_name)
 {
-	int first = !str_empty(l->first_name), last = !str_empty(l->last_name);
-	struct strbuf name = STRBUF_INIT;
+	int first = !str_empty(first_name), last = !str_empty(last_name);
 
-	if (!first && !last)
-		return NULL;
 	/* Not xasprintf: due --json names 10,000 leads, and printf was a twentieth of it. */
 	if (first)
-		strbuf_addstr(&name, l->first_name);
+		strbuf_addstr(sb, first_name);
 	if (first && last)
-		strbuf_addch(&name, ' ');
+		strbuf_addch(sb, ' ');
 	if (last)
-		strbuf_addstr(&name, l->last_name);
+		strbuf_addstr(sb, last_name);
+	return first || last;
+}
+
+char *lead_name(const struct lead *l)
+{
+	struct strbuf name = STRBUF_INIT;
+
+	if (!lead_name_add(&name, l->first_name, l->last_name))
+		return NULL;
 	return strbuf_detach(&name);
 }
 

@@ -106,17 +106,10 @@ static const char *row_text(const struct batch *b, const struct stored_row *row,
 static const char *row_name(struct printer *p, const struct batch *b,
 			    const struct stored_row *row)
 {
-	const char *first = row_text(b, row, RT_FIRST_NAME), *last = row_text(b, row, RT_LAST_NAME);
-
-	if (str_empty(first) && str_empty(last))
-		return row_text(b, row, RT_EMAIL);
 	strbuf_reset(&p->name);
-	if (!str_empty(first))
-		strbuf_addstr(&p->name, first);
-	if (!str_empty(first) && !str_empty(last))
-		strbuf_addch(&p->name, ' ');
-	if (!str_empty(last))
-		strbuf_addstr(&p->name, last);
+	if (!lead_name_add(&p->name, row_text(b, row, RT_FIRST_NAME),
+			   row_text(b, row, RT_LAST_NAME)))
+		return row_text(b, row, RT_EMAIL);
 	return p->name.buf;
 }
 

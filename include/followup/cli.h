@@ -15,6 +15,7 @@
 #include "followup/config.h"
 #include "followup/sequence.h"
 #include "followup/store.h"
+#include "followup/util.h"
 
 struct cJSON;
 
@@ -81,6 +82,8 @@ void json_stream_end(struct json_stream *s);
 struct cJSON *lead_to_json(const struct lead *l);
 /* "First Last", or the one of them there is; NULL when the lead has neither. Caller frees. */
 char *lead_name(const struct lead *l);
+/* Appends that name to sb; returns 0 when there is neither name (nothing appended). */
+int lead_name_add(struct strbuf *sb, const char *first_name, const char *last_name);
 /* Says why a sequence cannot be used (unknown, or invalid and where); returns FU_USAGE. */
 int cli_sequence_error(struct cli *cli, const char *name);
 
