@@ -18,6 +18,7 @@
 #include "followup/transport.h"
 #include "followup/util.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -366,22 +367,53 @@ static int is_session_failure(CURLcode rc)
 	}
 }
 
+/* The subject of a reply's enhanced status code (RFC 3463), the 1 of "550 5.1.1 ...":
+ * 1 the address, 2 the mailbox, 7 security or policy; -1 when the reply has none. */
+static int enhanced_subject(const char *reply)
+{
+	const char *p = reply;
+
+	if (strlen(p) < 4 || (p[3] != ' ' && p[3] != '-'))
+		return -1;
+	p += 4;
+	if ((*p != '4' && *p != '5') || p[1] != '.' || !isdigit((unsigned char)p[2]))
+		return -1;
+	return atoi(p + 2);
+}
+
+/* Whether a 5xx after RCPT or the data is about this recipient: its address or its
+ * mailbox (5.1.x, 5.2.x). A policy refusal (5.7.x: relaying denied, DMARC) or one that
+ * does not say is about the sender or the message, and every message would get it:
+ * bouncing on it would stop the follow-up of the whole list. */
+static int refuses_recipient(enum smtp_stage stage, const char *reply)
+{
+	int subject = enhanced_subject(reply);
+
+	if (subject == 1 || subject == 2)
+		return 1;
+	return stage == STAGE_RCPT && subject != 7;
+}
+
 /*
  * What the outcome means for this message. code is the server's last reply
  * code in this transfer (CURLINFO_RESPONSE_CODE), 354 when the data went up
- * but no reply to the final "." came.
+ * but no reply to the final "." came; reply that reply's line.
  */
-static enum transport_result classify(CURLcode rc, enum smtp_stage stage, long code)
+static enum transport_result classify(CURLcode rc, enum smtp_stage stage, long code,
+				      const char *reply)
 {
 	long reply_class = code / 100;
 
 	if (rc == CURLE_OK)
 		return TRANSPORT_SENT;
+	/* 421: the server is closing the session, whatever it was asked. */
+	if (code == 421)
+		return TRANSPORT_FATAL;
 	/* Once the whole message is out, only a reply may say it was not
 	 * delivered; whatever else went wrong, it may have been. */
 	if (stage == STAGE_END_OF_DATA) {
 		if (reply_class == 5)
-			return TRANSPORT_REJECTED;
+			return refuses_recipient(stage, reply) ? TRANSPORT_REJECTED : TRANSPORT_FATAL;
 		if (reply_class == 4)
 			return TRANSPORT_RETRY;
 		return TRANSPORT_IN_DOUBT;
@@ -391,13 +423,16 @@ static enum transport_result classify(CURLcode rc, enum smtp_stage stage, long c
 		return TRANSPORT_FATAL;
 	switch (stage) {
 	case STAGE_MAIL:
-		/* A 5xx to MAIL FROM refuses the sender (or demands AUTH or TLS):
-		 * no fault of this recipient, and every message would get it. */
-		return reply_class == 5 ? TRANSPORT_FATAL : TRANSPORT_RETRY;
+		/* A reply to MAIL FROM is about the sender (a refusal, a demand for AUTH or
+		 * TLS, a rate limit): no fault of this recipient, and every message would
+		 * get it. */
+		return TRANSPORT_FATAL;
 	case STAGE_RCPT:
 	case STAGE_DATA:
 		/* A drop before the final "." delivers nothing. */
-		return reply_class == 5 ? TRANSPORT_REJECTED : TRANSPORT_RETRY;
+		if (reply_class == 5)
+			return refuses_recipient(stage, reply) ? TRANSPORT_REJECTED : TRANSPORT_FATAL;
+		return TRANSPORT_RETRY;
 	case STAGE_SESSION:
 	case STAGE_END_OF_DATA:
 		break;
@@ -440,8 +475,15 @@ static char *failure_message(const struct smtp_transport *t, CURLcode rc,
 				    "TLS", t->description);
 		else if (rc == CURLE_LOGIN_DENIED || rc == CURLE_AUTH_ERROR)
 			strbuf_addf(&sb, "authentication failed at %s: %s", t->description, why);
+		else if (!strncmp(t->last_reply, "421", 3))
+			strbuf_addf(&sb, "%s is closing the session: stopped, nothing marked",
+				    t->description);
 		else if (t->stage == STAGE_MAIL)
 			strbuf_addf(&sb, "%s refused sender '%s'", t->description, from);
+		else if (server_said)
+			strbuf_addf(&sb, "%s refused the message to '%s' for a reason that is not"
+				    " the recipient's, so every message would be: stopped, nothing"
+				    " marked", t->description, recipient);
 		else
 			strbuf_addf(&sb, "cannot send via %s: %s", t->description, why);
 		break;
@@ -513,7 +555,7 @@ enum transport_result smtp_transport_send(struct smtp_transport *t, const char *
 	 * cron run of 200, hours): the caller asks smtp_transport_stalled() and stops. */
 	if (rc == CURLE_OPERATION_TIMEDOUT)
 		t->timed_out = 1;
-	result = classify(rc, t->stage, code);
+	result = classify(rc, t->stage, code, t->last_reply);
 	if (result != TRANSPORT_SENT)
 		*errmsg = failure_message(t, rc, result, envelope_from, recipient);
 

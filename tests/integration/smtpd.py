@@ -24,10 +24,13 @@ Options (see --help):
   --tls CERT KEY        implicit TLS from the first byte (smtps)
   --auth USER:PASS      require AUTH PLAIN or LOGIN with these credentials
   --xoauth2 TOKEN       require AUTH XOAUTH2 with this bearer token
-  --reply RULE          scripted reply to RCPT TO; RULE is ADDR=CODE[xCOUNT]:
+  --reply RULE          scripted reply to RCPT TO; RULE is ADDR=CODE[/ENH][xCOUNT]:
                         ADDR=451x1 answers 451 once, then accepts; ADDR=550
-                        answers 550 every time; ADDR may be * for everyone
+                        answers 550 every time; ADDR may be * for everyone;
+                        /ENH gives the enhanced code (550/5.7.26), else 4.3.0
+                        or 5.1.1
   --data-reply RULE     the same, as the reply to the end of DATA
+  --mail-reply RULE     the same, as the reply to MAIL FROM (ADDR the sender)
   --drop-after-data N   for the first N messages, read the whole DATA, then
                         close the connection without replying
   --drop-after-data-for ADDR
@@ -88,15 +91,17 @@ def make_self_signed_cert(directory):
 class Rule:
     """A scripted reply: ADDR=CODE[xCOUNT]. COUNT None means every time."""
 
-    SYNTAX = re.compile(r"^(?P<addr>[^=]+)=(?P<code>[45]\d\d)(?:x(?P<count>\d+))?$")
+    SYNTAX = re.compile(r"^(?P<addr>[^=]+)=(?P<code>[45]\d\d)"
+                        r"(?:/(?P<enhanced>[45]\.\d{1,3}\.\d{1,3}))?(?:x(?P<count>\d+))?$")
 
     def __init__(self, text):
         m = self.SYNTAX.match(text)
         if not m:
             raise argparse.ArgumentTypeError(
-                f"bad rule {text!r}: expected ADDR=CODE or ADDR=CODExCOUNT")
+                f"bad rule {text!r}: expected ADDR=CODE[/ENHANCED][xCOUNT]")
         self.addr = m.group("addr").strip().lower()
         self.code = int(m.group("code"))
+        self.enhanced = m.group("enhanced")
         self.remaining = int(m.group("count")) if m.group("count") else None
 
     def applies(self, addresses):
@@ -108,6 +113,8 @@ class Rule:
         """Returns the reply line and uses up one of the rule's answers."""
         if self.remaining is not None:
             self.remaining -= 1
+        if self.enhanced:
+            return f"{self.code} {self.enhanced} refused (scripted)"
         if self.code // 100 == 4:
             return f"{self.code} 4.3.0 try again later (scripted)"
         return f"{self.code} 5.1.1 mailbox unavailable (scripted)"
@@ -162,8 +169,20 @@ class Handler:
         self.sessions = set()     # open connections (SMTP protocol objects)
         self.rcpt_rules = list(args.reply)
         self.data_rules = list(args.data_reply)
+        self.mail_rules = list(args.mail_reply)
         self.drops_left = args.drop_after_data
         self.drop_for = {a.lower() for a in args.drop_after_data_for}
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        for rule in self.mail_rules:
+            if rule.applies([address]):
+                reply = rule.fire()
+                self.spool.event(event="mail", connection=session.number,
+                                 address=address, reply=reply)
+                return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         for rule in self.rcpt_rules:
@@ -358,6 +377,8 @@ def parse_args(argv):
                    metavar="ADDR=CODE[xN]")
     p.add_argument("--data-reply", type=Rule, action="append", default=[],
                    metavar="ADDR=CODE[xN]")
+    p.add_argument("--mail-reply", type=Rule, action="append", default=[],
+                   metavar="RULE", help="scripted reply to MAIL FROM (see above)")
     p.add_argument("--drop-after-data", type=int, default=0, metavar="N")
     p.add_argument("--drop-after-data-for", action="append", default=[],
                    metavar="ADDR")
@@ -407,7 +428,7 @@ class TestSMTPServer:
     Keyword arguments mirror the script's options: starttls=True (a cert is
     made in a temp dir unless cert=(CERT, KEY) is given), tls=True (smtps),
     auth="user:pass", xoauth2="token", replies=["a@x=451x1"],
-    data_replies=[...], drop_after_data=N, drop_after_data_for=["a@x"],
+    data_replies=[...], mail_replies=[...], drop_after_data=N, drop_after_data_for=["a@x"],
     hang_after_data=SECONDS, stop_after=N.
     After start(): .port, .url ("smtp://127.0.0.1:PORT" or smtps://),
     .ca_file (the cert, for the client's ca_file) and .spool.
@@ -416,7 +437,7 @@ class TestSMTPServer:
     __test__ = False  # not a test case, whatever collectors think of the name
 
     def __init__(self, spool=None, *, starttls=False, tls=False, cert=None,
-                 auth=None, xoauth2=None, replies=(), data_replies=(),
+                 auth=None, xoauth2=None, replies=(), data_replies=(), mail_replies=(),
                  drop_after_data=0, drop_after_data_for=(), hang_after_data=0,
                  stop_after=0, verbose=False, start_timeout=15):
         self._tmp = tempfile.mkdtemp(prefix="followup-smtpd-")
@@ -425,6 +446,7 @@ class TestSMTPServer:
         self.cert = cert
         self.options = dict(auth=auth, xoauth2=xoauth2, replies=list(replies),
                             data_replies=list(data_replies),
+                            mail_replies=list(mail_replies),
                             drop_after_data=drop_after_data,
                             drop_after_data_for=list(drop_after_data_for),
                             hang_after_data=hang_after_data,
@@ -450,6 +472,8 @@ class TestSMTPServer:
             cmd += ["--reply", rule]
         for rule in o["data_replies"]:
             cmd += ["--data-reply", rule]
+        for rule in o["mail_replies"]:
+            cmd += ["--mail-reply", rule]
         if o["drop_after_data"]:
             cmd += ["--drop-after-data", str(o["drop_after_data"])]
         for addr in o["drop_after_data_for"]:

@@ -247,6 +247,58 @@ class TemporaryAndPermanent(SendBase):
         self.assertNotIn("hard@x.example", [m.rcpt_tos[0] for m in self.server.messages()])
 
 
+class PolicyRefusal(SendBase):
+    """A refusal that names no fault of the recipient (DMARC, relaying denied) would
+    come for every message: it stops the run and bounces nobody."""
+    server_options = dict(data_replies=["*=550/5.7.26"])
+
+    def test_a_dmarc_refusal_after_the_data_stops_the_run_and_bounces_no_one(self):
+        self.import_csv(self.lead_rows(3))
+        r = self.send(NOW_RECAP, code=1)
+        self.assertIn("not the recipient's", r.err)
+        self.assertIn("5.7.26", r.err)
+        self.assertEqual(self.sql("SELECT DISTINCT status FROM leads"), [{"status": "active"}])
+        self.assertEqual(set(self.states()), {"pending"})
+        self.assertEqual(self.sql("SELECT max(attempts) AS n FROM touches"), [{"n": 0}])
+
+
+class RelayDenied(SendBase):
+    server_options = dict(replies=["*=554/5.7.1"])
+
+    def test_relaying_denied_at_rcpt_stops_the_run_and_bounces_no_one(self):
+        self.import_csv(self.lead_rows(3))
+        self.send(NOW_RECAP, code=1)
+        self.assertEqual(self.sql("SELECT DISTINCT status FROM leads"), [{"status": "active"}])
+        self.assertEqual(set(self.states()), {"pending"})
+
+
+class ServerBusy(SendBase):
+    """A 421 or a 4xx to MAIL FROM is the server's state, not a recipient's: the run
+    stops on the first one, and no touch spends a retry on it."""
+    server_options = dict(mail_replies=["*=421/4.7.0"])
+
+    def test_a_421_to_mail_from_stops_the_run_and_uses_up_no_retry(self):
+        self.import_csv(self.lead_rows(3))
+        for now in (NOW_RECAP, "2026-03-09T18:00:00Z", "2026-03-10T13:00:00Z"):
+            r = self.send(now, code=1)
+            self.assertIn("closing the session", r.err)
+        self.assertEqual(set(self.states()), {"pending"})
+        self.assertEqual(self.sql("SELECT max(attempts) AS n, max(retry_at) AS r"
+                                  " FROM touches"), [{"n": 0, "r": None}])
+        self.assertEqual(self.server.connections(), 3)
+
+
+class SenderRateLimited(SendBase):
+    server_options = dict(mail_replies=["*=451/4.7.1"])
+
+    def test_a_4xx_to_mail_from_stops_the_run_and_uses_up_no_retry(self):
+        self.import_csv(self.lead_rows(3))
+        r = self.send(NOW_RECAP, code=1)
+        self.assertIn("refused sender", r.err)
+        self.assertEqual(set(self.states()), {"pending"})
+        self.assertEqual(self.server.connections(), 1)
+
+
 class ServerStops(SendBase):
     server_options = dict(stop_after=2)
 
