@@ -260,16 +260,27 @@ int unknown_option(char **argv)
 	return usage_error(argv[0], "unknown option or missing value in '%s'", argv[optind - 1]);
 }
 
-int parse_time_option(struct cli *cli, const char *opt, const char *value, time_t *out)
+static int parse_time_with(int (*parse)(const char *, const char *, time_t, time_t *),
+			   struct cli *cli, const char *opt, const char *value, time_t *out)
 {
 	time_t now = cli->now ? cli->now : time(NULL);
 
-	if (time_parse(value, cli_zone(cli), now, out)) {
+	if (parse(value, cli_zone(cli), now, out)) {
 		error("%s: invalid time '%s' (try 2026-03-05T09:00:00Z, '2026-03-05 09:00',"
 		      " 2026-03-05 or +7d)", opt, value);
 		return FU_USAGE;
 	}
 	return FU_OK;
+}
+
+int parse_time_option(struct cli *cli, const char *opt, const char *value, time_t *out)
+{
+	return parse_time_with(time_parse, cli, opt, value, out);
+}
+
+int parse_until_option(struct cli *cli, const char *opt, const char *value, time_t *out)
+{
+	return parse_time_with(time_parse_until, cli, opt, value, out);
 }
 
 int stdout_is_tty(void)

@@ -20,7 +20,7 @@ static const char usage[] =
 	"call or task text ready to act on. Email touches go out with 'followup send'.\n\n"
 	"  --owner NAME     only this rep's leads\n"
 	"  --channel C      only this channel\n"
-	"  --until TIME     look ahead, e.g. +7d or 2026-03-09\n"
+	"  --until TIME     look ahead, e.g. +7d, or to the end of a day: tomorrow, 2026-03-09\n"
 	"  --json           an array of objects (see the README for the keys)\n"
 	"  --ics            the calls and tasks as an iCalendar file (one VTODO each)\n\n"
 	"With --until past today, a forecast follows: touches per day, emails on the day\n"
@@ -453,7 +453,7 @@ int cmd_due(int argc, char **argv, struct cli *cli)
 			r.filter.channel = optarg;
 			break;
 		case 'u':
-			if ((status = parse_time_option(cli, "--until", optarg, &r.filter.until)))
+			if ((status = parse_until_option(cli, "--until", optarg, &r.filter.until)))
 				return status;
 			break;
 		case 'j': r.json = 1; break;

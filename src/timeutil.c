@@ -573,24 +573,49 @@ static int read_day_word(const char *s, const char *zone, time_t now, time_t *ou
 	return TIME_EINVAL;
 }
 
-int time_parse(const char *s, const char *zone, time_t now, time_t *out)
+/* *whole_day is set when s names a day and no time of day (2026-03-05, tomorrow). */
+static int parse_time(const char *s, const char *zone, time_t now, time_t *out,
+		      int *whole_day)
 {
 	char text[TIME_TEXT_MAX];
 	struct written_time wt;
 	const char *p = text;
 
+	*whole_day = 0;
 	if (copy_trimmed(s, text) < 0)
 		return TIME_EINVAL;
 	if (text[0] == '@')
 		return read_epoch_tagged(text, out);
 	if (text[0] == '+' || text[0] == '-')
 		return read_relative(text, zone, now, out);
-	if (isalpha((unsigned char)text[0]))
+	if (isalpha((unsigned char)text[0])) {
+		*whole_day = strcasecmp(text, "now") != 0;
 		return read_day_word(text, zone, now, out);
-	if (read_date(&p, DATE_ISO_ONLY, DATE_ORDER_YMD, &wt) < 0 ||
-	    read_time_of_day(&p, 0, &wt) < 0)
+	}
+	if (read_date(&p, DATE_ISO_ONLY, DATE_ORDER_YMD, &wt) < 0)
+		return TIME_EINVAL;
+	*whole_day = *p == '\0';
+	if (read_time_of_day(&p, 0, &wt) < 0)
 		return TIME_EINVAL;
 	return instant_of_written(&wt, zone, out);
+}
+
+int time_parse(const char *s, const char *zone, time_t now, time_t *out)
+{
+	int whole_day;
+
+	return parse_time(s, zone, now, out, &whole_day);
+}
+
+int time_parse_until(const char *s, const char *zone, time_t now, time_t *out)
+{
+	int whole_day, ret = parse_time(s, zone, now, out, &whole_day);
+
+	if (ret < 0 || !whole_day)
+		return ret;
+	ret = day_start(*out, 1, zone, out);
+	*out -= 1;
+	return ret;
 }
 
 int date_order_parse(const char *s, enum date_order *out)

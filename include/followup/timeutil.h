@@ -75,6 +75,9 @@ void zone_restore_local(void);
  * Returns 0, TIME_EINVAL (caller prints "invalid time 'X'") or TIME_EZONE.
  */
 int time_parse(const char *s, const char *zone, time_t now, time_t *out);
+/* The same for a bound that includes its day: a day without a time of day (2026-03-05,
+ * today, tomorrow) means the last second of that day in zone, not its midnight. */
+int time_parse_until(const char *s, const char *zone, time_t now, time_t *out);
 
 /* How a badge-scan date with the year last is read: 3/4/2025 is March 4 (MDY) or
  * 3 April (DMY). AUTO reads slashes as MDY (the US default). Dotted dates are always

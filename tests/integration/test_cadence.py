@@ -88,6 +88,15 @@ class Cadence(FollowupTest):
         self.assertIsNone(touch["held"])
         self.assertEqual(touch["company"], "NYC Co")
 
+    def test_due_until_a_day_lists_all_of_that_day(self):
+        self.import_leads()
+        sunday = "2026-03-08T15:00:00Z"
+        self.assertEqual(self.due(sunday, "--until", "2026-03-08"), [])
+        [touch] = self.due(sunday, "--until", "2026-03-09")     # due Monday 13:00Z
+        self.assertEqual(touch["step"], "recap")
+        self.assertEqual(len(self.due(sunday, "--until", "tomorrow")), 1)
+        self.assertEqual(self.due(sunday, "--until", "2026-03-09T12:00:00Z"), [])
+
     def test_send_waits_for_the_window(self):
         self.import_leads()
         # Due Monday 09:00, but send first runs at 19:00 (its server was down all day).

@@ -244,6 +244,36 @@ static void test_timeutil__time_parse_forms(void **state)
 	}
 }
 
+/* An --until bound: a day alone runs to its last second (here across the DST change, a
+ * 23-hour day); a time, a relative time or "now" is read as time_parse reads it. */
+static void test_timeutil__time_parse_until_takes_whole_days(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *expect;
+	} cases[] = {
+		{ "2026-03-05", "2026-03-06T04:59:59Z" },
+		{ "2026-03-08", "2026-03-09T03:59:59Z" },       /* EST to EDT that day */
+		{ "today", "2026-03-06T04:59:59Z" },
+		{ "tomorrow", "2026-03-07T04:59:59Z" },
+		{ "2026-03-05 09:00", "2026-03-05T14:00:00Z" },
+		{ "2026-03-05T09:00:00Z", "2026-03-05T09:00:00Z" },
+		{ "+7d", "2026-03-12T13:30:00Z" },
+		{ "now", NOW_ISO },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		time_t t = 0;
+
+		if (time_parse_until(cases[i].text, NY, at(NOW_ISO), &t) != 0)
+			fail_msg("time_parse_until('%s') failed", cases[i].text);
+		if (t != at(cases[i].expect))
+			fail_msg("time_parse_until('%s'): got %s, want %s", cases[i].text, iso(t),
+				 cases[i].expect);
+	}
+}
+
 static void test_timeutil__time_parse_garbage(void **state)
 {
 	static const char *const cases[] = {
@@ -788,6 +818,7 @@ int main(void)
 		cmocka_unit_test(test_timeutil__zone_from_local),
 		cmocka_unit_test(test_timeutil__local_zone_is_restored),
 		cmocka_unit_test(test_timeutil__time_parse_forms),
+		cmocka_unit_test(test_timeutil__time_parse_until_takes_whole_days),
 		cmocka_unit_test(test_timeutil__time_parse_garbage),
 		cmocka_unit_test(test_timeutil__time_parse_zones),
 		cmocka_unit_test(test_timeutil__scanned_at_forms),
