@@ -47,6 +47,9 @@ struct store {
 	sqlite3 *db;
 	char *path;
 	int depth;              /* of store_begin() calls not yet committed */
+	unsigned long transactions;     /* outermost ones begun: which one is open */
+	unsigned long seen_in;          /* the transaction import_seen belongs to */
+	int64_t first_import;           /* the first import of that transaction */
 	int sender_lock_fd;
 	sqlite3_stmt *stmts[ST_COUNT];
 };
@@ -581,6 +584,7 @@ int store_begin(struct store *s)
 	if (run(s, stmt(s, ST_BEGIN, "BEGIN IMMEDIATE"), "cannot start a transaction"))
 		return -1;
 	s->depth = 1;
+	s->transactions++;
 	return 0;
 }
 
@@ -616,12 +620,16 @@ void store_rollback(struct store *s)
 
 /* --- leads and import ---------------------------------------------------------------- */
 
+/* The files of one `followup import` are one transaction, and a lead in two of them is
+ * a duplicate like a lead twice in one file: what was seen is kept per transaction. */
 int store_import_start(struct store *s, const char *file, const char *event, time_t now,
 		       int64_t *import_id)
 {
+	int first_of_transaction = s->depth == 0 || s->seen_in != s->transactions;
 	sqlite3_stmt *st;
 
-	if (exec(s, "CREATE TEMP TABLE IF NOT EXISTS import_seen(lead_id INTEGER PRIMARY KEY);"
+	if (first_of_transaction &&
+	    exec(s, "CREATE TEMP TABLE IF NOT EXISTS import_seen(lead_id INTEGER PRIMARY KEY);"
 		    " DELETE FROM temp.import_seen", "cannot start the import"))
 		return -1;
 	st = stmt(s, ST_IMPORT_START, "INSERT INTO imports(file, event, at) VALUES (?, ?, ?)");
@@ -633,6 +641,10 @@ int store_import_start(struct store *s, const char *file, const char *event, tim
 	if (run(s, st, "cannot record the import"))
 		return -1;
 	*import_id = sqlite3_last_insert_rowid(s->db);
+	if (first_of_transaction) {
+		s->seen_in = s->transactions;
+		s->first_import = *import_id;
+	}
 	return 0;
 }
 
@@ -746,7 +758,7 @@ static int lead_merge_into(struct store *s, int64_t id, const struct lead *in, i
 }
 
 /* Remembers, for this import only, that a lead already in the store was seen, so that
- * a repeat in the same file counts as a duplicate. Kept in a temporary table, not in the
+ * a repeat in the same files counts as a duplicate. Kept in a temporary table, not in the
  * lead, so that importing the same file twice writes nothing. */
 static int lead_mark_seen(struct store *s, int64_t id)
 {
@@ -762,7 +774,7 @@ int store_lead_merge(struct store *s, const struct lead *in, int64_t import_id,
 		     enum merge_result *result, int64_t *lead_id, int *changed, int *earlier)
 {
 	sqlite3_stmt *st = stmt(s, ST_LEAD_BY_EMAIL,
-		"SELECT id, import_id = ?2 OR EXISTS (SELECT 1 FROM temp.import_seen"
+		"SELECT id, import_id >= ?2 OR EXISTS (SELECT 1 FROM temp.import_seen"
 		" WHERE lead_id = leads.id), contact_at FROM leads WHERE email = ?1");
 	int seen_by_import;
 	time_t old_contact;
@@ -772,7 +784,8 @@ int store_lead_merge(struct store *s, const struct lead *in, int64_t import_id,
 	if (!st)
 		return -1;
 	bind_email(st, 1, in->email);
-	sqlite3_bind_int64(st, 2, import_id);
+	/* Leads made by this transaction's imports, whose ids go up from its first. */
+	sqlite3_bind_int64(st, 2, s->first_import);
 	found = step_row(s, st, "cannot look up a lead");
 	if (found < 0)
 		return -1;

@@ -235,6 +235,15 @@ class ImportSamples(FollowupTest):
         self.assertEqual(len(self.ok("due", "--json", now="2030-01-01T12:00:00Z").json()), 1)
         self.assertEqual(len(self.sql("PRAGMA index_info(touches_due)")), 8)
 
+    def test_a_lead_in_two_files_of_one_import_is_a_duplicate(self):
+        f1 = self.write("f1.csv", "Email\na@x.example\nb@x.example\n")
+        f2 = self.write("f2.csv", "Email\nA@x.example\nc@x.example\n")
+        first = self.ok("import", "--json", f1, f2).json()
+        self.assertEqual((first["imported"], first["updated"], first["duplicates"]), (3, 0, 1))
+        again = self.ok("import", "--json", f1, f2).json()
+        self.assertEqual((again["imported"], again["duplicates"]), (0, 1))
+        self.assertEqual(again["updated"], 3)
+
     def test_a_note_inside_an_earlier_one_is_still_a_new_note(self):
         self.import_json(self.write("n.csv", "Email,Notes\na@x.example,Not interested\n"
                                     "a@x.example,interested\na@x.example,Not interested\n"))

@@ -34,6 +34,13 @@ static int setup(void **state)
 	return 0;
 }
 
+/* Another `followup import`: its own transaction. */
+static void next_import(struct fixture *f)
+{
+	assert_int_equal(store_commit(f->store), 0);
+	assert_int_equal(store_begin(f->store), 0);
+}
+
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
@@ -104,6 +111,7 @@ static void test_store__merge_fills_appends_and_keeps(void **state)
 
 	assert_int_equal(store_lead_merge(f->store, &a, f->import_id, &r, &id, &changed,
 					  &earlier), 0);
+	next_import(f);
 	assert_int_equal(store_import_start(f->store, "b.csv", NULL, 2000, &import2), 0);
 	assert_int_equal(store_lead_merge(f->store, &b, import2, &r, &id, &changed, &earlier), 0);
 	assert_int_equal(r, MERGE_UPDATED);
@@ -116,6 +124,7 @@ static void test_store__merge_fills_appends_and_keeps(void **state)
 	lead_release(&got);
 
 	/* Nothing new: nothing changes, so a re-import writes nothing. */
+	next_import(f);
 	assert_int_equal(store_import_start(f->store, "c.csv", NULL, 3000, &import3), 0);
 	assert_int_equal(store_lead_merge(f->store, &c, import3, &r, &id, &changed, &earlier), 0);
 	assert_int_equal(r, MERGE_UPDATED);
