@@ -381,6 +381,23 @@ static int quote_in_quotes(struct csv_reader *r, struct csv_record *rec, int *in
 	return 0;
 }
 
+/* A quote inside an unquoted field is a character (RFC 4180 has none there), but a
+ * doubled one ("Said ""ship it"" twice") is an exporter that escaped quotes and forgot
+ * to quote the field: it is one quote, as it would be inside quotes. */
+static int quote_in_plain_field(struct csv_reader *r, struct csv_record *rec, char **errmsg)
+{
+	int next = peek_byte(r, errmsg);
+
+	if (next == READ_FAILED)
+		return CSV_EIO;
+	add_byte(rec, '"');
+	if (next == '"') {
+		next_byte(r, errmsg);
+		strbuf_addch(&rec->rawbuf, '"');
+	}
+	return 0;
+}
+
 /* A line break inside a quoted field: stored as LF, whatever the file used. */
 static int line_break_in_quotes(struct csv_reader *r, struct csv_record *rec, int c,
 				char **errmsg)
@@ -457,6 +474,8 @@ static int parse_record(struct csv_reader *r, struct csv_record *rec, char **err
 			strbuf_addch(&rec->rawbuf, c);
 			in_quotes = field_was_quoted = 1;
 			quote_line = r->line;
+		} else if (c == '"') {
+			rc = quote_in_plain_field(r, rec, errmsg);
 		} else {
 			add_byte(rec, c);
 		}

@@ -108,8 +108,10 @@ static const struct {
 	{ "embedded lone CR", "a,b\r\"x\ry\",z\r3,4\r", "@1 [2] a|b\n@2 [2] x\ny|z\n@4 [2] 3|4\n",
 	  ',' },
 	{ "embedded blank lines", "a\n\"x\n\n\ny\"\nz\n", "@1 [1] a\n@2 [1] x\n\n\ny\n@6 [1] z\n", ',' },
-	{ "quote inside an unquoted field is literal", "a,b\n1,Said \"\"hi\"\" twice\n",
-	  "@1 [2] a|b\n@2 [2] 1|Said \"\"hi\"\" twice\n", ',' },
+	{ "a quote inside an unquoted field is literal", "a,b\n1,5'10\" tall\n",
+	  "@1 [2] a|b\n@2 [2] 1|5'10\" tall\n", ',' },
+	{ "a doubled quote inside an unquoted field is one", "a,b\n1,Said \"\"hi\"\" twice\n",
+	  "@1 [2] a|b\n@2 [2] 1|Said \"hi\" twice\n", ',' },
 	{ "text after a closing quote is kept", "a,b\n\"x\"y,z\n", "@1 [2] a|b\n@2 [2] xy|z\n", ',' },
 	{ "semicolon sniffed", "a;b;c,d\n1;2;3,4\n", "@1 [3] a|b|c,d\n@2 [3] 1|2|3,4\n", ';' },
 	{ "tab sniffed", "a\tb\tc\n1\t2\t3\n", "@1 [3] a|b|c\n@2 [3] 1|2|3\n", '\t' },
@@ -465,7 +467,7 @@ static void test_csv__vendor_samples(void **state)
 	expect_field(&rec, 11, "Société Générale d'Études, SA");
 	expect_field(&rec, 12, "Wants demo, EU pricing\nCall back Tue 10:00 CET");
 	read_to_line(r, &rec, 7);
-	expect_field(&rec, 12, "Said \"\"ship it\"\" twice");
+	expect_field(&rec, 12, "Said \"ship it\" twice");      /* its doubled quotes, unquoted */
 	read_to_line(r, &rec, 8);
 	expect_field(&rec, 10, "");
 	expect_field(&rec, 11, " Tailspin Toys ");
