@@ -204,13 +204,17 @@ static char *owner_of_row(struct import *im, const struct header_map *map,
 }
 
 /* Reduces, in place, what spreadsheets make of an address to the address: a pasted
- * mailto: link, or "Jane Doe <jane@x.example>" copied from a mail client. */
+ * mailto: link, or "Jane Doe <jane@x.example>" copied from a mail client. A name that
+ * is itself an address, or spans lines ("a@x <b@y>"), is two addresses: the cell is
+ * left whole, for the address check to refuse, rather than one of them guessed. */
 static void bare_address(char *email)
 {
 	size_t len = strlen(email);
 	char *open = strrchr(email, '<');
 
-	if (len > 2 && email[len - 1] == '>' && open) {
+	if (len > 2 && email[len - 1] == '>' && open &&
+	    !memchr(email, '@', (size_t)(open - email)) &&
+	    !strpbrk(email, "\r\n") && !memchr(email, '>', (size_t)(open - email))) {
 		len = (size_t)(email + len - 1 - open - 1);
 		memmove(email, open + 1, len);
 		email[len] = '\0';

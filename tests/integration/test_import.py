@@ -284,6 +284,17 @@ class ImportSamples(FollowupTest):
                           {"email": "jane@x.example", "badge_id": "00123"},
                           {"email": "bob@x.example", "badge_id": None}])
 
+    def test_a_cell_with_two_addresses_is_refused_not_guessed(self):
+        csv = ('Email,Name\n'
+               '"dora@x.example\r\nRCPT TO:<evil@attacker.example>",Dora\n'
+               '"bob@x.example <evil@attacker.example>",Bob\n'
+               '"Jane Doe <jane@x.example>",Jane\n')
+        r = self.run_followup("import", "--json", self.write("two.csv", csv),
+                              now="2025-03-10T12:00:00Z")
+        self.assertEqual((r.json()["imported"], r.json()["rejected"]), (1, 2))
+        self.assertEqual(self.sql("SELECT email FROM leads"), [{"email": "jane@x.example"}])
+        self.assertNotIn("attacker", r.out)
+
     def test_eventbrite_info_requested_rows_are_the_buyers(self):
         csv = ("Order #,First Name,Last Name,Email,Buyer First Name,Buyer Last Name,Buyer Email,Company\n"
                "1,Info Requested,Info Requested,Info Requested,Marco,Rossi,m.rossi@x.example,Info Requested\n"
