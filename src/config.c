@@ -179,6 +179,17 @@ static void read_path(struct loader *l, const char *key, const yaml_node_t *v, v
 	get_path(l, key, v, t);
 }
 
+/* A file followup reads (the CA certificates): one that is not there is a problem of
+ * the config, found when it loads rather than at the first send. */
+static void read_file_path(struct loader *l, const char *key, const yaml_node_t *v, void *t)
+{
+	char **path = t;
+
+	get_path(l, key, v, path);
+	if (*path && access(*path, R_OK))
+		problem(l, v, "cannot read '%s': %s", *path, strerror(errno));
+}
+
 static void read_count(struct loader *l, const char *key, const yaml_node_t *v, void *t)
 {
 	get_count(l, key, v, t);
@@ -225,6 +236,47 @@ static int url_has_password(const char *url)
 	return at && memchr(authority, ':', (size_t)(at - authority));
 }
 
+/* The host of smtp[s]://[USER@]HOST[:PORT][/...], without the brackets of an IPv6
+ * address. Caller frees. */
+static char *url_host(const char *url)
+{
+	const char *authority = strstr(url, "://") + 3;
+	size_t len = strcspn(authority, "/?#");
+	const char *at = memrchr(authority, '@', len);
+	const char *host = at ? at + 1 : authority, *end = authority + len, *close;
+
+	if (*host == '[' && (close = memchr(host, ']', (size_t)(end - host))))
+		return xstrndup(host + 1, (size_t)(close - host - 1));
+	close = memchr(host, ':', (size_t)(end - host));
+	return xstrndup(host, (size_t)((close ? close : end) - host));
+}
+
+/* What is wrong with the host or port of an smtp[s]:// url, or NULL: found here, with
+ * the line, rather than by libcurl at the first send from cron. */
+static const char *url_authority_problem(const char *url)
+{
+	const char *authority = strstr(url, "://") + 3;
+	size_t len = strcspn(authority, "/?#");
+	const char *end = authority + len, *host = memrchr(authority, '@', len);
+	const char *port;
+	char *name = url_host(url);
+	int no_host = !*name;
+
+	free(name);
+	if (no_host)
+		return "the url names no host: smtp://HOST[:PORT]";
+	host = host ? host + 1 : authority;
+	port = *host == '[' ? memchr(host, ']', (size_t)(end - host)) : host;
+	port = port ? memchr(port, ':', (size_t)(end - port)) : NULL;
+	if (!port)
+		return NULL;
+	if (port + 1 == end || (size_t)(end - port - 1) > 5 ||
+	    strspn(port + 1, "0123456789") < (size_t)(end - port - 1) ||
+	    atoi(port + 1) < 1 || atoi(port + 1) > 65535)
+		return "the port in the url must be a number from 1 to 65535";
+	return NULL;
+}
+
 static void read_url(struct loader *l, const char *key, const yaml_node_t *v, void *t)
 {
 	const char *s = scalar(v);
@@ -241,9 +293,13 @@ static void read_url(struct loader *l, const char *key, const yaml_node_t *v, vo
 		*url = xasprintf("maildir:%s", path);
 		free(path);
 	} else if (s && (starts_with(s, "smtp://") || starts_with(s, "smtps://"))) {
+		const char *wrong = url_authority_problem(s);
+
 		if (url_has_password(s))
 			problem(l, v, "no password in the url: name the variable that holds it in"
 				" 'password_env', or use 'netrc: true'");
+		else if (wrong)
+			problem(l, v, "%s", wrong);
 		else
 			get_string(l, key, v, t);
 	} else {
@@ -330,21 +386,6 @@ static const yaml_node_t *mapping_value(struct loader *l, const yaml_node_t *map
 	return NULL;
 }
 
-/* The host of smtp[s]://[USER@]HOST[:PORT][/...], without the brackets of an IPv6
- * address. Caller frees. */
-static char *url_host(const char *url)
-{
-	const char *authority = strstr(url, "://") + 3;
-	size_t len = strcspn(authority, "/?#");
-	const char *at = memrchr(authority, '@', len);
-	const char *host = at ? at + 1 : authority, *end = authority + len, *close;
-
-	if (*host == '[' && (close = memchr(host, ']', (size_t)(end - host))))
-		return xstrndup(host + 1, (size_t)(close - host - 1));
-	close = memchr(host, ':', (size_t)(end - host));
-	return xstrndup(host, (size_t)((close ? close : end) - host));
-}
-
 /* 'tls: none' puts the password and the mail on the wire in the clear: refused here,
  * with the line, rather than at the first send from cron. */
 static void check_tls_none(struct loader *l, const yaml_node_t *smtp,
@@ -376,7 +417,7 @@ static void read_smtp(struct loader *l, const char *key, const yaml_node_t *v, v
 		{ "netrc", read_bool, FIELD(struct smtp_config, netrc) },
 		{ "oauth2_token_cmd", read_string, FIELD(struct smtp_config, oauth2_token_cmd) },
 		{ "tls", read_tls, FIELD(struct smtp_config, tls_none) },
-		{ "ca_file", read_path, FIELD(struct smtp_config, ca_file) },
+		{ "ca_file", read_file_path, FIELD(struct smtp_config, ca_file) },
 		{ "connect_timeout", read_count, FIELD(struct smtp_config, connect_timeout) },
 		{ "timeout", read_count, FIELD(struct smtp_config, timeout) },
 	};

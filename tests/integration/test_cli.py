@@ -110,6 +110,23 @@ class Cli(FollowupTest):
         self.assertTrue(all(line.startswith("followup: ") for line in r.err.splitlines()), r)
         self.assertIn("'nobody' is not an email address", r.err)
 
+    def test_an_smtp_url_or_ca_file_that_cannot_work_is_refused_at_load(self):
+        cases = [("url: 'smtp://'", "names no host"),
+                 ("url: 'smtp://127.0.0.1:99999'", "port in the url"),
+                 ("url: 'smtp://[::1]:x'", "port in the url"),
+                 ("url: 'smtp://mail.example:587', ca_file: /nonexistent/ca.pem",
+                  "cannot read '/nonexistent/ca.pem'")]
+        for smtp, message in cases:
+            with open(self.config_path, "w") as f:
+                f.write(f"sender: {{ name: S, email: s@x.example }}\nsmtp: {{ {smtp} }}\n")
+            r = self.fails(2, "send", "--dry-run")
+            self.assertIn(":2:", r.err, smtp)
+            self.assertIn(message, r.err, smtp)
+        with open(self.config_path, "w") as f:
+            f.write("sender: { name: S, email: s@x.example }\n"
+                    "smtp: { url: 'smtp://[::1]:2525', tls: none }\n")
+        self.ok("init")
+
     def test_quiet_send_still_says_what_is_held(self):
         with open(self.config_path, "w") as f:     # a sender without an address
             f.write(f"timezone: America/New_York\nsender: {{ name: Nobody }}\n"
