@@ -240,7 +240,7 @@ int cmd_export(int argc, char **argv, struct cli *cli)
 		"cells that begin with = + - or @ get a leading ' against spreadsheet formulas.\n\n"
 		"example: followup export --csv > leads.csv\n";
 	struct export_run r = { 0 };
-	int status;
+	int status, csv = 0;
 
 	r.line = (struct strbuf)STRBUF_INIT;
 	for (int i = 1; i < argc; i++) {
@@ -249,10 +249,14 @@ int cmd_export(int argc, char **argv, struct cli *cli)
 			return FU_OK;
 		} else if (!strcmp(argv[i], "--json")) {
 			r.json = 1;
-		} else if (strcmp(argv[i], "--csv")) {
+		} else if (!strcmp(argv[i], "--csv")) {
+			csv = 1;
+		} else {
 			return usage_error("export", "unexpected argument '%s'", argv[i]);
 		}
 	}
+	if (csv && r.json)
+		return usage_error("export", "--csv and --json exclude each other");
 	if (r.json) {
 		r.array = cJSON_CreateArray();
 	} else {

@@ -109,6 +109,10 @@ class Pipeline(FollowupTest):
         human = self.ok("show", "e1@x.example", now=self.now).out
         self.assertIn("replied", human)
 
+    def test_export_takes_one_format(self):
+        r = self.fails(2, "export", "--csv", "--json", now=self.now)
+        self.assertIn("exclude each other", r.err)
+
     def test_export_round_trips_through_import(self):
         out = self.ok("export", "--csv", now=self.now).out
         rows = list(csv.DictReader(io.StringIO(out)))
