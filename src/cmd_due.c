@@ -478,6 +478,10 @@ int cmd_due(int argc, char **argv, struct cli *cli)
 		if (store_due_each(cli->store, &everyone, plan_others, &r))
 			status = FU_FAIL;
 	}
+	/* "Nothing due" for a misspelt rep would read as a free morning. */
+	if (status == FU_OK && r.filter.owner && r.count == 0 &&
+	    store_owner_has_leads(cli->store, r.filter.owner) == 0)
+		warning("no lead has the owner '%s' (check the name)", r.owner.key);
 	if (r.json)
 		due_json_finish(r.json_out);
 	else if (status == FU_OK && r.ics) {

@@ -909,6 +909,24 @@ int store_suppress(struct store *s, const char *email, const char *reason, time_
 	return run(s, st, "cannot record the opt-out");
 }
 
+int store_owner_has_leads(struct store *s, const struct owner_names *owner)
+{
+	static const char sql[] =
+		"SELECT EXISTS (SELECT 1 FROM leads l WHERE" OWNER_IS("l", "1") ")";
+	sqlite3_stmt *st = NULL;
+	int found = -1;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, "cannot look up an owner");
+	bind_owner(st, 1, owner);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		found = sqlite3_column_int(st, 0);
+	else
+		db_error(s, "cannot look up an owner");
+	sqlite3_finalize(st);
+	return found;
+}
+
 int store_leads_each(struct store *s, const struct lead_filter *f, lead_fn fn, void *ctx)
 {
 	static const char sql[] =

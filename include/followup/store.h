@@ -113,6 +113,8 @@ typedef int (*lead_fn)(const struct lead *l, void *ctx);
 /* Calls fn for every lead matching filter, by id; stops early when fn returns non-zero
  * and returns that value. */
 int store_leads_each(struct store *s, const struct lead_filter *f, lead_fn fn, void *ctx);
+/* Whether any lead belongs to the rep: 1 yes, 0 no, -1 error. */
+int store_owner_has_leads(struct store *s, const struct owner_names *owner);
 
 int store_history_add(struct store *s, int64_t lead_id, time_t at, const char *kind,
 		      const char *detail);

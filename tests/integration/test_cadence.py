@@ -88,6 +88,14 @@ class Cadence(FollowupTest):
         self.assertIsNone(touch["held"])
         self.assertEqual(touch["company"], "NYC Co")
 
+    def test_due_for_an_owner_no_lead_has_says_so(self):
+        self.import_leads(LEADS, "2026-03-06T23:45:00Z", "--owner", "dana")
+        quiet = self.ok("due", "--owner", "dana", now="2026-03-07T12:00:00Z")
+        self.assertEqual(quiet.err, "")
+        typo = self.ok("due", "--owner", "dnaa", now="2026-03-07T12:00:00Z")
+        self.assertIn("Nothing due", typo.out)
+        self.assertIn("no lead has the owner 'dnaa'", typo.err)
+
     def test_due_until_a_day_lists_all_of_that_day(self):
         self.import_leads()
         sunday = "2026-03-08T15:00:00Z"
