@@ -326,7 +326,7 @@ static int by_sender_then_time(const void *a, const void *b)
  * the first later day with room, as send would defer it. */
 static void print_forecast(struct due_run *r)
 {
-	long per_day = r->cli->config.per_day, used = 0;
+	long per_day = r->cli->config.per_day, used = 0, sent_today = 0;
 	int days = days_from_today(r, r->filter.until) + 1;
 	int cursor = -1;
 	const char *sender = NULL;
@@ -352,10 +352,15 @@ static void print_forecast(struct due_run *r)
 		if (!sender || strcmp(sender, p->sender)) {
 			sender = p->sender;
 			cursor = -1;
+			/* What this sender sent in the last 24 hours counts against today, as
+			 * send counts it. */
+			sent_today = 0;
+			if (*sender)
+				store_sent_since(r->cli->store, sender, r->cli->now - 86400, &sent_today);
 		}
 		if (day > cursor) {
 			cursor = day;
-			used = 0;
+			used = cursor == 0 ? sent_today : 0;
 		}
 		if (per_day > 0 && used >= per_day) {
 			cursor++;

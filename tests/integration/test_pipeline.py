@@ -220,6 +220,15 @@ class Forecast(FollowupTest):
         result = self.ok("send", "--json", now="2026-03-09T13:30:00Z").json()
         self.assertEqual((result["sent"], result["deferred"]), (2, 3))
 
+    def test_what_went_today_uses_up_todays_limit_in_the_forecast(self):
+        self.forecast([f"f{i}@x.example,F{i},dana,2026-03-06 18:30" for i in range(5)])
+        self.assertEqual(self.ok("send", "--json", now="2026-03-09T13:30:00Z").json()["sent"], 2)
+        out = self.ok("due", "--owner", "dana", "--until", "2026-03-12",
+                      now="2026-03-09T14:00:00Z").out
+        self.assertIn("Mon 2026-03-09      0 emails", out)
+        self.assertIn("Tue 2026-03-10      2 emails", out)
+        self.assertIn("Wed 2026-03-11      1 emails", out)
+
     def test_other_reps_on_the_same_sender_use_up_its_limit(self):
         # Sam has no address of his own: his leads go from the sender, as the unowned do.
         rows = [f"u{i}@x.example,U{i},,2026-03-06 18:30" for i in range(3)]
