@@ -173,24 +173,28 @@ class Handler:
         self.drops_left = args.drop_after_data
         self.drop_for = {a.lower() for a in args.drop_after_data_for}
 
-    async def handle_MAIL(self, server, session, envelope, address, mail_options):
-        for rule in self.mail_rules:
+    def scripted_reply(self, rules, event, session, address):
+        """The reply of the first rule for address (logged), or None."""
+        for rule in rules:
             if rule.applies([address]):
                 reply = rule.fire()
-                self.spool.event(event="mail", connection=session.number,
+                self.spool.event(event=event, connection=session.number,
                                  address=address, reply=reply)
                 return reply
+        return None
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        reply = self.scripted_reply(self.mail_rules, "mail", session, address)
+        if reply:
+            return reply
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        for rule in self.rcpt_rules:
-            if rule.applies([address]):
-                reply = rule.fire()
-                self.spool.event(event="rcpt", connection=session.number,
-                                 address=address, reply=reply)
-                return reply
+        reply = self.scripted_reply(self.rcpt_rules, "rcpt", session, address)
+        if reply:
+            return reply
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         self.spool.event(event="rcpt", connection=session.number,
