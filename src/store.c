@@ -47,9 +47,7 @@ struct store {
 	sqlite3 *db;
 	char *path;
 	int depth;              /* of store_begin() calls not yet committed */
-	unsigned long transactions;     /* outermost ones begun: which one is open */
-	unsigned long seen_in;          /* the transaction import_seen belongs to */
-	int64_t first_import;           /* the first import of that transaction */
+	int64_t first_import;   /* of the open transaction; 0 before its first import */
 	int sender_lock_fd;
 	sqlite3_stmt *stmts[ST_COUNT];
 };
@@ -584,7 +582,7 @@ int store_begin(struct store *s)
 	if (run(s, stmt(s, ST_BEGIN, "BEGIN IMMEDIATE"), "cannot start a transaction"))
 		return -1;
 	s->depth = 1;
-	s->transactions++;
+	s->first_import = 0;
 	return 0;
 }
 
@@ -625,7 +623,7 @@ void store_rollback(struct store *s)
 int store_import_start(struct store *s, const char *file, const char *event, time_t now,
 		       int64_t *import_id)
 {
-	int first_of_transaction = s->depth == 0 || s->seen_in != s->transactions;
+	int first_of_transaction = s->depth == 0 || !s->first_import;
 	sqlite3_stmt *st;
 
 	if (first_of_transaction &&
@@ -641,10 +639,8 @@ int store_import_start(struct store *s, const char *file, const char *event, tim
 	if (run(s, st, "cannot record the import"))
 		return -1;
 	*import_id = sqlite3_last_insert_rowid(s->db);
-	if (first_of_transaction) {
-		s->seen_in = s->transactions;
+	if (first_of_transaction)
 		s->first_import = *import_id;
-	}
 	return 0;
 }
 
