@@ -325,9 +325,7 @@ static int enroll_lead(void *opaque)
 		return found < 0 ? FU_FAIL : FU_USAGE;
 	if ((enrolled = already_enrolled(a->cli, &l, a->seq)) != 0) {
 		status = enrolled < 0 ? FU_FAIL : FU_USAGE;
-	} else if (strcmp(l.status, "active") && strcmp(l.status, "cold") &&
-		   strcmp(l.status, "lost") && strcmp(l.status, "replied") &&
-		   strcmp(l.status, "converted")) {
+	} else if (status_never_emails(l.status)) {
 		status = FU_USAGE;
 		error("enroll: %s is %s: never emailed again", l.email, l.status);
 	} else if (!l.consent || store_is_suppressed(a->cli->store, l.email) == 1) {

@@ -72,31 +72,28 @@ static const char *lookup(void *opaque, int field, const char *name)
 	return NULL;
 }
 
-/* Renders one template; the first held reason wins. */
+/* Renders tmpl into out, or with out NULL only finds whether it holds the touch (a
+ * listing shows no body); the first held reason wins. */
+static void render_into(const struct template *tmpl, struct lookup_ctx *ctx,
+			struct composed *c, struct strbuf *out)
+{
+	char *held = NULL;
+
+	if (template_render(tmpl, lookup, ctx, out, &held) && !c->held)
+		c->held = held;
+	else
+		free(held);
+}
+
 static char *render(const struct template *tmpl, struct lookup_ctx *ctx, struct composed *c)
 {
 	struct strbuf out = STRBUF_INIT;
-	char *held = NULL;
 
 	if (!tmpl)
 		return NULL;
 	strbuf_grow(&out, 256);     /* a subject or task fits at once; a body grows it */
-	if (template_render(tmpl, lookup, ctx, &out, &held) && !c->held)
-		c->held = held;
-	else
-		free(held);
+	render_into(tmpl, ctx, c, &out);
 	return strbuf_detach(&out);
-}
-
-/* Holds the touch when tmpl would, without rendering it: a listing shows no body. */
-static void hold_if_unfilled(const struct template *tmpl, struct lookup_ctx *ctx, struct composed *c)
-{
-	char *held = NULL;
-
-	if (tmpl && template_render(tmpl, lookup, ctx, NULL, &held) && !c->held)
-		c->held = held;
-	else
-		free(held);
 }
 
 static char *unsubscribe_url(const struct config *config, const struct lead *l)
@@ -205,8 +202,8 @@ static int compose(struct store *store, const struct config *config,
 			c->held = xstrdup("no subject, and no earlier email to reply to");
 		if (with_body)
 			c->body = render(c->step->body, &ctx, c);
-		else
-			hold_if_unfilled(c->step->body, &ctx, c);
+		else if (c->step->body)
+			render_into(c->step->body, &ctx, c, NULL);
 		if (str_empty(c->from_email) && !c->held)
 			c->held = xstrdup("no sender address: set 'sender' or the owner's email in the config");
 		/* Mail goes out without SMTPUTF8: an address beyond ASCII cannot be written to. */

@@ -696,15 +696,6 @@ int email_plausible(const char *email, const char **reason)
 	return *reason == NULL;
 }
 
-char *email_normalise(const char *email)
-{
-	char *key = str_trim(xstrdup(email));
-
-	for (char *p = key; *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-	return key;
-}
 
 /* --- names and flags ------------------------------------------------------------------- */
 

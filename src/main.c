@@ -198,7 +198,7 @@ int main(int argc, char **argv)
 	static char stdout_buffer[1 << 16];
 
 	/* A long listing into a pipe or file goes out in 64 KB writes, not 4 KB ones. */
-	if (!isatty(STDOUT_FILENO))
+	if (!stdout_is_tty())
 		setvbuf(stdout, stdout_buffer, _IOFBF, sizeof(stdout_buffer));
 	first = parse_global_options(argc, argv, &cli, &status);
 	if (first < 0)

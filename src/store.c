@@ -37,7 +37,7 @@ enum stmt_id {
 	ST_ENROL_FROM_EVENT, ST_ENROL_ANCHOR,
 	ST_ENROL_END, ST_ENROL_CANCEL_PENDING, ST_ENROL_ACTIVE_OF, ST_SEQ_VERSION,
 	ST_SEQ_VERSION_SET,
-	ST_TOUCH_INSERT, ST_TOUCH_GET, ST_TOUCH_PENDING, ST_TOUCH_RESCHEDULE, ST_TOUCH_CLOSE,
+	ST_TOUCH_INSERT, ST_TOUCH_GET, ST_TOUCH_SET_CHANNEL, ST_TOUCH_PENDING, ST_TOUCH_RESCHEDULE, ST_TOUCH_CLOSE,
 	ST_STEPS_MADE, ST_LAST_TOUCHED, ST_LAST_EMAIL, ST_THREAD, ST_CLOSING, ST_HAS_CLOSING,
 	ST_DUE_ITEM, ST_EXTRA_KEYS, ST_SENDING_TO_DOUBT, ST_CLAIM, ST_UNCLAIM, ST_RETRY, ST_SENT_SINCE, ST_COUNT_STATE,
 	ST_COUNT
@@ -119,7 +119,6 @@ static sqlite3_stmt *stmt(struct store *s, enum stmt_id id, const char *sql)
 	return s->stmts[id];
 }
 
-/* Binds a string, or NULL for a NULL/empty one. */
 /* Emails compare without case (the NOCASE collation), but NOCASE folds only A-Z: the
  * other letters are lowercased here before an address is stored or looked up, so that
  * "JOSÉ@École.example" is the lead (and the opt-out) "josé@école.example" is. Caller
@@ -173,6 +172,7 @@ static void bind_email(sqlite3_stmt *st, int i, const char *email)
 	free(folded);
 }
 
+/* Binds a string, or NULL for a NULL/empty one. */
 static void bind_text(sqlite3_stmt *st, int i, const char *v)
 {
 	if (str_empty(v))
@@ -1236,22 +1236,16 @@ int store_touch_reschedule(struct store *s, int64_t id, time_t due_at, time_t cl
 
 int store_touch_set_channel(struct store *s, int64_t id, const char *channel)
 {
-	/* Prepared here, not cached: it runs only when a sequence file was edited. A retry
-	 * time belongs to an email that was tried: it means nothing to the new channel. */
-	static const char sql[] = "UPDATE touches SET channel = ?, retry_at = NULL"
-				  " WHERE id = ? AND state = 'pending'";
-	sqlite3_stmt *st = NULL;
-	int rc;
+	/* A retry time belongs to an email that was tried: it means nothing to the new
+	 * channel. */
+	sqlite3_stmt *st = stmt(s, ST_TOUCH_SET_CHANNEL,
+		"UPDATE touches SET channel = ?, retry_at = NULL WHERE id = ? AND state = 'pending'");
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return db_error(s, "cannot update a touch");
+	if (!st)
+		return -1;
 	sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, id);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE)
-		db_error(s, "cannot update a touch");
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return run(s, st, "cannot update a touch");
 }
 
 int store_touch_close(struct store *s, int64_t id, const char *state, time_t at,

@@ -29,8 +29,7 @@ static int by_field_name(const void *key, const void *entry)
 
 int template_field(const char *name)
 {
-	const struct field_name *f = bsearch(name, field_names,
-					     sizeof(field_names) / sizeof(*field_names),
+	const struct field_name *f = bsearch(name, field_names, ARRAY_SIZE(field_names),
 					     sizeof(*field_names), by_field_name);
 	return f ? (int)f->field : -1;
 }

@@ -102,8 +102,6 @@ void field_unneutralise(char *value);
  * "contains a space", ...). Placeholders such as "Info Requested" fail these rules.
  */
 int email_plausible(const char *email, const char **reason);
-/* The dedupe key of an email: trimmed, ASCII letters lowercased. Caller frees. */
-char *email_normalise(const char *email);
 
 /*
  * Splits a full name into *first and *last (allocated, caller frees; either may be NULL

@@ -573,18 +573,6 @@ static void test_fields__email_plausibility(void **state)
 	}
 }
 
-static void test_fields__email_normalise(void **state)
-{
-	char *key = email_normalise("  Renee.LEFEVRE@Example.FR\t");
-
-	(void)state;
-	assert_string_equal(key, "renee.lefevre@example.fr");
-	free(key);
-	key = email_normalise("ÉLODIE@Example.FR");             /* ASCII only, as NOCASE */
-	assert_string_equal(key, "Élodie@example.fr");
-	free(key);
-}
-
 static void test_fields__name_split(void **state)
 {
 	static const struct { const char *full, *first, *last; } cases[] = {
@@ -679,7 +667,6 @@ int main(void)
 		cmocka_unit_test(test_fields__unneutralise),
 		cmocka_unit_test(test_fields__email_plausibility),
 		cmocka_unit_test(test_fields__export_columns_only_in_an_export),
-		cmocka_unit_test(test_fields__email_normalise),
 		cmocka_unit_test(test_fields__name_split),
 		cmocka_unit_test(test_fields__flags),
 		cmocka_unit_test(test_fields__field_names),
