@@ -88,6 +88,24 @@ class Cadence(FollowupTest):
         self.assertIsNone(touch["held"])
         self.assertEqual(touch["company"], "NYC Co")
 
+    def test_an_empty_variable_in_the_body_alone_holds_the_listed_email(self):
+        self.write_sequence("t.yaml", SEQUENCE.replace(
+            'body: "Hi {{first_name|there}}, thanks for stopping by."',
+            'body: "Hi {{first_name|there}}, about your {{title}} work."'))
+        self.import_leads()
+        [touch] = self.due("2026-03-09T13:00:00Z")
+        self.assertIn("{{title}}", touch["held"])
+        self.assertIsNone(touch["text"])
+
+    def test_due_json_lists_many_batches_of_touches_in_order(self):
+        rows = "".join(f"l{i}@x.example,L{i},Co,,2026-03-06 18:30,\n" for i in range(700))
+        self.import_leads(LEADS.splitlines()[0] + "\n" + rows)
+        listed = self.due("2026-03-09T13:00:00Z")
+        self.assertEqual(len(listed), 700)      # the printer takes 256 a batch
+        ids = [t["touch_id"] for t in listed]
+        self.assertEqual(ids, sorted(ids))
+        self.assertEqual(listed[699]["email"], "l699@x.example")
+
     def test_due_for_an_owner_no_lead_has_says_so(self):
         self.import_leads(LEADS, "2026-03-06T23:45:00Z", "--owner", "dana")
         quiet = self.ok("due", "--owner", "dana", now="2026-03-07T12:00:00Z")

@@ -296,7 +296,20 @@ class SenderRateLimited(SendBase):
         r = self.send(NOW_RECAP, code=1)
         self.assertIn("refused sender", r.err)
         self.assertEqual(set(self.states()), {"pending"})
+        self.assertEqual(self.sql("SELECT max(attempts) AS n, max(retry_at) AS r"
+                                  " FROM touches"), [{"n": 0, "r": None}])
         self.assertEqual(self.server.connections(), 1)
+
+
+class ClosingAtRcpt(SendBase):
+    server_options = dict(replies=["*=421/4.3.2"])
+
+    def test_a_421_to_rcpt_to_stops_the_run_and_uses_up_no_retry(self):
+        self.import_csv(self.lead_rows(3))
+        r = self.send(NOW_RECAP, code=1)
+        self.assertIn("closing the session", r.err)
+        self.assertEqual(set(self.states()), {"pending"})
+        self.assertEqual(self.sql("SELECT max(attempts) AS n FROM touches"), [{"n": 0}])
 
 
 class ServerStops(SendBase):
