@@ -437,11 +437,8 @@ static int is_new_contact(struct import *im, const struct lead *stored, const st
 /* An active lead that was never enrolled (imported with --no-enroll). 1, 0, -1. */
 static int never_enrolled(struct store *store, int64_t lead_id)
 {
-	struct enrolment latest;
-	int found = store_enrolment_latest(store, lead_id, &latest);
+	int found = store_lead_ever_enrolled(store, lead_id);
 
-	if (found == 1)
-		enrolment_release(&latest);
 	return found < 0 ? -1 : !found;
 }
 

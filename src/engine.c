@@ -316,14 +316,9 @@ int status_never_emails(const char *status)
 int engine_stop_lead(struct engine *e, int64_t lead_id, const char *status, const char *note)
 {
 	struct enrolment en;
-	struct lead lead;
-	int found, keep;
+	int found;
 
-	if (store_lead_get(e->store, lead_id, &lead) != 1)
-		return -1;
-	keep = status_never_emails(lead.status);
-	lead_release(&lead);
-	if ((!keep && store_lead_set_status(e->store, lead_id, status, e->now)) ||
+	if (store_lead_set_status(e->store, lead_id, status, e->now) ||
 	    store_history_add(e->store, lead_id, e->now, status, note))
 		return -1;
 	while ((found = store_enrolment_active(e->store, lead_id, &en)) == 1) {

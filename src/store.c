@@ -34,7 +34,7 @@ enum stmt_id {
 	ST_LEAD_BY_EMAIL, ST_LEAD_INSERT, ST_LEAD_MERGE, ST_LEAD_MARK_IMPORT, ST_LEAD_GET,
 	ST_LEAD_SET_STATUS, ST_SUPPRESSED, ST_HAS_SUPPRESSIONS, ST_SUPPRESS, ST_HISTORY_ADD,
 	ST_ENROL_INSERT, ST_ENROL_SUPERSEDE, ST_ENROL_GET, ST_ENROL_ACTIVE, ST_ENROL_LATEST,
-	ST_ENROL_FROM_EVENT, ST_ENROL_ANCHOR,
+	ST_ENROL_FROM_EVENT, ST_ENROL_ANY, ST_ENROL_ANCHOR,
 	ST_ENROL_END, ST_ENROL_CANCEL_PENDING, ST_ENROL_ACTIVE_OF, ST_SEQ_VERSION,
 	ST_SEQ_VERSION_SET,
 	ST_TOUCH_INSERT, ST_TOUCH_GET, ST_TOUCH_SET_CHANNEL, ST_TOUCH_PENDING, ST_TOUCH_RESCHEDULE, ST_TOUCH_CLOSE,
@@ -855,8 +855,11 @@ int store_lead_find(struct store *s, const char *id_or_email, struct lead *out)
 
 int store_lead_set_status(struct store *s, int64_t lead_id, const char *status, time_t now)
 {
+	/* A lead that opted out or bounced keeps that status whatever happens later: it is
+	 * what keeps it from being emailed (and what export writes). */
 	sqlite3_stmt *st = stmt(s, ST_LEAD_SET_STATUS,
-				"UPDATE leads SET status = ?, updated_at = ? WHERE id = ?");
+				"UPDATE leads SET status = ?, updated_at = ? WHERE id = ?"
+				" AND status NOT IN ('unsubscribed', 'bounced')");
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
@@ -1075,6 +1078,21 @@ int store_enrolment_latest(struct store *s, int64_t lead_id, struct enrolment *o
 		return -1;
 	sqlite3_bind_int64(st, 1, lead_id);
 	return enrolment_query(s, st, out);
+}
+
+int store_lead_ever_enrolled(struct store *s, int64_t lead_id)
+{
+	sqlite3_stmt *st = stmt(s, ST_ENROL_ANY,
+		"SELECT 1 FROM enrolments WHERE lead_id = ? LIMIT 1");
+	int found;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, lead_id);
+	found = step_row(s, st, "cannot read enrolments");
+	if (found == 1)
+		finish(st);
+	return found;
 }
 
 int store_lead_enrolled_from(struct store *s, int64_t lead_id, const char *event)

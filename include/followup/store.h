@@ -91,6 +91,7 @@ int store_lead_merge(struct store *s, const struct lead *in, int64_t import_id,
 /* Loads a lead by id ("123" or "#123") or email. Returns 1 found, 0 not found. */
 int store_lead_find(struct store *s, const char *id_or_email, struct lead *out);
 int store_lead_get(struct store *s, int64_t id, struct lead *out);
+/* Sets a lead's status, unless it is unsubscribed or bounced: those are kept for good. */
 int store_lead_set_status(struct store *s, int64_t lead_id, const char *status, time_t now);
 /* Whether an address is suppressed (opted out) for ever. */
 int store_is_suppressed(struct store *s, const char *email);
@@ -132,6 +133,8 @@ int store_enrolment_active(struct store *s, int64_t lead_id, struct enrolment *o
 /* The lead's latest enrolment: the one that began or ended last (an active one counts
  * from its start, an ended one from its end): 1 found, 0 none (never enrolled). */
 int store_enrolment_latest(struct store *s, int64_t lead_id, struct enrolment *out);
+/* Whether the lead was ever enrolled: 1, 0, -1. */
+int store_lead_ever_enrolled(struct store *s, int64_t lead_id);
 /* Whether any enrolment of the lead came from event (NULL: none named): 1, 0, -1. */
 int store_lead_enrolled_from(struct store *s, int64_t lead_id, const char *event);
 int store_enrolment_set_anchor(struct store *s, int64_t id, time_t anchor);
