@@ -29,12 +29,6 @@ static char *xdg_path(const char *xdg_var, const char *fallback, const char *lea
 	return NULL;
 }
 
-static int is_dir(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 static int resolve_config_path(struct cli *cli)
 {
 	if (cli->config_path)
@@ -124,7 +118,7 @@ static char *sequences_dir(struct cli *cli)
 		return xstrdup(cli->sequences_opt);
 	if (cli->config.sequences_dir)
 		return xstrdup(cli->config.sequences_dir);
-	if (is_dir("sequences"))
+	if (is_directory("sequences"))
 		return xstrdup("sequences");
 	return xstrdup(FOLLOWUP_DATADIR "/sequences");
 }

@@ -122,15 +122,13 @@ static int parse_options(int argc, char **argv, struct import_options *o, int *f
 static char *value_or_null(const struct header_map *map, struct csv_record *rec,
 			   enum lead_field f)
 {
-	const char *v = header_map_value(map, rec, f);
-	return str_empty(v) ? NULL : xstrdup(v);
+	return xstrdup_nonempty(header_map_value(map, rec, f));
 }
 
 static char *buyer_or_null(const struct header_map *map, struct csv_record *rec,
 			   enum lead_field f)
 {
-	const char *v = header_map_buyer_value(map, rec, f);
-	return str_empty(v) ? NULL : xstrdup(v);
+	return xstrdup_nonempty(header_map_buyer_value(map, rec, f));
 }
 
 static void reject_row(struct import *im, const char *file, const struct csv_reader *csv,
@@ -705,7 +703,6 @@ static int import_file(struct import *im, const char *file, int *changed)
 	int file_changed = 0, rc, status = FU_FAIL, title_lines;
 	long first_converted;
 	off_t stdin_start = 0;
-	size_t columns;
 
 	if (!strcmp(file, "-") && im->opt->date_order == DATE_ORDER_AUTO &&
 	    rewindable_stdin(&stdin_start))
@@ -735,9 +732,9 @@ static int import_file(struct import *im, const char *file, int *changed)
 			file, rec.line, title_lines == 1 ? "" : "s");
 	if (store_import_start(store, file, im->opt->event, im->cli->now, &import_id))
 		goto out;
-	columns = im->columns = rec.count;
+	im->columns = rec.count;
 	while ((rc = csv_read(csv, &rec, &err)) == 1) {
-		warn_extra_fields(file, &rec, columns);
+		warn_extra_fields(file, &rec, im->columns);
 		if (import_row(im, file, csv, map, &rec, order, zone, import_id, &file_changed))
 			goto out;
 		if ((im->counts.rows & 0xffff) == 0)
@@ -771,13 +768,6 @@ static int same_file(const char *a, const char *b)
 	struct stat sa, sb;
 
 	return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
-static int is_directory(const char *path)
-{
-	struct stat st;
-
-	return !stat(path, &st) && S_ISDIR(st.st_mode);
 }
 
 /* The rejects file is written beside its place and renamed there when the import lands,

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 char strbuf_empty[1];
@@ -187,6 +188,18 @@ char *strbuf_detach(struct strbuf *sb)
 int str_empty(const char *s)
 {
 	return !s || !*s;
+}
+
+char *xstrdup_nonempty(const char *s)
+{
+	return str_empty(s) ? NULL : xstrdup(s);
+}
+
+int is_directory(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISDIR(st.st_mode);
 }
 
 int starts_with(const char *s, const char *prefix)

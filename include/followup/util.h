@@ -67,6 +67,8 @@ char *strbuf_detach(struct strbuf *sb);
 
 /* Small string helpers. */
 int str_empty(const char *s);                   /* NULL or "" */
+char *xstrdup_nonempty(const char *s);          /* a copy, or NULL when str_empty */
+int is_directory(const char *path);
 /* Prints s on one line: its line breaks (CRLF, LF or CR, as in booth notes) become " / ". */
 void fputs_one_line(const char *s, FILE *f);
 /* Prints UTF-8 s in a column `width` characters wide: padded with spaces, or cut at a
