@@ -12,7 +12,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* $XDG_VAR/followup/leaf, else $HOME/fallback/followup/leaf. NULL when neither is an
