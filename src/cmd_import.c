@@ -612,11 +612,7 @@ out:
 	return ret;
 }
 
-/* "a file where some first field > 12 is read as dmy": looks at the scan dates first
- * (stdin made rewindable before, and rewound to stdin_start after). */
-/* Lines a report may put above its header: a title, an export date, "Event:,Expo". */
-#define MAX_TITLE_LINES 5
-
+/* A line a report may put above its header: a title, an export date, "Event:,Expo". */
 static int looks_like_title(const struct csv_record *rec)
 {
 	size_t cells = 0;
@@ -627,7 +623,7 @@ static int looks_like_title(const struct csv_record *rec)
 }
 
 /* Maps the header, the record in rec. A report's title lines above the real header
- * (records of two cells at most, up to MAX_TITLE_LINES) are read past: rec is then the
+ * (records of two cells at most, up to CSV_MAX_TITLE_LINES) are read past: rec is then the
  * header and *title_lines says how many came before it. Returns 0, or -1 with *err the
  * first line's problem (no email column...). */
 static int map_header(struct csv_reader *csv, struct csv_record *rec,
@@ -639,7 +635,7 @@ static int map_header(struct csv_reader *csv, struct csv_record *rec,
 	*title_lines = 0;
 	if (!header_map_build(map, rec, o->maps, o->nmaps, err))
 		return 0;
-	while (*title_lines < MAX_TITLE_LINES && looks_like_title(rec) &&
+	while (*title_lines < CSV_MAX_TITLE_LINES && looks_like_title(rec) &&
 	       csv_read(csv, rec, &later) == 1) {
 		++*title_lines;
 		if (!header_map_build(map, rec, o->maps, o->nmaps, &later)) {

@@ -123,9 +123,8 @@ static int read_sep_line(struct csv_reader *r)
 	return 1;
 }
 
-/* Lines a report may put above its header (a title, an export date), which have no
- * delimiter to sniff. */
-#define SNIFF_LINES 6
+/* The header may come after title lines, which have no delimiter to sniff. */
+#define SNIFF_LINES (CSV_MAX_TITLE_LINES + 1)
 
 /* The delimiter that occurs most, outside quotes, in the header line: the first line
  * that has one, of the first SNIFF_LINES; ',' on a tie or when none has. */

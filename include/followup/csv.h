@@ -39,6 +39,7 @@
 
 #define CSV_MAX_RECORD (16 * 1024 * 1024)       /* bytes of one record, as in the file */
 #define CSV_MAX_FIELDS 65536                    /* fields of one record (Excel has 16384) */
+#define CSV_MAX_TITLE_LINES 5   /* lines a report may put above its header (a title, a date) */
 /* First characters that make a spreadsheet evaluate a cell (see csv_write_field). */
 #define CSV_FORMULA_CHARS "=+-@\t\r"
 
