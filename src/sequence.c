@@ -606,9 +606,6 @@ static void set_defaults(struct sequence *seq)
 		       OUTCOME_BOUNCED;
 }
 
-/* Checks the text of a file (which it frees): 0 with *out set, or -1. */
-/* Loads a file's text (and frees it). On failure, *declared (when not NULL) is the
- * name the file gives itself, if it got that far, so that using it says "invalid". */
 /* Loads a sequence from text (freed here). With problems it returns -1 and hands the
  * half-read sequence to *failed when asked (for its name and reactivation), else frees it. */
 static int load_text(const char *path, char *text, size_t len, struct sequence **out,
