@@ -299,10 +299,13 @@ class Cadence(FollowupTest):
         self.assertEqual((result["sent"], result["held"]), (0, 1))
 
     def outbox_subjects(self):
+        """The subjects in the order the messages were written: Maildir names start with
+        the second and the pid, so two sends in one second do not sort by name."""
         new = os.path.join(self.outbox, "new")
+        paths = [os.path.join(new, n) for n in os.listdir(new)] if os.path.isdir(new) else []
         subjects = []
-        for name in sorted(os.listdir(new)) if os.path.isdir(new) else []:
-            with open(os.path.join(new, name)) as f:
+        for path in sorted(paths, key=lambda p: os.stat(p).st_mtime_ns):
+            with open(path) as f:
                 subjects += [l[len("Subject:"):].strip() for l in f if l.startswith("Subject:")]
         return subjects
 
