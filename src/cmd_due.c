@@ -43,13 +43,17 @@ struct due_run {
 	size_t nplanned;
 };
 
-/* A touch as the forecast sees it: when, which channel, from which sender. */
+/* A touch as the forecast sees it: when, which channel, from which sender, and when
+ * its sequence lets an email go out. */
 struct planned {
 	time_t due_at;
 	int email;
 	char *sender;
 	int shown;      /* in the listing; others only use up their sender's daily limit */
 	int64_t touch;  /* the pending touch it comes from: send's order among equal times */
+	struct window window;
+	int business_days;
+	char *zone;     /* the lead's, else the sequence's; NULL: local */
 };
 
 static char *full_name(const struct lead *l)
@@ -235,8 +239,9 @@ static void print_calendar(struct due_run *r)
 /* --- the forecast ------------------------------------------------------------------------------ */
 
 static void plan_one(struct due_run *r, const struct due_item *d, time_t due_at, int email,
-		     const char *sender, int shown)
+		     const char *sender, int shown, const struct sequence *seq, const char *zone)
 {
+	static const struct window any_time = WINDOW_ANY_INIT;
 	struct planned *p;
 
 	r->planned = xrealloc(r->planned, (r->nplanned + 1) * sizeof(*r->planned));
@@ -246,6 +251,9 @@ static void plan_one(struct due_run *r, const struct due_item *d, time_t due_at,
 	p->sender = xstrdup(sender ? sender : "");
 	p->shown = shown;
 	p->touch = d->touch.id;
+	p->window = seq ? seq->window : any_time;
+	p->business_days = seq && seq->business_days;
+	p->zone = zone ? xstrdup(zone) : NULL;
 }
 
 /* The touch, and the steps after it that fall due by --until, as if each were made
@@ -257,17 +265,17 @@ static void plan(struct due_run *r, const struct due_item *d, const struct compo
 	const struct sequence *seq = c->sequence;
 	/* An overdue touch is made today at the earliest, and min_gap counts from then. */
 	time_t last = d->touch.due_at < r->cli->now ? r->cli->now : d->touch.due_at;
-	const char *zone;
+	const char *zone = seq ? engine_zone(&e, &d->lead, seq) : NULL;
 
-	plan_one(r, d, last, !strcmp(d->touch.channel, "email"), c->from_email, shown);
+	plan_one(r, d, last, !strcmp(d->touch.channel, "email"), c->from_email, shown, seq, zone);
 	if (!seq || !c->step || strcmp(d->touch.state, "pending"))
 		return;
-	zone = engine_zone(&e, &d->lead, seq);
 	for (size_t i = (size_t)(c->step - seq->steps) + 1; i < seq->nsteps; i++) {
 		time_t due = engine_step_due(&e, seq, i, d->enrolment.anchor_at, last, zone);
 		if (due > r->filter.until)
 			break;
-		plan_one(r, d, due, seq->steps[i].channel == CHANNEL_EMAIL, c->from_email, shown);
+		plan_one(r, d, due, seq->steps[i].channel == CHANNEL_EMAIL, c->from_email, shown,
+			 seq, zone);
 		last = due;
 	}
 }
@@ -322,22 +330,33 @@ static int by_sender_then_time(const void *a, const void *b)
 	return x->touch < y->touch ? -1 : x->touch > y->touch;
 }
 
+/* The first day, from `day` on, on which send lets p's email go: inside its sequence's
+ * window and, in a business-days sequence, not on a weekend. */
+static int first_sending_day(const struct due_run *r, const struct planned *p, int day)
+{
+	time_t from = local_midnight(r->today + (time_t)day * 86400 + 43200, r->zone);
+
+	if (from < p->due_at)
+		from = p->due_at;
+	return days_from_today(r, cadence_place(from, &p->window, p->business_days, p->zone));
+}
+
 /* Touches per day from today to --until; an email over its sender's daily limit moves to
- * the first later day with room, as send would defer it. */
+ * the first later day with room on which its sequence sends, as send would defer it. */
 static void print_forecast(struct due_run *r)
 {
-	long per_day = r->cli->config.per_day, used = 0, sent_today = 0;
+	long per_day = r->cli->config.per_day;
 	int days = days_from_today(r, r->filter.until) + 1;
-	int cursor = -1;
 	const char *sender = NULL;
-	long *emails, *manual;
+	long *emails, *manual, *used;
 
 	if (days < 2 || !r->nplanned)
 		return;
 	if (days > 366)
 		days = 366;
-	emails = xcalloc((size_t)days * 2, sizeof(*emails));
+	emails = xcalloc((size_t)days * 3, sizeof(*emails));
 	manual = emails + days;
+	used = manual + days;           /* of the current sender's limit, per day */
 	qsort(r->planned, r->nplanned, sizeof(*r->planned), by_sender_then_time);
 	for (size_t i = 0; i < r->nplanned; i++) {
 		const struct planned *p = &r->planned[i];
@@ -351,40 +370,38 @@ static void print_forecast(struct due_run *r)
 		}
 		if (!sender || strcmp(sender, p->sender)) {
 			sender = p->sender;
-			cursor = -1;
+			memset(used, 0, (size_t)days * sizeof(*used));
 			/* What this sender sent in the last 24 hours counts against today, as
 			 * send counts it. */
-			sent_today = 0;
 			if (*sender)
-				store_sent_since(r->cli->store, sender, r->cli->now - 86400, &sent_today);
+				store_sent_since(r->cli->store, sender, r->cli->now - 86400, &used[0]);
 		}
-		if (day > cursor) {
-			cursor = day;
-			used = cursor == 0 ? sent_today : 0;
+		day = first_sending_day(r, p, day);
+		while (day < days && per_day > 0 && used[day] >= per_day)
+			day = first_sending_day(r, p, day + 1);
+		if (day < days) {
+			used[day]++;
+			emails[day] += p->shown;
 		}
-		if (per_day > 0 && used >= per_day) {
-			cursor++;
-			used = 0;
-		}
-		used++;
-		if (cursor < days)
-			emails[cursor] += p->shown;
 	}
 	printf("\nForecast: touches per day, with the steps that follow (emails on the day the\n"
-	       "per-sender limit of %ld a day lets them go)\n", per_day);
+	       "per-sender limit of %ld a day and the sending windows let them go)\n"
+	       "                   emails  calls and tasks\n", per_day);
 	for (int day = 0; day < days; day++) {
 		char label[32];
 		/* Noon of that day: an hour of DST either way keeps it inside the day. */
 		time_format_day(r->today + day * 86400 + 43200, r->zone, label, sizeof(label));
-		printf("  %s  %5ld emails  %5ld calls and tasks\n", label, emails[day], manual[day]);
+		printf("  %s  %7ld  %15ld\n", label, emails[day], manual[day]);
 	}
 	free(emails);
 }
 
 static void release_plan(struct due_run *r)
 {
-	for (size_t i = 0; i < r->nplanned; i++)
+	for (size_t i = 0; i < r->nplanned; i++) {
 		free(r->planned[i].sender);
+		free(r->planned[i].zone);
+	}
 	free(r->planned);
 	strbuf_release(&r->calendar);
 }

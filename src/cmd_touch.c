@@ -173,6 +173,17 @@ struct mark_args {
 	const char *lead, *outcome, *note;
 };
 
+/* 1 when the lead is in a sequence now, 0 when not, -1 on a store error. */
+static int in_a_sequence(struct store *store, int64_t lead_id)
+{
+	struct enrolment en;
+	int found = store_enrolment_active(store, lead_id, &en);
+
+	if (found == 1)
+		enrolment_release(&en);
+	return found;
+}
+
 static int mark_lead(void *opaque)
 {
 	struct mark_args *a = opaque;
@@ -182,9 +193,9 @@ static int mark_lead(void *opaque)
 	if (found <= 0)
 		return found < 0 ? FU_FAIL : FU_USAGE;
 	struct enrolment en;
-	int goes_on;
+	int goes_on, was_in_one = in_a_sequence(a->cli->store, l.id);
 
-	if (engine_stop_lead(a->e, l.id, a->outcome, a->note) ||
+	if (was_in_one < 0 || engine_stop_lead(a->e, l.id, a->outcome, a->note) ||
 	    (goes_on = store_enrolment_active(a->cli->store, l.id, &en)) < 0) {
 		lead_release(&l);
 		return FU_FAIL;
@@ -195,8 +206,10 @@ static int mark_lead(void *opaque)
 	else if (goes_on && !a->cli->quiet)
 		printf("%s marked %s; sequence %s goes on (its stop_on leaves %s out)\n", l.email,
 		       a->outcome, en.sequence, a->outcome);
-	else if (!a->cli->quiet)
+	else if (was_in_one && !a->cli->quiet)
 		printf("%s marked %s; pending touches cancelled\n", l.email, a->outcome);
+	else if (!a->cli->quiet)
+		printf("%s marked %s; it was in no sequence\n", l.email, a->outcome);
 	if (goes_on)
 		enrolment_release(&en);
 	lead_release(&l);

@@ -155,9 +155,13 @@ class Cadence(FollowupTest):
     def test_reply_cancels_what_is_pending(self):
         self.import_leads()
         self.send("2026-03-09T13:05:00Z")
-        self.ok("mark", "ny@x.example", "replied", "--note", "wants a demo",
-                now="2026-03-11T15:00:00Z")
+        r = self.ok("mark", "ny@x.example", "replied", "--note", "wants a demo",
+                    now="2026-03-11T15:00:00Z")
+        self.assertIn("pending touches cancelled", r.out)
         self.assertEqual(self.due("2026-04-30T00:00:00Z"), [])
+        # A second mark (a colleague saw the reply too) has nothing left to cancel.
+        r = self.ok("mark", "ny@x.example", "replied", now="2026-03-11T16:00:00Z")
+        self.assertIn("ny@x.example marked replied; it was in no sequence", r.out)
         self.assertEqual([t["state"] for t in self.touches()], ["sent", "cancelled"])
         self.assertEqual(self.sql("SELECT status FROM leads"), [{"status": "replied"}])
 

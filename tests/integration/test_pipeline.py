@@ -3,6 +3,7 @@ known by construction (all times set with --now, sends into a Maildir)."""
 import csv
 import io
 import os
+import re
 import subprocess
 
 from helpers import BIN, FollowupTest
@@ -211,12 +212,20 @@ class Forecast(FollowupTest):
                                      "".join(r + "\n" for r in rows)), now=imported)
         return self.ok("due", *due_args, now=now).out
 
+    def assertDay(self, out, day, emails, calls=None):
+        """The forecast's line for day (e.g. "Mon 2026-03-09") says emails (and calls)."""
+        line = re.search(rf"^  {day}  +(\d+)  +(\d+)$", out, re.M)
+        self.assertIsNotNone(line, f"no forecast line for {day} in:\n{out}")
+        self.assertEqual(int(line.group(1)), emails, line.group(0))
+        if calls is not None:
+            self.assertEqual(int(line.group(2)), calls, line.group(0))
+
     def test_limits_push_emails_to_the_day_they_really_go(self):
         out = self.forecast([f"f{i}@x.example,F{i},dana,2026-03-06 18:30" for i in range(5)],
                             "--owner", "dana", "--until", "2026-03-12")
-        self.assertIn("Mon 2026-03-09      2 emails", out)
-        self.assertIn("Tue 2026-03-10      2 emails", out)
-        self.assertIn("Wed 2026-03-11      1 emails", out)
+        self.assertDay(out, "Mon 2026-03-09", 2)
+        self.assertDay(out, "Tue 2026-03-10", 2)
+        self.assertDay(out, "Wed 2026-03-11", 1)
         result = self.ok("send", "--json", now="2026-03-09T13:30:00Z").json()
         self.assertEqual((result["sent"], result["deferred"]), (2, 3))
 
@@ -225,9 +234,24 @@ class Forecast(FollowupTest):
         self.assertEqual(self.ok("send", "--json", now="2026-03-09T13:30:00Z").json()["sent"], 2)
         out = self.ok("due", "--owner", "dana", "--until", "2026-03-12",
                       now="2026-03-09T14:00:00Z").out
-        self.assertIn("Mon 2026-03-09      0 emails", out)
-        self.assertIn("Tue 2026-03-10      2 emails", out)
-        self.assertIn("Wed 2026-03-11      1 emails", out)
+        self.assertDay(out, "Mon 2026-03-09", 0)
+        self.assertDay(out, "Tue 2026-03-10", 2)
+        self.assertDay(out, "Wed 2026-03-11", 1)
+
+    def test_the_limit_pushes_a_business_days_email_past_the_weekend(self):
+        # Five recaps due Thursday 10:00, two a day: send has none to send at the weekend.
+        out = self.forecast([f"w{i}@x.example,W{i},,2026-03-04 10:00" for i in range(5)],
+                            "--until", "2026-03-09", imported="2026-03-04T12:00:00Z",
+                            now="2026-03-05T08:00:00Z")
+        self.assertDay(out, "Thu 2026-03-05", 2)
+        self.assertDay(out, "Fri 2026-03-06", 2)
+        self.assertDay(out, "Sat 2026-03-07", 0)
+        self.assertDay(out, "Sun 2026-03-08", 0)
+        self.assertDay(out, "Mon 2026-03-09", 2)
+        # Overdue on a Saturday, they wait for Monday too.
+        out = self.ok("due", "--until", "2026-03-09", now="2026-03-07T12:00:00Z").out
+        self.assertDay(out, "Sat 2026-03-07", 0)
+        self.assertDay(out, "Mon 2026-03-09", 2)
 
     def test_other_reps_on_the_same_sender_use_up_its_limit(self):
         # Sam has no address of his own: his leads go from the sender, as the unowned do.
@@ -235,14 +259,14 @@ class Forecast(FollowupTest):
         out = self.forecast(rows + ["sam@x.example,Sa,sam,2026-03-06 18:30"],
                             "--owner", "sam", "--until", "2026-03-12")
         # Four recaps from one address, two a day: Sam's goes on Tuesday at the earliest.
-        self.assertIn("Mon 2026-03-09      0 emails", out)
-        self.assertIn("Tue 2026-03-10      1 emails", out)
+        self.assertDay(out, "Mon 2026-03-09", 0)
+        self.assertDay(out, "Tue 2026-03-10", 1)
 
     def test_overdue_steps_keep_min_gap_in_the_forecast(self):
         out = self.forecast(["g@x.example,G,,2026-03-02 10:00"], "--until", "2026-04-03",
                             imported="2026-03-02T15:00:00Z", now="2026-03-30T15:00:00Z")
         # Four steps past due: one a day from today (min_gap 1d), not all on Monday.
-        self.assertIn("Mon 2026-03-30      1 emails      0 calls and tasks", out)
+        self.assertDay(out, "Mon 2026-03-30", 1, 0)
 
     def dst_forecast(self, zone, scanned, now):
         self.db = os.path.join(self.dir, zone.replace("/", "-") + ".db")   # a store per zone
@@ -257,9 +281,9 @@ class Forecast(FollowupTest):
     def test_forecast_days_after_the_spring_dst_change_are_the_engines(self):
         out = self.dst_forecast("America/New_York", "2026-03-02 10:00", "2026-03-02T17:00:00Z")
         # plan: call Wed 03-11, check-in Fri 03-20 (the clocks went forward on 03-08).
-        self.assertIn("Wed 2026-03-11      0 emails      1 calls and tasks", out)
-        self.assertIn("Fri 2026-03-20      1 emails      0 calls and tasks", out)
-        self.assertIn("Tue 2026-03-10      0 emails      0 calls and tasks", out)
+        self.assertDay(out, "Wed 2026-03-11", 0, 1)
+        self.assertDay(out, "Fri 2026-03-20", 1, 0)
+        self.assertDay(out, "Tue 2026-03-10", 0, 0)
         out = self.dst_forecast("Europe/Berlin", "2026-03-23 10:00", "2026-03-23T16:00:00Z")
-        self.assertIn("Wed 2026-04-01      0 emails      1 calls and tasks", out)
-        self.assertIn("Fri 2026-04-10      1 emails      0 calls and tasks", out)
+        self.assertDay(out, "Wed 2026-04-01", 0, 1)
+        self.assertDay(out, "Fri 2026-04-10", 1, 0)
