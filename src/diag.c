@@ -47,9 +47,13 @@ void diag_print(struct diag_list *d, FILE *out, const char *prefix)
 			d->items[j] = d->items[j - 1];
 			d->items[j - 1] = t;
 		}
-	for (size_t i = 0; i < d->count; i++)
-		fprintf(out, "%s%s:%d:%d: %s\n", prefix, d->items[i].file, d->items[i].line,
-			d->items[i].col, d->items[i].message);
+	for (size_t i = 0; i < d->count; i++) {
+		fprintf(out, "%s", prefix);
+		fputs_escaped(d->items[i].file, out);
+		fprintf(out, ":%d:%d: ", d->items[i].line, d->items[i].col);
+		fputs_escaped(d->items[i].message, out);
+		fputc('\n', out);
+	}
 }
 
 void diag_release(struct diag_list *d)

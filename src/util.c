@@ -59,15 +59,43 @@ char *xasprintf(const char *fmt, ...)
 	return strbuf_detach(&sb);
 }
 
+void fputs_escaped(const char *s, FILE *out)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '\n')
+			fputs("\\n", out);
+		else if (c == '\r')
+			fputs("\\r", out);
+		else if (c == '\t')
+			fputs("\\t", out);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(out, "\\x%02x", c);
+		else
+			fputc(c, out);
+	}
+}
+
+/* One line on stderr, whatever the values in it hold. */
+static void report(const char *prefix, const char *fmt, va_list ap)
+{
+	struct strbuf message = STRBUF_INIT;
+
+	strbuf_vaddf(&message, fmt, ap);
+	fputs(prefix, stderr);
+	fputs_escaped(message.buf, stderr);
+	fputc('\n', stderr);
+	strbuf_release(&message);
+}
+
 int error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("followup: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	report("followup: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return -1;
 }
 
@@ -77,11 +105,9 @@ void warning(const char *fmt, ...)
 
 	if (quiet)
 		return;
-	fputs("followup: warning: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	report("followup: warning: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void set_quiet(int q)

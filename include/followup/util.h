@@ -71,6 +71,10 @@ char *xstrdup_nonempty(const char *s);          /* a copy, or NULL when str_empt
 int is_directory(const char *path);
 /* Prints s on one line: its line breaks (CRLF, LF or CR, as in booth notes) become " / ". */
 void fputs_one_line(const char *s, FILE *f);
+/* Writes s with its control characters escaped (\n, \r, \t, \x1b): a value from a
+ * file cannot break a message over two lines or send a terminal escape. error() and
+ * warning() print their message so. */
+void fputs_escaped(const char *s, FILE *out);
 /* Prints UTF-8 s in a column `width` characters wide: padded with spaces, or cut at a
  * character boundary with "…" as its last character. */
 void fputs_column(const char *s, int width, FILE *f);

@@ -323,3 +323,10 @@ class InitAndConfigFiles(FollowupTest):
             self.assertIn(path + message, r.err)
         path = self.write("local.yaml", "smtp: { url: 'smtp://127.0.0.1:2525', tls: none }\n")
         self.ok("--config", path, "leads")
+
+    def test_a_value_with_a_line_break_is_shown_on_one_line(self):
+        self.ok("init")
+        path = self.write("nl.yaml", 'timezone: "Europe/\\nBerlin\\x1b[2J"\n')
+        r = self.fails(2, "--config", path, "leads")
+        self.assertEqual(r.err, f"followup: {path}:1:11: unknown time zone "
+                                "'Europe/\\nBerlin\\x1b[2J'\n")

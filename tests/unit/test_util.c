@@ -66,6 +66,27 @@ static void test_util__one_line_joins_line_breaks(void **state)
 	}
 }
 
+static void escaped(const char *s, int width, FILE *f)
+{
+	(void)width;
+	fputs_escaped(s, f);
+}
+
+static void test_util__escaped_shows_control_characters(void **state)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{ "a@b.example\nBcc: x", "a@b.example\\nBcc: x" },
+		{ "\r\t\x1b[2J\x7f", "\\r\\t\\x1b[2J\\x7f" },
+		{ "Zoë", "Zoë" },       /* UTF-8 is text, not control */
+	};
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *out = printed(escaped, cases[i].in, 0);
+		assert_string_equal(out, cases[i].out);
+		free(out);
+	}
+}
+
 static void test_util__path_absolute_is_against_the_current_directory(void **state)
 {
 	static const struct { const char *in, *out; } cases[] = {
@@ -114,6 +135,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_util__column_pads_and_cuts_on_characters),
 		cmocka_unit_test(test_util__one_line_joins_line_breaks),
+		cmocka_unit_test(test_util__escaped_shows_control_characters),
 		cmocka_unit_test(test_util__path_absolute_is_against_the_current_directory),
 		cmocka_unit_test(test_util__text_position_counts_characters),
 	};
