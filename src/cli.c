@@ -238,19 +238,31 @@ void json_stream_end(struct json_stream *s)
 
 int usage_error(const char *cmd, const char *fmt, ...)
 {
+	struct strbuf message = STRBUF_INIT;
 	va_list ap;
 
-	fprintf(stderr, "followup: %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	strbuf_vaddf(&message, fmt, ap);
 	va_end(ap);
+	fprintf(stderr, "followup: %s: ", cmd);
+	fputs_escaped(message.buf, stderr);
 	fprintf(stderr, " (see 'followup %s --help')\n", cmd);
+	strbuf_release(&message);
 	return FU_USAGE;
 }
 
 int unknown_option(char **argv)
 {
 	return usage_error(argv[0], "unknown option or missing value in '%s'", argv[optind - 1]);
+}
+
+int unknown_zone(const char *cmd, const char *zone)
+{
+	char *message = zone_unknown_message(zone);
+
+	usage_error(cmd, "%s", message);
+	free(message);
+	return FU_USAGE;
 }
 
 static int parse_time_with(int (*parse)(const char *, const char *, time_t, time_t *),

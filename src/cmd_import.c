@@ -96,7 +96,7 @@ static int parse_options(int argc, char **argv, struct import_options *o, int *f
 			break;
 		case 'z':
 			if (!zone_valid(optarg))
-				return usage_error("import", "unknown time zone '%s'", optarg);
+				return unknown_zone("import", optarg);
 			o->timezone = optarg;
 			break;
 		case 'r': o->rejects_path = optarg; break;
@@ -314,10 +314,13 @@ static int lead_from_row(struct import *im, const char *file, const struct heade
 	l->phone = value_or_null(map, rec, FIELD_PHONE);
 	l->country = value_or_null(map, rec, FIELD_COUNTRY);
 	l->timezone = value_or_null(map, rec, FIELD_TIMEZONE);
-	if (l->timezone && !zone_valid(l->timezone)) {
-		warning("%s:%ld: unknown time zone '%s': ignored", file, rec->line, l->timezone);
+	if (l->timezone) {
+		char *known = zone_canonical(l->timezone);
+		if (!known)
+			warning("%s:%ld: unknown time zone '%s': ignored", file, rec->line,
+				l->timezone);
 		free(l->timezone);
-		l->timezone = NULL;
+		l->timezone = known;
 	}
 	l->notes = value_or_null(map, rec, FIELD_NOTES);
 	l->rating = value_or_null(map, rec, FIELD_RATING);

@@ -183,7 +183,7 @@ int cmd_plan(int argc, char **argv, struct cli *cli)
 			break;
 		case 'z':
 			if (!zone_valid(optarg))
-				return usage_error("plan", "unknown time zone '%s'", optarg);
+				return unknown_zone("plan", optarg);
 			lead.timezone = optarg;
 			break;
 		case 'h': fputs(usage, stdout); return FU_OK;

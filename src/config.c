@@ -205,7 +205,9 @@ static void read_zone(struct loader *l, const char *key, const yaml_node_t *v, v
 	const char *s = scalar(v);
 
 	if (s && !zone_valid(s)) {
-		problem(l, v, "unknown time zone '%s'", s);
+		char *message = zone_unknown_message(s);
+		problem(l, v, "%s", message);
+		free(message);
 		return;
 	}
 	get_string(l, key, v, t);

@@ -467,8 +467,11 @@ static void read_sequence(struct loader *l, const yaml_node_t *root)
 	seq->description = get_string(l, lookup(l, root, "description"), "description");
 	if ((v = lookup(l, root, "timezone"))) {
 		seq->timezone = get_string(l, v, "timezone");
-		if (seq->timezone && !zone_valid(seq->timezone))
-			problem(l, v, "unknown time zone '%s'", seq->timezone);
+		if (seq->timezone && !zone_valid(seq->timezone)) {
+			char *message = zone_unknown_message(seq->timezone);
+			problem(l, v, "%s", message);
+			free(message);
+		}
 	}
 	if ((v = lookup(l, root, "window")) &&
 	    (!scalar(v) || window_parse(scalar(v), &seq->window)))

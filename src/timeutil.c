@@ -3,6 +3,7 @@
 #include "followup/util.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,12 @@ static int is_tzfile(const char *path)
 	return ok;
 }
 
+static const char *zone_directory(void)
+{
+	const char *dir = getenv("TZDIR");
+	return str_empty(dir) ? "/usr/share/zoneinfo" : dir;
+}
+
 int zone_valid(const char *zone)
 {
 	const char *dir;
@@ -81,13 +88,68 @@ int zone_valid(const char *zone)
 	/* the C library knows UTC even where tzdata is not installed */
 	if (!strcmp(zone, "UTC"))
 		return 1;
-	dir = getenv("TZDIR");
-	if (str_empty(dir))
-		dir = "/usr/share/zoneinfo";
+	dir = zone_directory();
 	path = xasprintf("%s/%s", dir, zone);
 	ok = is_tzfile(path);
 	free(path);
 	return ok;
+}
+
+/* Appends to path the entry of its directory that is `name` but for case, if one is. */
+static int add_entry_named(struct strbuf *path, const char *name, size_t len)
+{
+	DIR *dir = opendir(path->buf);
+	struct dirent *entry;
+	int found = 0;
+
+	if (!dir)
+		return 0;
+	while (!found && (entry = readdir(dir)))
+		if (strlen(entry->d_name) == len && !strncasecmp(entry->d_name, name, len)) {
+			strbuf_addf(path, "/%s", entry->d_name);
+			found = 1;
+		}
+	closedir(dir);
+	return found;
+}
+
+char *zone_canonical(const char *zone)
+{
+	struct strbuf path = STRBUF_INIT;
+	size_t dir_len;
+
+	if (zone_valid(zone))
+		return xstrdup(zone);
+	if (str_empty(zone) || !zone_name_well_formed(zone))
+		return NULL;
+	if (!strcasecmp(zone, "UTC"))
+		return xstrdup("UTC");
+	strbuf_addstr(&path, zone_directory());
+	dir_len = path.len;
+	for (const char *p = zone; *p; ) {
+		size_t len = strcspn(p, "/");
+		if (!add_entry_named(&path, p, len)) {
+			strbuf_release(&path);
+			return NULL;
+		}
+		p += len + (p[len] == '/');
+	}
+	if (!is_tzfile(path.buf)) {
+		strbuf_release(&path);
+		return NULL;
+	}
+	char *name = xstrdup(path.buf + dir_len + 1);
+	strbuf_release(&path);
+	return name;
+}
+
+char *zone_unknown_message(const char *zone)
+{
+	char *known = zone_canonical(zone);
+	char *message = known ? xasprintf("unknown time zone '%s' (did you mean '%s'?)", zone, known)
+			      : xasprintf("unknown time zone '%s'", zone);
+	free(known);
+	return message;
 }
 
 void zone_restore_local(void)

@@ -91,6 +91,8 @@ int cli_sequence_error(struct cli *cli, const char *name);
 int usage_error(const char *cmd, const char *fmt, ...) FU_PRINTF(2, 3);
 /* For getopt's '?': names the option it could not take; returns FU_USAGE. */
 int unknown_option(char **argv);
+/* For --timezone: the zone is unknown (or only its case is off); returns FU_USAGE. */
+int unknown_zone(const char *cmd, const char *zone);
 int parse_time_option(struct cli *cli, const char *opt, const char *value, time_t *out);
 /* The same for a bound that includes its day ("--until 2026-03-13": all of the 13th). */
 int parse_until_option(struct cli *cli, const char *opt, const char *value, time_t *out);

@@ -40,6 +40,15 @@ enum time_error {
  */
 int zone_valid(const char *zone);
 
+/* The zone's name as the zone files spell it, for a name that differs only in case
+ * ("america/los_angeles" -> "America/Los_Angeles", "utc" -> "UTC"); a copy of zone when
+ * it is valid already; NULL when no zone has that name. Caller frees. */
+char *zone_canonical(const char *zone);
+
+/* "unknown time zone 'X'", with "(did you mean 'Y'?)" when only the case is off. Caller
+ * frees. */
+char *zone_unknown_message(const char *zone);
+
 /*
  * Breaks the instant t into local wall clock fields in zone (NULL/"": local), like
  * localtime_r(); out->tm_gmtoff is the UTC offset in effect.

@@ -316,6 +316,8 @@ class InitAndConfigFiles(FollowupTest):
             (b"timezone: UTC\n\n# rep\n\nsender: { name: \"Ren\xe9\" }\n", ":5:21: invalid trailing UTF-8"),
             (b"timezone: UTC\n---\ntimezone: Asia/Tokyo\n", ":2:1: more than one YAML document"),
             (b"smtp:\n  url: smtp://smtp.example.com:587\n  tls: none\n", ":3:8: 'tls: none' is allowed only"),
+            (b"timezone: europe/berlin\n",
+             ":1:11: unknown time zone 'europe/berlin' (did you mean 'Europe/Berlin'?)"),
         )
         for text, message in cases:
             path = self.write("bad.yaml", text, mode="wb")

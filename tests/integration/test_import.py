@@ -181,6 +181,16 @@ class ImportSamples(FollowupTest):
         self.assertEqual((summary["imported"], summary["rejected"]), (1, 1))
         self.assertEqual(self.sql("SELECT email FROM leads"), [{"email": "home@x.example"}])
 
+    def test_a_time_zone_in_other_case_is_the_zone(self):
+        path = self.write("z.csv", "Email,Time Zone\na@x.example,asia/tokyo\n"
+                                   "b@x.example,AMERICA/NEW_YORK\nc@x.example,Mars/Base\n")
+        r = self.ok("import", path)
+        self.assertEqual(self.sql("SELECT timezone FROM leads ORDER BY email"),
+                         [{"timezone": "Asia/Tokyo"}, {"timezone": "America/New_York"},
+                          {"timezone": None}])
+        self.assertIn(f"{path}:4: unknown time zone 'Mars/Base': ignored", r.err)
+        self.assertNotIn("tokyo", r.err)
+
     def test_control_characters_and_invisible_headers(self):
         csv = ("\u200bE-Mail,Name,Event\n"
                "a@x.example,\"Ann\x1b[31m\x07 Lee\",Expo East\n")

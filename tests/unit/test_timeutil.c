@@ -69,6 +69,29 @@ static void test_timeutil__zone_valid(void **state)
 }
 
 /* $TZDIR is where zones are looked up, and a file there must really be a tzfile. */
+static void assert_canonical(const char *zone, const char *canonical)
+{
+	char *got = zone_canonical(zone);
+
+	if (canonical)
+		assert_string_equal(got, canonical);
+	else
+		assert_null(got);
+	free(got);
+}
+
+static void test_timeutil__zone_canonical_fixes_case_only(void **state)
+{
+	(void)state;
+	assert_canonical("america/los_angeles", "America/Los_Angeles");
+	assert_canonical("ASIA/TOKYO", "Asia/Tokyo");
+	assert_canonical("Europe/Berlin", "Europe/Berlin");
+	assert_canonical("utc", "UTC");
+	assert_canonical("America/Springfield", NULL);
+	assert_canonical("america", NULL);          /* a directory */
+	assert_canonical("", NULL);
+}
+
 static void test_timeutil__zone_valid_uses_tzdir(void **state)
 {
 	char dir[] = "/tmp/test_timeutil_XXXXXX";
@@ -92,6 +115,10 @@ static void test_timeutil__zone_valid_uses_tzdir(void **state)
 	assert_int_equal(zone_valid("Mars/Base"), 1);
 	assert_int_equal(zone_valid("Mars/Notes"), 0);
 	assert_int_equal(zone_valid("America/New_York"), 0);
+	assert_canonical("mars/base", "Mars/Base");
+	assert_canonical("MARS/BASE", "Mars/Base");
+	assert_canonical("mars/notes", NULL);      /* there, but not a zone */
+	assert_canonical("mars/../mars/base", NULL);
 	unsetenv("TZDIR");
 	assert_int_equal(zone_valid("Mars/Base"), 0);
 
@@ -813,6 +840,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_timeutil__zone_valid),
+		cmocka_unit_test(test_timeutil__zone_canonical_fixes_case_only),
 		cmocka_unit_test(test_timeutil__zone_valid_uses_tzdir),
 		cmocka_unit_test(test_timeutil__zone_to_local),
 		cmocka_unit_test(test_timeutil__zone_from_local),
