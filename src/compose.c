@@ -113,7 +113,9 @@ static char *unsubscribe_url(const struct config *config, const struct lead *l)
 }
 
 /* The mail is signed by whoever it is from: a rep without a signature of their own signs
- * with their name, never with the company sender's signature, which names someone else. */
+ * with their name, never with the company sender's signature, which names someone else;
+ * the sender without one signs with its name too, rather than "Best regards," and
+ * nobody. */
 static void pick_sender(const struct config *config, const struct lead *l, struct composed *c)
 {
 	const struct owner *owner = str_empty(l->owner) ? NULL : config_find_owner(config, l->owner);
@@ -125,7 +127,8 @@ static void pick_sender(const struct config *config, const struct lead *l, struc
 	} else {
 		c->from_name = config->sender_name;
 		c->from_email = config->sender_email;
-		c->signature = config->signature;
+		c->signature = !str_empty(config->signature) ? config->signature
+							      : config->sender_name;
 	}
 }
 

@@ -136,6 +136,16 @@ class Messages(SendBase):
         # A lead without an owner comes from the sender, with the sender's signature.
         self.assertTrue(signed["unowned@x.example"].endswith("\n-- \nAlex\nAcme\n"))
 
+    def test_sender_without_signature_signs_with_its_name(self):
+        with open(self.config_path, "w") as f:
+            f.write("timezone: America/New_York\n"
+                    "sender: { name: Alex Acme, email: alex@acme.example }\n"
+                    f"smtp:\n  url: {self.server.url}\n  tls: none\n")
+        self.import_csv(["unowned@x.example,Bob,,Co,,,2026-03-06 18:30"])
+        self.assertEqual(self.send()["sent"], 1)
+        [m] = self.server.messages()
+        self.assertTrue(body(parse(m)).endswith("\n-- \nAlex Acme\n"), body(parse(m)))
+
     def test_preview_is_the_message_that_goes(self):
         self.import_csv(['renee@x.example,Renée,Lefèvre,"Société, SA",,jose,2026-03-06 18:30'])
         shown = subprocess.run([BIN, "--now", NOW_RECAP, "preview", "renee@x.example"],
