@@ -154,9 +154,9 @@ struct owner_names cli_owner_names(struct cli *cli, const char *name)
 	return (struct owner_names){ owner->key, owner->name, owner->email };
 }
 
-const char *cli_tz_zone(void)
+const char *cli_tz_zone(const struct cli *cli)
 {
-	const char *tz = getenv("TZ");
+	const char *tz = cli->tz;
 
 	if (str_empty(tz))
 		return NULL;
@@ -167,8 +167,8 @@ const char *cli_tz_zone(void)
 
 const char *cli_zone(struct cli *cli)
 {
-	if (!str_empty(getenv("TZ")))
-		return cli_tz_zone();   /* NULL: the C library reads a POSIX rule itself */
+	if (cli->tz)
+		return cli_tz_zone(cli);   /* NULL: the C library reads a POSIX rule itself */
 	if (cli_config(cli) == FU_OK && !str_empty(cli->config.timezone))
 		return cli->config.timezone;
 	return NULL;
@@ -185,6 +185,7 @@ void cli_release(struct cli *cli)
 	free(cli->db_opt);
 	free(cli->config_opt);
 	free(cli->sequences_opt);
+	free(cli->tz);
 	memset(cli, 0, sizeof(*cli));
 }
 

@@ -62,9 +62,9 @@ static char *zone_from_etc_localtime(void)
 
 /* The zone the starter config names: TZ's (":Europe/Berlin" too); a TZ that is no zone
  * name (CET-1CEST) would be refused by the loader, so then the system's; else UTC. */
-static char *starter_zone(void)
+static char *starter_zone(const struct cli *cli)
 {
-	const char *tz = cli_tz_zone(), *rule = getenv("TZ");
+	const char *tz = cli_tz_zone(cli), *rule = cli->tz;
 	char *zone;
 
 	if (tz)
@@ -80,7 +80,7 @@ static char *starter_zone(void)
 static int write_starter(struct cli *cli, const char *store_path)
 {
 	char *dir = data_dir(store_path), *outbox = xasprintf("%s/outbox", dir);
-	char *zone = starter_zone(), *err = NULL;
+	char *zone = starter_zone(cli), *err = NULL;
 	/* with --db, the store is the command line's to name, not the config's */
 	struct config_starter starter = { zone, outbox, cli->db_opt ? NULL : store_path };
 	int status = FU_OK;

@@ -269,6 +269,14 @@ int engine_reanchor(struct engine *e, int64_t enrolment_id, time_t anchor)
 	return found < 0 ? -1 : ret;
 }
 
+/* A call or task closed unmade (missed, or expired) was due all the same: what follows
+ * keeps min_gap from it, as close_time() timed it. An email that expired never reached
+ * the lead and does not count. */
+static int due_counts_as_touched(const struct touch *t, const char *state)
+{
+	return strcmp(t->channel, "email") && (!strcmp(state, "missed") || !strcmp(state, "expired"));
+}
+
 int engine_close_touch(struct engine *e, const struct touch *t, const char *state, time_t at,
 		       const char *note)
 {
@@ -289,9 +297,8 @@ int engine_close_touch(struct engine *e, const struct touch *t, const char *stat
 			en.sequence, (long long)lead.id);
 		goto out;
 	}
-	/* A missed touch was due, if not made: what follows keeps min_gap from it. */
 	ret = schedule_next(e, &en, seq, &lead,
-			    (struct timing){ strcmp(state, "missed") ? 0 : t->due_at, 0 });
+			    (struct timing){ due_counts_as_touched(t, state) ? t->due_at : 0, 0 });
 out:
 	enrolment_release(&en);
 	lead_release(&lead);

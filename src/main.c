@@ -200,6 +200,8 @@ int main(int argc, char **argv)
 	/* A long listing into a pipe or file goes out in 64 KB writes, not 4 KB ones. */
 	if (!stdout_is_tty())
 		setvbuf(stdout, stdout_buffer, _IOFBF, sizeof(stdout_buffer));
+	/* Before anything switches zones: timeutil works in a zone by setting TZ. */
+	cli.tz = xstrdup_nonempty(getenv("TZ"));
 	first = parse_global_options(argc, argv, &cli, &status);
 	if (first < 0)
 		goto out;

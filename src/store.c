@@ -1304,7 +1304,7 @@ int store_enrolment_steps_made(struct store *s, int64_t enrolment_id, char ***st
 {
 	sqlite3_stmt *st = stmt(s, ST_STEPS_MADE,
 		"SELECT step FROM touches WHERE enrolment_id = ?"
-		" AND state NOT IN ('pending', 'cancelled') ORDER BY id");
+		" AND state NOT IN ('pending', 'cancelled', 'removed') ORDER BY id");
 
 	*steps = NULL;
 	*count = 0;

@@ -29,6 +29,8 @@ struct cli {
 	int may_create_config;      /* init: a config named by --config that does not
 	                             * exist is to be created, not an error */
 
+	char *tz;                   /* TZ as the user set it, read at start (NULL: unset or
+	                             * empty): timeutil sets TZ to each zone it works in */
 	time_t now;                 /* --now, else the clock */
 	int what_if;                /* --now is later than the clock: commands that only
 	                             * read show that future and leave the store alone */
@@ -55,9 +57,9 @@ char *cli_store_path(struct cli *cli);
 /* The display zone: TZ if set, else config timezone, else NULL (system local). A TZ
  * that is not a zone name (CET-1CEST, a path) gives NULL too: the C library reads it. */
 const char *cli_zone(struct cli *cli);
-/* The IANA zone name TZ gives ("Europe/Berlin" also from glibc's ":Europe/Berlin"), or
- * NULL when TZ is unset or not a zone name. Points into the environment. */
-const char *cli_tz_zone(void);
+/* The IANA zone name the user's TZ gives ("Europe/Berlin" also from glibc's
+ * ":Europe/Berlin"), or NULL when TZ is unset or not a zone name. Points into cli->tz. */
+const char *cli_tz_zone(const struct cli *cli);
 /* The rep known as `name` (config key, display name or email) under every name the
  * config knows for it; .key is the config's key ("Dana Diaz" in a badge file and
  * `--owner dana` are one rep), else `name` itself. */

@@ -162,10 +162,12 @@ int store_touch_set_channel(struct store *s, int64_t id, const char *channel);
 /* Sets a touch's final state (and done_at, note). */
 int store_touch_close(struct store *s, int64_t id, const char *state, time_t at,
 		      const char *note);
-/* Step ids of the enrolment's touches that are no longer pending, and the time the
- * lead was last touched (a sent email or a done manual touch), 0 if never. */
+/* Step ids of the enrolment's touches that are no longer pending, but for those
+ * cancelled or closed as `removed`: never made, so a step that comes back into the file
+ * is due again. */
 int store_enrolment_steps_made(struct store *s, int64_t enrolment_id, char ***steps,
 			       size_t *count);
+/* When the lead was last touched (a sent email or a done manual touch), 0 if never. */
 time_t store_lead_last_touched(struct store *s, int64_t lead_id);
 /* The enrolment's most recent sent email: 1 found, 0 none. */
 int store_enrolment_last_email(struct store *s, int64_t enrolment_id, struct touch *out);

@@ -370,6 +370,55 @@ class Cadence(FollowupTest):
         self.assertEqual([(t["step"], t["state"]) for t in self.touches()],
                          [("recap", "sent"), ("value", "removed"), ("call", "pending")])
 
+    def test_an_edit_leaves_no_lead_zone_behind(self):
+        # The first command after an edit applies it lead by lead, each in the lead's own
+        # zone; it still reads and shows times in the user's zone (TZ=America/New_York).
+        self.import_leads(LEADS + "tk@x.example,Taro,Tokyo Co,,2026-03-06 18:30,Asia/Tokyo\n")
+        self.write_sequence("t.yaml", SEQUENCE.replace("id: recap", "id: hello"))
+        self.import_leads("Email,Scanned At\nlate@x.example,2026-03-06 12:00\n",
+                          now="2026-03-07T15:00:00Z")
+        [late] = self.sql("SELECT contact_at FROM leads WHERE email = 'late@x.example'")
+        self.assertEqual(late["contact_at"], 1772816400)      # 2026-03-06T17:00:00Z
+        self.write_sequence("t.yaml", SEQUENCE)
+        first = self.ok("due", "--until", "2026-03-09", now="2026-03-07T15:05:00Z").out
+        self.assertIn("Sun 2026-03-08\n  #", first)      # Taro's Monday 10:00 in Tokyo
+        self.assertEqual(first, self.ok("due", "--until", "2026-03-09",
+                                        now="2026-03-07T15:05:00Z").out)
+
+    def test_a_step_renamed_and_renamed_back_is_due_again(self):
+        self.import_leads()
+        self.write_sequence("t.yaml", SEQUENCE.replace("id: recap", "id: hello"))
+        self.due("2026-03-07T15:00:00Z")
+        self.write_sequence("t.yaml", SEQUENCE)         # the typo undone: recap was never sent
+        [recap] = self.due("2026-03-09T13:00:00Z")
+        self.assertEqual((recap["step"], recap["due_at"]), ("recap", "2026-03-09T13:00:00Z"))
+        self.assertEqual([(t["step"], t["state"]) for t in self.touches()],
+                         [("recap", "removed"), ("hello", "removed"), ("recap", "pending")])
+
+    def test_the_step_after_an_expired_call_keeps_min_gap_from_it(self):
+        self.write_sequence("t.yaml", """\
+name: t
+timezone: America/New_York
+window: "09:00-17:00"
+min_gap: 2d
+steps:
+  - { id: a, after: 0h, channel: task, task: "Add to CRM" }
+  - { id: ring, after: 1d, channel: call, task: "Call", expire: 1d }
+  - { id: note, after: 2d, channel: task, task: "Send a note" }
+""")
+        self.import_leads("Email,Scanned At\nny@x.example,2026-04-06 09:00\n",
+                          now="2026-04-06T12:00:00Z")
+        [a] = self.due("2026-04-06T13:30:00Z")
+        self.ok("done", str(a["touch_id"]), now="2026-04-06T13:30:00Z")   # Mon 09:30 EDT
+        [ring] = self.due("2026-04-08T13:30:00Z")                        # Wed: a + min_gap
+        self.assertEqual(ring["due_at"], "2026-04-08T13:30:00Z")
+        # Nobody calls; the call expires Thursday. The note was timed min_gap after the
+        # call's due time, not from Monday's task: it is not overdue the moment it appears.
+        self.assertEqual(self.due("2026-04-09T14:00:00Z"), [])
+        [note] = self.due("2026-04-10T13:30:00Z")
+        self.assertEqual((note["step"], note["due_at"]), ("note", "2026-04-10T13:30:00Z"))
+        self.assertEqual([t["state"] for t in self.touches()], ["done", "expired", "pending"])
+
     def test_expire_skips_once_past_due_plus_expire_not_at_it(self):
         self.write_sequence("t.yaml", SEQUENCE.replace(
             "    subject: \"Good to meet you", "    expire: 1h\n    subject: \"Good to meet you"))
