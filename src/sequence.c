@@ -201,45 +201,60 @@ struct template_site {
 	const char *value;
 };
 
-/* Where a template problem is: the line of the value plus the newlines before it, and the
- * column where that {{ stands in the file's line. */
+/* The byte of the file at a libyaml mark, which counts lines and characters. */
+static size_t mark_offset(const struct loader *l, yaml_mark_t mark)
+{
+	size_t i = 0;
+
+	for (size_t line = 0; line < mark.line && i < l->len; i++)
+		if (l->text[i] == '\n')
+			line++;
+	for (size_t col = 0; i < l->len && l->text[i] != '\n'; i++) {
+		if (((unsigned char)l->text[i] & 0xC0) == 0x80)
+			continue;       /* a continuation byte is the same character */
+		if (col++ == mark.column)
+			break;
+	}
+	return i;
+}
+
+/* The k-th "{{" of s (1-based), or NULL; each is counted where it opens, two at a time. */
+static const char *nth_open(const char *s, size_t k)
+{
+	const char *p = s;
+
+	if (!k)
+		return NULL;
+	while ((p = strstr(p, "{{")) && --k)
+		p += 2;
+	return k ? NULL : p;
+}
+
+/* How many "{{" of s open at or before offset. */
+static size_t opens_through(const char *s, size_t offset)
+{
+	size_t n = 0;
+
+	for (const char *p = s; (p = strstr(p, "{{")) && (size_t)(p - s) <= offset; p += 2)
+		n++;
+	return n;
+}
+
+/* Where a template problem is. Whatever the scalar's style did to the text around it
+ * (folded lines, quotes, escapes), each "{{" of the value stands in the file as it is:
+ * the problem at the value's k-th "{{" is at the k-th "{{" of the scalar's source. */
 static void template_problem(void *ctx, size_t offset, const char *message)
 {
 	struct template_site *t = ctx;
 	const yaml_node_t *n = t->n;
-	int line = LINE(n), col = COL(n), newlines = 0;
-	const char *line_start = t->value, *p;
-	size_t k;
+	size_t start = mark_offset(t->l, n->start_mark), end = mark_offset(t->l, n->end_mark);
+	char *source = xstrndup(t->l->text + start, end > start ? end - start : 0);
+	const char *open = nth_open(source, opens_through(t->value, offset));
+	int line = LINE(n), col = COL(n);
 
-	for (k = 0; k < offset; k++)
-		if (t->value[k] == '\n') {
-			newlines++;
-			line_start = t->value + k + 1;
-		}
-	if (n->data.scalar.style == YAML_LITERAL_SCALAR_STYLE ||
-	    n->data.scalar.style == YAML_FOLDED_SCALAR_STYLE)
-		line += 1 + newlines;
-	else
-		line += newlines;
-	/* Find the same text in the file's line for an exact column. */
-	p = t->l->text;
-	for (int i = 1; i < line && p; i++)
-		p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL;
-	if (p) {
-		size_t span = (size_t)(t->value + offset - line_start);
-		char *needle = xstrndup(t->value + offset, strcspn(t->value + offset, "\n"));
-		const char *end = strchr(p, '\n');
-		char *file_line = end ? xstrndup(p, (size_t)(end - p)) : xstrdup(p);
-		const char *hit = strstr(file_line, needle);
-		(void)span;
-		if (hit) {
-			col = 1;
-			for (const char *c = file_line; c < hit; c++)
-				col += ((unsigned char)*c & 0xC0) != 0x80;
-		}
-		free(needle);
-		free(file_line);
-	}
+	if (open)
+		text_position(t->l->text, t->l->len, start + (size_t)(open - source), &line, &col);
+	free(source);
 	problem_at(t->l, line, col, "%s", message);
 }
 

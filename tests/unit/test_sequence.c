@@ -81,6 +81,22 @@ static void test_sequence__every_problem_with_its_position(void **state)
 	free(p);
 }
 
+/* Folding, quotes and escapes change the text around a variable, not the variable. */
+static void test_sequence__variables_found_where_they_stand_in_every_style(void **state)
+{
+	char *p = problems_of("tests/data/seq_styles.yaml");
+
+	(void)state;
+	expect(p, "6:19: unknown template variable '{{first_nmae}}'");  /* after an ë */
+	expect(p, "6:38: unknown template variable '{{bad2}}'");
+	expect(p, "9:31: unknown template variable '{{lit2}}'");         /* literal | */
+	expect(p, "15:14: unknown template variable '{{firstname}}'");   /* folded > */
+	expect(p, "16:17: unknown template variable '{{fold2}}'");
+	expect(p, "20:22: unknown template variable '{{sq}}'");          /* 'single' */
+	expect(p, "21:28: unknown template variable '{{badvar}}'");      /* "with \\n" */
+	free(p);
+}
+
 static void test_sequence__syntax_and_bytes(void **state)
 {
 	char *p;
@@ -215,6 +231,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sequence__shipped_files_are_valid),
 		cmocka_unit_test(test_sequence__every_problem_with_its_position),
+		cmocka_unit_test(test_sequence__variables_found_where_they_stand_in_every_style),
 		cmocka_unit_test(test_sequence__syntax_and_bytes),
 		cmocka_unit_test(test_sequence__missing_reactivation_target),
 		cmocka_unit_test(test_sequence__hash_follows_content),
