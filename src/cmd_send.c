@@ -124,7 +124,7 @@ static int build_message(const struct cli *cli, const struct due_item *d,
 	m.to_email = d->lead.email;
 	m.subject = c->subject;
 	m.body = c->body;
-	m.signature = c->signature;
+	m.signature = c->signature_below;
 	m.message_id = message_id;
 	m.in_reply_to = c->in_reply_to;
 	m.references = references;

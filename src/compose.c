@@ -207,6 +207,8 @@ static int compose(struct store *store, const struct config *config,
 			c->body = render(c->step->body, &ctx, c);
 		else if (c->step->body)
 			render_into(c->step->body, &ctx, c, NULL);
+		if (!template_uses(c->step->body, TF_SIGNATURE))
+			c->signature_below = c->signature;
 		if (str_empty(c->from_email) && !c->held)
 			c->held = xstrdup("no sender address: set 'sender' or the owner's email in the config");
 		/* Mail goes out without SMTPUTF8: an address beyond ASCII cannot be written to. */

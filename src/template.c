@@ -126,6 +126,14 @@ struct template {
 	size_t nparts;
 };
 
+int template_uses(const struct template *t, enum template_field field)
+{
+	for (size_t i = 0; t && i < t->nparts; i++)
+		if (t->parts[i].name && t->parts[i].field == (int)field)
+			return 1;
+	return 0;
+}
+
 static struct part *add_part(struct template *t, const char *literal, size_t len)
 {
 	struct part *part;

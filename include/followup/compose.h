@@ -14,6 +14,8 @@ struct composed {
 	const struct step *step;            /* NULL when the step is gone from the file */
 	const char *from_name, *from_email; /* the lead's owner, else the sender */
 	const char *signature;              /* the owner's, else their name; else the sender's */
+	const char *signature_below;        /* what goes under "-- ": the signature, or NULL
+	                                     * when the body places {{signature}} itself */
 	char *subject, *body;               /* email steps */
 	char *text;                         /* the task text, or the subject of an email */
 	char *in_reply_to;                  /* thread: the Message-ID answered, else NULL */

@@ -33,6 +33,9 @@ struct template;
 struct template *template_compile(const char *text);
 void template_free(struct template *t);
 
+/* 1 when t names the field somewhere ({{signature}}), else 0. */
+int template_uses(const struct template *t, enum template_field field);
+
 /* Returns the value of a variable, or NULL when it has none: field is its
  * template_field(), -1 for extra.* (and unknown names), name the variable as written. */
 typedef const char *(*template_lookup)(void *ctx, int field, const char *name);

@@ -193,6 +193,17 @@ class Messages(SendBase):
         self.assertIn(first["Message-ID"], second["References"])
         self.assertEqual(second["Subject"], "Re: " + first["Subject"])
 
+    def test_a_body_that_places_the_signature_is_signed_once(self):
+        with open(os.path.join(self.seqdir, "t.yaml"), "w") as f:
+            f.write(SEQUENCE.replace("      Notes: {{notes|none}}\n",
+                                     "      Notes: {{notes|none}}\n      Best,\n      {{signature}}\n"))
+        self.import_csv(self.lead_rows(1))
+        self.assertEqual(self.send()["sent"], 1)
+        [m] = self.server.messages()
+        text = body(parse(m))
+        self.assertTrue(text.endswith("Best,\nAlex Rep\n"), text)
+        self.assertNotIn("\n-- \n", text)
+
     def test_third_email_references_the_whole_thread(self):
         with open(os.path.join(self.seqdir, "t.yaml"), "a") as f:
             f.write("  - { id: checkin, after: 7d, channel: email, thread: true,"

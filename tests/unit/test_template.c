@@ -74,6 +74,20 @@ static void collect(void *ctx, size_t offset, const char *message)
 	r->messages[r->n++] = xstrdup(message);
 }
 
+static void test_template__uses_names_fields_not_text(void **state)
+{
+	struct template *t = template_compile("Best, {{signature}} ({{extra.Tags|}}) signature");
+	struct template *plain = template_compile("signature {{signature");  /* unterminated */
+
+	(void)state;
+	assert_true(template_uses(t, TF_SIGNATURE));
+	assert_false(template_uses(t, TF_FIRST_NAME));
+	assert_false(template_uses(plain, TF_SIGNATURE));
+	assert_false(template_uses(NULL, TF_SIGNATURE));
+	template_free(t);
+	template_free(plain);
+}
+
 static void test_template__check_reports_positions(void **state)
 {
 	struct report r = { .n = 0 };
@@ -103,6 +117,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_template__render_table),
 		cmocka_unit_test(test_template__check_reports_positions),
+		cmocka_unit_test(test_template__uses_names_fields_not_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
