@@ -1663,8 +1663,11 @@ int store_timeline_each(struct store *s, int64_t lead_id, timeline_fn fn, void *
 	static const char sql[] =
 		"SELECT l.created_at, 0, 'imported', i.file, coalesce(i.event, l.event), NULL, 0,"
 		" l.created_at FROM leads l LEFT JOIN imports i ON i.id = l.import_id WHERE l.id = ?1"
-		" UNION ALL SELECT started_at, 1, 'enrolled', sequence, event, NULL, id, started_at"
-		" FROM enrolments WHERE lead_id = ?1"
+		/* An enrolment that takes over from one ending at that moment (reactivation,
+		 * enroll) comes after that end, not before the touch that ended it. */
+		" UNION ALL SELECT started_at, CASE WHEN EXISTS (SELECT 1 FROM enrolments p"
+		"  WHERE p.lead_id = ?1 AND p.id < n.id AND p.ended_at = n.started_at) THEN 5 ELSE 1 END,"
+		" 'enrolled', sequence, event, NULL, id, started_at FROM enrolments n WHERE lead_id = ?1"
 		" UNION ALL SELECT at, 2, kind, detail, NULL, NULL, id, at"
 		" FROM history WHERE lead_id = ?1"
 		" UNION ALL SELECT coalesce(t.done_at, t.due_at), 3, 'touch',"

@@ -194,6 +194,11 @@ class Cadence(FollowupTest):
         [again] = self.due("2026-06-25T13:05:00Z")
         self.assertEqual(again["sequence"], "again")
         self.assertEqual(again["step"], "ping")
+        # The timeline tells it in order: the last email, the end, then what took over.
+        timeline = self.ok("show", "--json", "ny@x.example", now="2026-06-25T13:05:00Z").json()
+        self.assertEqual([(e["kind"], e["what"]) for e in timeline["timeline"]][-4:],
+                         [("touch", "checkin (email)"), ("completed", "t"),
+                          ("enrolled", "again"), ("touch", "ping (email)")])
 
     def test_lost_lead_rescanned_later_starts_from_the_new_scan(self):
         self.import_leads()
