@@ -22,6 +22,9 @@
 
 /* Retry delays after a temporary failure; one more failure after the last is final. */
 static const long retry_delays[] = { 15 * 60, 60 * 60, 4 * 60 * 60 };
+/* Refusals and deferrals in a row, with no message taken in between, that stop a run:
+ * a server that turns everyone away must not use up every touch's retries. */
+#define FAILURES_IN_A_ROW 3
 
 struct send_counts {
 	long sent, failed, retry, bounced, deferred, held;
@@ -43,6 +46,11 @@ struct send_run {
 	struct send_counts n;
 	int64_t *ids;
 	size_t nids;
+	int delivered;          /* the server took a message this run */
+	int failing;            /* refusals and deferrals since the last message it took */
+	int64_t *unconfirmed;   /* refused (TRANSPORT_REFUSED) before it took any message */
+	size_t nunconfirmed;
+	char *refused_why;      /* the last of those refusals, in the server's words */
 	struct sender_count *would;     /* --dry-run: what would go, per sender address */
 	size_t nwould;
 };
@@ -220,6 +228,7 @@ static int record_outcome(struct send_run *r, const struct due_item *d,
 		r->n.in_doubt_new++;
 		ret = store_touch_close(store, t.id, "in_doubt", r->cli->now, why);
 		break;
+	case TRANSPORT_REFUSED:         /* no verdict yet (see settle_refused) */
 	case TRANSPORT_FATAL:
 		ret = store_touch_unclaim(store, t.id);
 		break;
@@ -244,6 +253,45 @@ static int open_transport(struct send_run *r)
 		return -1;
 	}
 	return 0;
+}
+
+static const char *outcome_label(enum transport_result result)
+{
+	switch (result) {
+	case TRANSPORT_RETRY: return "retry";
+	case TRANSPORT_REJECTED: return "bounce";
+	case TRANSPORT_REFUSED: return "refused";
+	default: return "doubt";
+	}
+}
+
+/* Keeps the score that tells a server refusing everyone from refused addresses. */
+static void count_outcome(struct send_run *r, int64_t touch_id, enum transport_result result,
+			  const char *why)
+{
+	switch (result) {
+	case TRANSPORT_SENT:
+		r->delivered = 1;
+		r->failing = 0;
+		break;
+	case TRANSPORT_REJECTED:
+		r->failing = 0;         /* a verdict on an address: the server works */
+		break;
+	case TRANSPORT_REFUSED:
+		r->unconfirmed = xrealloc(r->unconfirmed,
+					  (r->nunconfirmed + 1) * sizeof(*r->unconfirmed));
+		r->unconfirmed[r->nunconfirmed++] = touch_id;
+		free(r->refused_why);
+		r->refused_why = xstrdup(why ? why : "refused");
+		r->failing++;
+		break;
+	case TRANSPORT_RETRY:
+		r->failing++;
+		break;
+	case TRANSPORT_IN_DOUBT:
+	case TRANSPORT_FATAL:
+		break;
+	}
 }
 
 /* Sends one touch. Returns 0 to go on, 1 to stop the run cleanly, -1 on failure. */
@@ -300,15 +348,18 @@ static int send_one(struct send_run *r, int64_t touch_id)
 		goto out;
 	}
 	result = transport_send(r->transport, c.from_email, d.lead.email, msg.buf, msg.len, &err);
+	if (result == TRANSPORT_REFUSED && r->delivered)
+		result = TRANSPORT_REJECTED;    /* it takes our mail, not this address's */
 	if (record_outcome(r, &d, result, err)) {
 		ret = -1;
 	} else if (result == TRANSPORT_FATAL) {
 		error("%s", err ? err : "cannot send");
 		ret = -1;
-	} else if (!r->json && !r->cli->quiet && result != TRANSPORT_SENT) {
-		printf("%-6s #%lld %s: %s\n", result == TRANSPORT_RETRY ? "retry" :
-		       result == TRANSPORT_REJECTED ? "bounce" : "doubt", (long long)touch_id,
-		       d.lead.email, err ? err : "");
+	} else {
+		count_outcome(r, touch_id, result, err);
+		if (!r->json && !r->cli->quiet && result != TRANSPORT_SENT)
+			printf("%-7s #%lld %s: %s\n", outcome_label(result), (long long)touch_id,
+			       d.lead.email, err ? err : "");
 	}
 out:
 	free(err);
@@ -424,6 +475,31 @@ static int count_in_doubt(struct send_run *r)
 	return 0;
 }
 
+/* The recipients refused before the server took any message. Once it has taken one, it
+ * takes our mail and refuses these addresses: they are tried again, and a refusal now
+ * bounces. With none taken, nothing tells the two apart: they wait 15 minutes without
+ * using up a retry, and no lead is marked bounced. */
+static int settle_refused(struct send_run *r)
+{
+	size_t n = r->nunconfirmed;
+	int ret = 0;
+
+	if (r->delivered) {
+		for (size_t i = 0; i < n && !ret; i++)
+			ret = send_one(r, r->unconfirmed[i]);
+		return ret;
+	}
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = store_touch_retry_later(r->cli->store, r->unconfirmed[i],
+					      r->cli->now + retry_delays[0], r->refused_why);
+	if (ret)
+		return ret;
+	return error("%s refused %zu recipient%s and took no message this run, so it may be"
+		     " refusing everyone: no lead is marked bounced until it takes one; tried"
+		     " again in 15 minutes (%s)", transport_describe(r->transport), n,
+		     n == 1 ? "" : "s", r->refused_why);
+}
+
 static int send_all(struct send_run *r)
 {
 	struct due_filter f = { 0 };
@@ -444,7 +520,13 @@ static int send_all(struct send_run *r)
 		if (!ret && transport_stalled(r->transport))
 			ret = error("%s stopped answering (timed out): the rest waits for the next run",
 				    transport_describe(r->transport));
+		if (!ret && r->failing >= FAILURES_IN_A_ROW)
+			ret = error("%s refused or deferred %d messages in a row%s: stopped, the rest"
+				    " waits for the next run", transport_describe(r->transport),
+				    r->failing, r->delivered ? "" : " and took none");
 	}
+	if (!ret && r->nunconfirmed)
+		ret = settle_refused(r);
 	return ret;
 }
 
@@ -522,6 +604,8 @@ out:
 		engine_view_end(&r.engine);
 	transport_close(r.transport);
 	free(r.ids);
+	free(r.unconfirmed);
+	free(r.refused_why);
 	for (size_t i = 0; i < r.nwould; i++)
 		free(r.would[i].sender);
 	free(r.would);

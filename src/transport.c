@@ -85,6 +85,8 @@ const char *transport_result_name(enum transport_result result)
 		return "retry";
 	case TRANSPORT_REJECTED:
 		return "rejected";
+	case TRANSPORT_REFUSED:
+		return "refused";
 	case TRANSPORT_IN_DOUBT:
 		return "in doubt";
 	case TRANSPORT_FATAL:

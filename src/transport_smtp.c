@@ -381,17 +381,19 @@ static int enhanced_subject(const char *reply)
 	return atoi(p + 2);
 }
 
-/* Whether a 5xx after RCPT or the data is about this recipient: its address or its
- * mailbox (5.1.x, 5.2.x). A policy refusal (5.7.x: relaying denied, DMARC) or one that
- * does not say is about the sender or the message, and every message would get it:
- * bouncing on it would stop the follow-up of the whole list. */
-static int refuses_recipient(enum smtp_stage stage, const char *reply)
+/* What a 5xx after RCPT or the data says. Its address or its mailbox (5.1.x, 5.2.x) is
+ * a bounce. A policy refusal (5.7.x: relaying denied, DMARC), or one after the data that
+ * does not say, is about the sender or the message, and every message would get it:
+ * bouncing on it would stop the follow-up of the whole list. A refusal at RCPT that
+ * says neither (exim and qmail give no enhanced code) is most likely the address, but
+ * is what a relay refusing everyone says too. */
+static enum transport_result refusal(enum smtp_stage stage, const char *reply)
 {
 	int subject = enhanced_subject(reply);
 
 	if (subject == 1 || subject == 2)
-		return 1;
-	return stage == STAGE_RCPT && subject != 7;
+		return TRANSPORT_REJECTED;
+	return stage == STAGE_RCPT && subject != 7 ? TRANSPORT_REFUSED : TRANSPORT_FATAL;
 }
 
 /*
@@ -413,7 +415,7 @@ static enum transport_result classify(CURLcode rc, enum smtp_stage stage, long c
 	 * delivered; whatever else went wrong, it may have been. */
 	if (stage == STAGE_END_OF_DATA) {
 		if (reply_class == 5)
-			return refuses_recipient(stage, reply) ? TRANSPORT_REJECTED : TRANSPORT_FATAL;
+			return refusal(stage, reply);
 		if (reply_class == 4)
 			return TRANSPORT_RETRY;
 		return TRANSPORT_IN_DOUBT;
@@ -431,7 +433,7 @@ static enum transport_result classify(CURLcode rc, enum smtp_stage stage, long c
 	case STAGE_DATA:
 		/* A drop before the final "." delivers nothing. */
 		if (reply_class == 5)
-			return refuses_recipient(stage, reply) ? TRANSPORT_REJECTED : TRANSPORT_FATAL;
+			return refusal(stage, reply);
 		return TRANSPORT_RETRY;
 	case STAGE_SESSION:
 	case STAGE_END_OF_DATA:
@@ -450,6 +452,7 @@ static char *failure_message(const struct smtp_transport *t, CURLcode rc,
 
 	switch (result) {
 	case TRANSPORT_REJECTED:
+	case TRANSPORT_REFUSED:
 		if (t->stage == STAGE_END_OF_DATA)
 			strbuf_addf(&sb, "%s refused the message to '%s'", t->description,
 				    recipient);

@@ -37,6 +37,9 @@ enum transport_result {
 	TRANSPORT_RETRY,     /* 4xx for this recipient, or the connection dropped before
 				the end of the data was sent: nothing delivered, retry later */
 	TRANSPORT_REJECTED,  /* 5xx for this recipient (or its address is unusable): bounce */
+	TRANSPORT_REFUSED,   /* 5xx to RCPT TO that does not say it is the address (no
+				5.1.x or 5.2.x code): most likely it is, but a relay that
+				refuses everyone says the same; send decides */
 	TRANSPORT_IN_DOUBT,  /* the whole message was handed over (after 354, the final
 				"." sent) but no reply came: it may have been delivered */
 	TRANSPORT_FATAL,     /* connect/TLS/auth/sender/config failure: stop the run and

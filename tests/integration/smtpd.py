@@ -28,7 +28,8 @@ Options (see --help):
                         ADDR=451x1 answers 451 once, then accepts; ADDR=550
                         answers 550 every time; ADDR may be * for everyone;
                         /ENH gives the enhanced code (550/5.7.26), else 4.3.0
-                        or 5.1.1
+                        or 5.1.1; /- gives none (550 relaying denied, as exim
+                        and qmail say it)
   --data-reply RULE     the same, as the reply to the end of DATA
   --mail-reply RULE     the same, as the reply to MAIL FROM (ADDR the sender)
   --drop-after-data N   for the first N messages, read the whole DATA, then
@@ -92,7 +93,7 @@ class Rule:
     """A scripted reply: ADDR=CODE[xCOUNT]. COUNT None means every time."""
 
     SYNTAX = re.compile(r"^(?P<addr>[^=]+)=(?P<code>[45]\d\d)"
-                        r"(?:/(?P<enhanced>[45]\.\d{1,3}\.\d{1,3}))?(?:x(?P<count>\d+))?$")
+                        r"(?:/(?P<enhanced>[45]\.\d{1,3}\.\d{1,3}|-))?(?:x(?P<count>\d+))?$")
 
     def __init__(self, text):
         m = self.SYNTAX.match(text)
@@ -113,6 +114,8 @@ class Rule:
         """Returns the reply line and uses up one of the rule's answers."""
         if self.remaining is not None:
             self.remaining -= 1
+        if self.enhanced == "-":
+            return f"{self.code} relaying denied (scripted)"
         if self.enhanced:
             return f"{self.code} {self.enhanced} refused (scripted)"
         if self.code // 100 == 4:

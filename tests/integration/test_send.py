@@ -293,6 +293,54 @@ class RelayDenied(SendBase):
         self.assertEqual(set(self.states()), {"pending"})
 
 
+class RelayRefusesEveryoneBare(SendBase):
+    """exim's '550 relay not permitted' has no enhanced code: it reads like a refused
+    address, and must not bounce the whole list."""
+    server_options = dict(replies=["*=550/-"])
+
+    def test_a_bare_refusal_of_everyone_stops_the_run_and_bounces_no_one(self):
+        self.import_csv(self.lead_rows(8))
+        for now in (NOW_RECAP, "2026-03-09T14:00:00Z"):
+            r = self.send(now, code=1)
+            self.assertIn("refused or deferred 3 messages in a row and took none", r.err)
+        self.assertEqual(self.sql("SELECT DISTINCT status FROM leads"), [{"status": "active"}])
+        self.assertEqual(set(self.states()), {"pending"})
+        self.assertEqual(self.sql("SELECT max(attempts) AS n FROM touches"), [{"n": 0}])
+
+
+class OneBareRefusal(SendBase):
+    server_options = dict(replies=["bad@x.example=550/-"])
+
+    def test_a_bare_refusal_bounces_once_the_server_has_taken_a_message(self):
+        # bad comes first: its refusal is judged after the others went through.
+        self.import_csv(["bad@x.example,Bad,,Co,,,2026-03-06 18:30"] + self.lead_rows(2))
+        result = self.send()
+        self.assertEqual((result["sent"], result["bounced"]), (2, 1))
+        self.assertEqual(self.sql("SELECT status FROM leads WHERE email = 'bad@x.example'"),
+                         [{"status": "bounced"}])
+
+    def test_a_bare_refusal_alone_waits_without_using_a_retry(self):
+        self.import_csv(["bad@x.example,Bad,,Co,,,2026-03-06 18:30"])
+        r = self.send(code=1)
+        self.assertIn("took no message this run", r.err)
+        self.assertEqual(self.sql("SELECT l.status, t.state, t.attempts, t.retry_at"
+                                  " FROM touches t JOIN leads l ON l.id = t.lead_id"),
+                         [{"status": "active", "state": "pending", "attempts": 0,
+                           "retry_at": 1773062400}])      # 2026-03-09T13:05Z + 15 min
+
+
+class DefersEveryone(SendBase):
+    server_options = dict(replies=["*=451"])
+
+    def test_deferrals_in_a_row_stop_the_run_before_every_retry_is_spent(self):
+        self.import_csv(self.lead_rows(8))
+        r = self.send(code=1)
+        self.assertIn("deferred 3 messages in a row", r.err)
+        self.assertEqual(self.sql("SELECT attempts, count(*) AS n FROM touches"
+                                  " GROUP BY attempts ORDER BY attempts"),
+                         [{"attempts": 0, "n": 5}, {"attempts": 1, "n": 3}])
+
+
 class ServerBusy(SendBase):
     """A 421 or a 4xx to MAIL FROM is the server's state, not a recipient's: the run
     stops on the first one, and no touch spends a retry on it."""
