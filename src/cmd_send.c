@@ -188,7 +188,10 @@ static int over_daily_limit(struct send_run *r, const char *sender)
 	return sent >= per_day;
 }
 
-/* Records what the server said, in one transaction. */
+/* Records what the server said, in one transaction. The message may be out already:
+ * another command's lock (an import, a rep's `done`) is waited out for up to two
+ * minutes, where anything else gives up after 5 s, so that a delivered touch is not
+ * left `sending` (and then in doubt) for want of patience. */
 static int record_outcome(struct send_run *r, const struct due_item *d,
 			  enum transport_result result, const char *why)
 {
@@ -196,7 +199,7 @@ static int record_outcome(struct send_run *r, const struct due_item *d,
 	struct touch t;
 	int ret = 0;
 
-	if (store_begin(store))
+	if (store_begin_patiently(store, 120 * 1000))
 		return -1;
 	if (store_touch_get(store, d->touch.id, &t) != 1) {
 		store_rollback(store);

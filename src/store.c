@@ -573,6 +573,16 @@ const char *store_path(const struct store *s)
 	return s->path;
 }
 
+int store_begin_patiently(struct store *s, int milliseconds)
+{
+	int ret;
+
+	sqlite3_busy_timeout(s->db, milliseconds);
+	ret = store_begin(s);
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	return ret;
+}
+
 int store_begin(struct store *s)
 {
 	if (s->depth > 0) {     /* joins the transaction already open */

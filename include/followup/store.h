@@ -72,6 +72,9 @@ const char *store_path(const struct store *s);
  * import, a dry run). A rollback at any depth rolls back the whole transaction. */
 int store_begin(struct store *s);
 int store_commit(struct store *s);
+/* store_begin() waits 5 s for another command's lock before "database is locked"; this
+ * one waits up to milliseconds. */
+int store_begin_patiently(struct store *s, int milliseconds);
 void store_rollback(struct store *s);   /* safe to call when no transaction is open */
 
 /* --- leads and import ----------------------------------------------------------- */

@@ -37,6 +37,7 @@ Options (see --help):
   --drop-after-data-for ADDR
                         the same, every time a message is for ADDR
   --hang-after-data S   read DATA, then wait S seconds without replying, then close
+  --slow-data-reply S   read DATA, then wait S seconds before the reply
   --stop-after N        exit after accepting N messages (a server dying mid-run)
   --make-cert DIR       write DIR/cert.pem and DIR/key.pem (self-signed for
                         localhost and 127.0.0.1) and exit
@@ -224,6 +225,9 @@ class Handler:
             if self.drops_left > 0:
                 self.drops_left -= 1
             await self._never_reply(server, session, "drop")
+        if self.args.slow_data_reply:
+            self.spool.event(event="data", connection=session.number, reply="slow")
+            await asyncio.sleep(self.args.slow_data_reply)
         for rule in self.data_rules:
             if rule.applies(envelope.rcpt_tos):
                 reply = rule.fire()
@@ -390,6 +394,7 @@ def parse_args(argv):
     p.add_argument("--drop-after-data-for", action="append", default=[],
                    metavar="ADDR")
     p.add_argument("--hang-after-data", type=float, default=0, metavar="SECONDS")
+    p.add_argument("--slow-data-reply", type=float, default=0, metavar="SECONDS")
     p.add_argument("--stop-after", type=int, default=0, metavar="N")
     p.add_argument("--make-cert", metavar="DIR")
     p.add_argument("--verbose", action="store_true",
@@ -436,7 +441,7 @@ class TestSMTPServer:
     made in a temp dir unless cert=(CERT, KEY) is given), tls=True (smtps),
     auth="user:pass", xoauth2="token", replies=["a@x=451x1"],
     data_replies=[...], mail_replies=[...], drop_after_data=N, drop_after_data_for=["a@x"],
-    hang_after_data=SECONDS, stop_after=N.
+    hang_after_data=SECONDS, slow_data_reply=SECONDS, stop_after=N.
     After start(): .port, .url ("smtp://127.0.0.1:PORT" or smtps://),
     .ca_file (the cert, for the client's ca_file) and .spool.
     """
@@ -446,7 +451,7 @@ class TestSMTPServer:
     def __init__(self, spool=None, *, starttls=False, tls=False, cert=None,
                  auth=None, xoauth2=None, replies=(), data_replies=(), mail_replies=(),
                  drop_after_data=0, drop_after_data_for=(), hang_after_data=0,
-                 stop_after=0, verbose=False, start_timeout=15):
+                 slow_data_reply=0, stop_after=0, verbose=False, start_timeout=15):
         self._tmp = tempfile.mkdtemp(prefix="followup-smtpd-")
         self.spool = spool or os.path.join(self._tmp, "spool")
         self.starttls, self.tls = starttls, tls
@@ -457,6 +462,7 @@ class TestSMTPServer:
                             drop_after_data=drop_after_data,
                             drop_after_data_for=list(drop_after_data_for),
                             hang_after_data=hang_after_data,
+                            slow_data_reply=slow_data_reply,
                             stop_after=stop_after, verbose=verbose)
         self.start_timeout = start_timeout
         self.process = None
@@ -487,6 +493,8 @@ class TestSMTPServer:
             cmd += ["--drop-after-data-for", addr]
         if o["hang_after_data"]:
             cmd += ["--hang-after-data", str(o["hang_after_data"])]
+        if o["slow_data_reply"]:
+            cmd += ["--slow-data-reply", str(o["slow_data_reply"])]
         if o["stop_after"]:
             cmd += ["--stop-after", str(o["stop_after"])]
         if o["verbose"]:

@@ -157,3 +157,30 @@ class DropAfterData(SendBase):
         self.assertLessEqual(len(recaps_to_it), 1)
         r = self.ok("pipeline", "--json", now="2026-03-10T18:00:00Z").json()
         self.assertEqual(r["touches"]["in_doubt"], 1)
+
+
+class LockedWhileTheServerAnswers(SendBase):
+    """The server takes the message slowly; meanwhile another command holds the store's
+    write lock for longer than the 5 s busy timeout. The message is out: send waits to
+    record it as sent, rather than leave it `sending` and then in doubt."""
+    server_options = dict(slow_data_reply=2)
+
+    def test_the_outcome_waits_out_a_lock_taken_mid_transfer(self):
+        self.import_csv(self.lead_rows(1))
+        cmd = [BIN, "--now", NOW_RECAP, "send", "--json"]
+        sender = subprocess.Popen(cmd, env=self.env(), stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 10
+        while not any(e.get("reply") == "slow" for e in self.server.events()):
+            self.assertLess(time.monotonic(), deadline, "the message never reached DATA")
+            time.sleep(0.05)
+        locker = subprocess.Popen(["sqlite3", self.db], stdin=subprocess.PIPE, text=True)
+        locker.stdin.write("BEGIN EXCLUSIVE; SELECT 1;\n")
+        locker.stdin.flush()
+        time.sleep(8)         # set-up: the lock outlasts the reply by more than 5 s
+        locker.stdin.write("ROLLBACK;\n.quit\n")
+        locker.stdin.close()
+        locker.wait()
+        out, err = sender.communicate(timeout=120)
+        self.assertEqual(sender.returncode, 0, err)
+        self.assertEqual(self.states()[0], "sent")
