@@ -19,6 +19,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Retry delays after a temporary failure; one more failure after the last is final. */
 static const long retry_delays[] = { 15 * 60, 60 * 60, 4 * 60 * 60 };
@@ -86,6 +87,25 @@ static char *oauth2_token(const char *cmd)
 	return strbuf_detach(&sb);
 }
 
+/* libcurl reads ~/.netrc without a word about who else can: say it, and say when it is
+ * not there at all, rather than let the server's 530 speak for it. */
+static int check_netrc(void)
+{
+	const char *home = getenv("HOME");
+	char *path = xasprintf("%s/.netrc", home ? home : "");
+	struct stat st;
+	int ret = 0;
+
+	if (str_empty(home) || stat(path, &st))
+		ret = error("smtp.netrc: cannot read %s: %s", path,
+			    str_empty(home) ? "HOME is not set" : strerror(errno));
+	else if (st.st_mode & 077)
+		warning("%s can be read by others and holds the SMTP password: chmod 600 it",
+			path);
+	free(path);
+	return ret;
+}
+
 static int resolve_credentials(struct send_run *r)
 {
 	const struct config *c = &r->cli->config;
@@ -93,11 +113,15 @@ static int resolve_credentials(struct send_run *r)
 	if (c->smtp.password_env) {
 		const char *p = getenv(c->smtp.password_env);
 		if (!p) {
-			error("smtp.password_env: $%s is not set", c->smtp.password_env);
+			error("%s: smtp.password_env: $%s is not set (cron runs with few variables:"
+			      " set it in the crontab or the script cron runs)", r->cli->config_path,
+			      c->smtp.password_env);
 			return -1;
 		}
 		r->password = xstrdup(p);
 	}
+	if (c->smtp.netrc && check_netrc())
+		return -1;
 	if (c->smtp.oauth2_token_cmd && !(r->token = oauth2_token(c->smtp.oauth2_token_cmd)))
 		return -1;
 	r->topt.url = c->smtp.url;

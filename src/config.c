@@ -9,6 +9,7 @@
 #include "followup/transport.h"
 #include "followup/util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -188,6 +189,40 @@ static void read_file_path(struct loader *l, const char *key, const yaml_node_t 
 	get_path(l, key, v, path);
 	if (*path && access(*path, R_OK))
 		problem(l, v, "cannot read '%s': %s", *path, strerror(errno));
+	else if (*path && is_directory(*path))
+		problem(l, v, "'%s' is a directory, not a file", *path);
+}
+
+/* A CA file libcurl would refuse at the first send: one with no PEM certificate. */
+static void read_ca_file(struct loader *l, const char *key, const yaml_node_t *v, void *t)
+{
+	char **path = t, line[256];
+	size_t before = diag_count(l->diags);
+	int pem = 0;
+	FILE *f;
+
+	read_file_path(l, key, v, t);
+	if (!*path || diag_count(l->diags) != before || !(f = fopen(*path, "r")))
+		return;
+	while (!pem && fgets(line, sizeof(line), f))
+		pem = starts_with(line, "-----BEGIN CERTIFICATE-----");
+	fclose(f);
+	if (!pem)
+		problem(l, v, "'%s' holds no PEM certificate (-----BEGIN CERTIFICATE-----)", *path);
+}
+
+/* The name of an environment variable: what a shell can export. */
+static void read_env_name(struct loader *l, const char *key, const yaml_node_t *v, void *t)
+{
+	const char *s = scalar(v);
+
+	if (s && (!*s || isdigit((unsigned char)*s) ||
+		  s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")])) {
+		problem(l, v, "'%s' is not the name of an environment variable (letters, digits"
+			" and _, e.g. FOLLOWUP_SMTP_PASSWORD)", s);
+		return;
+	}
+	get_string(l, key, v, t);
 }
 
 static void read_count(struct loader *l, const char *key, const yaml_node_t *v, void *t)
@@ -297,7 +332,11 @@ static void read_url(struct loader *l, const char *key, const yaml_node_t *v, vo
 	} else if (s && (starts_with(s, "smtp://") || starts_with(s, "smtps://"))) {
 		const char *wrong = url_authority_problem(s);
 
-		if (url_has_password(s))
+		if (s[strcspn(s, " \t\r\n\v\f")])
+			problem(l, v, "the url has a space or a line break in it");
+		else if (strpbrk(s, "?#"))
+			problem(l, v, "the url cannot have a query (?...) or a fragment (#...)");
+		else if (url_has_password(s))
 			problem(l, v, "no password in the url: name the variable that holds it in"
 				" 'password_env', or use 'netrc: true'");
 		else if (wrong)
@@ -409,17 +448,36 @@ static void check_tls_none(struct loader *l, const yaml_node_t *smtp,
 	free(host);
 }
 
+/* A login needs a name and a secret: half of one is a 530 or 535 from cron, which reads
+ * like a server problem. netrc may hold the name as well. */
+static void check_credentials(struct loader *l, const yaml_node_t *smtp,
+			      const struct smtp_config *c)
+{
+	int secret = c->password_env || c->netrc || c->oauth2_token_cmd;
+
+	if (c->username && !secret)
+		problem(l, mapping_value(l, smtp, "username"), "'username' without a password:"
+			" name its variable in 'password_env' (or use 'netrc: true' or"
+			" 'oauth2_token_cmd')");
+	else if (!c->username && c->password_env)
+		problem(l, mapping_value(l, smtp, "password_env"), "'password_env' without"
+			" 'username': the server needs both");
+	else if (!c->username && c->oauth2_token_cmd)
+		problem(l, mapping_value(l, smtp, "oauth2_token_cmd"), "'oauth2_token_cmd'"
+			" without 'username': XOAUTH2 needs the account's address");
+}
+
 static void read_smtp(struct loader *l, const char *key, const yaml_node_t *v, void *t)
 {
 	static const struct key keys[] = {
 		{ "url", read_url, FIELD(struct smtp_config, url) },
 		{ "username", read_string, FIELD(struct smtp_config, username) },
-		{ "password_env", read_string, FIELD(struct smtp_config, password_env) },
+		{ "password_env", read_env_name, FIELD(struct smtp_config, password_env) },
 		{ "password", refuse_password, 0 },
 		{ "netrc", read_bool, FIELD(struct smtp_config, netrc) },
 		{ "oauth2_token_cmd", read_string, FIELD(struct smtp_config, oauth2_token_cmd) },
 		{ "tls", read_tls, FIELD(struct smtp_config, tls_none) },
-		{ "ca_file", read_file_path, FIELD(struct smtp_config, ca_file) },
+		{ "ca_file", read_ca_file, FIELD(struct smtp_config, ca_file) },
 		{ "connect_timeout", read_count, FIELD(struct smtp_config, connect_timeout) },
 		{ "timeout", read_count, FIELD(struct smtp_config, timeout) },
 	};
@@ -429,6 +487,8 @@ static void read_smtp(struct loader *l, const char *key, const yaml_node_t *v, v
 	read_mapping(l, v, keys, ARRAY_SIZE(keys), t, "smtp");
 	if (diag_count(l->diags) == before)
 		check_tls_none(l, v, t);
+	if (diag_count(l->diags) == before)
+		check_credentials(l, v, t);
 }
 
 static void read_limits(struct loader *l, const char *key, const yaml_node_t *v, void *t)

@@ -115,7 +115,17 @@ class Cli(FollowupTest):
                  ("url: 'smtp://127.0.0.1:99999'", "port in the url"),
                  ("url: 'smtp://[::1]:x'", "port in the url"),
                  ("url: 'smtp://mail.example:587', ca_file: /nonexistent/ca.pem",
-                  "cannot read '/nonexistent/ca.pem'")]
+                  "cannot read '/nonexistent/ca.pem'"),
+                 (f"url: 'smtp://mail.example:587', ca_file: {self.dir}", "is a directory"),
+                 ("url: 'smtp://mail.example:587', ca_file: "
+                  + self.write("notpem.txt", "a CA bundle\n"), "holds no PEM certificate"),
+                 ("url: 'smtp://mail.example.com :587'", "a space or a line break"),
+                 ('url: "smtp://mail.example.com\\r\\nX:1"', "a space or a line break"),
+                 ("url: 'smtp://mail.example.com:587/x?y=1'", "cannot have a query"),
+                 ("url: 'smtp://mail.example:587', username: alex", "'username' without a password"),
+                 ("url: 'smtp://mail.example:587', password_env: PW", "without 'username'"),
+                 ("url: 'smtp://mail.example:587', username: a, password_env: 'BAD NAME'",
+                  "not the name of an environment variable")]
         for smtp, message in cases:
             with open(self.config_path, "w") as f:
                 f.write(f"sender: {{ name: S, email: s@x.example }}\nsmtp: {{ {smtp} }}\n")

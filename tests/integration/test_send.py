@@ -247,6 +247,30 @@ class Messages(SendBase):
         self.assertEqual(self.server.connections(), 1)
 
 
+class Credentials(SendBase):
+    def test_a_netrc_others_can_read_is_named_and_a_missing_one_stops_the_run(self):
+        self.use_server(self.server, extra="  username: rep\n  netrc: true\n")
+        self.import_csv(self.lead_rows(1))
+        r = self.send(code=1)
+        self.assertIn(f"smtp.netrc: cannot read {self.dir}/.netrc", r.err)
+        netrc = os.path.join(self.dir, ".netrc")
+        with open(netrc, "w") as f:
+            f.write("machine 127.0.0.1 login rep password x\n")
+        os.chmod(netrc, 0o644)
+        r = self.run_followup("send", now=NOW_RECAP)
+        self.assertEqual(r.code, 0, r)
+        self.assertIn(f"{netrc} can be read by others", r.err)
+        os.chmod(netrc, 0o600)
+        self.assertNotIn("read by others", self.run_followup("send", now=NOW_VALUE).err)
+
+    def test_a_password_variable_cron_lacks_names_the_config(self):
+        self.use_server(self.server, extra="  username: rep\n  password_env: NOT_IN_CRON\n")
+        self.import_csv(self.lead_rows(1))
+        r = self.send(code=1)
+        self.assertIn(f"{self.config_path}: smtp.password_env: $NOT_IN_CRON is not set", r.err)
+        self.assertEqual(self.states(), ["pending"])
+
+
 class TemporaryAndPermanent(SendBase):
     server_options = dict(replies=["soft@x.example=451x1", "hard@x.example=550"])
 

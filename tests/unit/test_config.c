@@ -78,7 +78,7 @@ static void test_config__full_example(void **state)
 		"  ca_file: ca.pem\n"
 		"limits: { per_run: 20, per_day: 50 }\n"
 		"unsubscribe: { mailto: unsubscribe@example.com, url: \"https://example.com/u/{token}\" }\n");
-	char *ca = write_file("ca.pem", "a CA bundle\n");   /* it must be readable */
+	char *ca = write_file("ca.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
 
 	(void)state;
 	assert_int_equal(config_load(path, &c, &d), 0);
