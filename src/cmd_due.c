@@ -321,7 +321,7 @@ static int plan_others(const struct due_item *d, void *opaque)
 static int by_sender_then_time(const void *a, const void *b)
 {
 	const struct planned *x = a, *y = b;
-	int c = strcmp(x->sender, y->sender);
+	int c = strcasecmp(x->sender, y->sender);   /* one mailbox, however spelt */
 
 	if (c)
 		return c;
@@ -368,7 +368,7 @@ static void print_forecast(struct due_run *r)
 			manual[day] += p->shown;
 			continue;
 		}
-		if (!sender || strcmp(sender, p->sender)) {
+		if (!sender || strcasecmp(sender, p->sender)) {
 			sender = p->sender;
 			memset(used, 0, (size_t)days * sizeof(*used));
 			/* What this sender sent in the last 24 hours counts against today, as

@@ -1551,7 +1551,7 @@ int store_touch_claim(struct store *s, int64_t id, const char *message_id,
 	 * after a reply, an opt-out or a bounce (a converted or lost lead still has a
 	 * pending touch only when its sequence's stop_on lets it go on). */
 	sqlite3_stmt *st = stmt(s, ST_CLAIM,
-		"UPDATE touches SET state = 'sending', message_id = ?, subject = ?, sender = ?,"
+		"UPDATE touches SET state = 'sending', message_id = ?, subject = ?, sender = lower(?),"
 		" done_at = ?, attempts = attempts + 1"
 		" WHERE id = ? AND state = 'pending' AND EXISTS (SELECT 1 FROM leads l"
 		"  WHERE l.id = touches.lead_id AND l.consent = 1"
@@ -1631,7 +1631,7 @@ int store_sent_since(struct store *s, const char *sender, time_t since, long *co
 {
 	sqlite3_stmt *st = stmt(s, ST_SENT_SINCE,
 		"SELECT count(*) FROM touches WHERE state IN ('sent', 'sending', 'in_doubt')"
-		" AND sender = ? AND done_at > ?");
+		" AND sender = lower(?) AND done_at > ?");
 	int found;
 
 	if (!st)

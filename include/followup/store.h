@@ -277,7 +277,8 @@ int store_touch_claim(struct store *s, int64_t id, const char *message_id,
 /* Undoes a claim whose transfer never started (the server could not be reached). */
 int store_touch_unclaim(struct store *s, int64_t id);
 int store_touch_retry_later(struct store *s, int64_t id, time_t retry_at, const char *why);
-/* Emails sent from sender since a time (for the rolling per-day limit). */
+/* Emails sent from sender since a time (for the rolling per-day limit). A claim keeps
+ * the sender lower-cased: Dana@ and dana@ are one mailbox and share its limit. */
 int store_sent_since(struct store *s, const char *sender, time_t since, long *count);
 /* Touches in an unsettled state (sending or in_doubt), through their small index. */
 int store_count_state(struct store *s, const char *state, long *count);

@@ -241,6 +241,16 @@ class Messages(SendBase):
         real = self.send(NOW_RECAP)
         self.assertEqual((real["sent"], real["deferred"]), (2, 1))
 
+    def test_one_mailbox_spelt_two_ways_shares_its_daily_limit(self):
+        self.write_config("owners:\n  dana: { name: Dana, email: dana@acme.example }\n"
+                          "  dee: { name: Dee, email: DANA@Acme.example }\n"
+                          "limits: { per_run: 0, per_day: 2 }\n"
+                          f"smtp:\n  url: {self.server.url}\n  tls: none\n")
+        self.import_csv([f"{who}{i}@x.example,L{i},,Co,,{who},2026-03-06 18:30"
+                         for who, i in (("dana", 0), ("dana", 1), ("dee", 2))])
+        result = self.send()
+        self.assertEqual((result["sent"], result["deferred"]), (2, 1))
+
     def test_one_connection_for_the_run(self):
         self.import_csv(self.lead_rows(5))
         self.assertEqual(self.send()["sent"], 5)
