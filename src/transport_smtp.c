@@ -481,6 +481,9 @@ static char *failure_message(const struct smtp_transport *t, CURLcode rc,
 		else if (!strncmp(t->last_reply, "421", 3))
 			strbuf_addf(&sb, "%s is closing the session: stopped, nothing marked",
 				    t->description);
+		else if (t->stage == STAGE_SESSION && server_said)
+			strbuf_addf(&sb, "%s refused the session before any message (its greeting,"
+				    " EHLO or STARTTLS): stopped, nothing marked", t->description);
 		else if (t->stage == STAGE_MAIL)
 			strbuf_addf(&sb, "%s refused sender '%s'", t->description, from);
 		else if (server_said)

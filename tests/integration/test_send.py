@@ -5,7 +5,9 @@ import email.policy
 import fcntl
 import os
 import signal
+import socket
 import subprocess
+import threading
 import time
 
 from helpers import BIN, FollowupTest
@@ -255,6 +257,25 @@ class Messages(SendBase):
         self.import_csv(self.lead_rows(5))
         self.assertEqual(self.send()["sent"], 5)
         self.assertEqual(self.server.connections(), 1)
+
+
+class RefusesTheSession(SendBase):
+    def test_a_refused_greeting_says_so_and_marks_nothing(self):
+        listener = socket.create_server(("127.0.0.1", 0))
+        self.addCleanup(listener.close)
+
+        def refuse():       # one line and hang up, as a blocklisting server does
+            conn, _ = listener.accept()
+            conn.sendall(b"554 go away\r\n")
+            conn.close()
+        threading.Thread(target=refuse, daemon=True).start()
+        self.write_config(f"smtp: {{ url: 'smtp://127.0.0.1:{listener.getsockname()[1]}',"
+                          " tls: none }\n")
+        self.import_csv(self.lead_rows(2))
+        r = self.send(code=1)
+        self.assertIn("refused the session before any message", r.err)
+        self.assertIn("554 go away", r.err)
+        self.assertEqual(set(self.states()), {"pending"})
 
 
 class Credentials(SendBase):
