@@ -95,10 +95,31 @@ static const char *const schema_v1 =
 	"CREATE INDEX touches_unsettled ON touches(state) WHERE state IN ('sending', 'in_doubt');"
 	"CREATE INDEX touches_sent_by ON touches(sender, done_at) WHERE sender IS NOT NULL;";
 
+/* Whether the directory that holds path can take new files (the -wal and -shm). */
+static int directory_writable(const char *path)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	int ok;
+
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	ok = !access(slash ? dir : ".", W_OK);
+	free(dir);
+	return ok;
+}
+
 static int db_error(struct store *s, const char *what)
 {
 	int code = sqlite3_extended_errcode(s->db), sys = sqlite3_system_errno(s->db);
 
+	if ((code & 0xff) == SQLITE_BUSY)
+		return error("%s: %s: %s: another followup command (an import, a send) is"
+			     " writing to it; try again when it is done", s->path, what,
+			     sqlite3_errmsg(s->db));
+	if (((code & 0xff) == SQLITE_CANTOPEN || (code & 0xff) == SQLITE_READONLY) &&
+	    !directory_writable(s->path))
+		return error("%s: %s: its directory is read-only, and followup writes its -wal"
+			     " and -shm files beside the store", s->path, what);
 	/* "disk I/O error" alone does not say what to do about it. */
 	if ((code & 0xff) == SQLITE_IOERR && sys)
 		return error("%s: %s: %s (%s)", s->path, what, sqlite3_errmsg(s->db), strerror(sys));

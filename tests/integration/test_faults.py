@@ -72,6 +72,18 @@ class StoreFaults(FollowupTest):
         self.assertTrue(r.err.startswith("followup: "), r)
         self.assertEqual(self.sql("SELECT email FROM leads ORDER BY email"), self.leads)
 
+    def test_a_read_only_directory_is_named_as_the_cause(self):
+        store_dir = os.path.dirname(self.db)
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "+i", store_dir], check=True)
+            self.addCleanup(subprocess.run, ["chattr", "-i", store_dir])
+        else:
+            os.chmod(store_dir, 0o555)
+            self.addCleanup(os.chmod, store_dir, 0o755)
+        r = self.run_followup("leads")
+        self.assertEqual(r.code, 1, r)
+        self.assertIn("its directory is read-only", r.err)
+
     def test_locked_past_busy_timeout_send_marks_nothing(self):
         self.write_config()   # maildir outbox
         locker = subprocess.Popen(["sqlite3", self.db], stdin=subprocess.PIPE, text=True)
