@@ -96,10 +96,16 @@ static int list_lead(const struct lead *l, void *opaque)
 
 	time_format_local(l->contact_at, r->zone, when, sizeof(when));
 	/* The columns of fixed width first; an email longer than its column pushes only
-	 * the name and company along. */
-	printf("%6lld  %-12s %-16s  %-32s %s%s%s\n", (long long)l->id, l->status, when,
-	       l->email, name ? name : "", name && l->company ? ", " : "",
-	       l->company ? l->company : "");
+	 * the name and company along (an address is never cut). A line break in a name
+	 * or company would break the table. */
+	printf("%6lld  %-12s %-16s  ", (long long)l->id, l->status, when);
+	fputs_column(l->email, utf8_chars(l->email) > 32 ? utf8_chars(l->email) : 32, stdout);
+	putchar(' ');
+	fputs_one_line(name ? name : "", stdout);
+	if (name && l->company)
+		fputs(", ", stdout);
+	fputs_one_line(l->company ? l->company : "", stdout);
+	putchar('\n');
 	free(name);
 	return 0;
 }

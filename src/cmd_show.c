@@ -80,7 +80,9 @@ static void print_lead(const struct lead *l, const char *zone)
 	const cJSON *item;
 
 	name = lead_name(l);
-	printf("#%lld %s <%s>\n", (long long)l->id, name ? name : "", l->email);
+	printf("#%lld ", (long long)l->id);
+	fputs_one_line(name ? name : "", stdout);
+	printf(" <%s>\n", l->email);
 	free(name);
 	print_field("status", l->status);
 	print_field("company", l->company);

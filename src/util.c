@@ -329,6 +329,15 @@ void fputs_one_line(const char *s, FILE *f)
 	}
 }
 
+int utf8_chars(const char *s)
+{
+	int chars = 0;
+
+	for (; *s; s++)
+		chars += ((unsigned char)*s & 0xC0) != 0x80;
+	return chars;
+}
+
 void fputs_column(const char *s, int width, FILE *f)
 {
 	int chars = 0;

@@ -78,6 +78,7 @@ void fputs_escaped(const char *s, FILE *out);
 /* Prints UTF-8 s in a column `width` characters wide: padded with spaces, or cut at a
  * character boundary with "…" as its last character. */
 void fputs_column(const char *s, int width, FILE *f);
+int utf8_chars(const char *s);                  /* characters, not bytes, of UTF-8 s */
 int starts_with(const char *s, const char *prefix);
 char *str_trim(char *s);                        /* trims ASCII space in place, returns s */
 int utf8_valid(const char *s, size_t len);      /* 1 if s[0..len) is valid UTF-8 */

@@ -101,6 +101,17 @@ class Cli(FollowupTest):
         r = self.ok("leads", env=self.env(FOLLOWUP_NOW="", FOLLOWUP_SEQUENCES=""))
         self.assertIn("0 leads", r.out)
 
+    def test_the_leads_table_keeps_one_line_a_lead_and_its_columns(self):
+        self.ok("init")
+        self.ok("import", self.write("t.csv", 'Email,Name,Company\nn@x.example,"Ann\nLee","Big\nCo"\n'
+                                              "zoë.åsa@example.se,Zoë,Åre AB\n"))
+        rows = self.ok("leads").out.splitlines()[:-1]
+        self.assertEqual(len(rows), 2, rows)
+        self.assertTrue(rows[0].endswith("Ann / Lee, Big / Co"), rows)
+        # The name starts in the same column, counted in characters, not bytes.
+        self.assertEqual(rows[0].index("Ann"), rows[1].index("Zoë"))
+        self.assertIn("#1 Ann / Lee <n@x.example>", self.ok("show", "n@x.example").out)
+
     def test_config_mistakes_that_would_stop_emails(self):
         self.write_config("owners:\n  dana: { name: D, email: d@x.example }\n"
                           "  dana: { name: E, email: e@x.example }\n"
