@@ -204,6 +204,12 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
 
 /* A filter on a rep (struct owner_names): parameter i holds the key, ?20 and ?21 the
  * display name and email, so that a lead stored under any of them matches. */
+/* A lead is from an event that imported it or that it was enrolled from later (met
+ * again at the next show): ?i, NULL for any. */
+#define FROM_EVENT(l, i) \
+	" (?" i " IS NULL OR " l ".event = ?" i " COLLATE NOCASE OR EXISTS (SELECT 1" \
+	"  FROM enrolments fe WHERE fe.lead_id = " l ".id AND fe.event = ?" i " COLLATE NOCASE))"
+
 #define OWNER_IS(l, i) \
 	" (?" i " IS NULL OR " l ".owner = ?" i " COLLATE NOCASE" \
 	" OR " l ".owner = ?20 COLLATE NOCASE OR " l ".owner = ?21 COLLATE NOCASE)"
@@ -962,7 +968,7 @@ int store_leads_each(struct store *s, const struct lead_filter *f, lead_fn fn, v
 	static const char sql[] =
 		"SELECT " LEAD_COLUMNS " FROM leads l"
 		" WHERE (?1 IS NULL OR l.status = ?1) AND" OWNER_IS("l", "2")
-		" AND (?3 IS NULL OR l.event = ?3 COLLATE NOCASE) ORDER BY l.id";
+		" AND" FROM_EVENT("l", "3") " ORDER BY l.id";
 	sqlite3_stmt *st = NULL;
 	int rc, ret = 0;
 
@@ -1797,14 +1803,16 @@ const char *const pipeline_statuses[7] = {
 };
 
 /* Leads in scope: ?1 event, ?2 owner (NULL for any). */
-#define IN_SCOPE(l) \
-	" (?1 IS NULL OR " l ".event = ?1 COLLATE NOCASE)" \
-	" AND" OWNER_IS(l, "2")
+#define IN_SCOPE(l) FROM_EVENT(l, "1") " AND" OWNER_IS(l, "2")
 
-/* Leads in scope, as a condition on a touch t: no join at all when nothing narrows. */
+/* Touches in scope: the touch's lead is the owner's, and its enrolment came from the
+ * event (a lead met at two events has touches of each); no join at all when nothing
+ * narrows. */
 #define TOUCH_IN_SCOPE \
-	" (?1 IS NULL AND ?2 IS NULL OR EXISTS (SELECT 1 FROM leads l WHERE l.id = t.lead_id" \
-	" AND" IN_SCOPE("l") "))"
+	" (?1 IS NULL AND ?2 IS NULL OR EXISTS (SELECT 1 FROM leads l" \
+	"  JOIN enrolments te ON te.id = t.enrolment_id WHERE l.id = t.lead_id" \
+	"  AND (?1 IS NULL OR coalesce(te.event, l.event) = ?1 COLLATE NOCASE)" \
+	"  AND" OWNER_IS("l", "2") "))"
 
 static sqlite3_stmt *prepare_scoped(struct store *s, const char *sql, const char *event,
 				    const struct owner_names *owner)

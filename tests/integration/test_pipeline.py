@@ -79,6 +79,25 @@ class Pipeline(FollowupTest):
         self.assertTrue(all(len(line) <= 80 for line in human.splitlines()), human)
         self.assertIn("recap", human)
 
+    def test_a_lead_met_again_at_the_next_event_counts_for_both(self):
+        expo, summit = self.pipeline("--event", "Expo"), self.pipeline("--event", "Summit")
+        e4_due = self.sql("SELECT count(*) AS n FROM touches t JOIN leads l ON l.id = t.lead_id"
+                          " WHERE l.email = 'e4@x.example' AND t.state = 'pending'"
+                          " AND t.due_at <= strftime('%s', '2026-03-27T13:00:00Z')")[0]["n"]
+        self.ok("mark", "e4@x.example", "lost", now="2026-03-14T12:00:00Z")
+        self.ok("import", "--sequence", "t", "--event", "Summit", self.write(
+            "again.csv", "Email,First Name,Scanned At\ne4@x.example,Eli,2026-03-16 10:00\n"),
+            now="2026-03-16T15:00:00Z")
+        leads = [l["email"] for l in self.ok("leads", "--event", "summit", "--json",
+                                             now=self.now).json()]
+        self.assertIn("e4@x.example", leads)
+        summit_now, expo_now = self.pipeline("--event", "Summit"), self.pipeline("--event", "Expo")
+        self.assertEqual(summit_now["leads"]["total"], summit["leads"]["total"] + 1)
+        self.assertEqual(summit_now["touches"]["due_now"], summit["touches"]["due_now"] + 1)
+        # Expo keeps its lead, not the Summit touch its new sequence made.
+        self.assertEqual(expo_now["leads"]["total"], expo["leads"]["total"])
+        self.assertEqual(expo_now["touches"]["due_now"], expo["touches"]["due_now"] - e4_due)
+
     def test_calls_that_expire_undone_count_as_missed_and_emails_do_not(self):
         # The shipped call step has an expire: the same calls now end `expired`, not
         # `missed`, and are as much a slip. Summit's values (emails) expire too.
