@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,15 +48,43 @@ struct import_counts {
 	long rows, imported, updated, duplicates, rejected, suppressed, enrolled;
 };
 
+/*
+ * One rejects file: the rejected rows of the input files that share one header, under
+ * that header, ready to fix and import again. The rows go to a temporary file as they
+ * come; the rejects file itself is written only when the import lands (rejects_close),
+ * so that a failed import leaves an earlier one alone.
+ */
+struct rejects_file {
+	char *path;
+	char *header;           /* its inputs' raw header, in UTF-8; NULL before a row */
+	char delimiter;
+	int bom;                /* an input had a BOM or was Windows-1252: Excel needs one */
+	int sep_line;           /* an input had Excel's sep= line */
+	FILE *rows;             /* the rows so far: an unlinked temporary file */
+	int fd;                 /* the new file beside path, renamed onto it; -1 when path is
+				 * written into (not a regular file) or before it is made */
+	char *tmp;              /* fd's name */
+};
+
+/* The rows a file lost, for the one line --quiet still prints. */
+struct file_rejects {
+	long count, first_line;
+	const char *first_reason;       /* static, as email_plausible's reasons */
+};
+
 struct import {
 	struct cli *cli;
 	struct engine engine;
 	const struct import_options *opt;
 	const struct sequence *sequence;   /* NULL with --no-enroll */
 	struct import_counts counts;
-	FILE *rejects;
-	char *rejects_tmp;                 /* written there, renamed into place on success */
-	const char *rejects_header_of;     /* the file whose header the rejects file has */
+	struct rejects_file *rejects;      /* [0] is --rejects; then one per other header */
+	size_t nrejects;
+	int rejects_stream;     /* --rejects is no regular file (a fifo, a device): one */
+	struct rejects_file *rejects_of_file;   /* the file being read's, once it has one */
+	char **inputs;
+	int ninputs, ordinal;   /* the files to import; the one being read, from 1 */
+	struct file_rejects file_rejects;
 	size_t columns;                    /* of the header of the file being read */
 	int show_progress;
 	int any_suppressions;   /* whether the store has opted-out addresses at all */
@@ -131,30 +160,48 @@ static char *buyer_or_null(const struct header_map *map, struct csv_record *rec,
 	return xstrdup_nonempty(header_map_buyer_value(map, rec, f));
 }
 
-static void reject_row(struct import *im, const char *file, const struct csv_reader *csv,
-		       struct csv_record *rec, const char *reason)
+static struct rejects_file *rejects_for(struct import *im, const char *file,
+					const struct csv_reader *csv);
+
+/* Appends a rejected row to the file's rejects file: the row as it was (in UTF-8), padded
+ * when short so that the reason lands in its own column, then the reason. */
+static void add_rejected_row(struct rejects_file *rf, const struct csv_record *rec,
+			     size_t columns, const char *reason)
 {
+	struct strbuf line = STRBUF_INIT;
+
+	csv_add_raw_as_utf8(&line, rec->raw, rec->raw_len);
+	while (line.len && (line.buf[line.len - 1] == '\n' || line.buf[line.len - 1] == '\r'))
+		strbuf_setlen(&line, line.len - 1);
+	for (size_t i = rec->count; i < columns; i++)
+		strbuf_addch(&line, rf->delimiter);
+	strbuf_addch(&line, rf->delimiter);
+	csv_write_field(&line, reason, rf->delimiter, 0);
+	strbuf_addch(&line, '\n');
+	fwrite(line.buf, 1, line.len, rf->rows);
+	strbuf_release(&line);
+}
+
+/* Counts a rejected row and reports it. Returns 0, or -1 (reported) when it cannot be
+ * kept in the rejects file. */
+static int reject_row(struct import *im, const char *file, const struct csv_reader *csv,
+		      struct csv_record *rec, const char *reason)
+{
+	struct file_rejects *fr = &im->file_rejects;
+
 	im->counts.rejected++;
+	if (!fr->count++) {
+		fr->first_line = rec->line;
+		fr->first_reason = reason;
+	}
 	if (!im->cli->quiet)
 		fprintf(stderr, "followup: %s:%ld: rejected: %s\n", file, rec->line, reason);
 	if (!im->rejects)
-		return;
-	if (im->rejects_header_of != file) {
-		/* The header of the file, then each rejected row as it was, plus its reason. */
-		fprintf(im->rejects, "%s%creason\n", csv_header_raw(csv), csv_delimiter(csv));
-		im->rejects_header_of = file;
-	}
-	struct strbuf line = STRBUF_INIT;
-	strbuf_add(&line, rec->raw, rec->raw_len);
-	while (line.len && (line.buf[line.len - 1] == '\n' || line.buf[line.len - 1] == '\r'))
-		strbuf_setlen(&line, line.len - 1);
-	/* A short row is padded, so that the reason lands in its own column. */
-	for (size_t i = rec->count; i < im->columns; i++)
-		strbuf_addch(&line, csv_delimiter(csv));
-	strbuf_addch(&line, csv_delimiter(csv));
-	csv_write_field(&line, reason, csv_delimiter(csv), 0);
-	fprintf(im->rejects, "%s\n", line.buf);
-	strbuf_release(&line);
+		return 0;
+	if (!im->rejects_of_file && !(im->rejects_of_file = rejects_for(im, file, csv)))
+		return -1;
+	add_rejected_row(im->rejects_of_file, rec, im->columns, reason);
+	return 0;
 }
 
 /* How far a scan time may be ahead of the import: a scanner's clock or zone off by hours. */
@@ -518,7 +565,7 @@ static int import_row(struct import *im, const char *file, const struct csv_read
 
 	im->counts.rows++;
 	if (lead_from_row(im, file, map, rec, order, zone, &l, &scanned, &reason)) {
-		reject_row(im, file, csv, rec, reason);
+		ret = reject_row(im, file, csv, rec, reason);
 		goto out;
 	}
 	if (store_lead_merge(im->cli->store, &l, import_id, &result, &lead_id, &row_changed,
@@ -689,6 +736,32 @@ out:
 	return order;
 }
 
+/* Every lead of a file without a scan time column gets the import time, and its
+ * sequence starts today: when a column looks like the scan time, say how to use it. */
+static void warn_no_scan_time(const char *file, const struct header_map *map)
+{
+	const char *hint = header_map_scan_time_hint(map);
+
+	if (hint)
+		warning("%s: no scan time column; '%s' looks like one: --map '%s=scanned_at'",
+			file, hint, hint);
+}
+
+/* Under --quiet the rejected rows are not listed, but a cron job must not lose leads
+ * without a word: one line per file that lost some. */
+static void report_rejects_quietly(const struct import *im, const char *file)
+{
+	const struct file_rejects *fr = &im->file_rejects;
+
+	if (!im->cli->quiet || !fr->count)
+		return;
+	fprintf(stderr, "followup: %s: %ld row%s rejected (first: line %ld: %s)%s%s%s\n", file,
+		fr->count, fr->count == 1 ? "" : "s", fr->first_line, fr->first_reason,
+		im->rejects_of_file ? ", kept in '" : "",
+		im->rejects_of_file ? im->rejects_of_file->path : "",
+		im->rejects_of_file ? "'" : "");
+}
+
 static int import_file(struct import *im, const char *file, int *changed)
 {
 	struct store *store = im->cli->store;
@@ -707,6 +780,8 @@ static int import_file(struct import *im, const char *file, int *changed)
 	    rewindable_stdin(&stdin_start))
 		return FU_FAIL;
 	order = guess_date_order(file, im->opt, stdin_start);
+	im->rejects_of_file = NULL;
+	im->file_rejects = (struct file_rejects){ 0, 0, NULL };
 	if ((rc = csv_open(&csv, file, &err))) {
 		error("%s", err);
 		status = rc == CSV_EIO ? FU_FAIL : FU_USAGE;
@@ -729,6 +804,7 @@ static int import_file(struct import *im, const char *file, int *changed)
 	if (title_lines)
 		warning("%s: the header is on line %ld; the line%s above it, a title, skipped",
 			file, rec.line, title_lines == 1 ? "" : "s");
+	warn_no_scan_time(file, map);
 	if (store_import_start(store, file, im->opt->event, im->cli->now, &import_id))
 		goto out;
 	im->columns = rec.count;
@@ -745,9 +821,13 @@ static int import_file(struct import *im, const char *file, int *changed)
 		status = rc == CSV_EIO ? FU_FAIL : FU_USAGE;
 		goto out;
 	}
-	if (csv_was_converted(csv, &first_converted))
+	if (csv_was_converted(csv, &first_converted)) {
 		warning("%s: not UTF-8 (first at line %ld): read as Windows-1252", file,
 			first_converted);
+		if (im->rejects_of_file)
+			im->rejects_of_file->bom = 1;   /* its rows are UTF-8 now */
+	}
+	report_rejects_quietly(im, file);
 	if (store_import_finish(store, import_id, file_changed))
 		goto out;
 	*changed |= file_changed;
@@ -769,46 +849,275 @@ static int same_file(const char *a, const char *b)
 	return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-/* The rejects file is written beside its place and renamed there when the import lands,
- * so a failed import leaves an earlier rejects file alone; it may not be an input. */
-static int rejects_open(struct import *im, char **files, int nfiles)
+/* An unlinked temporary file for the rows (they hold personal data: 0600, and gone
+ * with the process whatever happens), or NULL (reported). */
+static FILE *rows_file(void)
 {
-	const char *path = im->opt->rejects_path;
+	const char *dir = str_empty(getenv("TMPDIR")) ? "/tmp" : getenv("TMPDIR");
+	char *path = xasprintf("%s/followup-rejects.XXXXXX", dir);
+	int fd = mkstemp(path);
+	FILE *f = NULL;
 
-	if (!path)
+	if (fd >= 0)
+		unlink(path);
+	if (fd < 0 || !(f = fdopen(fd, "w+"))) {
+		error("cannot make a temporary file in %s: %s", dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	free(path);
+	return f;
+}
+
+/* Whether path, as it is now, is renamed onto (a regular file of one name, or nothing
+ * yet) or written into (a device, a fifo, a symlink, a hard link: replacing it would
+ * break what it is). */
+static int replaced_by_rename(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st))
+		return errno == ENOENT;
+	return S_ISREG(st.st_mode) && st.st_nlink == 1;
+}
+
+/* Makes the new file that is renamed onto rf->path when the import lands, now, so that
+ * a directory we cannot write is found out before the import, not after it landed.
+ * Nothing to make for a path that is written into. Returns FU_OK or FU_FAIL (reported). */
+static int rejects_prepare(struct rejects_file *rf)
+{
+	rf->fd = -1;
+	if (!replaced_by_rename(rf->path))
 		return FU_OK;
-	for (int i = 0; i < nfiles; i++)
-		if (same_file(path, files[i]))
-			return usage_error("import", "--rejects '%s' is one of the files to import",
-					   path);
-	if (is_directory(path))         /* found out before the import lands, not after */
-		return usage_error("import", "--rejects '%s' is a directory", path);
-	im->rejects_tmp = xasprintf("%s.%ld.tmp", path, (long)getpid());
-	im->rejects = fopen(im->rejects_tmp, "w");
-	if (!im->rejects) {
-		error("cannot write '%s': %s", path, strerror(errno));
-		free(im->rejects_tmp);
-		im->rejects_tmp = NULL;
+	rf->tmp = xasprintf("%s.XXXXXX.tmp", rf->path);
+	rf->fd = mkstemps(rf->tmp, 4);          /* 0600: a new rejects file stays so */
+	if (rf->fd < 0) {
+		error("cannot write '%s': %s", rf->path, strerror(errno));
+		free(rf->tmp);
+		rf->tmp = NULL;
 		return FU_FAIL;
 	}
 	return FU_OK;
 }
 
+static void rejects_file_release(struct rejects_file *rf)
+{
+	if (rf->fd >= 0)
+		close(rf->fd);
+	if (rf->tmp)
+		unlink(rf->tmp);
+	if (rf->rows)
+		fclose(rf->rows);
+	free(rf->tmp);
+	free(rf->header);
+	free(rf->path);
+}
+
+static struct rejects_file *rejects_add(struct import *im, char *path)
+{
+	struct rejects_file *rf;
+
+	im->rejects = xrealloc(im->rejects, (im->nrejects + 1) * sizeof(*im->rejects));
+	rf = &im->rejects[im->nrejects++];
+	*rf = (struct rejects_file){ .path = path, .fd = -1 };
+	return rf;
+}
+
+/* A rejects file may be neither an input nor a directory: found out before the import. */
+static int rejects_path_usable(const struct import *im, const char *path)
+{
+	for (int i = 0; i < im->ninputs; i++)
+		if (same_file(path, im->inputs[i]))
+			return usage_error("import", "--rejects '%s' is one of the files to import",
+					   path);
+	if (is_directory(path))
+		return usage_error("import", "--rejects '%s' is a directory", path);
+	return FU_OK;
+}
+
+/* "rejects.csv" for the file numbered n: "rejects-2.csv" ("rejects-2" without a dot). */
+static char *numbered_path(const char *path, int n)
+{
+	const char *base = strrchr(path, '/'), *dot;
+
+	base = base ? base + 1 : path;
+	dot = strrchr(base, '.');
+	if (!dot || dot == base)
+		return xasprintf("%s-%d", path, n);
+	return xasprintf("%.*s-%d%s", (int)(dot - path), path, n, dot);
+}
+
+/* The rejects file of a file that has rejected a row: the one whose header it has (the
+ * same raw header and delimiter), else --rejects while it has none, else a new one named
+ * after the file's ordinal, so that every rejects file has one header and imports again.
+ * A fifo or a device cannot be split: into it go all, each under its header. NULL
+ * (reported) when it cannot be made. */
+static struct rejects_file *rejects_for(struct import *im, const char *file,
+					const struct csv_reader *csv)
+{
+	struct strbuf header = STRBUF_INIT;
+	const char *raw = csv_header_raw(csv);
+	struct rejects_file *rf = NULL;
+	char *path;
+
+	csv_add_raw_as_utf8(&header, raw, strlen(raw));
+	for (size_t i = 0; i < im->nrejects && !rf; i++)
+		if (im->rejects[i].header && im->rejects[i].delimiter == csv_delimiter(csv) &&
+		    !strcmp(im->rejects[i].header, header.buf))
+			rf = &im->rejects[i];
+	if (!rf && !im->rejects[0].header) {
+		rf = &im->rejects[0];
+	} else if (!rf && im->rejects_stream) {
+		rf = rejects_add(im, xstrdup(im->opt->rejects_path));
+	} else if (!rf) {
+		path = numbered_path(im->opt->rejects_path, im->ordinal);
+		if (rejects_path_usable(im, path)) {
+			free(path);
+			goto fail;
+		}
+		if (rejects_prepare(rf = rejects_add(im, path)))
+			goto fail;
+		warning("%s: its header is not that of '%s': its rejected rows go to '%s'", file,
+			im->rejects[0].path, path);
+	}
+	if (!rf->header) {
+		rf->header = strbuf_detach(&header);
+		rf->delimiter = csv_delimiter(csv);
+		if (!(rf->rows = rows_file()))
+			goto fail;
+	}
+	rf->bom |= csv_had_bom(csv);
+	rf->sep_line |= csv_had_sep_line(csv);
+	strbuf_release(&header);
+	return rf;
+fail:
+	strbuf_release(&header);
+	return NULL;
+}
+
+/* Checks --rejects and makes its new file, before the import. */
+static int rejects_open(struct import *im, char **files, int nfiles)
+{
+	const char *path = im->opt->rejects_path;
+	struct stat st;
+	int status;
+
+	im->inputs = files;
+	im->ninputs = nfiles;
+	if (!path)
+		return FU_OK;
+	/* stdout carries the summary (and --json's): rejected rows there would mix in. */
+	if (!strcmp(path, "-"))
+		return usage_error("import", "--rejects - would mix the rows into the summary on"
+				   " stdout: name a file (or /dev/stderr)");
+	if ((status = rejects_path_usable(im, path)))
+		return status;
+	im->rejects_stream = !stat(path, &st) && !S_ISREG(st.st_mode);
+	return rejects_prepare(rejects_add(im, xstrdup(path)));
+}
+
+/* Writes the rejects file's content, as its inputs began: a BOM, a sep= line (only
+ * first in a stream), the header with a reason column, the rows. Empty when no row was
+ * rejected: an earlier run's rows are not this one's. Returns 0, or -1 with errno. */
+static int write_rejects(FILE *out, struct rejects_file *rf, int first)
+{
+	char buf[65536];
+	size_t n;
+
+	if (!rf->header)
+		return 0;
+	if (first && rf->bom)
+		fputs("\xEF\xBB\xBF", out);
+	if (first && rf->sep_line)
+		fprintf(out, "sep=%c\n", rf->delimiter);
+	fprintf(out, "%s%creason\n", rf->header, rf->delimiter);
+	if (fflush(rf->rows) || fseek(rf->rows, 0, SEEK_SET))
+		return -1;
+	while ((n = fread(buf, 1, sizeof(buf), rf->rows)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			return -1;
+	return ferror(rf->rows) || ferror(out) ? -1 : 0;
+}
+
+/* As root, an existing rejects file stays its owner's (a rename would give it to root);
+ * anyone else cannot give files away, and rewrites a file that is theirs. */
+static int keep_owner(int fd, const struct stat *st)
+{
+	if (geteuid() != 0 || (st->st_uid == geteuid() && st->st_gid == getegid()))
+		return 0;
+	return fchown(fd, st->st_uid, st->st_gid);
+}
+
+/* Renames the new file onto a regular file, which keeps its mode and owner, or onto
+ * nothing: the new file is 0600 (mkstemps), as its rows hold personal data. Returns 0,
+ * or -1 with errno. */
+static int rejects_replace(struct rejects_file *rf)
+{
+	struct stat st;
+	FILE *out;
+	int ret = 0;
+
+	if (!lstat(rf->path, &st))
+		ret = keep_owner(rf->fd, &st) || fchmod(rf->fd, st.st_mode & 07777);
+	if (ret || !(out = fdopen(rf->fd, "w")))
+		return -1;
+	rf->fd = -1;                            /* out has it now */
+	ret = write_rejects(out, rf, 1);
+	ret |= fclose(out);
+	if (ret || rename(rf->tmp, rf->path))
+		return -1;
+	free(rf->tmp);
+	rf->tmp = NULL;
+	return 0;
+}
+
+/* Writes into what --rejects names (following a symlink): a fifo, a device, a file of
+ * several names. stdout or stderr is written where it is, not truncated, so that
+ * `--rejects /dev/stderr 2>>log` appends. */
+static int rejects_write_into(struct import *im, size_t from, size_t to)
+{
+	struct stat st, std;
+	int fd = -1, own = 1, ret = 0;
+	FILE *out;
+
+	if (!stat(im->rejects[from].path, &st))
+		for (int i = STDOUT_FILENO; i <= STDERR_FILENO && own; i++)
+			if (!fstat(i, &std) && std.st_dev == st.st_dev && std.st_ino == st.st_ino)
+				fd = dup(i), own = 0;
+	if (own)
+		fd = open(im->rejects[from].path, O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	if (!(out = fdopen(fd, "w"))) {
+		close(fd);
+		return -1;
+	}
+	for (size_t i = from; i < to && !ret; i++)
+		ret = write_rejects(out, &im->rejects[i], i == from);
+	ret |= fclose(out);
+	return ret ? -1 : 0;
+}
+
+/* Writes the rejects files when the import landed (keep), else leaves what was there
+ * alone; frees them either way. */
 static int rejects_close(struct import *im, int keep)
 {
-	const char *failed = NULL;
+	const struct rejects_file *failed = NULL;
 
-	if (!im->rejects_tmp)
-		return FU_OK;
-	if (fclose(im->rejects) && keep)
-		failed = im->opt->rejects_path;
-	else if (keep && rename(im->rejects_tmp, im->opt->rejects_path))
-		failed = im->opt->rejects_path;
+	if (keep && im->rejects_stream && rejects_write_into(im, 0, im->nrejects))
+		failed = &im->rejects[0];
+	for (size_t i = 0; keep && !im->rejects_stream && !failed && i < im->nrejects; i++) {
+		struct rejects_file *rf = &im->rejects[i];
+		if (rf->fd >= 0 ? rejects_replace(rf) : rejects_write_into(im, i, i + 1))
+			failed = rf;
+	}
 	if (failed)
-		error("cannot write '%s': %s", failed, strerror(errno));
-	if (!keep || failed)
-		unlink(im->rejects_tmp);
-	free(im->rejects_tmp);
+		error("cannot write '%s': %s", failed->path, strerror(errno));
+	for (size_t i = 0; i < im->nrejects; i++)
+		rejects_file_release(&im->rejects[i]);
+	free(im->rejects);
+	im->rejects = NULL;
+	im->nrejects = 0;
 	return failed ? FU_FAIL : FU_OK;
 }
 
@@ -878,8 +1187,10 @@ int cmd_import(int argc, char **argv, struct cli *cli)
 		store_rollback(cli->store);
 		goto out;
 	}
-	for (int i = first; i < argc && status == FU_OK; i++)
+	for (int i = first; i < argc && status == FU_OK; i++) {
+		im.ordinal = i - first + 1;
 		status = import_file(&im, argv[i], &changed);
+	}
 	if (!status && engine_tick(&im.engine))
 		status = FU_FAIL;
 	if (status || opt.dry_run)

@@ -66,10 +66,20 @@ static const struct alias {
 		"barcodenumber", "registrationid", "registrationnumber", "regid", "attendeeid",
 		"attendeenumber", "referenceid", "leadcode", "pseudonymizationid",
 		"confirmationnumber", "qrcode", NULL } },
+	/* Salesforce's HasOptedOutOfEmail and HubSpot's "Unsubscribed from all email" say
+	 * true when the person must not be emailed. */
 	{ FIELD_OPT_OUT, (const char *const[]){ "emailoptout", "optout", "unsubscribed",
-		"donotemail", NULL } },
+		"donotemail", "hasoptedoutofemail", "unsubscribedfromallemail", "abgemeldet",
+		"désabonné", "desabonne", NULL } },
+	/* German, French, Spanish and Dutch consent columns: a "Nein" there must stop the
+	 * follow-up as a "No" does. */
 	{ FIELD_CONSENT, (const char *const[]){ "optin", "consent", "marketingconsent",
-		"gdprconsent", "emailoptin", "contactoptin", "subscribedyesno", NULL } },
+		"gdprconsent", "emailoptin", "contactoptin", "subscribedyesno", "einwilligung",
+		"einverständnis", "einverstandnis", "newslettereinwilligung",
+		"einwilligungemail", "emaileinwilligung", "datenschutzeinwilligung",
+		"consentement", "consentementemail", "consentementmarketing", "consentimiento",
+		"consentimientoemail", "consentimientomarketing", "toestemming",
+		"emailtoestemming", "marketingtoestemming", NULL } },
 	/* `followup export`'s own columns, only in a file that has its "Next Due" (see
 	 * export_columns_as_extra): the status is read back, the rest is derived. */
 	{ FIELD_STATUS, (const char *const[]){ "status", NULL } },
@@ -82,6 +92,7 @@ static const char *const export_columns[] = { "status", "sequence", "step", "las
 
 struct column {
 	char *header;           /* as in the file, trimmed */
+	char *key;              /* an extra column's key in the lead's JSON: distinct */
 	char *normalised;
 	enum lead_field field;
 	int overridden;         /* named by --map */
@@ -159,18 +170,28 @@ static char *normalise_header(const char *h)
 	return strbuf_detach(&sb);
 }
 
-/* The header as written, for messages and extra keys: trimmed, without U+FEFF. */
+/* The header as written, for messages and extra keys: trimmed, without U+FEFF, and
+ * without the ' that `followup export` puts before a header starting with = + - @ (as
+ * values lose theirs), so that "'=cmd" is read back as "=cmd". */
 static char *clean_header(const char *h)
 {
+	char *header;
+
 	if (starts_with(h, "\xEF\xBB\xBF"))
 		h += 3;
-	return str_trim(xstrdup(h));
+	header = str_trim(xstrdup(h));
+	if (*header == '\'') {
+		field_unneutralise(header);
+		str_trim(header);
+	}
+	return header;
 }
 
 static enum lead_field alias_field(const char *header, const char *normalised)
 {
+	/* No name to go by ("", "-"): still extra, so that a value under it is kept. */
 	if (!*normalised)
-		return FIELD_IGNORE;
+		return FIELD_EXTRA;
 	/* A bare "#" column counts rows; it is not the "Number" that means a phone. */
 	if (!strcmp(header, "#"))
 		return FIELD_EXTRA;
@@ -330,6 +351,39 @@ static int buyer_column(const struct header_map *map, const char *name)
 	return -1;
 }
 
+static int key_taken(const struct header_map *map, size_t before, const char *key)
+{
+	for (size_t j = 0; j < before; j++)
+		if (map->columns[j].key && !strcmp(map->columns[j].key, key))
+			return 1;
+	return 0;
+}
+
+/*
+ * Gives each extra column its key: its header, or "Column N" (1-based) when it has none;
+ * when an earlier extra column has that key already, "Tag (2)", "Tag (3)"... So no value
+ * is lost to a name, and `followup export` writes the keys as headers that import back
+ * to the same keys. Only extra columns count: a second "Notes" is extra "Notes" beside
+ * the notes field, as export writes it.
+ */
+static void name_extra_keys(struct header_map *map)
+{
+	for (size_t i = 0; i < map->ncolumns; i++) {
+		struct column *col = &map->columns[i];
+		char *base;
+
+		if (col->field != FIELD_EXTRA)
+			continue;
+		base = *col->header ? xstrdup(col->header) : xasprintf("Column %zu", i + 1);
+		col->key = xstrdup(base);
+		for (int n = 2; key_taken(map, i, col->key); n++) {
+			free(col->key);
+			col->key = xasprintf("%s (%d)", base, n);
+		}
+		free(base);
+	}
+}
+
 static char *no_email_message(const struct header_map *map)
 {
 	struct strbuf seen = STRBUF_INIT;
@@ -369,6 +423,7 @@ int header_map_build(struct header_map **out, const struct csv_record *header,
 		if (apply_override(map, overrides[i], errmsg))
 			goto fail;
 	index_fields(map);
+	name_extra_keys(map);
 	for (int f = 0; f <= FIELD_LAST_NAME; f++)
 		map->buyer[f] = buyer_column(map, buyer_headers[f]);
 	if (map->index[FIELD_EMAIL] < 0) {
@@ -388,6 +443,7 @@ void header_map_free(struct header_map *map)
 		return;
 	for (size_t i = 0; i < map->ncolumns; i++) {
 		free(map->columns[i].header);
+		free(map->columns[i].key);
 		free(map->columns[i].normalised);
 	}
 	free(map->columns);
@@ -408,6 +464,40 @@ const char *header_map_header(const struct header_map *map, enum lead_field f)
 int header_map_time_column(const struct header_map *map)
 {
 	return map->time_column;
+}
+
+/* Whether a header no alias claims reads like a scan time ("Created Date", "Scanned"),
+ * and not like another date of the person or the record. */
+static int looks_like_scan_time(const char *normalised)
+{
+	static const char *const words[] = { "date", "time", "stamp", "scan", "captur",
+		"created", "when", NULL };
+	static const char *const not[] = { "birth", "dob", "modif", "update", "due",
+		"touch", "count", "number", NULL };
+	size_t len = strlen(normalised);
+	int found = 0;
+
+	for (const char *const *w = words; *w && !found; w++)
+		found = strstr(normalised, *w) != NULL;
+	for (const char *const *w = not; *w && found; w++)
+		found = strstr(normalised, *w) == NULL;
+	/* "Scan ID", "Created By": an identifier, a person. */
+	if (len >= 2 && (!strcmp(normalised + len - 2, "id") || !strcmp(normalised + len - 2, "by")))
+		found = 0;
+	return found;
+}
+
+const char *header_map_scan_time_hint(const struct header_map *map)
+{
+	if (map->index[FIELD_SCANNED_AT] >= 0)
+		return NULL;
+	for (size_t i = 0; i < map->ncolumns; i++) {
+		const struct column *col = &map->columns[i];
+		if (col->field == FIELD_EXTRA && !col->overridden && *col->header &&
+		    looks_like_scan_time(col->normalised))
+			return col->header;
+	}
+	return NULL;
 }
 
 /* --- values ---------------------------------------------------------------------------- */
@@ -575,15 +665,14 @@ char *header_map_extra_json(const struct header_map *map, struct csv_record *rec
 		const struct column *col = &map->columns[i];
 		const char *v;
 
-		if (col->field != FIELD_EXTRA || !*col->header)
+		if (col->field != FIELD_EXTRA)
 			continue;
 		v = column_value(rec, (int)i);
 		if (!*v)
 			continue;
 		if (!extra)
 			extra = cJSON_CreateObject();
-		if (!cJSON_GetObjectItemCaseSensitive(extra, col->header))
-			cJSON_AddStringToObject(extra, col->header, v);
+		cJSON_AddStringToObject(extra, col->key, v);      /* keys are distinct */
 	}
 	if (!extra)
 		return NULL;
@@ -831,11 +920,14 @@ int consent_value(const char *value)
 {
 	static const char *const given[] = {
 		"given", "granted", "opted in", "optedin", "opt-in", "subscribed", "agreed",
-		"accepted", NULL
+		"accepted", "erteilt", "zugestimmt", "akzeptiert", "accepté", "acceptée",
+		"aceptado", "aceptada", "gegeven", "akkoord", NULL
 	};
 	static const char *const refused[] = {
 		"declined", "refused", "denied", "withdrawn", "not given", "opted out", "optedout",
-		"opt-out", "unsubscribed", NULL
+		"opt-out", "unsubscribed", "abgelehnt", "verweigert", "widerrufen", "refusé",
+		"refusée", "retiré", "rechazado", "rechazada", "retirado", "geweigerd",
+		"ingetrokken", NULL
 	};
 
 	if (blank(value) || flag_yes(value) || flag_in(value, given))

@@ -8,10 +8,13 @@
  *  - quoted fields with embedded line breaks (any of the three, stored as LF) and doubled
  *    quotes; a quote that does not open a field is an ordinary character (`Said ""hi""`);
  *  - the delimiter (`,` `;` or tab) is the one that occurs most outside quotes in the
- *    header line (the first line that has any: a title above the header may have none),
- *    unless an Excel `sep=X` first line names it (that line is not the header);
- *  - blank lines, and lines holding nothing but delimiters (Excel's empty rows), are not
- *    records; rows may have more or fewer fields than the header (see count);
+ *    header line, unless an Excel `sep=X` first line names it (that line is not the
+ *    header). The header line is the first line that some delimiter splits into three
+ *    non-empty cells or more (a title above it, "Lead Report, Expo 2026", has two at
+ *    most), else the first line that has a delimiter at all;
+ *  - blank lines, and lines whose fields are all empty, quoted or not (Excel's `,,,`
+ *    rows, an exporter's `"",""`), are not records; rows may have more or fewer fields
+ *    than the header (see count);
  *  - a record that is not valid UTF-8 has its invalid fields read as Windows-1252 and
  *    converted to UTF-8; csv_was_converted() tells the caller, who warns once.
  *
@@ -57,7 +60,7 @@ struct csv_reader;
  * caller may edit them in place (trim them). line is the physical line where the record
  * starts, the header being line 1 (line 2 after a `sep=` line). raw/raw_len are the
  * record's bytes exactly as in the file, without the line end (not converted, not
- * NUL-terminated), for a rejects file. Everything stays valid until the next csv_read()
+ * NUL-terminated), for a rejects file (csv_add_raw_as_utf8 converts them). Everything stays valid until the next csv_read()
  * into the same record; the buffers are reused from row to row.
  */
 struct csv_record {
@@ -103,6 +106,14 @@ char csv_delimiter(const struct csv_reader *r);
 const char *csv_header_raw(const struct csv_reader *r);
 /* Makes rec the header, for a file whose header comes after a title line or two. */
 void csv_take_as_header(struct csv_reader *r, const struct csv_record *rec);
+/* What the file began with, so that a file written back from it (the rejects file) can
+ * begin so too: 1 when it had a UTF-8 BOM, resp. an Excel `sep=` line; else 0. */
+int csv_had_bom(const struct csv_reader *r);
+int csv_had_sep_line(const struct csv_reader *r);
+/* Appends raw bytes (a record's raw, csv_header_raw()) to out in UTF-8: as they are when
+ * they are UTF-8, else with each byte that is not part of a UTF-8 character read as
+ * Windows-1252, as csv_read() reads such a field. A rejects file is then in one encoding. */
+void csv_add_raw_as_utf8(struct strbuf *out, const char *raw, size_t len);
 /* 1 when some field was converted from Windows-1252, with *first_line (may be NULL) the
  * line of the first such record; else 0. */
 int csv_was_converted(const struct csv_reader *r, long *first_line);

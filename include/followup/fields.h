@@ -23,7 +23,7 @@ enum lead_field {
 	FIELD_STATUS,           /* a lead status, as `followup export` writes it */
 	FIELD_COUNT,
 	FIELD_EXTRA = FIELD_COUNT,  /* an unmapped column, kept per lead as JSON */
-	FIELD_IGNORE,           /* a column dropped (--map 'Header=ignore', or no header) */
+	FIELD_IGNORE,           /* a column dropped (--map 'Header=ignore', export's derived) */
 };
 
 /* The field's name as --map and templates spell it ("email", "first_name", ...). */
@@ -59,6 +59,10 @@ int header_map_column(const struct header_map *map, enum lead_field f);
 const char *header_map_header(const struct header_map *map, enum lead_field f);
 /* The time-of-day column joined to the scanned_at date column, or -1. */
 int header_map_time_column(const struct header_map *map);
+/* When no column is scanned_at: the header (as written) of the first extra column that
+ * reads like a scan time ("Created Date", "Date", "Scanned", "Scan Timestamp",
+ * "Captured"), for a hint that --map can name it; else NULL. Points into map. */
+const char *header_map_scan_time_hint(const struct header_map *map);
 
 /*
  * The value of field f in rec: trimmed, with a spreadsheet's ' guard removed
@@ -81,9 +85,12 @@ const char *header_map_buyer_value(const struct header_map *map, struct csv_reco
 /* The scan time, "DATE TIME" when it comes from a date and a time column; NULL when
  * empty. Caller frees. */
 char *header_map_scanned_at(const struct header_map *map, struct csv_record *rec);
-/* The extra columns' non-empty values (trimmed) as a JSON object keyed by the header as
- * written (trimmed; the first of two same-named columns wins); NULL when there is none.
- * Caller frees. */
+/* The extra columns' non-empty values (trimmed) as a JSON object; NULL when there is
+ * none. Caller frees. Each extra column has its own key, so that no value is lost: its
+ * header as written (trimmed, without export's ' guard), "Column N" (N its 1-based
+ * position) when it has none, and "Header (2)", "Header (3)"... for a header an earlier
+ * extra column has. A second column of a field (a second "Notes", a second "Email") is
+ * extra, under its header. */
 char *header_map_extra_json(const struct header_map *map, struct csv_record *rec);
 
 /*

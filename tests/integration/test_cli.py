@@ -218,7 +218,9 @@ class Cli(FollowupTest):
         self.ok("init")
         r = self.ok("--quiet", "import", self.data("A_eventyay_style_leads.csv"))
         self.assertEqual(r.out, "")
-        self.assertEqual(r.err, "")         # rejects and warnings are not for cron mail
+        # No warning, no line per reject: one line says rows were lost.
+        self.assertEqual(r.err, "followup: %s: 2 rows rejected (first: line 6: no domain"
+                         " after the @)\n" % self.data("A_eventyay_style_leads.csv"))
         r = self.ok("due", now="2025-03-10T15:00:00Z", env=self.env(NO_COLOR="1"))
         self.assertNotIn("\033[", r.out)
 

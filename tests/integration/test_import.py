@@ -1,7 +1,9 @@
 """followup import on the three vendors' badge files and on broken input, run as a user
 runs it, against a real SQLite store."""
+import json
 import os
 import signal
+import stat
 import subprocess
 import time
 
@@ -67,7 +69,8 @@ class ImportSamples(FollowupTest):
         self.import_json(self.data("A_eventyay_style_leads.csv"), "--rejects", rejects)
         with open(rejects, encoding="utf-8") as f:
             lines = f.read().splitlines()
-        self.assertTrue(lines[0].startswith("ID,Exhibitor"))
+        # The input had a BOM, so the rejects file has one too (Excel reads its accents).
+        self.assertTrue(lines[0].startswith("\ufeffID,Exhibitor"))
         self.assertTrue(lines[0].endswith(",reason"))
         self.assertEqual(len(lines), 3)
         self.assertTrue(lines[1].startswith("104,"))
@@ -358,6 +361,204 @@ class ImportSamples(FollowupTest):
         self.import_json(self.data("A_eventyay_style_leads.csv"))
         extra = self.sql("SELECT extra FROM leads WHERE email LIKE 'jose%'")[0]["extra"]
         self.assertIn('"Tags":"hot; budget"', extra.replace(" ", "").replace("hot;budget", "hot; budget"))
+
+
+class ImportRejectsFile(FollowupTest):
+    """--rejects PATH: what is written where, and in what form (SPEC section 5)."""
+
+    def setUp(self):
+        super().setUp()
+        self.ok("init")
+        self.bad = self.write("bad.csv", "Email,Name\ngood@x.example,Good\nbad-address,Bad\n")
+
+    def read(self, path):
+        with open(path, "rb") as f:
+            return f.read()
+
+    def test_a_symlink_is_written_through_not_replaced(self):
+        target = self.write("target.csv", "earlier\n")
+        link = os.path.join(self.dir, "link.csv")
+        os.symlink(target, link)
+        self.ok("import", self.bad, "--rejects", link)
+        self.assertTrue(os.path.islink(link))
+        self.assertEqual(self.read(target), b"Email,Name,reason\nbad-address,Bad,missing @\n")
+        # A failed import still leaves it alone.
+        self.fails(1, "import", self.bad, "nope.csv", "--rejects", link)
+        self.assertTrue(os.path.islink(link))
+        self.assertEqual(self.read(target), b"Email,Name,reason\nbad-address,Bad,missing @\n")
+
+    def test_a_fifo_is_written_into(self):
+        fifo = os.path.join(self.dir, "rejects.fifo")
+        os.mkfifo(fifo)
+        # A reader that is there before the import, as `cat fifo` would be.
+        reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            self.ok("import", self.bad, "--rejects", fifo, timeout=30)
+            got = b""
+            while True:
+                try:
+                    chunk = os.read(reader, 65536)
+                except BlockingIOError:
+                    break
+                if not chunk:
+                    break
+                got += chunk
+        finally:
+            os.close(reader)
+        self.assertTrue(stat.S_ISFIFO(os.lstat(fifo).st_mode))
+        self.assertEqual(got, b"Email,Name,reason\nbad-address,Bad,missing @\n")
+
+    def test_an_existing_file_keeps_its_mode_and_a_new_one_is_private(self):
+        kept = self.write("kept.csv", "earlier\n")
+        os.chmod(kept, 0o640)
+        self.ok("import", self.bad, "--rejects", kept)
+        self.assertEqual(stat.S_IMODE(os.stat(kept).st_mode), 0o640)
+        self.assertIn(b"bad-address", self.read(kept))
+        new = os.path.join(self.dir, "new.csv")
+        self.ok("import", self.bad, "--rejects", new)
+        self.assertEqual(stat.S_IMODE(os.stat(new).st_mode), 0o600)
+        self.assertEqual([n for n in os.listdir(self.dir) if n.endswith(".tmp")], [])
+
+    def test_rejects_dash_is_a_usage_error(self):
+        # Run in the test's directory: a file named "-" would land in the cwd.
+        proc = subprocess.run([BIN, "import", self.bad, "--rejects", "-"], cwd=self.dir,
+                              env=self.env(), capture_output=True, text=True, timeout=60)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn("--rejects -", proc.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "-")))
+        self.assertEqual(self.sql("SELECT count(*) AS n FROM leads"), [{"n": 0}])
+
+    def test_files_of_one_header_share_it_once(self):
+        other = self.write("other.csv", "Email,Name\nalso bad,Cy\n")
+        rejects = os.path.join(self.dir, "rejects.csv")
+        self.ok("import", self.bad, other, "--rejects", rejects)
+        self.assertEqual(self.read(rejects).decode().splitlines(),
+                         ["Email,Name,reason", "bad-address,Bad,missing @",
+                          "also bad,Cy,contains a space"])
+        # It imports again: one header, every row a row.
+        r = self.ok("import", "--json", rejects)
+        self.assertEqual(r.json()["rows"], 2)
+
+    def test_a_file_of_another_header_gets_its_own_rejects_file(self):
+        semi = self.write("semi.csv", "Email;Company;Name\nno-at;Acme;Di\n")
+        third = self.write("third.csv", "Email,Name\nthird bad,Ed\n")
+        rejects = os.path.join(self.dir, "rejects.csv")
+        r = self.ok("import", self.bad, semi, third, "--rejects", rejects)
+        self.assertIn("semi.csv: its header is not that of '%s': its rejected rows go to '%s'"
+                      % (rejects, os.path.join(self.dir, "rejects-2.csv")), r.err)
+        self.assertEqual(self.read(rejects).decode().splitlines(),
+                         ["Email,Name,reason", "bad-address,Bad,missing @",
+                          "third bad,Ed,contains a space"])
+        self.assertEqual(self.read(os.path.join(self.dir, "rejects-2.csv")).decode().splitlines(),
+                         ["Email;Company;Name;reason", "no-at;Acme;Di;missing @"])
+
+    def test_rejects_begin_as_the_input_did(self):
+        cp1252 = self.write("cp.csv", b"Email;Nom\r\nbad;Ren\xe9e\r\n", mode="wb")
+        rejects = os.path.join(self.dir, "rejects.csv")
+        self.ok("import", cp1252, "--rejects", rejects)
+        self.assertEqual(self.read(rejects), "\ufeffEmail;Nom;reason\nbad;Renée;missing @\n"
+                         .encode("utf-8"))
+        sep = self.write("sep.csv", "sep=;\r\nEmail;Name\r\nbad;Bo\r\n")
+        self.ok("import", sep, "--rejects", rejects)
+        self.assertEqual(self.read(rejects), b"sep=;\nEmail;Name;reason\nbad;Bo;missing @\n")
+        r = self.ok("import", "--json", rejects)
+        self.assertEqual(r.json()["rows"], 1)
+
+
+class ImportKeepsWhatTheFileSays(FollowupTest):
+    def setUp(self):
+        super().setUp()
+        self.ok("init")
+
+    def import_json(self, *args, **kw):
+        return self.ok("import", "--json", *args, now="2025-03-10T12:00:00Z", **kw).json()
+
+    def reimport_export(self):
+        """Exports the store and imports the export into a new store: its leads' extra."""
+        exported = self.write("export.csv", self.ok("export", "--csv").out)
+        other = os.path.join(self.dir, "other.db")
+        env = self.env(FOLLOWUP_DB=other)
+        self.ok("init", env=env)
+        self.ok("import", exported, env=env)
+        out = subprocess.run(["sqlite3", "-json", other, "SELECT extra FROM leads ORDER BY id"],
+                             capture_output=True, text=True, check=True).stdout
+        return [json.loads(l["extra"]) if l["extra"] else None for l in json.loads(out)]
+
+    def test_every_cell_of_repeated_and_unnamed_columns_is_kept(self):
+        path = self.write("dups.csv", "Email,Name,Tag,Tag,,Notes,Notes\n"
+                                      "h1@x.example,H,t1,t2,orphan,n1,n2\n")
+        self.import_json(path)
+        lead = self.sql("SELECT notes, extra FROM leads")[0]
+        want = {"Tag": "t1", "Tag (2)": "t2", "Column 5": "orphan", "Notes": "n2"}
+        self.assertEqual(lead["notes"], "n1")
+        self.assertEqual(json.loads(lead["extra"]), want)
+        trailing = self.write("trailing.csv", "Email,Name,,\nt@x.example,T,,under none\n")
+        self.import_json(trailing)
+        self.assertEqual(json.loads(self.sql("SELECT extra FROM leads WHERE email = 't@x.example'")
+                                    [0]["extra"]), {"Column 4": "under none"})
+        self.assertEqual(self.reimport_export(), [want, {"Column 4": "under none"}])
+
+    def test_a_formula_header_reads_back_as_written(self):
+        self.import_json(self.write("f.csv", "Email,=cmd,@team\na@x.example,v,w\n"))
+        self.assertIn(",'=cmd,'@team", self.ok("export", "--csv").out.splitlines()[0])
+        self.assertEqual(self.reimport_export(), [{"=cmd": "v", "@team": "w"}])
+
+    def test_a_row_of_empty_quoted_fields_is_a_blank_line(self):
+        path = self.write("q.csv", 'Email,Name,Company\n"","",""\n,,\na@x.example,A,B\n')
+        summary = self.import_json(path)
+        self.assertEqual((summary["rows"], summary["imported"], summary["rejected"]), (1, 1, 0))
+
+    def test_a_title_with_a_comma_above_a_semicolon_header(self):
+        path = self.write("t.csv", "Lead Report, Expo 2026\nEmail;Name;Company\n"
+                                   "t1@x.example;T One;Acme, Inc\n")
+        r = self.ok("import", "--json", path)
+        self.assertEqual(r.json()["imported"], 1)
+        self.assertIn("the header is on line 2", r.err)
+        self.assertEqual(self.sql("SELECT first_name, company FROM leads"),
+                         [{"first_name": "T", "company": "Acme, Inc"}])
+
+    def test_a_scan_time_under_another_name_is_hinted(self):
+        path = self.write("c.csv", "Email,Created Date\na@x.example,2025-03-04 10:00\n"
+                                   "b@x.example,2025-03-04 11:00\n")
+        r = self.ok("import", path)
+        self.assertEqual(r.err.count("no scan time column"), 1)
+        self.assertIn("followup: warning: %s: no scan time column; 'Created Date' looks like one:"
+                      " --map 'Created Date=scanned_at'" % path, r.err)
+        mapped = self.write("m.csv", "Email,Scanned At,Created Date\nc@x.example,,\n")
+        self.assertNotIn("no scan time column", self.ok("import", mapped).err)
+        r = self.ok("import", path, "--map", "Created Date=scanned_at")
+        self.assertNotIn("no scan time column", r.err)
+
+    def test_consent_in_other_languages_and_crms(self):
+        path = self.write("de.csv", "E-Mail;Vorname;Einwilligung\n"
+                                    "a@x.example;Anna;Nein\nb@x.example;Ben;Ja\n")
+        self.assertEqual(self.import_json(path)["suppressed"], 1)
+        path = self.write("fr.csv", "Courriel,Prénom,Consentement email\nc@x.example,Chloé,non\n"
+                                    "d@x.example,Didier,oui\n")
+        self.assertEqual(self.import_json(path)["suppressed"], 1)
+        path = self.write("sf.csv", "Email,HasOptedOutOfEmail\ne@x.example,true\nf@x.example,false\n")
+        summary = self.import_json(path)
+        self.assertEqual((summary["suppressed"], summary["enrolled"]), (1, 1))
+        path = self.write("hs.csv", "Email,Unsubscribed from all email\ng@x.example,true\n"
+                                    "h@x.example,false\n")
+        summary = self.import_json(path)
+        self.assertEqual((summary["suppressed"], summary["enrolled"]), (1, 1))
+        self.assertEqual(self.sql("SELECT email FROM leads WHERE status = 'unsubscribed'"
+                                  " ORDER BY email"),
+                         [{"email": e} for e in ("a@x.example", "c@x.example", "e@x.example",
+                                                 "g@x.example")])
+
+    def test_quiet_still_says_rows_were_rejected(self):
+        path = self.write("q.csv", "Email,Name\nok@x.example,Ok\nbad,B\nworse x@y.example,W\n")
+        r = self.ok("--quiet", "import", path)
+        self.assertEqual(r.out, "")
+        self.assertEqual(r.err, "followup: %s: 2 rows rejected (first: line 3: missing @)\n" % path)
+        rejects = os.path.join(self.dir, "rejects.csv")
+        r = self.ok("--quiet", "import", path, "--rejects", rejects)
+        self.assertEqual(r.err, "followup: %s: 2 rows rejected (first: line 3: missing @),"
+                                " kept in '%s'\n" % (path, rejects))
+        clean = self.write("clean.csv", "Email\nok@x.example\n")
+        self.assertEqual(self.ok("--quiet", "import", clean).err, "")
 
 
 class ImportBadInput(FollowupTest):

@@ -99,8 +99,13 @@ static const struct {
 	{ "BOM", "\xEF\xBB\xBF" "Email,x\n1,2\n", "@1 [2] Email|x\n@2 [2] 1|2\n", ',' },
 	{ "doubled quotes", "a\n\"say \"\"hi\"\"\"\n", "@1 [1] a\n@2 [1] say \"hi\"\n", ',' },
 	{ "a field that is one quote", "a,b\n\"\"\"\",x\n", "@1 [2] a|b\n@2 [2] \"|x\n", ',' },
-	{ "empty quoted fields", "a,b,c\n\"\",\"\",\n", "@1 [3] a|b|c\n@2 [3] ||\n", ',' },
-	{ "a line that is only \"\" is a record", "a\n\"\"\n", "@1 [1] a\n@2 [1] \n", ',' },
+	/* A row whose fields are all empty is a blank line, quoted or not (",,," is too). */
+	{ "empty quoted fields are a blank line", "a,b,c\n\"\",\"\",\n1,2,3\n",
+	  "@1 [3] a|b|c\n@3 [3] 1|2|3\n", ',' },
+	{ "a line that is only \"\" is a blank line", "a\n\"\"\nz\n", "@1 [1] a\n@3 [1] z\n", ',' },
+	{ "quoted spaces are a blank line", "a,b\n\" \",\"\t\"\n", "@1 [2] a|b\n", ',' },
+	{ "an empty quoted field beside a value", "a,b,c\n\"\",\"x\",\n", "@1 [3] a|b|c\n@2 [3] |x|\n",
+	  ',' },
 	{ "delimiter and line end in quotes", "a,b\n\"x,y\",\"1\n2\"\n",
 	  "@1 [2] a|b\n@2 [2] x,y|1\n2\n", ',' },
 	{ "embedded CRLF stored as LF, lines counted", "a,b\n\"x\r\ny\",z\n3,4\n",
@@ -119,6 +124,14 @@ static const struct {
 	  "@1 [1] Leads\n@2 [1] Expo 2026\n@4 [2] a|b\n@5 [2] 1|2\n", ';' },
 	{ "sniffed in six lines at most", "a\nb\nc\nd\ne\nf\ng;h\n",
 	  "@1 [1] a\n@2 [1] b\n@3 [1] c\n@4 [1] d\n@5 [1] e\n@6 [1] f\n@7 [1] g;h\n", ',' },
+	{ "a comma in a title line does not decide", "Lead Report, Expo 2026\n"
+	  "Email;Name;Company\nt1@x.example;T One;Acme, Inc\n",
+	  "@1 [1] Lead Report, Expo 2026\n@2 [3] Email|Name|Company\n@3 [3] t1@x.example|T One|Acme, Inc\n",
+	  ';' },
+	{ "a quoted header below a title", "Leads; Expo\n\"Email\",\"Name\",\"Company\"\n",
+	  "@1 [1] Leads; Expo\n@2 [3] Email|Name|Company\n", ',' },
+	{ "a title of two cells and a header of two", "Leads, Expo\nEmail;Name\n",
+	  "@1 [2] Leads| Expo\n@2 [1] Email;Name\n", ',' },
 	{ "delimiters in quotes not counted", "\"a;b;c\",d\n1,2\n", "@1 [2] a;b;c|d\n@2 [2] 1|2\n",
 	  ',' },
 	{ "a tie is a comma", "a,b;c\n", "@1 [2] a|b;c\n", ',' },
@@ -245,6 +258,50 @@ static void test_csv__raw_bytes_offset_and_size(void **state)
 }
 
 /* A 1 MB notes cell is a record like any other, and later records keep their lines. */
+/* A rejects file begins as its input did: with a BOM, with a sep= line. */
+static void test_csv__what_the_file_began_with(void **state)
+{
+	static const struct {
+		const char *input;
+		int bom, sep;
+	} files[] = {
+		{ "a,b\n1,2\n", 0, 0 },
+		{ "\xEF\xBB\xBF" "a,b\n1,2\n", 1, 0 },
+		{ "sep=;\na;b\n", 0, 1 },
+		{ "\xEF\xBB\xBF" "sep=;\r\na;b\r\n", 1, 1 },
+		{ "sep=\na,b\n", 0, 0 },      /* no delimiter named: it is the header */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		struct csv_reader *r = open_bytes(files[i].input, strlen(files[i].input));
+		if (csv_had_bom(r) != files[i].bom || csv_had_sep_line(r) != files[i].sep)
+			fail_msg("file %zu: bom %d sep %d", i, csv_had_bom(r), csv_had_sep_line(r));
+		csv_close(r);
+	}
+}
+
+static void test_csv__raw_as_utf8(void **state)
+{
+	static const struct {
+		const char *raw, *utf8;
+	} raws[] = {
+		{ "z@y.example,caf\xe9", "z@y.example,café" },
+		{ "Ren\xc3\xa9" "e,Z\xf6" "e \x80", "Renée,Zöe €" },      /* mixed: UTF-8 kept */
+		{ "plain,ascii", "plain,ascii" },
+		{ "cut \xc3", "cut Ã" },
+		{ "\x93q\x94", "\xE2\x80\x9Cq\xE2\x80\x9D" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(raws); i++) {
+		struct strbuf out = STRBUF_INIT;
+		csv_add_raw_as_utf8(&out, raws[i].raw, strlen(raws[i].raw));
+		assert_string_equal(out.buf, raws[i].utf8);
+		strbuf_release(&out);
+	}
+}
+
 static void test_csv__one_megabyte_cell(void **state)
 {
 	struct strbuf in = STRBUF_INIT;
@@ -576,6 +633,8 @@ int main(void)
 		cmocka_unit_test(test_csv__errors_name_file_and_line),
 		cmocka_unit_test(test_csv__conversion_reported_once_with_line),
 		cmocka_unit_test(test_csv__raw_bytes_offset_and_size),
+		cmocka_unit_test(test_csv__what_the_file_began_with),
+		cmocka_unit_test(test_csv__raw_as_utf8),
 		cmocka_unit_test(test_csv__one_megabyte_cell),
 		cmocka_unit_test(test_csv__record_over_16_mb_is_refused),
 		cmocka_unit_test(test_csv__open_errors),

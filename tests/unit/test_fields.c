@@ -112,7 +112,13 @@ static const struct {
 	{ "Buyer Email", FIELD_EXTRA }, { "Buyer First Name", FIELD_EXTRA },
 	{ "Tags", FIELD_EXTRA }, { "Qualifiers", FIELD_EXTRA }, { "Exhibitor", FIELD_EXTRA },
 	{ "Booth", FIELD_EXTRA }, { "#", FIELD_EXTRA }, { "Favourite Colour", FIELD_EXTRA },
-	{ "", FIELD_IGNORE },
+	{ "", FIELD_EXTRA },     /* no name, but a value under it is kept: "Column N" */
+	/* Consent and opt-out in other languages and CRMs. */
+	{ "Einwilligung", FIELD_CONSENT }, { "Einverständnis", FIELD_CONSENT },
+	{ "EINVERSTÄNDNIS", FIELD_CONSENT }, { "Newsletter-Einwilligung", FIELD_CONSENT },
+	{ "Consentement", FIELD_CONSENT }, { "Consentement email", FIELD_CONSENT },
+	{ "Consentimiento", FIELD_CONSENT }, { "Toestemming", FIELD_CONSENT },
+	{ "HasOptedOutOfEmail", FIELD_OPT_OUT }, { "Unsubscribed from all email", FIELD_OPT_OUT },
 };
 
 static void test_fields__spec_spellings_and_normalisation(void **state)
@@ -486,19 +492,111 @@ static void test_fields__values_and_extra_json(void **state)
 	assert_string_equal(header_map_value(map, &row, FIELD_EMAIL), "a@b.example");
 	assert_string_equal(header_map_value(map, &row, FIELD_PHONE), "+46 8 555");
 	assert_string_equal(header_map_value(map, &row, FIELD_COMPANY), "");
-	/* Keys as written, trimmed; the first of two; empty values and headers left out. */
+	/* Keys as written, trimmed; the second of a name and one without a name get their
+	 * own key; empty values left out. */
 	extra = header_map_extra_json(map, &row);
-	assert_string_equal(extra, "{\"Färg\":\"blå\"}");
+	assert_string_equal(extra, "{\"Färg\":\"blå\",\"Färg (2)\":\"röd\",\"Column 5\":\"lost\"}");
 	free(extra);
 	make_record(&row, "a@b.example||'=1+1");                /* a short row */
 	extra = header_map_extra_json(map, &row);
-	assert_string_equal(extra, "{\"Färg\":\"=1+1\"}");
+	assert_string_equal(extra, "{\"Färg (2)\":\"=1+1\"}");
 	free(extra);
 	make_record(&row, "a@b.example");
 	assert_null(header_map_extra_json(map, &row));
 	assert_string_equal(header_map_value(map, &row, FIELD_PHONE), "");
 	header_map_free(map);
 	csv_record_release(&row);
+}
+
+/* No value is lost to a repeated or missing header (the tester's file). */
+static void test_fields__every_extra_value_kept(void **state)
+{
+	static const struct {
+		const char *header, *row, *extra, *notes;
+	} cases[] = {
+		{ "Email|Name|Tag|Tag||Notes|Notes", "h1@x.example|H|t1|t2|orphan|n1|n2",
+		  "{\"Tag\":\"t1\",\"Tag (2)\":\"t2\",\"Column 5\":\"orphan\",\"Notes\":\"n2\"}", "n1" },
+		{ "Email|Name||", "a@x.example|A||kept", "{\"Column 4\":\"kept\"}", "" },
+		/* A header that is already someone's "(2)" is not overwritten. */
+		{ "Email|Tag (2)|Tag|Tag", "a@x.example|a|b|c",
+		  "{\"Tag (2)\":\"a\",\"Tag\":\"b\",\"Tag (3)\":\"c\"}", "" },
+		/* Keys are as written: "tag" and "Tag" are two keys, as templates see them. */
+		{ "Email|Tag|tag", "a@x.example|a|b", "{\"Tag\":\"a\",\"tag\":\"b\"}", "" },
+		/* export's own columns read back: the second "Status" is extra "Status". */
+		{ "Email|Status|Last Touch|Next Due|Status", "a@x.example|cold|||Hot",
+		  "{\"Status\":\"Hot\"}", "" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct header_map *map = map_of(cases[i].header, NULL, 0);
+		struct csv_record row = CSV_RECORD_INIT;
+		char *extra;
+
+		make_record(&row, cases[i].row);
+		extra = header_map_extra_json(map, &row);
+		if (!extra || strcmp(extra, cases[i].extra))
+			fail_msg("'%s': extra %s, want %s", cases[i].header, extra ? extra : "NULL",
+				 cases[i].extra);
+		assert_string_equal(header_map_value(map, &row, FIELD_NOTES), cases[i].notes);
+		free(extra);
+		csv_record_release(&row);
+		header_map_free(map);
+	}
+}
+
+/* `followup export` writes a header "=cmd" as "'=cmd": it reads back as "=cmd". */
+static void test_fields__header_formula_guard_removed(void **state)
+{
+	struct header_map *map = map_of("Email|'=cmd|''+x|'Brien|' -1|'@Sales", NULL, 0);
+	struct csv_record row = CSV_RECORD_INIT;
+	char *extra;
+
+	(void)state;
+	make_record(&row, "a@x.example|1|2|3|4|5");
+	extra = header_map_extra_json(map, &row);
+	assert_string_equal(extra, "{\"=cmd\":\"1\",\"'+x\":\"2\",\"'Brien\":\"3\","
+			    "\"' -1\":\"4\",\"@Sales\":\"5\"}");
+	free(extra);
+	csv_record_release(&row);
+	header_map_free(map);
+	/* The guard is gone before the aliases are looked up. */
+	map = map_of("'-E-mail|Name", NULL, 0);
+	assert_int_equal(header_map_column(map, FIELD_EMAIL), 0);
+	header_map_free(map);
+}
+
+/* A hint for a column that holds the scan time under a name no alias knows. */
+static void test_fields__scan_time_hint(void **state)
+{
+	static const struct {
+		const char *header, *hint;
+	} cases[] = {
+		{ "Email|Created Date", "Created Date" }, { "Email|Date", "Date" },
+		{ "Email|Name|Scanned", "Scanned" }, { "Email|Scan Timestamp", "Scan Timestamp" },
+		{ "Email|Captured", "Captured" }, { "Email|Lead Captured On", "Lead Captured On" },
+		{ "Email|Name|Company", NULL },
+		{ "Email|Scanned At|Created Date", NULL },         /* a column is scanned_at */
+		{ "Email|Date of Birth|Last Modified Date|Scan ID|Scan Count|Created By", NULL },
+		{ "Email|Time Zone", NULL },                         /* a field of its own */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct header_map *map = map_of(cases[i].header, NULL, 0);
+		const char *hint = header_map_scan_time_hint(map);
+		if (cases[i].hint ? !hint || strcmp(hint, cases[i].hint) : hint != NULL)
+			fail_msg("'%s': hint '%s', want '%s'", cases[i].header, hint ? hint : "NULL",
+				 cases[i].hint ? cases[i].hint : "NULL");
+		header_map_free(map);
+	}
+	/* A column --map named otherwise, or ignored, is settled: no hint. */
+	{
+		const char *overrides[] = { "Created Date=ignore" };
+		struct header_map *map = map_of("Email|Created Date", overrides, 1);
+		assert_null(header_map_scan_time_hint(map));
+		header_map_free(map);
+	}
 }
 
 static void test_fields__unneutralise(void **state)
@@ -626,6 +724,12 @@ static void test_fields__flags(void **state)
 		{ "Opted Out", 1, 0 }, { "UNSUBSCRIBED", 1, 0 }, { "Do Not Email", 1, -1 },
 		{ "Opted In", 0, 1 }, { "Granted", -1, 1 }, { "Declined", -1, 0 },
 		{ "Not given", -1, 0 }, { "maybe", -1, -1 }, { "yes please", -1, -1 },
+		/* German, French, Spanish, Dutch; Salesforce and HubSpot write true/false. */
+		{ "Nein", 0, 0 }, { "ja", 1, 1 }, { "Non", 0, 0 }, { "Oui", 1, 1 },
+		{ "Sí", 1, 1 }, { "SÍ", 1, 1 }, { "si", 1, 1 }, { "No", 0, 0 }, { "nee", 0, 0 },
+		{ "true", 1, 1 }, { "FALSE", 0, 0 }, { "erteilt", -1, 1 }, { "abgelehnt", -1, 0 },
+		{ "verweigert", -1, 0 }, { "refusé", -1, 0 }, { "accepté", -1, 1 },
+		{ "rechazado", -1, 0 }, { "geweigerd", -1, 0 },
 	};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
@@ -664,6 +768,9 @@ int main(void)
 		cmocka_unit_test(test_fields__map_overrides),
 		cmocka_unit_test(test_fields__map_and_header_errors),
 		cmocka_unit_test(test_fields__values_and_extra_json),
+		cmocka_unit_test(test_fields__every_extra_value_kept),
+		cmocka_unit_test(test_fields__header_formula_guard_removed),
+		cmocka_unit_test(test_fields__scan_time_hint),
 		cmocka_unit_test(test_fields__unneutralise),
 		cmocka_unit_test(test_fields__email_plausibility),
 		cmocka_unit_test(test_fields__export_columns_only_in_an_export),
