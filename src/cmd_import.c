@@ -504,6 +504,23 @@ static int enrol_again(struct import *im, const struct lead *stored, const struc
 	return ret;
 }
 
+/* Whether an enrolment has made no touch yet (this import's, or one whose first email
+ * is still to go): then an earlier scan found later moves its anchor, and the recap
+ * comes 24 hours after the first contact, not the second. Once something went out, the
+ * sequence keeps the time it runs on. 1 yes, 0 no, -1 on a store error. */
+static int nothing_made_yet(struct store *store, const struct enrolment *en)
+{
+	char **made;
+	size_t nmade;
+
+	if (store_enrolment_steps_made(store, en->id, &made, &nmade))
+		return -1;
+	for (size_t i = 0; i < nmade; i++)
+		free(made[i]);
+	free(made);
+	return nmade == 0;
+}
+
 /* Enrolment on import (SPEC section 5): known leads gone cold or lost join again when
  * the row is a new contact, anchored at this scan (the lead keeps its earliest contact
  * time, but a re-scan at a later event starts the sequence from that event); a lead
@@ -541,10 +558,8 @@ static int enrol_known_lead(struct import *im, const struct lead *row, int64_t l
 		ret = -1;
 	} else if (join) {
 		ret = enrol_again(im, &stored, row);
-	} else if (result == MERGE_DUPLICATE && earlier &&
-		   store_enrolment_active(store, lead_id, &en) == 1) {
-		/* A repeat scan earlier than the first row of this import moves the anchor. */
-		if (en.started_at == im->cli->now)
+	} else if (earlier && store_enrolment_active(store, lead_id, &en) == 1) {
+		if ((ret = nothing_made_yet(store, &en)) > 0)
 			ret = engine_reanchor(&im->engine, en.id, stored.contact_at);
 		enrolment_release(&en);
 	}

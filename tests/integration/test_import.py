@@ -257,6 +257,24 @@ class ImportSamples(FollowupTest):
         self.assertEqual((again["imported"], again["duplicates"]), (0, 1))
         self.assertEqual(again["updated"], 3)
 
+    def test_an_earlier_scan_in_a_later_import_moves_a_sequence_not_yet_begun(self):
+        # The shipped sequence: recap 24 h after the scan (business days, 09:00-17:00 in
+        # the config zone, New York).
+        self.ok("import", self.write("k.csv", "Email,Scanned At\nk@x.example,2025-03-05 10:00\n"),
+                now="2025-03-05T16:00:00Z")
+        self.ok("send", now="2025-03-06T15:05:00Z")                     # k's recap goes
+        self.ok("import", self.write("j.csv", "Email,Scanned At\nj@x.example,2025-03-05 10:00\n"),
+                now="2025-03-06T16:00:00Z")
+        due = lambda: {t["email"]: (t["step"], t["due_at"]) for t in self.ok(
+            "due", "--json", "--until", "2025-03-31", now="2025-03-07T12:00:00Z").json()}
+        k_before = due()["k@x.example"]
+        # A second scanner's file: both were met on Tuesday already.
+        self.ok("import", self.write("mon.csv", "Email,Scanned At\nj@x.example,2025-03-04 09:00\n"
+                                     "k@x.example,2025-03-04 09:00\n"), now="2025-03-07T12:00:00Z")
+        after = due()
+        self.assertEqual(after["j@x.example"], ("recap", "2025-03-05T14:00:00Z"))  # Tue 09:00 + 24 h
+        self.assertEqual(after["k@x.example"], k_before)    # its recap went: its time stays
+
     def test_a_note_inside_an_earlier_one_is_still_a_new_note(self):
         self.import_json(self.write("n.csv", "Email,Notes\na@x.example,Not interested\n"
                                     "a@x.example,interested\na@x.example,Not interested\n"))
