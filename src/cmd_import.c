@@ -504,6 +504,20 @@ static int enrol_again(struct import *im, const struct lead *stored, const struc
 	return ret;
 }
 
+/* A known lead met at an event it is not known from (it stays in the sequence it is in):
+ * its timeline says so, once. */
+static int note_event_met(struct import *im, int64_t lead_id, const char *event)
+{
+	int known;
+
+	if (str_empty(event))
+		return 0;
+	known = store_lead_met_at(im->cli->store, lead_id, event);
+	if (known)
+		return known < 0 ? -1 : 0;
+	return store_history_add(im->cli->store, lead_id, im->cli->now, "met", event);
+}
+
 /* Whether an enrolment has made no touch yet (this import's, or one whose first email
  * is still to go): then an earlier scan found later moves its anchor, and the recap
  * comes 24 hours after the first contact, not the second. Once something went out, the
@@ -603,6 +617,8 @@ static int import_row(struct import *im, const char *file, const struct csv_read
 	if (!ret)
 		ret = result == MERGE_NEW ? enrol_new_lead(im, &l, lead_id)
 					  : enrol_known_lead(im, &l, lead_id, result, earlier, scanned);
+	if (!ret && result != MERGE_NEW)
+		ret = note_event_met(im, lead_id, l.event);
 out:
 	lead_release(&l);
 	return ret;

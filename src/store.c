@@ -34,7 +34,7 @@ enum stmt_id {
 	ST_LEAD_BY_EMAIL, ST_LEAD_INSERT, ST_LEAD_MERGE, ST_LEAD_MARK_IMPORT, ST_LEAD_GET,
 	ST_LEAD_SET_STATUS, ST_SUPPRESSED, ST_HAS_SUPPRESSIONS, ST_SUPPRESS, ST_HISTORY_ADD,
 	ST_ENROL_INSERT, ST_ENROL_SUPERSEDE, ST_ENROL_GET, ST_ENROL_ACTIVE, ST_ENROL_LATEST,
-	ST_ENROL_FROM_EVENT, ST_ENROL_ANY, ST_ENROL_ANCHOR,
+	ST_ENROL_FROM_EVENT, ST_MET_AT, ST_ENROL_ANY, ST_ENROL_ANCHOR,
 	ST_ENROL_END, ST_ENROL_CANCEL_PENDING, ST_ENROL_ACTIVE_OF, ST_SEQ_VERSION,
 	ST_SEQ_VERSION_SET,
 	ST_TOUCH_INSERT, ST_TOUCH_GET, ST_TOUCH_SET_CHANNEL, ST_TOUCH_PENDING, ST_TOUCH_RESCHEDULE, ST_TOUCH_CLOSE,
@@ -204,11 +204,13 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
 
 /* A filter on a rep (struct owner_names): parameter i holds the key, ?20 and ?21 the
  * display name and email, so that a lead stored under any of them matches. */
-/* A lead is from an event that imported it or that it was enrolled from later (met
- * again at the next show): ?i, NULL for any. */
+/* A lead is from an event that imported it, that it was enrolled from later or that met
+ * it again (history `met`): ?i, NULL for any. */
 #define FROM_EVENT(l, i) \
 	" (?" i " IS NULL OR " l ".event = ?" i " COLLATE NOCASE OR EXISTS (SELECT 1" \
-	"  FROM enrolments fe WHERE fe.lead_id = " l ".id AND fe.event = ?" i " COLLATE NOCASE))"
+	"  FROM enrolments fe WHERE fe.lead_id = " l ".id AND fe.event = ?" i " COLLATE NOCASE)" \
+	"  OR EXISTS (SELECT 1 FROM history fh WHERE fh.lead_id = " l ".id AND fh.kind = 'met'" \
+	"  AND fh.detail = ?" i " COLLATE NOCASE))"
 
 #define OWNER_IS(l, i) \
 	" (?" i " IS NULL OR " l ".owner = ?" i " COLLATE NOCASE" \
@@ -1101,6 +1103,25 @@ int store_enrolment_active(struct store *s, int64_t lead_id, struct enrolment *o
 		return -1;
 	sqlite3_bind_int64(st, 1, lead_id);
 	return enrolment_query(s, st, out);
+}
+
+int store_lead_met_at(struct store *s, int64_t lead_id, const char *event)
+{
+	sqlite3_stmt *st = stmt(s, ST_MET_AT,
+		"SELECT 1 FROM leads WHERE id = ?1 AND event = ?2 COLLATE NOCASE"
+		" UNION ALL SELECT 1 FROM enrolments WHERE lead_id = ?1 AND event = ?2 COLLATE NOCASE"
+		" UNION ALL SELECT 1 FROM history WHERE lead_id = ?1 AND kind = 'met'"
+		"  AND detail = ?2 COLLATE NOCASE LIMIT 1");
+	int found;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, lead_id);
+	bind_text(st, 2, event);
+	found = step_row(s, st, "cannot read the lead's events");
+	if (found == 1)
+		finish(st);
+	return found;
 }
 
 int store_enrolment_latest(struct store *s, int64_t lead_id, struct enrolment *out)

@@ -140,6 +140,9 @@ int store_enrolment_latest(struct store *s, int64_t lead_id, struct enrolment *o
 int store_lead_ever_enrolled(struct store *s, int64_t lead_id);
 /* Whether any enrolment of the lead came from event (NULL: none named): 1, 0, -1. */
 int store_lead_enrolled_from(struct store *s, int64_t lead_id, const char *event);
+/* Whether the lead is known from event (imported from it, enrolled from it, or met there
+ * again, history kind `met`): 1, 0, -1. */
+int store_lead_met_at(struct store *s, int64_t lead_id, const char *event);
 int store_enrolment_set_anchor(struct store *s, int64_t id, time_t anchor);
 /* Ends an enrolment (state completed or stopped) and cancels its pending touches. */
 int store_enrolment_end(struct store *s, int64_t id, const char *state, const char *reason,

@@ -98,6 +98,19 @@ class Pipeline(FollowupTest):
         self.assertEqual(expo_now["leads"]["total"], expo["leads"]["total"])
         self.assertEqual(expo_now["touches"]["due_now"], expo["touches"]["due_now"] - e4_due)
 
+    def test_an_active_lead_met_again_says_so_once_and_is_that_events_lead(self):
+        again = self.write("again.csv", "Email,First Name,Scanned At\ne3@x.example,Ela,2026-03-16 10:00\n")
+        for _ in range(2):       # the same file twice changes nothing the second time
+            self.ok("import", "--sequence", "t", "--event", "Summit", again,
+                    now="2026-03-16T15:00:00Z")
+        timeline = self.ok("show", "--json", "e3@x.example", now=self.now).json()["timeline"]
+        self.assertEqual([e["what"] for e in timeline if e["kind"] == "met"], ["Summit"])
+        self.assertIn("e3@x.example", [l["email"] for l in self.ok(
+            "leads", "--event", "Summit", "--json", now=self.now).json()])
+        self.assertEqual([e["sequence"] for e in self.sql(
+            "SELECT sequence FROM enrolments e JOIN leads l ON l.id = e.lead_id"
+            " WHERE l.email = 'e3@x.example'")], ["t"])      # still the one sequence
+
     def test_calls_that_expire_undone_count_as_missed_and_emails_do_not(self):
         # The shipped call step has an expire: the same calls now end `expired`, not
         # `missed`, and are as much a slip. Summit's values (emails) expire too.
