@@ -113,10 +113,26 @@ static void print_group_header(struct due_run *r, const struct due_item *d, int 
 }
 
 /* A text on one indented line: line breaks (from booth notes) become " / ". */
+/* A task text on one line, and not a whole booth note of a megabyte: the listing is
+ * read on a terminal; `show` and --json have all of it. */
+#define TEXT_SHOWN_CHARS 400
+
 static void print_one_line(const char *text)
 {
+	size_t len = 0;
+	int chars = 0;
+
+	while (text[len] && chars <= TEXT_SHOWN_CHARS)
+		chars += ((unsigned char)text[len++] & 0xC0) != 0x80;
 	fputs("          ", stdout);
-	fputs_one_line(text, stdout);
+	if (chars <= TEXT_SHOWN_CHARS) {
+		fputs_one_line(text, stdout);
+	} else {
+		char *shown = xstrndup(text, len - 1);   /* up to the character past the limit */
+		fputs_one_line(shown, stdout);
+		fputs("\xe2\x80\xa6 (see 'followup show')", stdout);
+		free(shown);
+	}
 	putchar('\n');
 }
 

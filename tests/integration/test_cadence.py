@@ -390,6 +390,17 @@ class Cadence(FollowupTest):
         self.assertEqual(first, self.ok("due", "--until", "2026-03-09",
                                         now="2026-03-07T15:05:00Z").out)
 
+    def test_a_huge_note_in_a_task_is_cut_in_the_listing_not_in_json(self):
+        self.write_sequence("t.yaml", "name: t\nsteps:\n  - { id: call, after: 1h, channel: call,"
+                                      " task: \"{{notes}}, then call\" }\n")
+        note = "é" * 300 + "x" * 200000
+        self.import_leads(f"Email,Notes,Scanned At\nny@x.example,{note},2026-03-06 18:30\n")
+        [line] = [l for l in self.ok("due", now="2026-03-09T14:00:00Z").out.splitlines()
+                  if l.startswith("          é")]
+        self.assertEqual(line, "          " + "é" * 300 + "x" * 100 + "… (see 'followup show')")
+        [touch] = self.due("2026-03-09T14:00:00Z")
+        self.assertTrue(touch["text"].startswith(note))
+
     def test_a_step_renamed_and_renamed_back_is_due_again(self):
         self.import_leads()
         self.write_sequence("t.yaml", SEQUENCE.replace("id: recap", "id: hello"))
