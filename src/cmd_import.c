@@ -303,28 +303,41 @@ static void keep_as_extra(char **extra, const char *header, const char *value)
 	cJSON_Delete(o);
 }
 
-/* Whether the row lets us email the person. A value we cannot read either way counts
- * as a no, with a warning: a wrong guess here emails someone who said no. */
-static int consent_of_row(const char *file, long line, const char *opt_out, const char *consent)
-{
-	int out = opt_out_value(opt_out), given = consent_value(consent);
+#define MAX_PERMISSION_COLUMNS 8
 
-	if (out < 0)
-		warning("%s:%ld: opt-out value '%s' is neither yes nor no: taken as opted out",
-			file, line, opt_out);
-	if (given < 0)
-		warning("%s:%ld: consent value '%s' is neither yes nor no: taken as no consent",
-			file, line, consent);
-	return out == 0 && given == 1;
+/* Whether the row lets us email the person: no column opts out and none refuses
+ * consent (a file may have both an "Email Opt Out" and a "Do Not Email"). A value we
+ * cannot read either way counts as a no, with a warning: a wrong guess here emails
+ * someone who said no. */
+static int consent_of_row(const char *file, long line, const struct header_map *map,
+			  struct csv_record *rec)
+{
+	const char *values[MAX_PERMISSION_COLUMNS];
+	size_t n = header_map_values(map, rec, FIELD_OPT_OUT, values, ARRAY_SIZE(values));
+	int may_email = 1;
+
+	for (size_t i = 0; i < n; i++) {
+		int out = opt_out_value(values[i]);
+		if (out < 0)
+			warning("%s:%ld: opt-out value '%s' is neither yes nor no: taken as opted"
+				" out", file, line, values[i]);
+		may_email &= out == 0;
+	}
+	n = header_map_values(map, rec, FIELD_CONSENT, values, ARRAY_SIZE(values));
+	for (size_t i = 0; i < n; i++) {
+		int given = consent_value(values[i]);
+		if (given < 0)
+			warning("%s:%ld: consent value '%s' is neither yes nor no: taken as no"
+				" consent", file, line, values[i]);
+		may_email &= given == 1;
+	}
+	return may_email;
 }
 
 static int lead_from_row(struct import *im, const char *file, const struct header_map *map,
 			 struct csv_record *rec, enum date_order order, const char *zone,
 			 struct lead *l, int *scanned, const char **reason)
 {
-	const char *opt_out = header_map_value(map, rec, FIELD_OPT_OUT);
-	const char *consent = header_map_value(map, rec, FIELD_CONSENT);
-
 	const char *other;
 	int buyer;
 
@@ -382,7 +395,7 @@ static int lead_from_row(struct import *im, const char *file, const struct heade
 			keep_as_extra(&l->extra, header_map_header(map, FIELD_EVENT), own);
 	}
 	l->contact_at = contact_time(im, file, rec->line, map, rec, order, zone, scanned);
-	l->consent = consent_of_row(file, rec->line, opt_out, consent);
+	l->consent = consent_of_row(file, rec->line, map, rec);
 	l->status = status_from_row(file, map, rec);
 	l->created_at = im->cli->now;
 	return 0;

@@ -95,6 +95,8 @@ struct column {
 	char *key;              /* an extra column's key in the lead's JSON: distinct */
 	char *normalised;
 	enum lead_field field;
+	enum lead_field second_of;      /* a later column of that field, kept as extra;
+					 * FIELD_COUNT for none */
 	int overridden;         /* named by --map */
 };
 
@@ -324,6 +326,7 @@ static void claim_field(struct header_map *map, int i)
 		map->index[f] = i;
 	} else if (!(f == FIELD_SCANNED_AT && join_date_and_time(map, i))) {
 		map->columns[i].field = FIELD_EXTRA;
+		map->columns[i].second_of = f;
 		if (f == FIELD_EMAIL && map->nother_email < (int)ARRAY_SIZE(map->other_email))
 			map->other_email[map->nother_email++] = i;
 	}
@@ -412,6 +415,7 @@ int header_map_build(struct header_map **out, const struct csv_record *header,
 		col->header = clean_header(header->fields[i]);
 		col->normalised = normalise_header(col->header);
 		col->field = alias_field(col->header, col->normalised);
+		col->second_of = FIELD_COUNT;
 	}
 	export_columns_as_extra(map);
 	/* Beside a "Job Title", "Title" is a salutation (Dr, Ms): keep it as extra. */
@@ -614,6 +618,19 @@ const char *header_map_value(const struct header_map *map, struct csv_record *re
 			     enum lead_field f)
 {
 	return column_value(rec, header_map_column(map, f));
+}
+
+size_t header_map_values(const struct header_map *map, struct csv_record *rec,
+			 enum lead_field f, const char **values, size_t max)
+{
+	size_t n = 0;
+
+	if (max && header_map_column(map, f) >= 0)
+		values[n++] = header_map_value(map, rec, f);
+	for (size_t i = 0; i < map->ncolumns && n < max; i++)
+		if (map->columns[i].second_of == f)
+			values[n++] = column_value(rec, (int)i);
+	return n;
 }
 
 const char *header_map_other_email(const struct header_map *map, struct csv_record *rec)

@@ -566,6 +566,16 @@ class ImportKeepsWhatTheFileSays(FollowupTest):
                          [{"email": e} for e in ("a@x.example", "c@x.example", "e@x.example",
                                                  "g@x.example")])
 
+    def test_any_of_two_opt_out_or_consent_columns_saying_no_counts(self):
+        path = self.write("two.csv", "Email,Email Opt Out,Do Not Email,Consent,Marketing Consent\n"
+                                     "a@x.example,no,yes,yes,yes\n"    # the second opts out
+                                     "b@x.example,no,no,yes,no\n"      # the second refuses
+                                     "c@x.example,no,no,yes,yes\n")
+        summary = self.import_json(path)
+        self.assertEqual((summary["suppressed"], summary["enrolled"]), (2, 1))
+        self.assertEqual(self.sql("SELECT email FROM leads WHERE consent = 1"),
+                         [{"email": "c@x.example"}])
+
     def test_quiet_still_says_rows_were_rejected(self):
         path = self.write("q.csv", "Email,Name\nok@x.example,Ok\nbad,B\nworse x@y.example,W\n")
         r = self.ok("--quiet", "import", path)
