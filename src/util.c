@@ -78,6 +78,7 @@ void fputs_escaped(const char *s, FILE *out)
 }
 
 /* One line on stderr, whatever the values in it hold. */
+static void report(const char *prefix, const char *fmt, va_list ap) FU_PRINTF(2, 0);
 static void report(const char *prefix, const char *fmt, va_list ap)
 {
 	struct strbuf message = STRBUF_INIT;
