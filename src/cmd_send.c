@@ -48,10 +48,11 @@ struct send_run {
 	int64_t *ids;
 	size_t nids;
 	int delivered;          /* the server took a message this run */
-	int failing;            /* refusals and deferrals since the last message it took */
+	int64_t *failing;       /* refused or deferred since the last verdict it gave */
+	size_t nfailing;
 	int64_t *unconfirmed;   /* refused (TRANSPORT_REFUSED) before it took any message */
 	size_t nunconfirmed;
-	char *refused_why;      /* the last of those refusals, in the server's words */
+	int gave_up;            /* the last outcome used the touch's last retry: failed */
 	struct sender_count *would;     /* --dry-run: what would go, per sender address */
 	size_t nwould;
 };
@@ -223,6 +224,7 @@ static int record_outcome(struct send_run *r, const struct due_item *d,
 	struct touch t;
 	int ret = 0;
 
+	r->gave_up = 0;
 	if (store_begin_patiently(store, 120 * 1000))
 		return -1;
 	if (store_touch_get(store, d->touch.id, &t) != 1) {
@@ -235,12 +237,15 @@ static int record_outcome(struct send_run *r, const struct due_item *d,
 		ret = engine_close_touch(&r->engine, &t, "sent", r->cli->now, NULL);
 		break;
 	case TRANSPORT_RETRY:
+	case TRANSPORT_REFUSED:         /* not yet a bounce (see count_outcome) */
 		if ((size_t)t.attempts <= ARRAY_SIZE(retry_delays)) {
-			r->n.retry++;
+			/* A refused one is counted at the end of the run, if it stays so. */
+			r->n.retry += result == TRANSPORT_RETRY;
 			ret = store_touch_retry_later(store, t.id,
 				r->cli->now + retry_delays[t.attempts - 1], why);
 		} else {
 			r->n.failed++;
+			r->gave_up = 1;
 			ret = engine_close_touch(&r->engine, &t, "failed", r->cli->now, why);
 		}
 		break;
@@ -255,7 +260,6 @@ static int record_outcome(struct send_run *r, const struct due_item *d,
 		r->n.in_doubt_new++;
 		ret = store_touch_close(store, t.id, "in_doubt", r->cli->now, why);
 		break;
-	case TRANSPORT_REFUSED:         /* no verdict yet (see settle_refused) */
 	case TRANSPORT_FATAL:
 		ret = store_touch_unclaim(store, t.id);
 		break;
@@ -292,33 +296,62 @@ static const char *outcome_label(enum transport_result result)
 	}
 }
 
-/* Keeps the score that tells a server refusing everyone from refused addresses. */
-static void count_outcome(struct send_run *r, int64_t touch_id, enum transport_result result,
-			  const char *why)
+static void add_id(int64_t **ids, size_t *n, int64_t id)
+{
+	*ids = xrealloc(*ids, (*n + 1) * sizeof(**ids));
+	(*ids)[(*n)++] = id;
+}
+
+/*
+ * Keeps the score that tells a server refusing everyone from refused addresses. A bare
+ * refusal (TRANSPORT_REFUSED) before the server has taken any message this run is a
+ * retry, not a bounce; once it takes one, those touches are tried again at the end of
+ * the run, and a refusal then bounces. raw is what the server said, result what it was
+ * taken as.
+ */
+static void count_outcome(struct send_run *r, int64_t touch_id, enum transport_result raw,
+			  enum transport_result result)
 {
 	switch (result) {
 	case TRANSPORT_SENT:
 		r->delivered = 1;
-		r->failing = 0;
-		break;
-	case TRANSPORT_REJECTED:
-		r->failing = 0;         /* a verdict on an address: the server works */
+		r->nfailing = 0;
+		for (size_t i = 0; i < r->nunconfirmed; i++)
+			add_id(&r->ids, &r->nids, r->unconfirmed[i]);
+		r->nunconfirmed = 0;
 		break;
 	case TRANSPORT_REFUSED:
-		r->unconfirmed = xrealloc(r->unconfirmed,
-					  (r->nunconfirmed + 1) * sizeof(*r->unconfirmed));
-		r->unconfirmed[r->nunconfirmed++] = touch_id;
-		free(r->refused_why);
-		r->refused_why = xstrdup(why ? why : "refused");
-		r->failing++;
-		break;
+		if (!r->gave_up)
+			add_id(&r->unconfirmed, &r->nunconfirmed, touch_id);
+		/* fall through */
 	case TRANSPORT_RETRY:
-		r->failing++;
+		add_id(&r->failing, &r->nfailing, touch_id);
+		break;
+	case TRANSPORT_REJECTED:
+		/* A verdict on an address: the server works. A bare refusal taken as one
+		 * (the server took mail this run) neither counts nor clears the score. */
+		if (raw != TRANSPORT_REFUSED)
+			r->nfailing = 0;
 		break;
 	case TRANSPORT_IN_DOUBT:
 	case TRANSPORT_FATAL:
 		break;
 	}
+}
+
+/* Stops the run after FAILURES_IN_A_ROW refusals and deferrals with nothing taken in
+ * between: the server, not the addresses. Those touches get back the retry they used
+ * (they still wait their delay, so the next run tries others first). */
+static int stop_failing_run(struct send_run *r)
+{
+	size_t n = r->nfailing;
+
+	for (size_t i = 0; i < n; i++)
+		if (store_touch_forgive_attempt(r->cli->store, r->failing[i]))
+			return -1;
+	return error("%s refused or deferred %zu messages in a row%s: stopped, no retry used"
+		     " up, the rest waits for the next run", transport_describe(r->transport),
+		     n, r->delivered ? "" : " and took none");
 }
 
 /* Sends one touch. Returns 0 to go on, 1 to stop the run cleanly, -1 on failure. */
@@ -328,7 +361,7 @@ static int send_one(struct send_run *r, int64_t touch_id)
 	struct composed c = { 0 };
 	struct strbuf msg = STRBUF_INIT;
 	char *message_id = NULL, *err = NULL;
-	enum transport_result result;
+	enum transport_result raw, result;
 	int found, ret = 0, over;
 
 	found = store_due_item(r->cli->store, touch_id, &d);
@@ -374,16 +407,16 @@ static int send_one(struct send_run *r, int64_t touch_id)
 		ret = found;
 		goto out;
 	}
-	result = transport_send(r->transport, c.from_email, d.lead.email, msg.buf, msg.len, &err);
-	if (result == TRANSPORT_REFUSED && r->delivered)
-		result = TRANSPORT_REJECTED;    /* it takes our mail, not this address's */
+	raw = transport_send(r->transport, c.from_email, d.lead.email, msg.buf, msg.len, &err);
+	/* It takes our mail, not this address's. */
+	result = raw == TRANSPORT_REFUSED && r->delivered ? TRANSPORT_REJECTED : raw;
 	if (record_outcome(r, &d, result, err)) {
 		ret = -1;
 	} else if (result == TRANSPORT_FATAL) {
 		error("%s", err ? err : "cannot send");
 		ret = -1;
 	} else {
-		count_outcome(r, touch_id, result, err);
+		count_outcome(r, touch_id, raw, result);
 		if (!r->json && !r->cli->quiet && result != TRANSPORT_SENT)
 			printf("%-7s #%lld %s: %s\n", outcome_label(result), (long long)touch_id,
 			       d.lead.email, err ? err : "");
@@ -399,18 +432,27 @@ out:
 
 /* --- the run ------------------------------------------------------------------------------ */
 
-/* Collects the due touches whose window is open now: at night or on a weekend the list
- * is empty at once, however many touches wait for the morning. */
+/* The due touches whose window is open now, and apart those the server refused or
+ * deferred before: they go after the rest, so that three bad addresses at the front of
+ * the queue do not stop every run before a good one is tried. */
+struct collected {
+	struct send_run *r;
+	int64_t *retried;
+	size_t nretried;
+};
+
+/* At night or on a weekend the list is empty at once, however many touches wait for
+ * the morning. */
 static int collect_id(const struct due_item *d, void *opaque)
 {
-	struct send_run *r = opaque;
+	struct collected *c = opaque;
 
-	if (!in_window(r, d)) {
-		r->n.waiting++;
-		return 0;
-	}
-	r->ids = xrealloc(r->ids, (r->nids + 1) * sizeof(*r->ids));
-	r->ids[r->nids++] = d->touch.id;
+	if (!in_window(c->r, d))
+		c->r->n.waiting++;
+	else if (d->touch.retry_at)
+		add_id(&c->retried, &c->nretried, d->touch.id);
+	else
+		add_id(&c->r->ids, &c->r->nids, d->touch.id);
 	return 0;
 }
 
@@ -502,40 +544,20 @@ static int count_in_doubt(struct send_run *r)
 	return 0;
 }
 
-/* The recipients refused before the server took any message. Once it has taken one, it
- * takes our mail and refuses these addresses: they are tried again, and a refusal now
- * bounces. With none taken, nothing tells the two apart: they wait 15 minutes without
- * using up a retry, and no lead is marked bounced. */
-static int settle_refused(struct send_run *r)
-{
-	size_t n = r->nunconfirmed;
-	int ret = 0;
-
-	if (r->delivered) {
-		for (size_t i = 0; i < n && !ret; i++)
-			ret = send_one(r, r->unconfirmed[i]);
-		return ret;
-	}
-	for (size_t i = 0; i < n && !ret; i++)
-		ret = store_touch_retry_later(r->cli->store, r->unconfirmed[i],
-					      r->cli->now + retry_delays[0], r->refused_why);
-	if (ret)
-		return ret;
-	return error("%s refused %zu recipient%s and took no message this run, so it may be"
-		     " refusing everyone: no lead is marked bounced until it takes one; tried"
-		     " again in 15 minutes (%s)", transport_describe(r->transport), n,
-		     n == 1 ? "" : "s", r->refused_why);
-}
-
 static int send_all(struct send_run *r)
 {
 	struct due_filter f = { 0 };
-	int ret = 0;
+	struct collected collected = { r, NULL, 0 };
+	int ret;
 
 	f.until = r->cli->now;
 	f.now = r->cli->now;
 	f.email_sendable = 1;
-	if (store_due_each(r->cli->store, &f, collect_id, r))
+	ret = store_due_each(r->cli->store, &f, collect_id, &collected);
+	for (size_t i = 0; i < collected.nretried; i++)
+		add_id(&r->ids, &r->nids, collected.retried[i]);
+	free(collected.retried);
+	if (ret)
 		return -1;
 	for (size_t i = 0; i < r->nids && ret == 0; i++) {
 		if (r->limit > 0 && r->n.sent + r->n.would_send >= r->limit) {
@@ -547,13 +569,10 @@ static int send_all(struct send_run *r)
 		if (!ret && transport_stalled(r->transport))
 			ret = error("%s stopped answering (timed out): the rest waits for the next run",
 				    transport_describe(r->transport));
-		if (!ret && r->failing >= FAILURES_IN_A_ROW)
-			ret = error("%s refused or deferred %d messages in a row%s: stopped, the rest"
-				    " waits for the next run", transport_describe(r->transport),
-				    r->failing, r->delivered ? "" : " and took none");
+		if (!ret && r->nfailing >= FAILURES_IN_A_ROW)
+			ret = stop_failing_run(r);
 	}
-	if (!ret && r->nunconfirmed)
-		ret = settle_refused(r);
+	r->n.retry += (long)r->nunconfirmed;
 	return ret;
 }
 
@@ -632,7 +651,7 @@ out:
 	transport_close(r.transport);
 	free(r.ids);
 	free(r.unconfirmed);
-	free(r.refused_why);
+	free(r.failing);
 	for (size_t i = 0; i < r.nwould; i++)
 		free(r.would[i].sender);
 	free(r.would);

@@ -39,7 +39,7 @@ enum stmt_id {
 	ST_SEQ_VERSION_SET,
 	ST_TOUCH_INSERT, ST_TOUCH_GET, ST_TOUCH_SET_CHANNEL, ST_TOUCH_PENDING, ST_TOUCH_RESCHEDULE, ST_TOUCH_CLOSE,
 	ST_STEPS_MADE, ST_LAST_TOUCHED, ST_LAST_EMAIL, ST_THREAD, ST_CLOSING, ST_HAS_CLOSING,
-	ST_DUE_ITEM, ST_EXTRA_KEYS, ST_SENDING_TO_DOUBT, ST_CLAIM, ST_UNCLAIM, ST_RETRY, ST_SENT_SINCE, ST_COUNT_STATE,
+	ST_DUE_ITEM, ST_EXTRA_KEYS, ST_SENDING_TO_DOUBT, ST_CLAIM, ST_UNCLAIM, ST_RETRY, ST_FORGIVE, ST_SENT_SINCE, ST_COUNT_STATE,
 	ST_COUNT
 };
 
@@ -1666,12 +1666,22 @@ int store_touch_retry_later(struct store *s, int64_t id, time_t retry_at, const 
 {
 	sqlite3_stmt *st = stmt(s, ST_RETRY,
 		"UPDATE touches SET state = 'pending', retry_at = ?, note = ?, message_id = NULL,"
-		" done_at = NULL WHERE id = ?");
+		" done_at = NULL WHERE id = ? AND state IN ('sending', 'in_doubt')");
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, retry_at);
 	bind_text(st, 2, why);
 	sqlite3_bind_int64(st, 3, id);
+	return run(s, st, "cannot update a touch");
+}
+
+int store_touch_forgive_attempt(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st = stmt(s, ST_FORGIVE,
+		"UPDATE touches SET attempts = max(attempts - 1, 0) WHERE id = ? AND state = 'pending'");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
 	return run(s, st, "cannot update a touch");
 }
 

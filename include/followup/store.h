@@ -279,7 +279,12 @@ int store_touch_claim(struct store *s, int64_t id, const char *message_id,
 		      const char *subject, const char *sender, time_t now);
 /* Undoes a claim whose transfer never started (the server could not be reached). */
 int store_touch_unclaim(struct store *s, int64_t id);
+/* A touch being sent (or in doubt) is pending again from retry_at; a touch settled
+ * meanwhile (a reply marked during the run) is left alone. */
 int store_touch_retry_later(struct store *s, int64_t id, time_t retry_at, const char *why);
+/* Gives a pending touch back the attempt its last retry used (a failure that was the
+ * server's, not the recipient's). */
+int store_touch_forgive_attempt(struct store *s, int64_t id);
 /* Emails sent from sender since a time (for the rolling per-day limit). A claim keeps
  * the sender lower-cased: Dana@ and dana@ are one mailbox and share its limit. */
 int store_sent_since(struct store *s, const char *sender, time_t since, long *count);

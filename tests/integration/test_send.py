@@ -350,7 +350,7 @@ class RelayDenied(SendBase):
 
 class RelayRefusesEveryoneBare(SendBase):
     """exim's '550 relay not permitted' has no enhanced code: it reads like a refused
-    address, and must not bounce the whole list."""
+    address, and must not bounce the whole list, nor use up its retries."""
     server_options = dict(replies=["*=550/-"])
 
     def test_a_bare_refusal_of_everyone_stops_the_run_and_bounces_no_one(self):
@@ -361,39 +361,61 @@ class RelayRefusesEveryoneBare(SendBase):
         self.assertEqual(self.sql("SELECT DISTINCT status FROM leads"), [{"status": "active"}])
         self.assertEqual(set(self.states()), {"pending"})
         self.assertEqual(self.sql("SELECT max(attempts) AS n FROM touches"), [{"n": 0}])
+        # The second run tried the three the first had not: six wait, two were never tried.
+        self.assertEqual(self.sql("SELECT count(*) AS n FROM touches WHERE retry_at > 0"),
+                         [{"n": 6}])
 
 
-class OneBareRefusal(SendBase):
-    server_options = dict(replies=["bad@x.example=550/-"])
+class BareRefusals(SendBase):
+    server_options = dict(replies=[f"bad{i}@x.example=550/-" for i in range(3)])
+
+    def bad_first(self, bad=1, good=2):
+        self.import_csv([f"bad{i}@x.example,Bad,,Co,,,2026-03-06 18:30" for i in range(bad)]
+                        + self.lead_rows(good))
+
+    def status_of(self, email):
+        return self.sql(f"SELECT status FROM leads WHERE email = '{email}'")[0]["status"]
 
     def test_a_bare_refusal_bounces_once_the_server_has_taken_a_message(self):
-        # bad comes first: its refusal is judged after the others went through.
-        self.import_csv(["bad@x.example,Bad,,Co,,,2026-03-06 18:30"] + self.lead_rows(2))
+        # bad0 comes first: its refusal is judged after the others went through.
+        self.bad_first()
         result = self.send()
-        self.assertEqual((result["sent"], result["bounced"]), (2, 1))
-        self.assertEqual(self.sql("SELECT status FROM leads WHERE email = 'bad@x.example'"),
-                         [{"status": "bounced"}])
+        self.assertEqual((result["sent"], result["bounced"], result["retry"]), (2, 1, 0))
+        self.assertEqual(self.status_of("bad0@x.example"), "bounced")
 
-    def test_a_bare_refusal_alone_waits_without_using_a_retry(self):
-        self.import_csv(["bad@x.example,Bad,,Co,,,2026-03-06 18:30"])
-        r = self.send(code=1)
-        self.assertIn("took no message this run", r.err)
-        self.assertEqual(self.sql("SELECT l.status, t.state, t.attempts, t.retry_at"
-                                  " FROM touches t JOIN leads l ON l.id = t.lead_id"),
-                         [{"status": "active", "state": "pending", "attempts": 0,
-                           "retry_at": 1773062400}])      # 2026-03-09T13:05Z + 15 min
+    def test_three_bad_addresses_first_cannot_stop_every_run(self):
+        self.bad_first(bad=3, good=3)
+        self.assertIn("3 messages in a row and took none", self.send(code=1).err)
+        # Fifteen minutes on, the others go first; then the three are refused again,
+        # by a server that takes mail: bounced.
+        result = self.send("2026-03-09T13:25:00Z")
+        self.assertEqual((result["sent"], result["bounced"]), (3, 3))
+
+    def test_the_second_try_of_a_refused_one_keeps_to_the_limit(self):
+        self.bad_first()
+        result = self.send(NOW_RECAP, "--limit", "2")
+        self.assertEqual((result["sent"], result["bounced"], result["deferred"]), (2, 0, 1))
+        self.assertEqual(self.status_of("bad0@x.example"), "active")
+
+    def test_a_bare_refusal_alone_is_retried_then_failed_never_bounced(self):
+        self.bad_first(good=0)
+        for now in (NOW_RECAP, "2026-03-09T13:20:00Z", "2026-03-09T14:20:00Z",
+                    "2026-03-09T18:20:00Z"):
+            self.send(now)
+        self.assertEqual(self.sql("SELECT t.state FROM touches t WHERE t.step = 'recap'"),
+                         [{"state": "failed"}])
+        self.assertEqual(self.status_of("bad0@x.example"), "active")
 
 
 class DefersEveryone(SendBase):
     server_options = dict(replies=["*=451"])
 
-    def test_deferrals_in_a_row_stop_the_run_before_every_retry_is_spent(self):
+    def test_deferrals_in_a_row_stop_the_run_and_use_up_no_retry(self):
         self.import_csv(self.lead_rows(8))
         r = self.send(code=1)
         self.assertIn("deferred 3 messages in a row", r.err)
-        self.assertEqual(self.sql("SELECT attempts, count(*) AS n FROM touches"
-                                  " GROUP BY attempts ORDER BY attempts"),
-                         [{"attempts": 0, "n": 5}, {"attempts": 1, "n": 3}])
+        self.assertEqual(self.sql("SELECT max(attempts) AS n, count(retry_at) AS waiting"
+                                  " FROM touches"), [{"n": 0, "waiting": 3}])
 
 
 class ServerBusy(SendBase):
