@@ -586,7 +586,8 @@ static int enrol_known_lead(struct import *im, const struct lead *row, int64_t l
 	} else if (join) {
 		ret = enrol_again(im, &stored, row);
 	} else if (earlier && store_enrolment_active(store, lead_id, &en) == 1) {
-		if ((ret = nothing_made_yet(store, &en)) > 0)
+		/* The same event's earlier scan: another event's is another contact. */
+		if (same_event(row->event, en.event) && (ret = nothing_made_yet(store, &en)) > 0)
 			ret = engine_reanchor(&im->engine, en.id, stored.contact_at);
 		enrolment_release(&en);
 	}

@@ -251,16 +251,18 @@ int engine_reanchor(struct engine *e, int64_t enrolment_id, time_t anchor)
 
 	if (load_context(e, enrolment_id, &en, &lead, &seq))
 		return -1;
-	if (store_enrolment_set_anchor(e->store, enrolment_id, anchor))
-		ret = -1;
-	en.anchor_at = anchor;
 	found = store_touch_pending(e->store, enrolment_id, &t);
-	if (!ret && seq && found == 1 && (index = step_index(seq, t.step)) >= 0) {
+	if (seq && found == 1 && (index = step_index(seq, t.step)) >= 0) {
 		const char *zone = engine_zone(e, &lead, seq);
 		time_t last = store_lead_last_touched(e->store, lead.id);
 		time_t due = engine_step_due(e, seq, (size_t)index, anchor, last, zone);
-		ret = store_touch_reschedule(e->store, t.id, due,
-			close_time(e, seq, (size_t)index, due, anchor, zone));
+		time_t close = close_time(e, seq, (size_t)index, due, anchor, zone);
+
+		/* A touch the earlier anchor would close at once (expired unsent) keeps the
+		 * time it has: an earlier scan must not cost the lead its recap. */
+		if (!close || close > e->now)
+			ret = store_enrolment_set_anchor(e->store, enrolment_id, anchor) ||
+			      store_touch_reschedule(e->store, t.id, due, close) ? -1 : 0;
 	}
 	if (found == 1)
 		touch_release(&t);

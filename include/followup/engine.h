@@ -44,7 +44,8 @@ int engine_enrol(struct engine *e, const struct lead *lead, const struct sequenc
 int engine_enrol_new(struct engine *e, const struct lead *lead, const struct sequence *seq,
 		     const char *event, time_t anchor);
 
-/* Moves an enrolment's anchor and re-times its pending touch. */
+/* Moves an enrolment's anchor and re-times its pending touch, unless that would close the
+ * touch at once (past its expire): then nothing changes. */
 int engine_reanchor(struct engine *e, int64_t enrolment_id, time_t anchor);
 
 /* Closes touch t with state (sent done skipped missed expired removed failed) at `at`

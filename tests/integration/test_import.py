@@ -275,6 +275,21 @@ class ImportSamples(FollowupTest):
         self.assertEqual(after["j@x.example"], ("recap", "2025-03-05T14:00:00Z"))  # Tue 09:00 + 24 h
         self.assertEqual(after["k@x.example"], k_before)    # its recap went: its time stays
 
+    def test_an_earlier_scan_that_would_expire_the_recap_or_is_another_events_moves_nothing(self):
+        self.ok("import", "--event", "Expo B", self.write(
+            "b.csv", "Email,Scanned At\nk@x.example,2025-03-05 10:00\n"), now="2025-03-05T16:00:00Z")
+        due = lambda: [(t["step"], t["due_at"]) for t in self.ok(
+            "due", "--json", "--until", "2025-03-31", now="2025-03-05T17:00:00Z").json()]
+        before = due()
+        # Last year's file of another event, then this event's scan a week before: the
+        # recap would be past its 5-day expire.
+        self.ok("import", "--event", "Expo A 2024", self.write(
+            "a.csv", "Email,Scanned At\nk@x.example,2024-03-01 10:00\n"), now="2025-03-05T17:00:00Z")
+        self.ok("import", "--event", "Expo B", self.write(
+            "b2.csv", "Email,Scanned At\nk@x.example,2025-02-24 10:00\n"), now="2025-03-05T17:00:00Z")
+        self.assertEqual(due(), before)
+        self.assertEqual(self.sql("SELECT state FROM touches"), [{"state": "pending"}])
+
     def test_a_note_inside_an_earlier_one_is_still_a_new_note(self):
         self.import_json(self.write("n.csv", "Email,Notes\na@x.example,Not interested\n"
                                     "a@x.example,interested\na@x.example,Not interested\n"))
