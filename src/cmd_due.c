@@ -54,6 +54,7 @@ struct planned {
 	struct window window;
 	int business_days;
 	char *zone;     /* the lead's, else the sequence's; NULL: local */
+	int overdue;    /* due_at is now, not a time the engine placed in a window */
 };
 
 static char *full_name(const struct lead *l)
@@ -270,6 +271,7 @@ static void plan_one(struct due_run *r, const struct due_item *d, time_t due_at,
 	p->window = seq ? seq->window : any_time;
 	p->business_days = seq && seq->business_days;
 	p->zone = zone ? xstrdup(zone) : NULL;
+	p->overdue = due_at == r->cli->now && d->touch.due_at < r->cli->now;
 }
 
 /* The touch, and the steps after it that fall due by --until, as if each were made
@@ -346,15 +348,30 @@ static int by_sender_then_time(const void *a, const void *b)
 	return x->touch < y->touch ? -1 : x->touch > y->touch;
 }
 
-/* The first day, from `day` on, on which send lets p's email go: inside its sequence's
- * window and, in a business-days sequence, not on a weekend. */
-static int first_sending_day(const struct due_run *r, const struct planned *p, int day)
+/* The first day, from `day` on, on which send lets p's email go: in a business-days
+ * sequence not a weekend, and for an overdue one not before its window opens again (an
+ * email overdue at 20:00 goes tomorrow). A time the engine placed is in a window
+ * already: only an overdue email needs the clock, once. */
+static int first_sending_day(const struct due_run *r, const struct planned *p, int day,
+			     int days, const char *weekend)
 {
-	time_t from = local_midnight(r->today + (time_t)day * 86400 + 43200, r->zone);
+	if (day == 0 && p->overdue)
+		day = days_from_today(r, cadence_place(r->cli->now, &p->window, p->business_days,
+						       p->zone));
+	while (p->business_days && day < days && weekend[day])
+		day++;
+	return day;
+}
 
-	if (from < p->due_at)
-		from = p->due_at;
-	return days_from_today(r, cadence_place(from, &p->window, p->business_days, p->zone));
+/* The forecast's Saturdays and Sundays, in the zone it is shown in. */
+static void mark_weekends(const struct due_run *r, int days, char *weekend)
+{
+	for (int day = 0; day < days; day++) {
+		struct tm tm;
+
+		zone_to_local(r->zone, r->today + (time_t)day * 86400 + 43200, &tm);
+		weekend[day] = tm.tm_wday == 0 || tm.tm_wday == 6;
+	}
 }
 
 /* Touches per day from today to --until; an email over its sender's daily limit moves to
@@ -365,6 +382,7 @@ static void print_forecast(struct due_run *r)
 	int days = days_from_today(r, r->filter.until) + 1;
 	const char *sender = NULL;
 	long *emails, *manual, *used;
+	char *weekend;
 
 	if (days < 2 || !r->nplanned)
 		return;
@@ -373,6 +391,8 @@ static void print_forecast(struct due_run *r)
 	emails = xcalloc((size_t)days * 3, sizeof(*emails));
 	manual = emails + days;
 	used = manual + days;           /* of the current sender's limit, per day */
+	weekend = xmalloc((size_t)days);
+	mark_weekends(r, days, weekend);
 	qsort(r->planned, r->nplanned, sizeof(*r->planned), by_sender_then_time);
 	for (size_t i = 0; i < r->nplanned; i++) {
 		const struct planned *p = &r->planned[i];
@@ -392,9 +412,9 @@ static void print_forecast(struct due_run *r)
 			if (*sender)
 				store_sent_since(r->cli->store, sender, r->cli->now - 86400, &used[0]);
 		}
-		day = first_sending_day(r, p, day);
+		day = first_sending_day(r, p, day, days, weekend);
 		while (day < days && per_day > 0 && used[day] >= per_day)
-			day = first_sending_day(r, p, day + 1);
+			day = first_sending_day(r, p, day + 1, days, weekend);
 		if (day < days) {
 			used[day]++;
 			emails[day] += p->shown;
@@ -409,6 +429,7 @@ static void print_forecast(struct due_run *r)
 		time_format_day(r->today + day * 86400 + 43200, r->zone, label, sizeof(label));
 		printf("  %s  %7ld  %15ld\n", label, emails[day], manual[day]);
 	}
+	free(weekend);
 	free(emails);
 }
 
