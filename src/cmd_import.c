@@ -195,7 +195,7 @@ static int reject_row(struct import *im, const char *file, const struct csv_read
 		fr->first_reason = reason;
 	}
 	if (!im->cli->quiet)
-		fprintf(stderr, "followup: %s:%ld: rejected: %s\n", file, rec->line, reason);
+		error("%s:%ld: rejected: %s", file, rec->line, reason);
 	if (!im->rejects)
 		return 0;
 	if (!im->rejects_of_file && !(im->rejects_of_file = rejects_for(im, file, csv)))
@@ -800,7 +800,7 @@ static void report_rejects_quietly(const struct import *im, const char *file)
 
 	if (!im->cli->quiet || !fr->count)
 		return;
-	fprintf(stderr, "followup: %s: %ld row%s rejected (first: line %ld: %s)%s%s%s\n", file,
+	error("%s: %ld row%s rejected (first: line %ld: %s)%s%s%s", file,
 		fr->count, fr->count == 1 ? "" : "s", fr->first_line, fr->first_reason,
 		im->rejects_of_file ? ", kept in '" : "",
 		im->rejects_of_file ? im->rejects_of_file->path : "",

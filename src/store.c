@@ -1909,11 +1909,20 @@ static int pipeline_touch_counts(struct store *s, const char *event, const struc
 static int pipeline_speed(struct store *s, const char *event, const struct owner_names *owner,
 			  struct pipeline *p)
 {
-	sqlite3_stmt *st = prepare_scoped(s,
+	/* For an event: from each of its enrolments' anchor (the scan there) to that
+	 * enrolment's first touch, as a lead met at two events was followed up twice. */
+	static const char per_lead[] =
 		"SELECT (SELECT min(t.done_at) FROM touches t WHERE t.lead_id = l.id"
 		"  AND t.state IN ('sent', 'done')) - l.contact_at AS wait"
 		" FROM leads l WHERE EXISTS (SELECT 1 FROM enrolments e WHERE e.lead_id = l.id)"
-		" AND" IN_SCOPE("l") " ORDER BY wait IS NULL, wait", event, owner);
+		" AND" IN_SCOPE("l") " ORDER BY wait IS NULL, wait";
+	static const char per_enrolment[] =
+		"SELECT (SELECT min(t.done_at) FROM touches t WHERE t.enrolment_id = e.id"
+		"  AND t.state IN ('sent', 'done')) - e.anchor_at AS wait"
+		" FROM enrolments e JOIN leads l ON l.id = e.lead_id"
+		" WHERE coalesce(e.event, l.event) = ?1 COLLATE NOCASE AND" OWNER_IS("l", "2")
+		" ORDER BY wait IS NULL, wait";
+	sqlite3_stmt *st = prepare_scoped(s, event ? per_enrolment : per_lead, event, owner);
 	double *waits = NULL;
 	size_t n = 0, alloc = 0;
 	int rc;
@@ -2007,7 +2016,7 @@ static int pipeline_missed(struct store *s, const char *event, const struct owne
 	sqlite3_stmt *st = prepare_scoped(s,
 		"SELECT l.owner, count(*) FROM touches t JOIN leads l ON l.id = t.lead_id"
 		" WHERE (t.state = 'missed' OR t.state = 'expired' AND t.channel <> 'email')"
-		" AND" IN_SCOPE("l")
+		" AND" TOUCH_IN_SCOPE
 		" GROUP BY l.owner COLLATE NOCASE ORDER BY count(*) DESC, l.owner", event, owner);
 	int rc;
 

@@ -113,7 +113,26 @@ static int add_entry_named(struct strbuf *path, const char *name, size_t len)
 	return found;
 }
 
+static char *zone_canonical_uncached(const char *zone);
+
+/* A badge file has one or two zones, in the same spelling on every row: the last answer
+ * is kept, for a directory walk per row would make such an import ten times slower. */
 char *zone_canonical(const char *zone)
+{
+	static char *asked, *answer;
+
+	if (!zone)
+		return NULL;
+	if (!asked || strcmp(asked, zone)) {
+		free(asked);
+		free(answer);
+		asked = xstrdup(zone);
+		answer = zone_canonical_uncached(zone);
+	}
+	return answer ? xstrdup(answer) : NULL;
+}
+
+static char *zone_canonical_uncached(const char *zone)
 {
 	struct strbuf path = STRBUF_INIT;
 	size_t dir_len;

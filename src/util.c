@@ -72,6 +72,8 @@ void fputs_escaped(const char *s, FILE *out)
 			fputs("\\t", out);
 		else if (c < 0x20 || c == 0x7f)
 			fprintf(out, "\\x%02x", c);
+		else if (c == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f)
+			fprintf(out, "\\u%04x", (unsigned char)*++s);   /* C1: U+0080-U+009F */
 		else
 			fputc(c, out);
 	}

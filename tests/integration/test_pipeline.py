@@ -99,6 +99,7 @@ class Pipeline(FollowupTest):
         self.assertEqual(expo_now["touches"]["due_now"], expo["touches"]["due_now"] - e4_due)
 
     def test_an_active_lead_met_again_says_so_once_and_is_that_events_lead(self):
+        summit = self.pipeline("--event", "Summit")
         again = self.write("again.csv", "Email,First Name,Scanned At\ne3@x.example,Ela,2026-03-16 10:00\n")
         for _ in range(2):       # the same file twice changes nothing the second time
             self.ok("import", "--sequence", "t", "--event", "Summit", again,
@@ -110,6 +111,10 @@ class Pipeline(FollowupTest):
         self.assertEqual([e["sequence"] for e in self.sql(
             "SELECT sequence FROM enrolments e JOIN leads l ON l.id = e.lead_id"
             " WHERE l.email = 'e3@x.example'")], ["t"])      # still the one sequence
+        # Its Expo touches (a missed call) are not Summit's figures.
+        summit_now = self.pipeline("--event", "Summit")
+        self.assertEqual(summit_now["missed_by_owner"], summit["missed_by_owner"])
+        self.assertEqual(summit_now["speed_to_lead"], summit["speed_to_lead"])
 
     def test_calls_that_expire_undone_count_as_missed_and_emails_do_not(self):
         # The shipped call step has an expire: the same calls now end `expired`, not

@@ -78,6 +78,7 @@ static void test_util__escaped_shows_control_characters(void **state)
 		{ "a@b.example\nBcc: x", "a@b.example\\nBcc: x" },
 		{ "\r\t\x1b[2J\x7f", "\\r\\t\\x1b[2J\\x7f" },
 		{ "Zoë", "Zoë" },       /* UTF-8 is text, not control */
+		{ "a\xc2\x9b" "2Jb", "a\\u009b2Jb" },   /* C1 CSI, as UTF-8 */
 	};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
