@@ -113,26 +113,23 @@ static void print_group_header(struct due_run *r, const struct due_item *d, int 
 	       r->cli->color ? "\033[0m" : "");
 }
 
-/* A text on one indented line: line breaks (from booth notes) become " / ". */
-/* A task text on one line, and not a whole booth note of a megabyte: the listing is
- * read on a terminal; `show` and --json have all of it. */
+/* A task text on one indented line (line breaks, from booth notes, become " / "), and
+ * not a whole booth note of a megabyte: the listing is read on a terminal; `show` and
+ * --json have all of it. */
 #define TEXT_SHOWN_CHARS 400
 
 static void print_one_line(const char *text)
 {
-	size_t len = 0;
-	int chars = 0;
+	size_t shown = utf8_prefix_bytes(text, TEXT_SHOWN_CHARS);
 
-	while (text[len] && chars <= TEXT_SHOWN_CHARS)
-		chars += ((unsigned char)text[len++] & 0xC0) != 0x80;
 	fputs("          ", stdout);
-	if (chars <= TEXT_SHOWN_CHARS) {
+	if (!text[shown]) {
 		fputs_one_line(text, stdout);
 	} else {
-		char *shown = xstrndup(text, len - 1);   /* up to the character past the limit */
-		fputs_one_line(shown, stdout);
+		char *start = xstrndup(text, shown);
+		fputs_one_line(start, stdout);
 		fputs("\xe2\x80\xa6 (see 'followup show')", stdout);
-		free(shown);
+		free(start);
 	}
 	putchar('\n');
 }

@@ -303,8 +303,6 @@ static void keep_as_extra(char **extra, const char *header, const char *value)
 	cJSON_Delete(o);
 }
 
-#define MAX_PERMISSION_COLUMNS 8
-
 /* Whether the row lets us email the person: no column opts out and none refuses
  * consent (a file may have both an "Email Opt Out" and a "Do Not Email"). A value we
  * cannot read either way counts as a no, with a warning: a wrong guess here emails
@@ -312,23 +310,21 @@ static void keep_as_extra(char **extra, const char *header, const char *value)
 static int consent_of_row(const char *file, long line, const struct header_map *map,
 			  struct csv_record *rec)
 {
-	const char *values[MAX_PERMISSION_COLUMNS];
-	size_t n = header_map_values(map, rec, FIELD_OPT_OUT, values, ARRAY_SIZE(values));
+	const char *value;
 	int may_email = 1;
 
-	for (size_t i = 0; i < n; i++) {
-		int out = opt_out_value(values[i]);
+	for (size_t i = 0; (value = header_map_nth_value(map, rec, FIELD_OPT_OUT, i)); i++) {
+		int out = opt_out_value(value);
 		if (out < 0)
 			warning("%s:%ld: opt-out value '%s' is neither yes nor no: taken as opted"
-				" out", file, line, values[i]);
+				" out", file, line, value);
 		may_email &= out == 0;
 	}
-	n = header_map_values(map, rec, FIELD_CONSENT, values, ARRAY_SIZE(values));
-	for (size_t i = 0; i < n; i++) {
-		int given = consent_value(values[i]);
+	for (size_t i = 0; (value = header_map_nth_value(map, rec, FIELD_CONSENT, i)); i++) {
+		int given = consent_value(value);
 		if (given < 0)
 			warning("%s:%ld: consent value '%s' is neither yes nor no: taken as no"
-				" consent", file, line, values[i]);
+				" consent", file, line, value);
 		may_email &= given == 1;
 	}
 	return may_email;
@@ -992,6 +988,30 @@ static char *numbered_path(const char *path, int n)
 	return xasprintf("%.*s-%d%s", (int)(dot - path), path, n, dot);
 }
 
+/* Whether path is one of the inputs, or a rejects file of this import already. */
+static int path_taken(const struct import *im, const char *path)
+{
+	for (int i = 0; i < im->ninputs; i++)
+		if (same_file(path, im->inputs[i]) || !strcmp(path, im->inputs[i]))
+			return 1;
+	for (size_t i = 0; i < im->nrejects; i++)
+		if (!strcmp(path, im->rejects[i].path))
+			return 1;
+	return 0;
+}
+
+/* "rejects-N.csv" for the file being read, N its position, or the next number free. */
+static char *free_numbered_path(const struct import *im)
+{
+	char *path = NULL;
+
+	for (int n = im->ordinal; !path || path_taken(im, path); n++) {
+		free(path);
+		path = numbered_path(im->opt->rejects_path, n);
+	}
+	return path;
+}
+
 /* The rejects file of a file that has rejected a row: the one whose header it has (the
  * same raw header and delimiter), else --rejects while it has none, else a new one named
  * after the file's ordinal, so that every rejects file has one header and imports again.
@@ -1015,7 +1035,7 @@ static struct rejects_file *rejects_for(struct import *im, const char *file,
 	} else if (!rf && im->rejects_stream) {
 		rf = rejects_add(im, xstrdup(im->opt->rejects_path));
 	} else if (!rf) {
-		path = numbered_path(im->opt->rejects_path, im->ordinal);
+		path = free_numbered_path(im);
 		if (rejects_path_usable(im, path)) {
 			free(path);
 			goto fail;
@@ -1040,6 +1060,14 @@ fail:
 	return NULL;
 }
 
+static int is_stdout(const char *path)
+{
+	struct stat st, out;
+
+	return !stat(path, &st) && !fstat(STDOUT_FILENO, &out) && st.st_dev == out.st_dev &&
+	       st.st_ino == out.st_ino;
+}
+
 /* Checks --rejects and makes its new file, before the import. */
 static int rejects_open(struct import *im, char **files, int nfiles)
 {
@@ -1052,9 +1080,9 @@ static int rejects_open(struct import *im, char **files, int nfiles)
 	if (!path)
 		return FU_OK;
 	/* stdout carries the summary (and --json's): rejected rows there would mix in. */
-	if (!strcmp(path, "-"))
-		return usage_error("import", "--rejects - would mix the rows into the summary on"
-				   " stdout: name a file (or /dev/stderr)");
+	if (!strcmp(path, "-") || is_stdout(path))
+		return usage_error("import", "--rejects %s would mix the rows into the summary on"
+				   " stdout: name a file (or /dev/stderr)", path);
 	if ((status = rejects_path_usable(im, path)))
 		return status;
 	im->rejects_stream = !stat(path, &st) && !S_ISREG(st.st_mode);
@@ -1117,19 +1145,18 @@ static int rejects_replace(struct rejects_file *rf)
 }
 
 /* Writes into what --rejects names (following a symlink): a fifo, a device, a file of
- * several names. stdout or stderr is written where it is, not truncated, so that
- * `--rejects /dev/stderr 2>>log` appends. */
+ * several names. stderr is written where it is, not truncated, so that `--rejects
+ * /dev/stderr 2>>log` appends. */
 static int rejects_write_into(struct import *im, size_t from, size_t to)
 {
-	struct stat st, std;
-	int fd = -1, own = 1, ret = 0;
+	struct stat st, err;
+	int fd, ret = 0;
 	FILE *out;
 
-	if (!stat(im->rejects[from].path, &st))
-		for (int i = STDOUT_FILENO; i <= STDERR_FILENO && own; i++)
-			if (!fstat(i, &std) && std.st_dev == st.st_dev && std.st_ino == st.st_ino)
-				fd = dup(i), own = 0;
-	if (own)
+	if (!stat(im->rejects[from].path, &st) && !fstat(STDERR_FILENO, &err) &&
+	    err.st_dev == st.st_dev && err.st_ino == st.st_ino)
+		fd = dup(STDERR_FILENO);
+	else
 		fd = open(im->rejects[from].path, O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;

@@ -470,25 +470,42 @@ int header_map_time_column(const struct header_map *map)
 	return map->time_column;
 }
 
-/* Whether a header no alias claims reads like a scan time ("Created Date", "Scanned"),
- * and not like another date of the person or the record. */
-static int looks_like_scan_time(const char *normalised)
+static int in_list(const char *word, const char *const *list)
 {
-	static const char *const words[] = { "date", "time", "stamp", "scan", "captur",
-		"created", "when", NULL };
-	static const char *const not[] = { "birth", "dob", "modif", "update", "due",
-		"touch", "count", "number", NULL };
-	size_t len = strlen(normalised);
+	for (; *list; list++)
+		if (!strcmp(word, *list))
+			return 1;
+	return 0;
+}
+
+/* Whether a header no alias claims reads like a scan time ("Created Date", "Scanned",
+ * Salesforce's "CreatedDate"), and not like another date of the person or the record.
+ * Whole words only: "Candidate" and "Scanner" are no times. */
+static int looks_like_scan_time(const char *header)
+{
+	static const char *const times[] = { "date", "time", "timestamp", "datetime", "scan",
+		"scanned", "captured", "created", "when", NULL };
+	static const char *const others[] = { "birth", "dob", "modified", "updated", "due",
+		"touch", "count", "number", "id", "by", NULL };
+	char word[32];
+	size_t len = 0;
 	int found = 0;
 
-	for (const char *const *w = words; *w && !found; w++)
-		found = strstr(normalised, *w) != NULL;
-	for (const char *const *w = not; *w && found; w++)
-		found = strstr(normalised, *w) == NULL;
-	/* "Scan ID", "Created By": an identifier, a person. */
-	if (len >= 2 && (!strcmp(normalised + len - 2, "id") || !strcmp(normalised + len - 2, "by")))
-		found = 0;
-	return found;
+	for (const char *p = header; ; p++) {
+		int alnum = isalnum((unsigned char)*p);
+		/* a word ends at a non-letter and where camel case starts one: "CreatedDate" */
+		if (len && (!alnum || (isupper((unsigned char)*p) && islower((unsigned char)p[-1])))) {
+			word[len] = '\0';
+			if (in_list(word, others))
+				return 0;
+			found |= in_list(word, times);
+			len = 0;
+		}
+		if (!*p)
+			return found;
+		if (alnum && len < sizeof(word) - 1)
+			word[len++] = (char)tolower((unsigned char)*p);
+	}
 }
 
 const char *header_map_scan_time_hint(const struct header_map *map)
@@ -498,7 +515,7 @@ const char *header_map_scan_time_hint(const struct header_map *map)
 	for (size_t i = 0; i < map->ncolumns; i++) {
 		const struct column *col = &map->columns[i];
 		if (col->field == FIELD_EXTRA && !col->overridden && *col->header &&
-		    looks_like_scan_time(col->normalised))
+		    looks_like_scan_time(col->header))
 			return col->header;
 	}
 	return NULL;
@@ -620,17 +637,17 @@ const char *header_map_value(const struct header_map *map, struct csv_record *re
 	return column_value(rec, header_map_column(map, f));
 }
 
-size_t header_map_values(const struct header_map *map, struct csv_record *rec,
-			 enum lead_field f, const char **values, size_t max)
+const char *header_map_nth_value(const struct header_map *map, struct csv_record *rec,
+				 enum lead_field f, size_t n)
 {
-	size_t n = 0;
-
-	if (max && header_map_column(map, f) >= 0)
-		values[n++] = header_map_value(map, rec, f);
-	for (size_t i = 0; i < map->ncolumns && n < max; i++)
-		if (map->columns[i].second_of == f)
-			values[n++] = column_value(rec, (int)i);
-	return n;
+	if (header_map_column(map, f) < 0)
+		return NULL;
+	if (n == 0)
+		return header_map_value(map, rec, f);
+	for (size_t i = 0; i < map->ncolumns; i++)
+		if (map->columns[i].second_of == f && --n == 0)
+			return column_value(rec, (int)i);
+	return NULL;
 }
 
 const char *header_map_other_email(const struct header_map *map, struct csv_record *rec)

@@ -202,8 +202,6 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
 		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
 }
 
-/* A filter on a rep (struct owner_names): parameter i holds the key, ?20 and ?21 the
- * display name and email, so that a lead stored under any of them matches. */
 /* A lead is from an event that imported it, that it was enrolled from later or that met
  * it again (history `met`): ?i, NULL for any. */
 #define FROM_EVENT(l, i) \
@@ -212,6 +210,8 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
 	"  OR EXISTS (SELECT 1 FROM history fh WHERE fh.lead_id = " l ".id AND fh.kind = 'met'" \
 	"  AND fh.detail = ?" i " COLLATE NOCASE))"
 
+/* A filter on a rep (struct owner_names): parameter i holds the key, ?20 and ?21 the
+ * display name and email, so that a lead stored under any of them matches. */
 #define OWNER_IS(l, i) \
 	" (?" i " IS NULL OR " l ".owner = ?" i " COLLATE NOCASE" \
 	" OR " l ".owner = ?20 COLLATE NOCASE OR " l ".owner = ?21 COLLATE NOCASE)"

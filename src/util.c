@@ -341,6 +341,16 @@ int utf8_chars(const char *s)
 	return chars;
 }
 
+size_t utf8_prefix_bytes(const char *s, size_t chars)
+{
+	size_t len = 0;
+
+	for (; s[len]; len++)
+		if (((unsigned char)s[len] & 0xC0) != 0x80 && chars-- == 0)
+			break;
+	return len;
+}
+
 void fputs_column(const char *s, int width, FILE *f)
 {
 	int chars = 0;

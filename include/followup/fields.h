@@ -72,11 +72,11 @@ const char *header_map_scan_time_hint(const struct header_map *map);
  */
 const char *header_map_value(const struct header_map *map, struct csv_record *rec,
 			     enum lead_field f);
-/* The values of every column of field f: the one that holds it, then the later ones
- * kept as extra. Opt-out and consent are read from all of them: any one saying no
- * counts. Returns how many were put in values (at most max). */
-size_t header_map_values(const struct header_map *map, struct csv_record *rec,
-			 enum lead_field f, const char **values, size_t max);
+/* The value of the n-th column of field f (0: the one that holds it, then the later ones
+ * kept as extra), NULL past the last. Opt-out and consent are read from all of them:
+ * any one saying no counts. */
+const char *header_map_nth_value(const struct header_map *map, struct csv_record *rec,
+				 enum lead_field f, size_t n);
 /* The first non-empty value of the email columns after the one that holds FIELD_EMAIL
  * ("Work Email" then "Email": the second is extra, and stands in when the first is
  * empty); "" when none has one. */

@@ -79,6 +79,8 @@ void fputs_escaped(const char *s, FILE *out);
  * character boundary with "…" as its last character. */
 void fputs_column(const char *s, int width, FILE *f);
 int utf8_chars(const char *s);                  /* characters, not bytes, of UTF-8 s */
+/* The bytes of s's first `chars` characters (all of s when it has fewer). */
+size_t utf8_prefix_bytes(const char *s, size_t chars);
 int starts_with(const char *s, const char *prefix);
 char *str_trim(char *s);                        /* trims ASCII space in place, returns s */
 int utf8_valid(const char *s, size_t len);      /* 1 if s[0..len) is valid UTF-8 */

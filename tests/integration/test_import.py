@@ -460,6 +460,9 @@ class ImportRejectsFile(FollowupTest):
         self.assertIn("--rejects -", proc.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.dir, "-")))
         self.assertEqual(self.sql("SELECT count(*) AS n FROM leads"), [{"n": 0}])
+        # stdout by another name is refused too: the --json summary must stay JSON.
+        r = self.fails(2, "import", "--json", self.bad, "--rejects", "/dev/stdout")
+        self.assertIn("--rejects /dev/stdout would mix the rows", r.err)
 
     def test_files_of_one_header_share_it_once(self):
         other = self.write("other.csv", "Email,Name\nalso bad,Cy\n")
@@ -484,6 +487,13 @@ class ImportRejectsFile(FollowupTest):
                           "third bad,Ed,contains a space"])
         self.assertEqual(self.read(os.path.join(self.dir, "rejects-2.csv")).decode().splitlines(),
                          ["Email;Company;Name;reason", "no-at;Acme;Di;missing @"])
+
+    def test_a_numbered_rejects_name_that_is_an_input_takes_the_next_number(self):
+        second = self.write("rejects-2.csv", "Email;Company;Name\nno-at;Acme;Di\n")
+        rejects = os.path.join(self.dir, "rejects.csv")
+        r = self.ok("import", self.bad, second, "--rejects", rejects)
+        self.assertIn("go to '%s'" % os.path.join(self.dir, "rejects-3.csv"), r.err)
+        self.assertEqual(self.read(second).decode(), "Email;Company;Name\nno-at;Acme;Di\n")
 
     def test_rejects_begin_as_the_input_did(self):
         cp1252 = self.write("cp.csv", b"Email;Nom\r\nbad;Ren\xe9e\r\n", mode="wb")

@@ -579,6 +579,8 @@ static void test_fields__scan_time_hint(void **state)
 		{ "Email|Scanned At|Created Date", NULL },         /* a column is scanned_at */
 		{ "Email|Date of Birth|Last Modified Date|Scan ID|Scan Count|Created By", NULL },
 		{ "Email|Time Zone", NULL },                         /* a field of its own */
+		{ "Email|CreatedDate", "CreatedDate" },               /* Salesforce */
+		{ "Email|Candidate|Validated|Mandate|Scanner", NULL },   /* words, not parts */
 	};
 
 	(void)state;

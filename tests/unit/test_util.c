@@ -88,6 +88,15 @@ static void test_util__escaped_shows_control_characters(void **state)
 	}
 }
 
+static void test_util__utf8_counts_characters(void **state)
+{
+	(void)state;
+	assert_int_equal(utf8_chars("Zoë Ås"), 6);
+	assert_int_equal(utf8_prefix_bytes("Zoë Ås", 3), 4);     /* Z o ë: ë is two bytes */
+	assert_int_equal(utf8_prefix_bytes("Zoë", 9), 4);        /* fewer: all of it */
+	assert_int_equal(utf8_prefix_bytes("abc", 0), 0);
+}
+
 static void test_util__path_absolute_is_against_the_current_directory(void **state)
 {
 	static const struct { const char *in, *out; } cases[] = {
@@ -137,6 +146,7 @@ int main(void)
 		cmocka_unit_test(test_util__column_pads_and_cuts_on_characters),
 		cmocka_unit_test(test_util__one_line_joins_line_breaks),
 		cmocka_unit_test(test_util__escaped_shows_control_characters),
+		cmocka_unit_test(test_util__utf8_counts_characters),
 		cmocka_unit_test(test_util__path_absolute_is_against_the_current_directory),
 		cmocka_unit_test(test_util__text_position_counts_characters),
 	};
