@@ -1060,19 +1060,19 @@ fail:
 	return NULL;
 }
 
-static int is_stdout(const char *path)
+/* Whether path is what fd is open on (/dev/stdout, /proc/self/fd/0, a file redirected). */
+static int is_open_as(const char *path, int fd)
 {
-	struct stat st, out;
+	struct stat st, open_st;
 
-	return !stat(path, &st) && !fstat(STDOUT_FILENO, &out) && st.st_dev == out.st_dev &&
-	       st.st_ino == out.st_ino;
+	return !stat(path, &st) && !fstat(fd, &open_st) && st.st_dev == open_st.st_dev &&
+	       st.st_ino == open_st.st_ino;
 }
 
 /* Checks --rejects and makes its new file, before the import. */
 static int rejects_open(struct import *im, char **files, int nfiles)
 {
 	const char *path = im->opt->rejects_path;
-	struct stat st;
 	int status;
 
 	im->inputs = files;
@@ -1080,12 +1080,17 @@ static int rejects_open(struct import *im, char **files, int nfiles)
 	if (!path)
 		return FU_OK;
 	/* stdout carries the summary (and --json's): rejected rows there would mix in. */
-	if (!strcmp(path, "-") || is_stdout(path))
+	if (!strcmp(path, "-") || is_open_as(path, STDOUT_FILENO))
 		return usage_error("import", "--rejects %s would mix the rows into the summary on"
 				   " stdout: name a file (or /dev/stderr)", path);
+	/* stdin may be the badge file itself ("import - < leads.csv"). */
+	if (is_open_as(path, STDIN_FILENO))
+		return usage_error("import", "--rejects %s is where the import reads from", path);
 	if ((status = rejects_path_usable(im, path)))
 		return status;
-	im->rejects_stream = !stat(path, &st) && !S_ISREG(st.st_mode);
+	/* What is written into (a device, a fifo, a link) takes every group, each under its
+	 * header: no numbered file is made beside it (not "/dev/stderr-2"). */
+	im->rejects_stream = !replaced_by_rename(path);
 	return rejects_prepare(rejects_add(im, xstrdup(path)));
 }
 

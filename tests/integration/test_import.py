@@ -488,6 +488,27 @@ class ImportRejectsFile(FollowupTest):
         self.assertEqual(self.read(os.path.join(self.dir, "rejects-2.csv")).decode().splitlines(),
                          ["Email;Company;Name;reason", "no-at;Acme;Di;missing @"])
 
+    def test_a_device_takes_every_header_and_stdin_is_refused(self):
+        semi = self.write("semi.csv", "Email;Company;Name\nno-at;Acme;Di\n")
+        log = os.path.join(self.dir, "cron.log")       # stderr a file, as cron's often is
+        with open(log, "w") as err:
+            proc = subprocess.run([BIN, "--quiet", "import", self.bad, semi, "--rejects",
+                                   "/dev/stderr"], env=self.env(), stderr=err, timeout=60)
+        self.addCleanup(lambda: os.path.exists("/dev/stderr-2") and os.remove("/dev/stderr-2"))
+        self.assertEqual(proc.returncode, 0)
+        self.assertFalse(os.path.exists("/dev/stderr-2"))
+        logged = self.read(log).decode()
+        self.assertIn("Email,Name,reason\nbad-address,Bad,missing @\n", logged)
+        self.assertIn("Email;Company;Name;reason\nno-at;Acme;Di;missing @\n", logged)
+        # "import - < file --rejects /dev/stdin" would write over the badge file.
+        before = self.read(self.bad)
+        with open(self.bad) as stdin:
+            proc = subprocess.run([BIN, "import", "-", "--rejects", "/dev/stdin"], stdin=stdin,
+                                  env=self.env(), capture_output=True, text=True, timeout=60)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn("is where the import reads from", proc.stderr)
+        self.assertEqual(self.read(self.bad), before)
+
     def test_a_numbered_rejects_name_that_is_an_input_takes_the_next_number(self):
         second = self.write("rejects-2.csv", "Email;Company;Name\nno-at;Acme;Di\n")
         rejects = os.path.join(self.dir, "rejects.csv")
