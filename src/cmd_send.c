@@ -48,10 +48,13 @@ struct send_run {
 	int64_t *ids;
 	size_t nids;
 	int delivered;          /* the server took a message this run */
-	int64_t *failing;       /* refused or deferred since the last verdict it gave */
-	size_t nfailing;
-	int64_t *unconfirmed;   /* refused (TRANSPORT_REFUSED) before it took any message */
+	int failing;            /* refusals and deferrals since the last verdict it gave */
+	int64_t *deferred;      /* the deferrals among them */
+	size_t ndeferred;
+	int64_t *unconfirmed;   /* refused (TRANSPORT_REFUSED), no message taken since */
 	size_t nunconfirmed;
+	int64_t *proven;        /* refused, and then the server took another message */
+	size_t nproven;
 	int gave_up;            /* the last outcome used the touch's last retry: failed */
 	struct sender_count *would;     /* --dry-run: what would go, per sender address */
 	size_t nwould;
@@ -239,8 +242,7 @@ static int record_outcome(struct send_run *r, const struct due_item *d,
 	case TRANSPORT_RETRY:
 	case TRANSPORT_REFUSED:         /* not yet a bounce (see count_outcome) */
 		if ((size_t)t.attempts <= ARRAY_SIZE(retry_delays)) {
-			/* A refused one is counted at the end of the run, if it stays so. */
-			r->n.retry += result == TRANSPORT_RETRY;
+			r->n.retry++;
 			ret = store_touch_retry_later(store, t.id,
 				r->cli->now + retry_delays[t.attempts - 1], why);
 		} else {
@@ -302,11 +304,27 @@ static void add_id(int64_t **ids, size_t *n, int64_t id)
 	(*ids)[(*n)++] = id;
 }
 
+static int has_id(const int64_t *ids, size_t n, int64_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == id)
+			return 1;
+	return 0;
+}
+
+/* Whether a bare refusal is this address's, not the server's: the server took another
+ * message after refusing it this run, or took one before in this run and this touch
+ * failed on an earlier try too. */
+static int refusal_proven(const struct send_run *r, const struct touch *t)
+{
+	return has_id(r->proven, r->nproven, t->id) || (r->delivered && t->attempts > 0);
+}
+
 /*
  * Keeps the score that tells a server refusing everyone from refused addresses. A bare
- * refusal (TRANSPORT_REFUSED) before the server has taken any message this run is a
- * retry, not a bounce; once it takes one, those touches are tried again at the end of
- * the run, and a refusal then bounces. raw is what the server said, result what it was
+ * refusal (TRANSPORT_REFUSED) is a retry, not a bounce, until refusal_proven(): when the
+ * server takes another message after it, the refused touch is tried again at the end of
+ * the run, where a refusal bounces. raw is what the server said, result what it was
  * taken as.
  */
 static void count_outcome(struct send_run *r, int64_t touch_id, enum transport_result raw,
@@ -315,23 +333,31 @@ static void count_outcome(struct send_run *r, int64_t touch_id, enum transport_r
 	switch (result) {
 	case TRANSPORT_SENT:
 		r->delivered = 1;
-		r->nfailing = 0;
-		for (size_t i = 0; i < r->nunconfirmed; i++)
+		r->failing = 0;
+		r->ndeferred = 0;
+		for (size_t i = 0; i < r->nunconfirmed; i++) {
 			add_id(&r->ids, &r->nids, r->unconfirmed[i]);
+			add_id(&r->proven, &r->nproven, r->unconfirmed[i]);
+		}
 		r->nunconfirmed = 0;
 		break;
 	case TRANSPORT_REFUSED:
 		if (!r->gave_up)
 			add_id(&r->unconfirmed, &r->nunconfirmed, touch_id);
-		/* fall through */
+		r->failing++;
+		break;
 	case TRANSPORT_RETRY:
-		add_id(&r->failing, &r->nfailing, touch_id);
+		add_id(&r->deferred, &r->ndeferred, touch_id);
+		r->failing++;
 		break;
 	case TRANSPORT_REJECTED:
-		/* A verdict on an address: the server works. A bare refusal taken as one
-		 * (the server took mail this run) neither counts nor clears the score. */
-		if (raw != TRANSPORT_REFUSED)
-			r->nfailing = 0;
+		if (raw == TRANSPORT_REFUSED) {
+			/* a second try this run was counted as a retry at its first */
+			r->n.retry -= has_id(r->proven, r->nproven, touch_id);
+			break;
+		}
+		r->failing = 0;         /* a verdict on an address: the server works */
+		r->ndeferred = 0;
 		break;
 	case TRANSPORT_IN_DOUBT:
 	case TRANSPORT_FATAL:
@@ -340,18 +366,17 @@ static void count_outcome(struct send_run *r, int64_t touch_id, enum transport_r
 }
 
 /* Stops the run after FAILURES_IN_A_ROW refusals and deferrals with nothing taken in
- * between: the server, not the addresses. Those touches get back the retry they used
- * (they still wait their delay, so the next run tries others first). */
+ * between: the server, not the addresses. The deferred touches get back the retry they
+ * used (they still wait their delay, so the next run tries others first); a refused one
+ * keeps it, so that addresses refused run after run still end, as failed. */
 static int stop_failing_run(struct send_run *r)
 {
-	size_t n = r->nfailing;
-
-	for (size_t i = 0; i < n; i++)
-		if (store_touch_forgive_attempt(r->cli->store, r->failing[i]))
+	for (size_t i = 0; i < r->ndeferred; i++)
+		if (store_touch_forgive_attempt(r->cli->store, r->deferred[i]))
 			return -1;
-	return error("%s refused or deferred %zu messages in a row%s: stopped, no retry used"
-		     " up, the rest waits for the next run", transport_describe(r->transport),
-		     n, r->delivered ? "" : " and took none");
+	return error("%s refused or deferred %d messages in a row%s: stopped, the rest waits"
+		     " for the next run", transport_describe(r->transport), r->failing,
+		     r->delivered ? "" : " and took none");
 }
 
 /* Sends one touch. Returns 0 to go on, 1 to stop the run cleanly, -1 on failure. */
@@ -408,8 +433,7 @@ static int send_one(struct send_run *r, int64_t touch_id)
 		goto out;
 	}
 	raw = transport_send(r->transport, c.from_email, d.lead.email, msg.buf, msg.len, &err);
-	/* It takes our mail, not this address's. */
-	result = raw == TRANSPORT_REFUSED && r->delivered ? TRANSPORT_REJECTED : raw;
+	result = raw == TRANSPORT_REFUSED && refusal_proven(r, &d.touch) ? TRANSPORT_REJECTED : raw;
 	if (record_outcome(r, &d, result, err)) {
 		ret = -1;
 	} else if (result == TRANSPORT_FATAL) {
@@ -561,7 +585,9 @@ static int send_all(struct send_run *r)
 		return -1;
 	for (size_t i = 0; i < r->nids && ret == 0; i++) {
 		if (r->limit > 0 && r->n.sent + r->n.would_send >= r->limit) {
-			r->n.deferred += (long)(r->nids - i);
+			/* A refused one waiting for its second try has its retry counted. */
+			for (; i < r->nids; i++)
+				r->n.deferred += !has_id(r->proven, r->nproven, r->ids[i]);
 			break;
 		}
 		ret = send_one(r, r->ids[i]);
@@ -569,10 +595,9 @@ static int send_all(struct send_run *r)
 		if (!ret && transport_stalled(r->transport))
 			ret = error("%s stopped answering (timed out): the rest waits for the next run",
 				    transport_describe(r->transport));
-		if (!ret && r->nfailing >= FAILURES_IN_A_ROW)
+		if (!ret && r->failing >= FAILURES_IN_A_ROW)
 			ret = stop_failing_run(r);
 	}
-	r->n.retry += (long)r->nunconfirmed;
 	return ret;
 }
 
@@ -651,7 +676,8 @@ out:
 	transport_close(r.transport);
 	free(r.ids);
 	free(r.unconfirmed);
-	free(r.failing);
+	free(r.proven);
+	free(r.deferred);
 	for (size_t i = 0; i < r.nwould; i++)
 		free(r.would[i].sender);
 	free(r.would);

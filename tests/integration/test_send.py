@@ -350,7 +350,7 @@ class RelayDenied(SendBase):
 
 class RelayRefusesEveryoneBare(SendBase):
     """exim's '550 relay not permitted' has no enhanced code: it reads like a refused
-    address, and must not bounce the whole list, nor use up its retries."""
+    address, and must not bounce the whole list, nor use up its retries in a run."""
     server_options = dict(replies=["*=550/-"])
 
     def test_a_bare_refusal_of_everyone_stops_the_run_and_bounces_no_one(self):
@@ -360,10 +360,11 @@ class RelayRefusesEveryoneBare(SendBase):
             self.assertIn("refused or deferred 3 messages in a row and took none", r.err)
         self.assertEqual(self.sql("SELECT DISTINCT status FROM leads"), [{"status": "active"}])
         self.assertEqual(set(self.states()), {"pending"})
-        self.assertEqual(self.sql("SELECT max(attempts) AS n FROM touches"), [{"n": 0}])
-        # The second run tried the three the first had not: six wait, two were never tried.
-        self.assertEqual(self.sql("SELECT count(*) AS n FROM touches WHERE retry_at > 0"),
-                         [{"n": 6}])
+        # The second run tried the three the first had not: six used one retry each, two
+        # were never tried.
+        self.assertEqual(self.sql("SELECT attempts, count(*) AS n FROM touches"
+                                  " GROUP BY attempts ORDER BY attempts"),
+                         [{"attempts": 0, "n": 2}, {"attempts": 1, "n": 6}])
 
 
 class BareRefusals(SendBase):
@@ -394,8 +395,18 @@ class BareRefusals(SendBase):
     def test_the_second_try_of_a_refused_one_keeps_to_the_limit(self):
         self.bad_first()
         result = self.send(NOW_RECAP, "--limit", "2")
-        self.assertEqual((result["sent"], result["bounced"], result["deferred"]), (2, 0, 1))
+        self.assertEqual((result["sent"], result["bounced"], result["retry"], result["deferred"]),
+                         (2, 0, 1, 0))
         self.assertEqual(self.status_of("bad0@x.example"), "active")
+
+    def test_a_server_that_takes_two_then_refuses_everyone_proves_nothing(self):
+        # bad0..bad2 come after two good ones: refused after the server took mail, but
+        # it took nothing after them.
+        self.import_csv(self.lead_rows(2) + [f"bad{i}@x.example,Bad,,Co,,,2026-03-06 18:30"
+                                             for i in range(3)])
+        r = self.send(code=1)
+        self.assertIn("refused or deferred 3 messages in a row:", r.err)
+        self.assertEqual(self.sql("SELECT DISTINCT status FROM leads"), [{"status": "active"}])
 
     def test_a_bare_refusal_alone_is_retried_then_failed_never_bounced(self):
         self.bad_first(good=0)
