@@ -310,23 +310,26 @@ static void keep_as_extra(char **extra, const char *header, const char *value)
 static int consent_of_row(const char *file, long line, const struct header_map *map,
 			  struct csv_record *rec)
 {
+	static const struct {
+		enum lead_field field;
+		int (*read)(const char *value);         /* 1 yes, 0 no, -1 unclear */
+		int allows;                             /* the answer that lets us email */
+		const char *what, *unclear_is;
+	} columns[] = {
+		{ FIELD_OPT_OUT, opt_out_value, 0, "opt-out", "opted out" },
+		{ FIELD_CONSENT, consent_value, 1, "consent", "no consent" },
+	};
 	const char *value;
 	int may_email = 1;
 
-	for (size_t i = 0; (value = header_map_nth_value(map, rec, FIELD_OPT_OUT, i)); i++) {
-		int out = opt_out_value(value);
-		if (out < 0)
-			warning("%s:%ld: opt-out value '%s' is neither yes nor no: taken as opted"
-				" out", file, line, value);
-		may_email &= out == 0;
-	}
-	for (size_t i = 0; (value = header_map_nth_value(map, rec, FIELD_CONSENT, i)); i++) {
-		int given = consent_value(value);
-		if (given < 0)
-			warning("%s:%ld: consent value '%s' is neither yes nor no: taken as no"
-				" consent", file, line, value);
-		may_email &= given == 1;
-	}
+	for (size_t c = 0; c < ARRAY_SIZE(columns); c++)
+		for (size_t i = 0; (value = header_map_nth_value(map, rec, columns[c].field, i)); i++) {
+			int answer = columns[c].read(value);
+			if (answer < 0)
+				warning("%s:%ld: %s value '%s' is neither yes nor no: taken as %s",
+					file, line, columns[c].what, value, columns[c].unclear_is);
+			may_email &= answer == columns[c].allows;
+		}
 	return may_email;
 }
 

@@ -288,6 +288,16 @@ static void finish(sqlite3_stmt *st)
 	sqlite3_clear_bindings(st);
 }
 
+/* Whether a query of SELECT 1 has a row: 1, 0, or -1 after reporting what failed. */
+static int has_row(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int found = step_row(s, st, what);
+
+	if (found == 1)
+		finish(st);
+	return found;
+}
+
 /* --- structs ------------------------------------------------------------------------ */
 
 void lead_release(struct lead *l)
@@ -910,28 +920,20 @@ int store_lead_set_status(struct store *s, int64_t lead_id, const char *status, 
 int store_is_suppressed(struct store *s, const char *email)
 {
 	sqlite3_stmt *st = stmt(s, ST_SUPPRESSED, "SELECT 1 FROM suppressions WHERE email = ?");
-	int found;
 
 	if (!st)
 		return -1;
 	bind_email(st, 1, email);
-	found = step_row(s, st, "cannot read suppressions");
-	if (found == 1)
-		finish(st);
-	return found;
+	return has_row(s, st, "cannot read suppressions");
 }
 
 int store_has_suppressions(struct store *s)
 {
 	sqlite3_stmt *st = stmt(s, ST_HAS_SUPPRESSIONS, "SELECT 1 FROM suppressions LIMIT 1");
-	int found;
 
 	if (!st)
 		return 1;       /* when in doubt, look each address up */
-	found = step_row(s, st, "cannot read suppressions");
-	if (found == 1)
-		finish(st);
-	return found != 0;
+	return has_row(s, st, "cannot read suppressions") != 0;
 }
 
 int store_suppress(struct store *s, const char *email, const char *reason, time_t now)
@@ -1112,16 +1114,12 @@ int store_lead_met_at(struct store *s, int64_t lead_id, const char *event)
 		" UNION ALL SELECT 1 FROM enrolments WHERE lead_id = ?1 AND event = ?2 COLLATE NOCASE"
 		" UNION ALL SELECT 1 FROM history WHERE lead_id = ?1 AND kind = 'met'"
 		"  AND detail = ?2 COLLATE NOCASE LIMIT 1");
-	int found;
 
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, lead_id);
 	bind_text(st, 2, event);
-	found = step_row(s, st, "cannot read the lead's events");
-	if (found == 1)
-		finish(st);
-	return found;
+	return has_row(s, st, "cannot read the lead's events");
 }
 
 int store_enrolment_latest(struct store *s, int64_t lead_id, struct enrolment *out)
@@ -1142,31 +1140,23 @@ int store_lead_ever_enrolled(struct store *s, int64_t lead_id)
 {
 	sqlite3_stmt *st = stmt(s, ST_ENROL_ANY,
 		"SELECT 1 FROM enrolments WHERE lead_id = ? LIMIT 1");
-	int found;
 
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, lead_id);
-	found = step_row(s, st, "cannot read enrolments");
-	if (found == 1)
-		finish(st);
-	return found;
+	return has_row(s, st, "cannot read enrolments");
 }
 
 int store_lead_enrolled_from(struct store *s, int64_t lead_id, const char *event)
 {
 	sqlite3_stmt *st = stmt(s, ST_ENROL_FROM_EVENT,
 		"SELECT 1 FROM enrolments WHERE lead_id = ? AND event IS ? LIMIT 1");
-	int found;
 
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, lead_id);
 	bind_text(st, 2, event);
-	found = step_row(s, st, "cannot read enrolments");
-	if (found == 1)
-		finish(st);
-	return found;
+	return has_row(s, st, "cannot read enrolments");
 }
 
 int store_enrolment_set_anchor(struct store *s, int64_t id, time_t anchor)
@@ -1457,15 +1447,11 @@ int store_has_closing(struct store *s, time_t now)
 	sqlite3_stmt *st = stmt(s, ST_HAS_CLOSING,
 		"SELECT 1 FROM touches WHERE state = 'pending' AND close_at IS NOT NULL"
 		" AND close_at <= ? LIMIT 1");
-	int found;
 
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, now);
-	found = step_row(s, st, "cannot read touches");
-	if (found == 1)
-		finish(st);
-	return found;
+	return has_row(s, st, "cannot read touches");
 }
 
 int store_touches_closing(struct store *s, time_t now, touch_fn fn, void *ctx)
