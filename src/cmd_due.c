@@ -51,8 +51,7 @@ struct planned {
 	char *sender;
 	int shown;      /* in the listing; others only use up their sender's daily limit */
 	int64_t touch;  /* the pending touch it comes from: send's order among equal times */
-	struct window window;
-	int business_days;
+	const struct sequence *seq;     /* its window and business days; NULL: any time */
 	char *zone;     /* the lead's, else the sequence's; NULL: local */
 	int overdue;    /* due_at is now, not a time the engine placed in a window */
 };
@@ -255,7 +254,6 @@ static void print_calendar(struct due_run *r)
 static void plan_one(struct due_run *r, const struct due_item *d, time_t due_at, int email,
 		     const char *sender, int shown, const struct sequence *seq, const char *zone)
 {
-	static const struct window any_time = WINDOW_ANY_INIT;
 	struct planned *p;
 
 	r->planned = xrealloc(r->planned, (r->nplanned + 1) * sizeof(*r->planned));
@@ -265,8 +263,7 @@ static void plan_one(struct due_run *r, const struct due_item *d, time_t due_at,
 	p->sender = xstrdup(sender ? sender : "");
 	p->shown = shown;
 	p->touch = d->touch.id;
-	p->window = seq ? seq->window : any_time;
-	p->business_days = seq && seq->business_days;
+	p->seq = seq;
 	p->zone = zone ? xstrdup(zone) : NULL;
 	p->overdue = due_at == r->cli->now && d->touch.due_at < r->cli->now;
 }
@@ -352,10 +349,12 @@ static int by_sender_then_time(const void *a, const void *b)
 static int first_sending_day(const struct due_run *r, const struct planned *p, int day,
 			     int days, const char *weekend)
 {
+	int business_days = p->seq && p->seq->business_days;
+
 	if (day == 0 && p->overdue)
-		day = days_from_today(r, cadence_place(r->cli->now, &p->window, p->business_days,
-						       p->zone));
-	while (p->business_days && day < days && weekend[day])
+		day = days_from_today(r, cadence_place(r->cli->now, p->seq ? &p->seq->window : NULL,
+						       business_days, p->zone));
+	while (business_days && day < days && weekend[day])
 		day++;
 	return day;
 }

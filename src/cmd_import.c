@@ -530,23 +530,6 @@ static int note_event_met(struct import *im, int64_t lead_id, const char *event)
 	return store_history_add(im->cli->store, lead_id, im->cli->now, "met", event);
 }
 
-/* Whether an enrolment has made no touch yet (this import's, or one whose first email
- * is still to go): then an earlier scan found later moves its anchor, and the recap
- * comes 24 hours after the first contact, not the second. Once something went out, the
- * sequence keeps the time it runs on. 1 yes, 0 no, -1 on a store error. */
-static int nothing_made_yet(struct store *store, const struct enrolment *en)
-{
-	char **made;
-	size_t nmade;
-
-	if (store_enrolment_steps_made(store, en->id, &made, &nmade))
-		return -1;
-	for (size_t i = 0; i < nmade; i++)
-		free(made[i]);
-	free(made);
-	return nmade == 0;
-}
-
 /* Enrolment on import (SPEC section 5): known leads gone cold or lost join again when
  * the row is a new contact, anchored at this scan (the lead keeps its earliest contact
  * time, but a re-scan at a later event starts the sequence from that event); a lead
@@ -585,8 +568,16 @@ static int enrol_known_lead(struct import *im, const struct lead *row, int64_t l
 	} else if (join) {
 		ret = enrol_again(im, &stored, row);
 	} else if (earlier && store_enrolment_active(store, lead_id, &en) == 1) {
-		/* The same event's earlier scan: another event's is another contact. */
-		if (same_event(row->event, en.event) && (ret = nothing_made_yet(store, &en)) > 0)
+		/* An earlier scan of the same event found later (a second scanner's file)
+		 * moves a sequence that has made no touch yet: the recap comes 24 hours
+		 * after the first contact. Once something went out, the times stay; another
+		 * event's scan is another contact. */
+		int made = same_event(row->event, en.event) ?
+			   store_enrolment_made_any(store, en.id) : 1;
+
+		if (made < 0)
+			ret = -1;
+		else if (!made)
 			ret = engine_reanchor(&im->engine, en.id, stored.contact_at);
 		enrolment_release(&en);
 	}
@@ -1157,12 +1148,10 @@ static int rejects_replace(struct rejects_file *rf)
  * /dev/stderr 2>>log` appends. */
 static int rejects_write_into(struct import *im, size_t from, size_t to)
 {
-	struct stat st, err;
 	int fd, ret = 0;
 	FILE *out;
 
-	if (!stat(im->rejects[from].path, &st) && !fstat(STDERR_FILENO, &err) &&
-	    err.st_dev == st.st_dev && err.st_ino == st.st_ino)
+	if (is_open_as(im->rejects[from].path, STDERR_FILENO))
 		fd = dup(STDERR_FILENO);
 	else
 		fd = open(im->rejects[from].path, O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0600);

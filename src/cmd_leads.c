@@ -98,8 +98,10 @@ static int list_lead(const struct lead *l, void *opaque)
 	/* The columns of fixed width first; an email longer than its column pushes only
 	 * the name and company along (an address is never cut). A line break in a name
 	 * or company would break the table. */
+	int email_chars = utf8_chars(l->email);
+
 	printf("%6lld  %-12s %-16s  ", (long long)l->id, l->status, when);
-	fputs_column(l->email, utf8_chars(l->email) > 32 ? utf8_chars(l->email) : 32, stdout);
+	fputs_column(l->email, email_chars > 32 ? email_chars : 32, stdout);
 	putchar(' ');
 	fputs_one_line(name ? name : "", stdout);
 	if (name && l->company)

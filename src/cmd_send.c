@@ -55,7 +55,6 @@ struct send_run {
 	size_t nunconfirmed;
 	int64_t *proven;        /* refused, and then the server took another message */
 	size_t nproven;
-	int gave_up;            /* the last outcome used the touch's last retry: failed */
 	struct sender_count *would;     /* --dry-run: what would go, per sender address */
 	size_t nwould;
 };
@@ -219,15 +218,15 @@ static int over_daily_limit(struct send_run *r, const char *sender)
 /* Records what the server said, in one transaction. The message may be out already:
  * another command's lock (an import, a rep's `done`) is waited out for up to two
  * minutes, where anything else gives up after 5 s, so that a delivered touch is not
- * left `sending` (and then in doubt) for want of patience. */
+ * left `sending` (and then in doubt) for want of patience. Returns 0, 1 when the touch
+ * used its last retry (it is `failed`), -1 on a store error. */
 static int record_outcome(struct send_run *r, const struct due_item *d,
 			  enum transport_result result, const char *why)
 {
 	struct store *store = r->cli->store;
 	struct touch t;
-	int ret = 0;
+	int ret = 0, gave_up = 0;
 
-	r->gave_up = 0;
 	if (store_begin_patiently(store, 120 * 1000))
 		return -1;
 	if (store_touch_get(store, d->touch.id, &t) != 1) {
@@ -247,7 +246,7 @@ static int record_outcome(struct send_run *r, const struct due_item *d,
 				r->cli->now + retry_delays[t.attempts - 1], why);
 		} else {
 			r->n.failed++;
-			r->gave_up = 1;
+			gave_up = 1;
 			ret = engine_close_touch(&r->engine, &t, "failed", r->cli->now, why);
 		}
 		break;
@@ -271,7 +270,7 @@ static int record_outcome(struct send_run *r, const struct due_item *d,
 		store_rollback(store);
 		return -1;
 	}
-	return store_commit(store);
+	return store_commit(store) ? -1 : gave_up;
 }
 
 static int open_transport(struct send_run *r)
@@ -325,10 +324,10 @@ static int refusal_proven(const struct send_run *r, const struct touch *t)
  * refusal (TRANSPORT_REFUSED) is a retry, not a bounce, until refusal_proven(): when the
  * server takes another message after it, the refused touch is tried again at the end of
  * the run, where a refusal bounces. raw is what the server said, result what it was
- * taken as.
+ * taken as, gave_up whether that used the touch's last retry.
  */
 static void count_outcome(struct send_run *r, int64_t touch_id, enum transport_result raw,
-			  enum transport_result result)
+			  enum transport_result result, int gave_up)
 {
 	switch (result) {
 	case TRANSPORT_SENT:
@@ -342,7 +341,7 @@ static void count_outcome(struct send_run *r, int64_t touch_id, enum transport_r
 		r->nunconfirmed = 0;
 		break;
 	case TRANSPORT_REFUSED:
-		if (!r->gave_up)
+		if (!gave_up)           /* failed: no second try */
 			add_id(&r->unconfirmed, &r->nunconfirmed, touch_id);
 		r->failing++;
 		break;
@@ -387,7 +386,7 @@ static int send_one(struct send_run *r, int64_t touch_id)
 	struct strbuf msg = STRBUF_INIT;
 	char *message_id = NULL, *err = NULL;
 	enum transport_result raw, result;
-	int found, ret = 0, over;
+	int found, ret = 0, over, gave_up;
 
 	found = store_due_item(r->cli->store, touch_id, &d);
 	if (found <= 0)
@@ -434,13 +433,13 @@ static int send_one(struct send_run *r, int64_t touch_id)
 	}
 	raw = transport_send(r->transport, c.from_email, d.lead.email, msg.buf, msg.len, &err);
 	result = raw == TRANSPORT_REFUSED && refusal_proven(r, &d.touch) ? TRANSPORT_REJECTED : raw;
-	if (record_outcome(r, &d, result, err)) {
+	if ((gave_up = record_outcome(r, &d, result, err)) < 0) {
 		ret = -1;
 	} else if (result == TRANSPORT_FATAL) {
 		error("%s", err ? err : "cannot send");
 		ret = -1;
 	} else {
-		count_outcome(r, touch_id, raw, result);
+		count_outcome(r, touch_id, raw, result, gave_up);
 		if (!r->json && !r->cli->quiet && result != TRANSPORT_SENT)
 			printf("%-7s #%lld %s: %s\n", outcome_label(result), (long long)touch_id,
 			       d.lead.email, err ? err : "");

@@ -104,6 +104,7 @@ struct header_map {
 	struct column *columns;
 	size_t ncolumns;
 	int index[FIELD_COUNT]; /* the column of each field, -1 when absent */
+	size_t nsecond[FIELD_COUNT];    /* its later columns, kept as extra */
 	int time_column;        /* a time-of-day column joined to the scan date; -1 none */
 	int buyer[FIELD_LAST_NAME + 1]; /* the purchaser's email and names (extra); -1 none */
 	int other_email[8];     /* later email columns ("Email" after "Work Email"), extra */
@@ -327,6 +328,7 @@ static void claim_field(struct header_map *map, int i)
 	} else if (!(f == FIELD_SCANNED_AT && join_date_and_time(map, i))) {
 		map->columns[i].field = FIELD_EXTRA;
 		map->columns[i].second_of = f;
+		map->nsecond[f]++;
 		if (f == FIELD_EMAIL && map->nother_email < (int)ARRAY_SIZE(map->other_email))
 			map->other_email[map->nother_email++] = i;
 	}
@@ -335,8 +337,10 @@ static void claim_field(struct header_map *map, int i)
 /* The first column of each field wins; the columns named by --map claim theirs first. */
 static void index_fields(struct header_map *map)
 {
-	for (int f = 0; f < FIELD_COUNT; f++)
+	for (int f = 0; f < FIELD_COUNT; f++) {
 		map->index[f] = -1;
+		map->nsecond[f] = 0;
+	}
 	map->time_column = -1;
 	map->nother_email = 0;
 	for (int overridden = 1; overridden >= 0; overridden--)
@@ -640,8 +644,8 @@ const char *header_map_value(const struct header_map *map, struct csv_record *re
 const char *header_map_nth_value(const struct header_map *map, struct csv_record *rec,
 				 enum lead_field f, size_t n)
 {
-	if (header_map_column(map, f) < 0)
-		return NULL;
+	if (header_map_column(map, f) < 0 || n > map->nsecond[f])
+		return NULL;    /* nearly always for n = 1: a field has one column */
 	if (n == 0)
 		return header_map_value(map, rec, f);
 	for (size_t i = 0; i < map->ncolumns; i++)

@@ -38,7 +38,7 @@ enum stmt_id {
 	ST_ENROL_END, ST_ENROL_CANCEL_PENDING, ST_ENROL_ACTIVE_OF, ST_SEQ_VERSION,
 	ST_SEQ_VERSION_SET,
 	ST_TOUCH_INSERT, ST_TOUCH_GET, ST_TOUCH_SET_CHANNEL, ST_TOUCH_PENDING, ST_TOUCH_RESCHEDULE, ST_TOUCH_CLOSE,
-	ST_STEPS_MADE, ST_LAST_TOUCHED, ST_LAST_EMAIL, ST_THREAD, ST_CLOSING, ST_HAS_CLOSING,
+	ST_STEPS_MADE, ST_MADE_ANY, ST_LAST_TOUCHED, ST_LAST_EMAIL, ST_THREAD, ST_CLOSING, ST_HAS_CLOSING,
 	ST_DUE_ITEM, ST_EXTRA_KEYS, ST_SENDING_TO_DOUBT, ST_CLAIM, ST_UNCLAIM, ST_RETRY, ST_FORGIVE, ST_SENT_SINCE, ST_COUNT_STATE,
 	ST_COUNT
 };
@@ -1110,10 +1110,7 @@ int store_enrolment_active(struct store *s, int64_t lead_id, struct enrolment *o
 int store_lead_met_at(struct store *s, int64_t lead_id, const char *event)
 {
 	sqlite3_stmt *st = stmt(s, ST_MET_AT,
-		"SELECT 1 FROM leads WHERE id = ?1 AND event = ?2 COLLATE NOCASE"
-		" UNION ALL SELECT 1 FROM enrolments WHERE lead_id = ?1 AND event = ?2 COLLATE NOCASE"
-		" UNION ALL SELECT 1 FROM history WHERE lead_id = ?1 AND kind = 'met'"
-		"  AND detail = ?2 COLLATE NOCASE LIMIT 1");
+		"SELECT 1 FROM leads l WHERE l.id = ?1 AND ?2 IS NOT NULL AND" FROM_EVENT("l", "2"));
 
 	if (!st)
 		return -1;
@@ -1347,12 +1344,15 @@ static int read_strings(struct store *s, sqlite3_stmt *st, char ***strings, size
 	return rc == SQLITE_DONE ? 0 : db_error(s, what);
 }
 
+/* The touches that were never made: still to come, or closed before they were. */
+#define NOT_MADE "('pending', 'cancelled', 'removed')"
+
 int store_enrolment_steps_made(struct store *s, int64_t enrolment_id, char ***steps,
 			       size_t *count)
 {
 	sqlite3_stmt *st = stmt(s, ST_STEPS_MADE,
 		"SELECT step FROM touches WHERE enrolment_id = ?"
-		" AND state NOT IN ('pending', 'cancelled', 'removed') ORDER BY id");
+		" AND state NOT IN " NOT_MADE " ORDER BY id");
 
 	*steps = NULL;
 	*count = 0;
@@ -1360,6 +1360,17 @@ int store_enrolment_steps_made(struct store *s, int64_t enrolment_id, char ***st
 		return -1;
 	sqlite3_bind_int64(st, 1, enrolment_id);
 	return read_strings(s, st, steps, count, "cannot read touches");
+}
+
+int store_enrolment_made_any(struct store *s, int64_t enrolment_id)
+{
+	sqlite3_stmt *st = stmt(s, ST_MADE_ANY,
+		"SELECT 1 FROM touches WHERE enrolment_id = ? AND state NOT IN " NOT_MADE " LIMIT 1");
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, enrolment_id);
+	return has_row(s, st, "cannot read touches");
 }
 
 time_t store_lead_last_touched(struct store *s, int64_t lead_id)

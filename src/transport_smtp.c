@@ -442,7 +442,7 @@ static enum transport_result classify(CURLcode rc, enum smtp_stage stage, long c
 	return TRANSPORT_FATAL;
 }
 
-static char *failure_message(const struct smtp_transport *t, CURLcode rc,
+static char *failure_message(const struct smtp_transport *t, CURLcode rc, long code,
 			     enum transport_result result, const char *from,
 			     const char *recipient)
 {
@@ -478,7 +478,7 @@ static char *failure_message(const struct smtp_transport *t, CURLcode rc,
 				    "TLS", t->description);
 		else if (rc == CURLE_LOGIN_DENIED || rc == CURLE_AUTH_ERROR)
 			strbuf_addf(&sb, "authentication failed at %s: %s", t->description, why);
-		else if (!strncmp(t->last_reply, "421", 3))
+		else if (code == 421)
 			strbuf_addf(&sb, "%s is closing the session: stopped, nothing marked",
 				    t->description);
 		else if (t->stage == STAGE_SESSION && server_said)
@@ -563,7 +563,7 @@ enum transport_result smtp_transport_send(struct smtp_transport *t, const char *
 		t->timed_out = 1;
 	result = classify(rc, t->stage, code, t->last_reply);
 	if (result != TRANSPORT_SENT)
-		*errmsg = failure_message(t, rc, result, envelope_from, recipient);
+		*errmsg = failure_message(t, rc, code, result, envelope_from, recipient);
 
 	/* The list dies here: libcurl must not keep a pointer to it. */
 	curl_easy_setopt(t->curl, CURLOPT_MAIL_RCPT, (struct curl_slist *)NULL);

@@ -173,6 +173,8 @@ int store_touch_close(struct store *s, int64_t id, const char *state, time_t at,
  * is due again. */
 int store_enrolment_steps_made(struct store *s, int64_t enrolment_id, char ***steps,
 			       size_t *count);
+/* Whether the enrolment has made any touch: 1, 0, -1. */
+int store_enrolment_made_any(struct store *s, int64_t enrolment_id);
 /* When the lead was last touched (a sent email or a done manual touch), 0 if never. */
 time_t store_lead_last_touched(struct store *s, int64_t lead_id);
 /* The enrolment's most recent sent email: 1 found, 0 none. */

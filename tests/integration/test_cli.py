@@ -104,9 +104,11 @@ class Cli(FollowupTest):
     def test_the_leads_table_keeps_one_line_a_lead_and_its_columns(self):
         self.ok("init")
         self.ok("import", self.write("t.csv", 'Email,Name,Company\nn@x.example,"Ann\nLee","Big\nCo"\n'
-                                              "zoë.åsa@example.se,Zoë,Åre AB\n"))
+                                              "zoë.åsa@example.se,Zoë,Åre AB\n"
+                                              "a.very.long.address.of.someone@sub.example.com,L,\n"))
         rows = self.ok("leads").out.splitlines()[:-1]
-        self.assertEqual(len(rows), 2, rows)
+        self.assertEqual(len(rows), 3, rows)
+        self.assertIn(" a.very.long.address.of.someone@sub.example.com L", rows[2])  # not cut
         self.assertTrue(rows[0].endswith("Ann / Lee, Big / Co"), rows)
         # The name starts in the same column, counted in characters, not bytes.
         self.assertEqual(rows[0].index("Ann"), rows[1].index("Zoë"))

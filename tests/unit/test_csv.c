@@ -257,7 +257,6 @@ static void test_csv__raw_bytes_offset_and_size(void **state)
 	csv_close(r);
 }
 
-/* A 1 MB notes cell is a record like any other, and later records keep their lines. */
 /* A rejects file begins as its input did: with a BOM, with a sep= line. */
 static void test_csv__what_the_file_began_with(void **state)
 {
@@ -302,6 +301,7 @@ static void test_csv__raw_as_utf8(void **state)
 	}
 }
 
+/* A 1 MB notes cell is a record like any other, and later records keep their lines. */
 static void test_csv__one_megabyte_cell(void **state)
 {
 	struct strbuf in = STRBUF_INIT;

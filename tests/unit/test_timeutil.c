@@ -68,7 +68,6 @@ static void test_timeutil__zone_valid(void **state)
 	assert_int_equal(zone_valid(NULL), 0);
 }
 
-/* $TZDIR is where zones are looked up, and a file there must really be a tzfile. */
 static void assert_canonical(const char *zone, const char *canonical)
 {
 	char *got = zone_canonical(zone);
@@ -92,6 +91,7 @@ static void test_timeutil__zone_canonical_fixes_case_only(void **state)
 	assert_canonical("", NULL);
 }
 
+/* $TZDIR is where zones are looked up, and a file there must really be a tzfile. */
 static void test_timeutil__zone_valid_uses_tzdir(void **state)
 {
 	char dir[] = "/tmp/test_timeutil_XXXXXX";
