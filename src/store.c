@@ -23,6 +23,8 @@
 #include <wctype.h>
 
 #define SCHEMA_VERSION 3
+/* The statuses that are never emailed again, as status_never_emails() (engine.c) says. */
+#define NEVER_EMAILED "'unsubscribed', 'bounced'"
 #define BUSY_TIMEOUT_MS 5000
 #define STRINGIFY(x) STRINGIFY_(x)
 #define STRINGIFY_(x) #x
@@ -908,7 +910,7 @@ int store_lead_set_status(struct store *s, int64_t lead_id, const char *status, 
 	 * what keeps it from being emailed (and what export writes). */
 	sqlite3_stmt *st = stmt(s, ST_LEAD_SET_STATUS,
 				"UPDATE leads SET status = ?, updated_at = ? WHERE id = ?"
-				" AND status NOT IN ('unsubscribed', 'bounced')");
+				" AND status NOT IN (" NEVER_EMAILED ")");
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
@@ -1600,7 +1602,7 @@ int store_touch_claim(struct store *s, int64_t id, const char *message_id,
 		" done_at = ?, attempts = attempts + 1"
 		" WHERE id = ? AND state = 'pending' AND EXISTS (SELECT 1 FROM leads l"
 		"  WHERE l.id = touches.lead_id AND l.consent = 1"
-		"  AND l.status NOT IN ('replied', 'unsubscribed', 'bounced'))"
+		"  AND l.status NOT IN ('replied', " NEVER_EMAILED "))"
 		" AND NOT EXISTS (SELECT 1 FROM suppressions x, leads l"
 		"  WHERE l.id = touches.lead_id AND x.email = l.email)");
 	int claimed;
