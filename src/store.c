@@ -1835,14 +1835,22 @@ const char *const pipeline_statuses[7] = {
 /* Leads in scope: ?1 event, ?2 owner (NULL for any). */
 #define IN_SCOPE(l) FROM_EVENT(l, "1") " AND" OWNER_IS(l, "2")
 
-/* Touches in scope: the touch's lead is the owner's, and its enrolment came from the
- * event (a lead met at two events has touches of each); no join at all when nothing
- * narrows. */
+/* A touch is in scope when its lead is the owner's and its enrolment e came from the
+ * event (a lead met at two events has touches of each). */
+#define SCOPE_OF(l, e) \
+	" (?1 IS NULL OR coalesce(" e ".event, " l ".event) = ?1 COLLATE NOCASE) AND" \
+	OWNER_IS(l, "2")
+
+/* For a query of touches alone: no join at all when nothing narrows. */
 #define TOUCH_IN_SCOPE \
 	" (?1 IS NULL AND ?2 IS NULL OR EXISTS (SELECT 1 FROM leads l" \
-	"  JOIN enrolments te ON te.id = t.enrolment_id WHERE l.id = t.lead_id" \
-	"  AND (?1 IS NULL OR coalesce(te.event, l.event) = ?1 COLLATE NOCASE)" \
-	"  AND" OWNER_IS("l", "2") "))"
+	"  JOIN enrolments e ON e.id = t.enrolment_id WHERE l.id = t.lead_id AND" \
+	SCOPE_OF("l", "e") "))"
+
+/* For a query that has joined the touch's enrolment as e already. */
+#define ENROLLED_TOUCH_IN_SCOPE \
+	" (?1 IS NULL AND ?2 IS NULL OR EXISTS (SELECT 1 FROM leads l" \
+	"  WHERE l.id = t.lead_id AND" SCOPE_OF("l", "e") "))"
 
 static sqlite3_stmt *prepare_scoped(struct store *s, const char *sql, const char *event,
 				    const struct owner_names *owner)
@@ -1919,8 +1927,7 @@ static int pipeline_speed(struct store *s, const char *event, const struct owner
 		"SELECT (SELECT min(t.done_at) FROM touches t WHERE t.enrolment_id = e.id"
 		"  AND t.state IN ('sent', 'done')) - e.anchor_at AS wait"
 		" FROM enrolments e JOIN leads l ON l.id = e.lead_id"
-		" WHERE coalesce(e.event, l.event) = ?1 COLLATE NOCASE AND" OWNER_IS("l", "2")
-		" ORDER BY wait IS NULL, wait";
+		" WHERE" SCOPE_OF("l", "e") " ORDER BY wait IS NULL, wait";
 	sqlite3_stmt *st = prepare_scoped(s, event ? per_enrolment : per_lead, event, owner);
 	double *waits = NULL;
 	size_t n = 0, alloc = 0;
@@ -1973,7 +1980,7 @@ static int pipeline_steps(struct store *s, const char *event, const struct owner
 	static const char made_sql[] =
 		"SELECT e.sequence, t.step, count(*) FROM touches t"
 		" JOIN enrolments e ON e.id = t.enrolment_id"
-		" WHERE t.state IN ('sent', 'done') AND" TOUCH_IN_SCOPE
+		" WHERE t.state IN ('sent', 'done') AND" ENROLLED_TOUCH_IN_SCOPE
 		" GROUP BY e.sequence, t.step ORDER BY e.sequence, min(t.done_at)";
 	static const char replies_sql[] =
 		"SELECT e.sequence, t.step, count(*) FROM"
@@ -1982,7 +1989,7 @@ static int pipeline_steps(struct store *s, const char *event, const struct owner
 		" JOIN touches t ON t.id = (SELECT x.id FROM touches x WHERE x.lead_id = r.lead_id"
 		"  AND x.state IN ('sent', 'done') AND x.done_at <= r.at"
 		"  ORDER BY x.done_at DESC LIMIT 1)"
-		" JOIN enrolments e ON e.id = t.enrolment_id WHERE" TOUCH_IN_SCOPE
+		" JOIN enrolments e ON e.id = t.enrolment_id WHERE" ENROLLED_TOUCH_IN_SCOPE
 		" GROUP BY e.sequence, t.step";
 	const char *sql[2] = { made_sql, replies_sql };
 	int rc = SQLITE_DONE;
@@ -2014,8 +2021,9 @@ static int pipeline_missed(struct store *s, const char *event, const struct owne
 {
 	sqlite3_stmt *st = prepare_scoped(s,
 		"SELECT l.owner, count(*) FROM touches t JOIN leads l ON l.id = t.lead_id"
+		" JOIN enrolments e ON e.id = t.enrolment_id"
 		" WHERE (t.state = 'missed' OR t.state = 'expired' AND t.channel <> 'email')"
-		" AND" TOUCH_IN_SCOPE
+		" AND" SCOPE_OF("l", "e")
 		" GROUP BY l.owner COLLATE NOCASE ORDER BY count(*) DESC, l.owner", event, owner);
 	int rc;
 
