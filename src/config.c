@@ -262,54 +262,70 @@ static void read_tls(struct loader *l, const char *key, const yaml_node_t *v, vo
 		problem(l, v, "'tls' must be 'required' or 'none'");
 }
 
+/* The authority of smtp[s]://[USER[:PASSWORD]@]HOST[:PORT][/...], cut into its parts:
+ * the host without the brackets of an IPv6 address, the port with its colon (or what
+ * stands there instead). A part that is not there is NULL. */
+struct url_authority {
+	const char *user, *host, *port;
+	size_t user_len, host_len, port_len;
+};
+
+static struct url_authority url_authority(const char *url)
+{
+	struct url_authority a = { 0 };
+	const char *start = strstr(url, "://") + 3;
+	const char *end = start + strcspn(start, "/?#");
+	const char *at = memrchr(start, '@', (size_t)(end - start));
+	const char *host = at ? at + 1 : start, *close, *after_host;
+
+	if (at) {
+		a.user = start;
+		a.user_len = (size_t)(at - start);
+	}
+	if (*host == '[' && (close = memchr(host, ']', (size_t)(end - host)))) {
+		a.host = host + 1;
+		a.host_len = (size_t)(close - a.host);
+		after_host = close + 1;
+	} else {
+		a.host = host;
+		a.host_len = strcspn(host, ":/?#");
+		after_host = host + a.host_len;
+	}
+	if (after_host < end) {
+		a.port = after_host;
+		a.port_len = (size_t)(end - after_host);
+	}
+	return a;
+}
+
 /* smtp://user:password@host: the password would sit in the config, and in every
  * message that names the url. */
 static int url_has_password(const char *url)
 {
-	const char *authority = strstr(url, "://") + 3;
-	size_t len = strcspn(authority, "/?#");
-	const char *at = memrchr(authority, '@', len);
+	struct url_authority a = url_authority(url);
 
-	return at && memchr(authority, ':', (size_t)(at - authority));
+	return a.user && memchr(a.user, ':', a.user_len);
 }
 
-/* The host of smtp[s]://[USER@]HOST[:PORT][/...], without the brackets of an IPv6
- * address. Caller frees. */
+/* Caller frees. */
 static char *url_host(const char *url)
 {
-	const char *authority = strstr(url, "://") + 3;
-	size_t len = strcspn(authority, "/?#");
-	const char *at = memrchr(authority, '@', len);
-	const char *host = at ? at + 1 : authority, *end = authority + len, *close;
+	struct url_authority a = url_authority(url);
 
-	if (*host == '[' && (close = memchr(host, ']', (size_t)(end - host))))
-		return xstrndup(host + 1, (size_t)(close - host - 1));
-	close = memchr(host, ':', (size_t)(end - host));
-	return xstrndup(host, (size_t)((close ? close : end) - host));
+	return xstrndup(a.host, a.host_len);
 }
 
 /* What is wrong with the host or port of an smtp[s]:// url, or NULL: found here, with
  * the line, rather than by libcurl at the first send from cron. */
 static const char *url_authority_problem(const char *url)
 {
-	const char *authority = strstr(url, "://") + 3;
-	size_t len = strcspn(authority, "/?#");
-	const char *end = authority + len, *host = memrchr(authority, '@', len);
-	const char *port;
-	char *name = url_host(url);
-	int no_host = !*name;
+	struct url_authority a = url_authority(url);
 
-	free(name);
-	if (no_host)
+	if (!a.host_len)
 		return "the url names no host: smtp://HOST[:PORT]";
-	host = host ? host + 1 : authority;
-	port = *host == '[' ? memchr(host, ']', (size_t)(end - host)) : host;
-	port = port ? memchr(port, ':', (size_t)(end - port)) : NULL;
-	if (!port)
-		return NULL;
-	if (port + 1 == end || (size_t)(end - port - 1) > 5 ||
-	    strspn(port + 1, "0123456789") < (size_t)(end - port - 1) ||
-	    atoi(port + 1) < 1 || atoi(port + 1) > 65535)
+	if (a.port && (a.port[0] != ':' || a.port_len < 2 || a.port_len > 6 ||
+		       strspn(a.port + 1, "0123456789") < a.port_len - 1 ||
+		       atoi(a.port + 1) < 1 || atoi(a.port + 1) > 65535))
 		return "the port in the url must be a number from 1 to 65535";
 	return NULL;
 }

@@ -127,6 +127,8 @@ class Cli(FollowupTest):
         cases = [("url: 'smtp://'", "names no host"),
                  ("url: 'smtp://127.0.0.1:99999'", "port in the url"),
                  ("url: 'smtp://[::1]:x'", "port in the url"),
+                 ("url: 'smtp://[::1]2525'", "port in the url"),
+                 ("url: 'smtp://mail.example:'", "port in the url"),
                  ("url: 'smtp://mail.example:587', ca_file: /nonexistent/ca.pem",
                   "cannot read '/nonexistent/ca.pem'"),
                  (f"url: 'smtp://mail.example:587', ca_file: {self.dir}", "is a directory"),
