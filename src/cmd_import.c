@@ -664,36 +664,28 @@ static void warn_extra_fields(const char *file, const struct csv_record *rec, si
  * stdin starts; -1 (reported) when it cannot be copied: what was read is lost then. */
 static int rewindable_stdin(off_t *start)
 {
-	const char *dir = str_empty(getenv("TMPDIR")) ? "/tmp" : getenv("TMPDIR");
-	char *path = xasprintf("%s/followup-stdin.XXXXXX", dir);
 	char buf[65536];
 	ssize_t n = 0;
-	int fd = -1, ret = -1;
+	int fd, ret = -1;
 
-	if ((*start = lseek(STDIN_FILENO, 0, SEEK_CUR)) >= 0) {
-		ret = 0;        /* a file already */
-		goto out;
-	}
+	if ((*start = lseek(STDIN_FILENO, 0, SEEK_CUR)) >= 0)
+		return 0;       /* a file already */
 	*start = 0;
-	if ((fd = mkstemp(path)) < 0) {
-		error("cannot copy stdin to '%s': %s", path, strerror(errno));
-		goto out;
+	if ((fd = temp_file("followup-stdin")) < 0) {
+		error("cannot copy stdin to a file in %s: %s", temp_dir(), strerror(errno));
+		return -1;
 	}
-	unlink(path);
 	while ((n = read(STDIN_FILENO, buf, sizeof(buf))) > 0)
 		if (write(fd, buf, (size_t)n) != n)
 			break;
 	if (n != 0)
-		error("cannot copy stdin to a file in %s: %s", dir,
+		error("cannot copy stdin to a file in %s: %s", temp_dir(),
 		      n > 0 ? "short write (is the disk full?)" : strerror(errno));
 	else if (lseek(fd, 0, SEEK_SET) < 0 || dup2(fd, STDIN_FILENO) < 0)
 		error("cannot read stdin back: %s", strerror(errno));
 	else
 		ret = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(path);
+	close(fd);
 	return ret;
 }
 
@@ -888,19 +880,14 @@ static int same_file(const char *a, const char *b)
  * with the process whatever happens), or NULL (reported). */
 static FILE *rows_file(void)
 {
-	const char *dir = str_empty(getenv("TMPDIR")) ? "/tmp" : getenv("TMPDIR");
-	char *path = xasprintf("%s/followup-rejects.XXXXXX", dir);
-	int fd = mkstemp(path);
+	int fd = temp_file("followup-rejects");
 	FILE *f = NULL;
 
-	if (fd >= 0)
-		unlink(path);
 	if (fd < 0 || !(f = fdopen(fd, "w+"))) {
-		error("cannot make a temporary file in %s: %s", dir, strerror(errno));
+		error("cannot make a temporary file in %s: %s", temp_dir(), strerror(errno));
 		if (fd >= 0)
 			close(fd);
 	}
-	free(path);
 	return f;
 }
 

@@ -587,30 +587,17 @@ static void add_cp1252_as_utf8(struct strbuf *out, const unsigned char *s, size_
 	}
 }
 
-/* The length of the valid UTF-8 character that s (len bytes left) starts with, or 0. */
-static size_t utf8_char_len(const unsigned char *s, size_t len)
-{
-	size_t n = *s < 0x80 ? 1 : (*s & 0xE0) == 0xC0 ? 2 : (*s & 0xF0) == 0xE0 ? 3 :
-		   (*s & 0xF8) == 0xF0 ? 4 : 0;
-
-	return n && n <= len && utf8_valid((const char *)s, n) ? n : 0;
-}
-
 void csv_add_raw_as_utf8(struct strbuf *out, const char *raw, size_t len)
 {
-	const unsigned char *s = (const unsigned char *)raw;
-	size_t n;
+	for (;;) {
+		size_t valid = utf8_valid_prefix(raw, len);     /* all of nearly every record */
 
-	if (utf8_valid(raw, len)) {             /* nearly every record */
-		strbuf_add(out, raw, len);
-		return;
-	}
-	for (size_t i = 0; i < len; i += n ? n : 1) {
-		n = utf8_char_len(s + i, len - i);
-		if (n)
-			strbuf_add(out, s + i, n);
-		else
-			add_cp1252_as_utf8(out, s + i, 1);
+		strbuf_add(out, raw, valid);
+		if (valid == len)
+			return;
+		add_cp1252_as_utf8(out, (const unsigned char *)raw + valid, 1);
+		raw += valid + 1;
+		len -= valid + 1;
 	}
 }
 

@@ -52,18 +52,6 @@ static int is_ascii(const char *s)
 	return 1;
 }
 
-/* Length of the UTF-8 sequence that starts with lead (the text is valid). */
-static size_t utf8_char_len(unsigned char lead)
-{
-	if (lead < 0x80)
-		return 1;
-	if ((lead & 0xE0) == 0xC0)
-		return 2;
-	if ((lead & 0xF0) == 0xE0)
-		return 3;
-	return 4;
-}
-
 /* --- addresses and identifiers ------------------------------------------ */
 
 int envelope_address_valid(const char *addr)
@@ -182,7 +170,7 @@ static char *header_text(const char *text)
 	if (!utf8_valid((const char *)p, strlen((const char *)p)))
 		return NULL;
 	while (*p) {
-		size_t n = utf8_char_len(*p);
+		size_t n = utf8_char_bytes(*p);
 		int c0_or_del = *p < 0x20 || *p == 0x7f;
 		int c1 = *p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F;
 
@@ -325,7 +313,7 @@ static size_t encoded_word_take(const char *text, enum word_encoding enc, size_t
 	size_t after_space = 0;
 
 	while (text[taken]) {
-		size_t n = utf8_char_len((unsigned char)text[taken]);
+		size_t n = utf8_char_bytes((unsigned char)text[taken]);
 		size_t next = cost;
 
 		if (enc == ENCODING_B) {

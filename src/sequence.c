@@ -550,15 +550,11 @@ static int check_bytes(struct loader *l)
 		problem_at(l, line, col, "binary data (a NUL byte): not a sequence file");
 		return -1;
 	}
-	for (size_t i = 0; i < l->len;) {
-		unsigned char c = (unsigned char)l->text[i];
-		size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : 4;
-		if (n > l->len - i || !utf8_valid(l->text + i, n)) {
-			text_position(l->text, l->len, i, &line, &col);
-			problem_at(l, line, col, "invalid UTF-8 (byte %zu): save the file as UTF-8", i);
-			return -1;
-		}
-		i += n;
+	size_t valid = utf8_valid_prefix(l->text, l->len);
+	if (valid < l->len) {
+		text_position(l->text, l->len, valid, &line, &col);
+		problem_at(l, line, col, "invalid UTF-8 (byte %zu): save the file as UTF-8", valid);
+		return -1;
 	}
 	return 0;
 }

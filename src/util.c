@@ -251,15 +251,14 @@ char *str_trim(char *s)
 	return s;
 }
 
-int utf8_valid(const char *str, size_t len)
+size_t utf8_valid_prefix(const char *str, size_t len)
 {
-	const unsigned char *s = (const unsigned char *)str, *end = s + len;
+	const unsigned char *start = (const unsigned char *)str, *s = start, *end = s + len;
 
 	while (s < end) {
 		unsigned char c = *s;
-		size_t n;
-		unsigned min;
-		unsigned cp;
+		size_t n, i;
+		unsigned min, cp;
 
 		if (c < 0x80) {
 			s++;
@@ -271,20 +270,33 @@ int utf8_valid(const char *str, size_t len)
 		} else if ((c & 0xF8) == 0xF0) {
 			n = 3, min = 0x10000, cp = c & 0x07;
 		} else {
-			return 0;
+			break;
 		}
 		if ((size_t)(end - s) <= n)
-			return 0;
-		for (size_t i = 1; i <= n; i++) {
-			if ((s[i] & 0xC0) != 0x80)
-				return 0;
+			break;
+		for (i = 1; i <= n && (s[i] & 0xC0) == 0x80; i++)
 			cp = (cp << 6) | (s[i] & 0x3F);
-		}
-		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return 0;
+		if (i <= n || cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			break;
 		s += n + 1;
 	}
-	return 1;
+	return (size_t)(s - start);
+}
+
+int utf8_valid(const char *s, size_t len)
+{
+	return utf8_valid_prefix(s, len) == len;
+}
+
+size_t utf8_char_bytes(unsigned char lead)
+{
+	if (lead < 0x80)
+		return 1;
+	if ((lead & 0xE0) == 0xC0)
+		return 2;
+	if ((lead & 0xF0) == 0xE0)
+		return 3;
+	return 4;
 }
 
 void text_position(const char *text, size_t len, size_t offset, int *line, int *col)
@@ -370,4 +382,22 @@ void fputs_column(const char *s, int width, FILE *f)
 	fputs(s, f);
 	for (; chars < width; chars++)
 		putc(' ', f);
+}
+
+const char *temp_dir(void)
+{
+	const char *dir = getenv("TMPDIR");
+
+	return str_empty(dir) ? "/tmp" : dir;
+}
+
+int temp_file(const char *prefix)
+{
+	char *path = xasprintf("%s/%s.XXXXXX", temp_dir(), prefix);
+	int fd = mkstemp(path);
+
+	if (fd >= 0)
+		unlink(path);
+	free(path);
+	return fd;
 }

@@ -84,6 +84,10 @@ size_t utf8_prefix_bytes(const char *s, size_t chars);
 int starts_with(const char *s, const char *prefix);
 char *str_trim(char *s);                        /* trims ASCII space in place, returns s */
 int utf8_valid(const char *s, size_t len);      /* 1 if s[0..len) is valid UTF-8 */
+/* The bytes of the longest prefix of s[0..len) that is valid UTF-8. */
+size_t utf8_valid_prefix(const char *s, size_t len);
+/* The bytes of the character that starts with lead, in text known to be valid UTF-8. */
+size_t utf8_char_bytes(unsigned char lead);
 /* The 1-based line and column (in characters) of byte `offset` of text[0..len): libyaml
  * reports bad bytes (invalid UTF-8, control characters) by offset, not by mark. */
 void text_position(const char *text, size_t len, size_t offset, int *line, int *col);
@@ -92,5 +96,11 @@ void text_position(const char *text, size_t len, size_t offset, int *line, int *
  * is resolved, so the file need not exist). Returns an allocated string, or NULL with
  * errno set when the current directory cannot be found. */
 char *path_absolute(const char *path);
+
+/* Where temporary files go: $TMPDIR, else /tmp. */
+const char *temp_dir(void);
+/* A new 0600 file in temp_dir() with no name (unlinked at once, so nothing is left
+ * behind by a crash), open for reading and writing; -1 and errno when it cannot be. */
+int temp_file(const char *prefix);
 
 #endif

@@ -289,6 +289,7 @@ static void test_csv__raw_as_utf8(void **state)
 		{ "Ren\xc3\xa9" "e,Z\xf6" "e \x80", "Renée,Zöe €" },      /* mixed: UTF-8 kept */
 		{ "plain,ascii", "plain,ascii" },
 		{ "cut \xc3", "cut Ã" },
+		{ "\xe9t\xc3\xa9 \xe9", "été é" },       /* valid runs between bad bytes */
 		{ "\x93q\x94", "\xE2\x80\x9Cq\xE2\x80\x9D" },
 	};
 

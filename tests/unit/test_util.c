@@ -97,6 +97,30 @@ static void test_util__utf8_counts_characters(void **state)
 	assert_int_equal(utf8_prefix_bytes("abc", 0), 0);
 }
 
+static void test_util__utf8_valid_prefix_stops_at_the_first_bad_character(void **state)
+{
+	static const struct { const char *s; size_t valid; } cases[] = {
+		{ "Zo\xc3\xab", 4 },              /* all of it */
+		{ "ab\xff", 2 },                  /* no lead byte */
+		{ "ab\xc3", 2 },                  /* cut short */
+		{ "ab\xc3(", 2 },                 /* no continuation */
+		{ "a\xc0\xaf", 1 },               /* overlong '/' */
+		{ "a\xed\xa0\x80", 1 },           /* a surrogate */
+		{ "\xf0\x9f\x98\x80!\x80", 5 },  /* four bytes, then a stray continuation */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		assert_int_equal(utf8_valid_prefix(cases[i].s, strlen(cases[i].s)), cases[i].valid);
+		assert_int_equal(utf8_valid(cases[i].s, strlen(cases[i].s)),
+				 cases[i].valid == strlen(cases[i].s));
+	}
+	assert_int_equal(utf8_char_bytes('a'), 1);
+	assert_int_equal(utf8_char_bytes(0xc3), 2);
+	assert_int_equal(utf8_char_bytes(0xe2), 3);
+	assert_int_equal(utf8_char_bytes(0xf0), 4);
+}
+
 static void test_util__path_absolute_is_against_the_current_directory(void **state)
 {
 	static const struct { const char *in, *out; } cases[] = {
@@ -147,6 +171,7 @@ int main(void)
 		cmocka_unit_test(test_util__one_line_joins_line_breaks),
 		cmocka_unit_test(test_util__escaped_shows_control_characters),
 		cmocka_unit_test(test_util__utf8_counts_characters),
+		cmocka_unit_test(test_util__utf8_valid_prefix_stops_at_the_first_bad_character),
 		cmocka_unit_test(test_util__path_absolute_is_against_the_current_directory),
 		cmocka_unit_test(test_util__text_position_counts_characters),
 	};
