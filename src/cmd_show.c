@@ -64,13 +64,24 @@ static void print_field(const char *label, const char *value)
 	for (int first = 1; *line; first = 0) {
 		size_t len = strcspn(line, "\r\n");
 
-		printf("%-10s %.*s\n", first ? label : "", (int)len, line);
+		printf("%-10s ", first ? label : "");
+		fput_printable(line, len, stdout);
+		putchar('\n');
 		line += len;
 		if (line[0] == '\r' && line[1] == '\n')
 			line++;
 		if (*line)
 			line++;
 	}
+}
+
+static void print_extra(const char *key, const char *value)
+{
+	printf("%-10s ", "extra");
+	fputs_one_line(key, stdout);
+	fputs(": ", stdout);
+	fputs_one_line(value, stdout);
+	putchar('\n');
 }
 
 static void print_lead(const struct lead *l, const char *zone)
@@ -101,7 +112,7 @@ static void print_lead(const struct lead *l, const char *zone)
 		print_field("consent", "no (not to be emailed)");
 	cJSON_ArrayForEach(item, extra)
 		if (cJSON_IsString(item))
-			printf("%-10s %s: %s\n", "extra", item->string, item->valuestring);
+			print_extra(item->string, item->valuestring);
 	cJSON_Delete(extra);
 	puts("timeline");
 }

@@ -173,6 +173,31 @@ static char *normalise_header(const char *h)
 	return strbuf_detach(&sb);
 }
 
+/* The bytes of a control character at v that a cell loses: all but tab and line break. */
+static size_t dropped_control_bytes(const char *v)
+{
+	return *v == '\t' || *v == '\n' ? 0 : control_char_bytes(v);
+}
+
+/* Drops control characters (C0, DEL, C1) but tab and line break, in place: an escape
+ * sequence in a name would otherwise reach the rep's terminal through `leads` and `show`. */
+static void drop_control_chars(char *v)
+{
+	char *out;
+
+	while (*v && !dropped_control_bytes(v))        /* nearly every cell: no copying */
+		v++;
+	for (out = v; *v;) {
+		size_t n = dropped_control_bytes(v);
+
+		if (n)
+			v += n;
+		else
+			*out++ = *v++;
+	}
+	*out = '\0';
+}
+
 /* The header as written, for messages and extra keys: trimmed, without U+FEFF, and
  * without the ' that `followup export` puts before a header starting with = + - @ (as
  * values lose theirs), so that "'=cmd" is read back as "=cmd". */
@@ -182,7 +207,12 @@ static char *clean_header(const char *h)
 
 	if (starts_with(h, "\xEF\xBB\xBF"))
 		h += 3;
-	header = str_trim(xstrdup(h));
+	header = xstrdup(h);
+	for (char *p = header; *p; p++)      /* an extra key is shown as a field name */
+		if (*p == '\t' || *p == '\n' || *p == '\r')
+			*p = ' ';
+	drop_control_chars(header);
+	str_trim(header);
 	if (*header == '\'') {
 		field_unneutralise(header);
 		str_trim(header);
@@ -588,25 +618,6 @@ static char *trim_cell(char *v)
 	memmove(v, p, len);
 	v[len] = '\0';
 	return v;
-}
-
-/* Drops control characters but tab and line break, in place: an escape sequence in a
- * name would otherwise reach the rep's terminal through `leads` and `show`. */
-static int is_control(unsigned char c)
-{
-	return (c < 0x20 && c != '\t' && c != '\n') || c == 0x7f;
-}
-
-static void drop_control_chars(char *v)
-{
-	char *out;
-
-	while (*v && !is_control((unsigned char)*v))   /* nearly every cell: no copying */
-		v++;
-	for (out = v; *v; v++)
-		if (!is_control((unsigned char)*v))
-			*out++ = *v;
-	*out = '\0';
 }
 
 static const char *column_value(struct csv_record *rec, int column)

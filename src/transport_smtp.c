@@ -47,7 +47,7 @@ struct smtp_transport {
 	const char *data;
 	size_t len, pos;
 	enum smtp_stage stage;
-	int mask_next_command;      /* the next client line answers an AUTH challenge */
+	int authenticating;         /* AUTH sent, and the server answers with challenges */
 	int quitting;               /* QUIT sent: its reply says nothing about the message */
 	int timed_out;              /* the server stopped answering once in this run */
 	char last_reply[512];       /* the server's last reply line before any QUIT */
@@ -109,19 +109,19 @@ static size_t line_length(const char *data, size_t size)
 }
 
 /* Follows the commands libcurl sends; prints them when verbose, with the
- * arguments of AUTH and the answers to AUTH challenges masked. */
+ * arguments of AUTH and every line of the exchange it starts masked. */
 static void note_command(struct smtp_transport *t, const char *data, size_t size)
 {
 	size_t len = line_length(data, size);
-	int masked = t->mask_next_command;
 
-	t->mask_next_command = 0;
-	if (masked) {
+	if (t->authenticating) {
 		if (t->verbose)
 			fputs("> [masked]\n", stderr);
 		return;
 	}
-	if (len >= 4 && !strncasecmp(data, "MAIL", 4))
+	if (len >= 5 && !strncasecmp(data, "AUTH ", 5))
+		t->authenticating = 1;
+	else if (len >= 4 && !strncasecmp(data, "MAIL", 4))
 		t->stage = STAGE_MAIL;
 	else if (len >= 4 && !strncasecmp(data, "RCPT", 4))
 		t->stage = STAGE_RCPT;
@@ -156,8 +156,10 @@ static void note_reply(struct smtp_transport *t, const char *data, size_t size)
 	for (char *p = t->last_reply; *p; p++)
 		if ((unsigned char)*p < 0x20)
 			*p = ' ';
-	if (len >= 4 && !strncmp(data, "334 ", 4))
-		t->mask_next_command = 1;
+	/* A 334 is a challenge ("334 " and text, or a bare "334" that libcurl takes too):
+	 * the client's answer holds the secret. Any other reply ends the exchange. */
+	if (t->authenticating && strncmp(data, "334", 3))
+		t->authenticating = 0;
 	if (t->verbose)
 		fprintf(stderr, "< %s\n", t->last_reply);
 }
@@ -247,6 +249,10 @@ static CURLcode configure_handle(struct smtp_transport *t, const struct transpor
 	SET(CURLOPT_URL, o->url);
 	SET(CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 	SET(CURLOPT_USE_SSL, (long)(o->tls_none ? CURLUSESSL_NONE : CURLUSESSL_ALL));
+	/* Plain text is allowed to a loopback host only: ALL_PROXY must not carry it, and the
+	 * password, to a proxy somewhere else. */
+	if (o->tls_none)
+		SET(CURLOPT_PROXY, "");
 	if (!str_empty(o->ca_file))
 		SET(CURLOPT_CAINFO, o->ca_file);
 	if (!str_empty(o->username))
@@ -544,7 +550,7 @@ enum transport_result smtp_transport_send(struct smtp_transport *t, const char *
 	t->len = len;
 	t->pos = 0;
 	t->stage = STAGE_SESSION;
-	t->mask_next_command = 0;
+	t->authenticating = 0;
 	t->quitting = 0;
 	t->last_reply[0] = '\0';
 	t->error[0] = '\0';

@@ -331,15 +331,41 @@ char *path_absolute(const char *path)
 	return absolute;
 }
 
+size_t control_char_bytes(const char *s)
+{
+	unsigned char c = (unsigned char)s[0];
+
+	if (c < 0x20 || c == 0x7f)
+		return 1;
+	if (c == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f)
+		return 2;       /* C1: U+0080-U+009F, which 8-bit terminals obey too */
+	return 0;
+}
+
+void fput_printable(const char *s, size_t len, FILE *f)
+{
+	const char *end = s + len;
+
+	while (s < end) {
+		size_t n = *s == '\t' ? 0 : control_char_bytes(s);
+
+		if (n)
+			s += n;
+		else
+			putc(*s++, f);
+	}
+}
+
 void fputs_one_line(const char *s, FILE *f)
 {
-	for (; s && *s; s++) {
-		if (*s == '\r' || *s == '\n') {
+	while (s && *s) {
+		size_t len = strcspn(s, "\r\n");
+
+		fput_printable(s, len, f);
+		s += len;
+		if (*s) {
 			fputs(" / ", f);
-			if (s[0] == '\r' && s[1] == '\n')
-				s++;
-		} else {
-			putc(*s, f);
+			s += s[0] == '\r' && s[1] == '\n' ? 2 : 1;
 		}
 	}
 }
@@ -376,10 +402,11 @@ void fputs_column(const char *s, int width, FILE *f)
 		chars++;
 	}
 	if (chars > width) {
-		fprintf(f, "%.*s\xe2\x80\xa6", (int)cut, s);      /* U+2026 */
+		fput_printable(s, cut, f);
+		fputs("\xe2\x80\xa6", f);     /* U+2026 */
 		return;
 	}
-	fputs(s, f);
+	fput_printable(s, len, f);
 	for (; chars < width; chars++)
 		putc(' ', f);
 }

@@ -69,7 +69,8 @@ char *strbuf_detach(struct strbuf *sb);
 int str_empty(const char *s);                   /* NULL or "" */
 char *xstrdup_nonempty(const char *s);          /* a copy, or NULL when str_empty */
 int is_directory(const char *path);
-/* Prints s on one line: its line breaks (CRLF, LF or CR, as in booth notes) become " / ". */
+/* Prints s on one line: its line breaks (CRLF, LF or CR, as in booth notes) become " / ",
+ * its other control characters but tab are left out. */
 void fputs_one_line(const char *s, FILE *f);
 /* Writes s with its control characters escaped (\n, \r, \t, \x1b): a value from a
  * file cannot break a message over two lines or send a terminal escape. error() and
@@ -78,6 +79,11 @@ void fputs_escaped(const char *s, FILE *out);
 /* Prints UTF-8 s in a column `width` characters wide: padded with spaces, or cut at a
  * character boundary with "…" as its last character. */
 void fputs_column(const char *s, int width, FILE *f);
+/* The bytes of the control character s starts with (C0, DEL, or a C1 in UTF-8), or 0. */
+size_t control_char_bytes(const char *s);
+/* Writes s[0..len) without its control characters but tab: a value from a CSV must not
+ * drive the terminal it is shown on. */
+void fput_printable(const char *s, size_t len, FILE *f);
 int utf8_chars(const char *s);                  /* characters, not bytes, of UTF-8 s */
 /* The bytes of s's first `chars` characters (all of s when it has fewer). */
 size_t utf8_prefix_bytes(const char *s, size_t chars);

@@ -2,6 +2,7 @@
 runs it, against a real SQLite store."""
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -202,6 +203,23 @@ class ImportSamples(FollowupTest):
         self.assertEqual((lead["first_name"], lead["last_name"], lead["event"]),
                          ("Ann[31m", "Lee", "Expo West"))     # the escape and the bell are gone
         self.assertEqual(lead["extra"], '{"Event":"Expo East"}')   # the row's own event is kept
+
+    def test_c1_controls_and_controls_in_headers_never_reach_the_terminal(self):
+        # U+009B is CSI and U+009D OSC to a terminal that reads 8-bit controls (xterm).
+        csv = ("Email,Name,Company,[31mTag,Tab\tHead\n"
+               "c@x.example,31mAnn Lee,0;owned Corp,v,w\n")
+        self.import_json(self.write("c1.csv", csv))
+        [lead] = self.sql("SELECT first_name, company, extra FROM leads")
+        self.assertEqual((lead["first_name"], lead["company"]), ("31mAnn", "0;owned Corp"))
+        self.assertEqual(json.loads(lead["extra"]), {"[31mTag": "v", "Tab Head": "w"})
+        # A store written before: what it holds is shown without its controls too.
+        self.sql("UPDATE leads SET first_name = 'Ann' || char(155) || '31m',"
+                 " notes = 'x' || char(27) || ']0;t' || char(7),"
+                 " extra = json_object('K' || char(157), 'v' || char(27))")
+        for args in (["show", "c@x.example"], ["leads"], ["due", "--until", "+30d"]):
+            out = self.ok(*args).out
+            self.assertIn("Ann31m", out)
+            self.assertFalse(re.search("[\x00-\x08\x0b-\x1f\x7f\u0080-\u009f]", out), out)
 
     def test_letters_beyond_a_to_z_compare_without_case_too(self):
         summary = self.import_json(self.write("u.csv", "Email,Name\n"

@@ -1,5 +1,6 @@
 """followup send against a real SMTP server (aiosmtpd on 127.0.0.1, STARTTLS and AUTH),
 every captured message parsed with Python's email package in its strict policy."""
+import base64
 import email
 import email.policy
 import fcntl
@@ -282,6 +283,44 @@ class RefusesTheSession(SendBase):
         self.assertIn("refused the session before any message", r.err)
         self.assertIn("554 go away", r.err)
         self.assertNothingMarked()
+
+
+class BareChallenge(SendBase):
+    def test_verbose_masks_the_answers_to_a_bare_334_challenge(self):
+        listener = socket.create_server(("127.0.0.1", 0))
+        self.addCleanup(listener.close)
+
+        def login_server():     # AUTH LOGIN with challenges that are "334" and nothing else
+            conn, _ = listener.accept()
+            replies = iter([b"334", b"334", b"535 5.7.8 no", b"221 bye"])
+            conn.sendall(b"220 fake\r\n")
+            for line in conn.makefile("rb"):
+                if line.upper().startswith(b"EHLO"):
+                    conn.sendall(b"250-fake\r\n250 AUTH LOGIN\r\n")
+                else:
+                    conn.sendall(next(replies, b"221 bye") + b"\r\n")
+            conn.close()
+        threading.Thread(target=login_server, daemon=True).start()
+        self.write_config(f"smtp: {{ url: 'smtp://127.0.0.1:{listener.getsockname()[1]}',"
+                          " tls: none, username: rep, password_env: FOLLOWUP_SMTP_PASSWORD }\n")
+        self.import_csv(self.lead_rows(1))
+        r = self.run_followup("--verbose", "send", now=NOW_RECAP)
+        self.assertIn("> AUTH LOGIN", r.err)
+        self.assertIn("> [masked]", r.err)
+        for secret in (PASSWORD, base64.b64encode(PASSWORD.encode()).decode(),
+                       base64.b64encode(b"rep").decode()):
+            self.assertNotIn(secret, r.err)
+
+    def test_a_proxy_in_the_environment_does_not_carry_plain_text(self):
+        proxy = socket.create_server(("127.0.0.1", 0))
+        self.addCleanup(proxy.close)
+        proxy.settimeout(0.2)
+        self.import_csv(self.lead_rows(1))
+        r = self.run_followup("send", "--json", now=NOW_RECAP,
+                              env=self.env(ALL_PROXY=f"http://127.0.0.1:{proxy.getsockname()[1]}"))
+        self.assertEqual(r.code, 0, r)
+        self.assertEqual(r.json()["sent"], 1)
+        self.assertRaises(socket.timeout, proxy.accept)
 
 
 class Credentials(SendBase):
