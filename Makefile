@@ -11,6 +11,7 @@ BINDIR ?= $(PREFIX)/bin
 DATADIR ?= $(PREFIX)/share/followup
 MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+DOCDIR ?= $(PREFIX)/share/doc/followup
 PKG_CONFIG ?= pkg-config
 PYTHON ?= /usr/bin/python3
 VERSION = 0.1.0
@@ -164,13 +165,18 @@ install: $(BUILD)/followup
 	install -m 644 sequences/*.yaml $(DESTDIR)$(DATADIR)/sequences/
 	sed 's|@DATADIR@|$(DATADIR)|g' doc/followup.1 > $(DESTDIR)$(MANDIR)/man1/followup.1
 	chmod 644 $(DESTDIR)$(MANDIR)/man1/followup.1
-	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DOCDIR)
 	install -m 644 doc/followup.bash $(DESTDIR)$(BASHCOMPDIR)/followup
+	install -m 644 README.md LICENSE $(DESTDIR)$(DOCDIR)/
 
+# Only what install put there: with PREFIX=~/.local, $(DATADIR) is also where the store
+# and the outbox live by default.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/followup $(DESTDIR)$(MANDIR)/man1/followup.1 \
-		$(DESTDIR)$(BASHCOMPDIR)/followup
-	rm -rf $(DESTDIR)$(DATADIR)
+		$(DESTDIR)$(BASHCOMPDIR)/followup $(DESTDIR)$(DOCDIR)/README.md \
+		$(DESTDIR)$(DOCDIR)/LICENSE \
+		$(addprefix $(DESTDIR)$(DATADIR)/,$(wildcard sequences/*.yaml))
+	rmdir $(DESTDIR)$(DATADIR)/sequences $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
 clean:
 	rm -rf build build-san build-fuzz

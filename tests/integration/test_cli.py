@@ -242,6 +242,30 @@ class Cli(FollowupTest):
         self.assertEqual(os.stat(self.db).st_mode & 0o777, 0o600)
 
 
+class InstallAndUninstall(FollowupTest):
+    def make(self, target, prefix):
+        # -o: the binary under test is installed as it is, never rebuilt here
+        subprocess.run(["make", "-s", "-C", ROOT, "-o", BIN, f"BUILD={os.path.dirname(BIN)}",
+                        target, f"PREFIX={prefix}"], check=True, capture_output=True)
+
+    def test_uninstall_from_home_keeps_the_store_that_lives_beside_the_sequences(self):
+        prefix = os.path.join(self.dir, "home", ".local")
+        self.make("install", prefix)
+        installed = os.path.join(prefix, "bin", "followup")
+        env = {"HOME": os.path.join(self.dir, "home"), "PATH": os.environ["PATH"],
+               "TZ": "UTC"}
+        subprocess.run([installed, "--quiet", "init"], env=env, check=True,
+                       cwd=self.dir, capture_output=True)
+        store = os.path.join(prefix, "share", "followup", "followup.db")
+        self.assertTrue(os.path.exists(store))
+        self.assertTrue(os.path.exists(os.path.join(prefix, "share", "doc", "followup",
+                                                    "README.md")))
+        self.make("uninstall", prefix)
+        self.assertFalse(os.path.exists(installed))
+        self.assertFalse(os.path.exists(os.path.join(prefix, "share", "followup", "sequences")))
+        self.assertTrue(os.path.exists(store))
+
+
 class InitAndConfigFiles(FollowupTest):
     """Where init puts things, what it writes, and how a config file can be wrong."""
 
