@@ -539,6 +539,35 @@ fail:
 	return -1;
 }
 
+/* Whether the file opened is a store, or may become one: a file without any schema
+ * yet, when the command creates stores. Another program's database named by a typo in
+ * --db is refused before anything (WAL mode, the schema) is written to it. */
+static int check_is_store(struct store *s, int may_create)
+{
+	sqlite3_stmt *st = NULL;
+	int version, tables = -1;
+
+	if (read_user_version(s, &version))
+		return -1;
+	if (version > 0)
+		return 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sqlite_schema", -1, &st,
+			       NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		tables = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (tables < 0)
+		return db_error(s, "cannot read the store");
+	if (tables > 0)
+		return error("%s: not a followup store (an SQLite database of something else):"
+			     " name the store with --db or FOLLOWUP_DB", s->path);
+	if (!may_create)
+		return error("%s: no store here, only an empty file (run 'followup init' first)",
+			     s->path);
+	if (chmod(s->path, 0600))       /* it holds people's addresses from now on */
+		return error("%s: %s", s->path, strerror(errno));
+	return 0;
+}
+
 /* SQLite counts every allocation under a global mutex unless told not to (6% of an
  * import's instructions); followup never reads the counts. This must come before SQLite
  * initializes, at the first open; SQLite refuses it, harmlessly, after. */
@@ -579,6 +608,8 @@ int store_open(struct store **out, const char *path, int flags)
 	}
 	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(s->db, 1);
+	if (check_is_store(s, flags & STORE_CREATE))
+		goto fail;
 	if (!(flags & STORE_READONLY) &&
 	    exec(s, "PRAGMA journal_mode = WAL", "cannot switch to WAL mode"))
 		goto fail;

@@ -166,6 +166,23 @@ class Cli(FollowupTest):
         r = self.fails(1, "leads")
         self.assertIn("followup init", r.err)
 
+    def test_another_programs_database_is_never_made_a_store(self):
+        other = os.path.join(self.dir, "crm.db")
+        subprocess.run(["sqlite3", other, "CREATE TABLE contacts(email)"], check=True)
+        for command in ("leads", "init"):
+            r = self.fails(1, "--db", other, command)
+            self.assertIn("not a followup store", r.err)
+        tables = subprocess.run(["sqlite3", other, ".tables"], capture_output=True,
+                                text=True, check=True).stdout.split()
+        self.assertEqual(tables, ["contacts"])
+        self.assertFalse(os.path.exists(other + "-wal"))
+        empty = self.write("empty.db", "")
+        os.chmod(empty, 0o644)
+        self.assertIn("followup init", self.fails(1, "--db", empty, "leads").err)
+        self.ok("--db", empty, "init")
+        self.assertEqual(os.stat(empty).st_mode & 0o777, 0o600)
+        self.ok("--db", empty, "leads")
+
     def test_init_is_idempotent(self):
         first = self.ok("init").out
         self.assertEqual(self.ok("init").out, first)
