@@ -499,6 +499,8 @@ int cmd_due(int argc, char **argv, struct cli *cli)
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
 		case 'o':
+			if (str_empty(optarg))
+				return usage_error("due", "--owner needs a name");
 			r.owner = cli_owner_names(cli, optarg);
 			r.filter.owner = &r.owner;
 			break;

@@ -138,6 +138,8 @@ int cmd_leads(int argc, char **argv, struct cli *cli)
 			f.status = optarg;
 			break;
 		case 'o':
+			if (str_empty(optarg))
+				return usage_error("leads", "--owner needs a name");
 			owner = cli_owner_names(cli, optarg);
 			f.owner = &owner;
 			break;

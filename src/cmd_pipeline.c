@@ -8,7 +8,9 @@
 
 #include <cjson/cJSON.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char usage[] =
 	"usage: followup pipeline [--event NAME] [--owner NAME] [--json]\n\n"
@@ -18,6 +20,51 @@ static const char usage[] =
 	"touches made, replies after it and the reply rate, and manual touches missed per\n"
 	"owner. --json carries the same numbers (keys in the README).\n\n"
 	"example: followup pipeline --event 'SaaStr 2026'\n";
+
+static int by_most_missed(const void *a, const void *b)
+{
+	const struct pipeline_owner *x = a, *y = b;
+
+	if (x->missed != y->missed)
+		return x->missed > y->missed ? -1 : 1;
+	if (!x->owner || !y->owner)
+		return !x->owner - !y->owner;           /* "(no owner)" last */
+	return strcasecmp(x->owner, y->owner);
+}
+
+static int same_owner(const char *a, const char *b)
+{
+	return a && b ? !strcasecmp(a, b) : a == b;
+}
+
+/* The store groups missed touches by the owner as the leads have it: "Nina Grey" from a
+ * file imported before the config named her, "nina" after. One rep is one row, under
+ * the rep's key. */
+static void missed_by_rep(struct pipeline *p, const struct config *config)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < p->nmissed; i++) {
+		struct pipeline_owner *m = &p->missed[i];
+		const struct owner *rep = m->owner ? config_find_owner(config, m->owner) : NULL;
+		size_t j;
+
+		if (rep && strcmp(rep->key, m->owner)) {
+			free(m->owner);
+			m->owner = xstrdup(rep->key);
+		}
+		for (j = 0; j < kept && !same_owner(p->missed[j].owner, m->owner); j++)
+			;
+		if (j < kept) {
+			p->missed[j].missed += m->missed;
+			free(m->owner);
+		} else {
+			p->missed[kept++] = *m;
+		}
+	}
+	p->nmissed = kept;
+	qsort(p->missed, p->nmissed, sizeof(*p->missed), by_most_missed);
+}
 
 static double share(long part, long whole)
 {
@@ -141,6 +188,8 @@ int cmd_pipeline(int argc, char **argv, struct cli *cli)
 		switch (c) {
 		case 'e': event = optarg; break;
 		case 'o':
+			if (str_empty(optarg))
+				return usage_error("pipeline", "--owner needs a name");
 			owner = cli_owner_names(cli, optarg);
 			scope = &owner;
 			break;
@@ -154,6 +203,13 @@ int cmd_pipeline(int argc, char **argv, struct cli *cli)
 	if (store_pipeline(cli->store, event, scope, cli->now,
 			   local_midnight(cli->now, cli_zone(cli)), &p))
 		return FU_FAIL;
+	if (cli_config(cli) == FU_OK)
+		missed_by_rep(&p, &cli->config);
+	/* Zeros for a misspelt name would read as a quiet event or an idle rep. */
+	if (!p.leads && event)
+		warning("no lead is from the event '%s' (check the name)", event);
+	else if (!p.leads && scope)
+		warning("no lead has the owner '%s' (check the name)", scope->key);
 	if (json)
 		json_print(pipeline_json(&p, event, scope ? scope->key : NULL));
 	else

@@ -1947,8 +1947,9 @@ static int pipeline_touch_counts(struct store *s, const char *event, const struc
 static int pipeline_speed(struct store *s, const char *event, const struct owner_names *owner,
 			  struct pipeline *p)
 {
-	/* For an event: from each of its enrolments' anchor (the scan there) to that
-	 * enrolment's first touch, as a lead met at two events was followed up twice. */
+	/* For an event: from the lead's first enrolment from there (the scan) to that
+	 * enrolment's first touch, as a lead met at two events was followed up twice. A
+	 * later one (a reactivation, which keeps the event) was no scan. */
 	static const char per_lead[] =
 		"SELECT (SELECT min(t.done_at) FROM touches t WHERE t.lead_id = l.id"
 		"  AND t.state IN ('sent', 'done')) - l.contact_at AS wait"
@@ -1958,7 +1959,9 @@ static int pipeline_speed(struct store *s, const char *event, const struct owner
 		"SELECT (SELECT min(t.done_at) FROM touches t WHERE t.enrolment_id = e.id"
 		"  AND t.state IN ('sent', 'done')) - e.anchor_at AS wait"
 		" FROM enrolments e JOIN leads l ON l.id = e.lead_id"
-		" WHERE" SCOPE_OF("l", "e") " ORDER BY wait IS NULL, wait";
+		" WHERE" SCOPE_OF("l", "e") " AND e.id = (SELECT min(x.id) FROM enrolments x"
+		"  WHERE x.lead_id = e.lead_id AND coalesce(x.event, l.event) = ?1 COLLATE NOCASE)"
+		" ORDER BY wait IS NULL, wait";
 	sqlite3_stmt *st = prepare_scoped(s, event ? per_enrolment : per_lead, event, owner);
 	double *waits = NULL;
 	size_t n = 0, alloc = 0;
@@ -2004,7 +2007,9 @@ static struct pipeline_step *pipeline_step_of(struct pipeline *p, const char *se
 	return ps;
 }
 
-/* Per step: touches made, then each reply credited to the last touch made before it. */
+/* Per step: touches made, then the touches a reply came after: each reply is credited to
+ * the last touch made before it (a lead who replies again after a later touch credits
+ * that one too; twice after the same touch counts once). */
 static int pipeline_steps(struct store *s, const char *event, const struct owner_names *owner,
 			  struct pipeline *p)
 {
@@ -2014,13 +2019,12 @@ static int pipeline_steps(struct store *s, const char *event, const struct owner
 		" WHERE t.state IN ('sent', 'done') AND" ENROLLED_TOUCH_IN_SCOPE
 		" GROUP BY e.sequence, t.step ORDER BY e.sequence, min(t.done_at)";
 	static const char replies_sql[] =
-		"SELECT e.sequence, t.step, count(*) FROM"
-		" (SELECT h.lead_id, min(h.at) AS at FROM history h WHERE h.kind = 'replied'"
-		"  GROUP BY h.lead_id) r"
-		" JOIN touches t ON t.id = (SELECT x.id FROM touches x WHERE x.lead_id = r.lead_id"
-		"  AND x.state IN ('sent', 'done') AND x.done_at <= r.at"
+		"SELECT e.sequence, t.step, count(DISTINCT t.id) FROM history h"
+		" JOIN touches t ON t.id = (SELECT x.id FROM touches x WHERE x.lead_id = h.lead_id"
+		"  AND x.state IN ('sent', 'done') AND x.done_at <= h.at"
 		"  ORDER BY x.done_at DESC LIMIT 1)"
-		" JOIN enrolments e ON e.id = t.enrolment_id WHERE" ENROLLED_TOUCH_IN_SCOPE
+		" JOIN enrolments e ON e.id = t.enrolment_id"
+		" WHERE h.kind = 'replied' AND" ENROLLED_TOUCH_IN_SCOPE
 		" GROUP BY e.sequence, t.step";
 	const char *sql[2] = { made_sql, replies_sql };
 	int rc = SQLITE_DONE;

@@ -324,3 +324,100 @@ class Forecast(FollowupTest):
         out = self.dst_forecast("Europe/Berlin", "2026-03-23 10:00", "2026-03-23T16:00:00Z")
         self.assertDay(out, "Wed 2026-04-01", 0, 1)
         self.assertDay(out, "Fri 2026-04-10", 1, 0)
+
+
+SHORT = """\
+name: short
+timezone: UTC
+window: "09:00-17:00"
+reactivate: { after: 30d, sequence: back }
+steps:
+  - id: hello
+    after: 1h
+    channel: email
+    subject: "Hello {{first_name|there}}"
+    body: "Good to meet you."
+"""
+BACK = SHORT.replace("name: short", "name: back").replace(
+    "reactivate: { after: 30d, sequence: back }\n", "")
+CALL_FIRST = """\
+name: calls
+timezone: UTC
+window: "09:00-17:00"
+steps:
+  - id: call
+    after: 1h
+    channel: call
+    task: "Call {{first_name|them}}"
+  - id: note
+    after: 2d
+    channel: email
+    subject: "Sorry I missed you"
+    body: "Hi."
+"""
+
+
+class PipelineOverTime(FollowupTest):
+    config = "limits: { per_run: 0, per_day: 0 }\n"
+
+    def setUp(self):
+        super().setUp()
+        for name, text in (("short", SHORT), ("back", BACK), ("calls", CALL_FIRST)):
+            with open(os.path.join(self.seqdir, name + ".yaml"), "w") as f:
+                f.write(text)
+        self.ok("init")
+
+    def import_rows(self, sequence, rows, now, event="Expo"):
+        path = self.write("in.csv", "Email,First Name,Owner,Scanned At\n" + rows)
+        self.ok("import", "--sequence", sequence, "--event", event, path, now=now)
+
+    def pipeline(self, *args, now):
+        return self.ok("pipeline", "--json", *args, now=now).json()
+
+    def test_an_events_speed_to_lead_is_its_scans_not_the_reactivations_after(self):
+        self.import_rows("short", "a@x.example,Ann,,2026-03-02T10:00:00Z\n"
+                         "b@x.example,Bo,,2026-03-02T10:00:00Z\n", now="2026-03-02T10:30:00Z")
+        self.ok("send", now="2026-03-02T11:05:00Z")      # the last step: both go back
+        self.assertEqual(len(self.sql("SELECT id FROM enrolments WHERE sequence = 'back'")), 2)
+        for scope in ((), ("--event", "Expo")):
+            speed = self.pipeline(*scope, now="2026-03-10T12:00:00Z")["speed_to_lead"]
+            self.assertEqual((speed["enrolled"], speed["touched"], speed["never_touched"]),
+                             (2, 2, 0), scope)
+            self.assertEqual(speed["within_24h"], 1.0)
+
+    def test_a_reply_after_a_later_touch_is_credited_to_that_touch(self):
+        self.import_rows("short", "a@x.example,Ann,,2026-03-02T10:00:00Z\n",
+                         now="2026-03-02T10:30:00Z")
+        self.ok("send", now="2026-03-02T11:05:00Z")
+        self.ok("mark", "a@x.example", "replied", now="2026-03-03T09:00:00Z")
+        self.ok("mark", "a@x.example", "replied", now="2026-03-03T10:00:00Z")  # the same touch
+        self.ok("enroll", "a@x.example", "back", now="2026-03-20T10:00:00Z")
+        self.ok("send", now="2026-03-20T11:05:00Z")
+        self.ok("mark", "a@x.example", "replied", now="2026-03-21T09:00:00Z")
+        steps = {s["sequence"]: s for s in self.pipeline(now="2026-03-22T12:00:00Z")["steps"]}
+        self.assertEqual((steps["short"]["made"], steps["short"]["replies"]), (1, 1))
+        self.assertEqual((steps["back"]["made"], steps["back"]["replies"]), (1, 1))
+
+    def test_one_rep_is_one_row_of_missed_calls_however_the_leads_spell_them(self):
+        self.import_rows("calls", "a@x.example,Ann,Nina Grey,2026-03-02T10:00:00Z\n",
+                         now="2026-03-02T10:30:00Z")           # before the config names her
+        self.write_config("owners:\n  nina: { name: Nina Grey, email: nina@acme.example }\n")
+        self.import_rows("calls", "b@x.example,Bo,nina@acme.example,2026-03-02T10:00:00Z\n"
+                         "c@x.example,Cy,,2026-03-02T10:00:00Z\n", now="2026-03-02T10:35:00Z")
+        p = self.pipeline(now="2026-03-05T12:00:00Z")
+        self.assertEqual(p["missed_by_owner"], [{"owner": "nina", "missed": 2},
+                                                {"owner": None, "missed": 1}])
+        self.assertEqual(self.pipeline("--owner", "Nina Grey", now="2026-03-05T12:00:00Z")
+                         ["missed_by_owner"], [{"owner": "nina", "missed": 2}])
+
+    def test_a_misspelt_event_or_owner_is_named(self):
+        self.import_rows("calls", "a@x.example,Ann,,2026-03-02T10:00:00Z\n",
+                         now="2026-03-02T10:30:00Z")
+        r = self.ok("pipeline", "--event", "Exop", now="2026-03-05T12:00:00Z")
+        self.assertIn("no lead is from the event 'Exop'", r.err)
+        r = self.ok("pipeline", "--owner", "nobody", now="2026-03-05T12:00:00Z")
+        self.assertIn("no lead has the owner 'nobody'", r.err)
+        self.assertNotIn("check the name", self.ok("pipeline", "--event", "expo",
+                                                   now="2026-03-05T12:00:00Z").err)
+        for command in ("pipeline", "due", "leads"):
+            self.assertIn("--owner needs a name", self.fails(2, command, "--owner", "").err)
