@@ -7,11 +7,13 @@
 #include "followup/util.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* $XDG_VAR/followup/leaf, else $HOME/fallback/followup/leaf. NULL when neither is an
@@ -294,8 +296,21 @@ int stdout_is_tty(void)
 	return isatty(STDOUT_FILENO);
 }
 
+int cli_sequences_dir_missing(const struct cli *cli, const char *cmd)
+{
+	struct stat st;
+
+	if (stat(cli->sequences_dir, &st) == 0 || errno != ENOENT)
+		return 0;
+	error("%s%sno sequences directory %s (set it with --sequences, FOLLOWUP_SEQUENCES or"
+	      " 'sequences' in the config)", cmd ? cmd : "", cmd ? ": " : "", cli->sequences_dir);
+	return 1;
+}
+
 int cli_sequence_error(struct cli *cli, const char *name)
 {
+	if (cli_sequences_dir_missing(cli, NULL))
+		return FU_FAIL;
 	if (sequence_set_status(cli->sequences, name) == SEQUENCE_INVALID)
 		error("sequence '%s' is invalid and will not be used (run 'followup sequences"
 		      " check')", name);

@@ -71,6 +71,12 @@ static double share(long part, long whole)
 	return whole ? (double)part / (double)whole : 0.0;
 }
 
+/* JSON carries what a report would show: 0.3333, not 0.3333333333333333 (x >= 0). */
+static double rounded(double x, double scale)
+{
+	return (double)(long long)(x * scale + 0.5) / scale;
+}
+
 static void bar(double fraction, int width)
 {
 	int full = (int)(fraction * width + 0.5);
@@ -101,9 +107,11 @@ static cJSON *pipeline_json(const struct pipeline *p, const char *event, const c
 	cJSON_AddNumberToObject(speed, "touched", (double)p->touched);
 	cJSON_AddNumberToObject(speed, "never_touched", (double)p->never_touched);
 	cJSON_AddItemToObject(speed, "median_hours", p->median_hours < 0 ? cJSON_CreateNull() :
-			      cJSON_CreateNumber(p->median_hours));
-	cJSON_AddNumberToObject(speed, "within_24h", share(p->within_24h, p->enrolled));
-	cJSON_AddNumberToObject(speed, "within_48h", share(p->within_48h, p->enrolled));
+			      cJSON_CreateNumber(rounded(p->median_hours, 100)));
+	cJSON_AddNumberToObject(speed, "within_24h",
+				rounded(share(p->within_24h, p->enrolled), 1e4));
+	cJSON_AddNumberToObject(speed, "within_48h",
+				rounded(share(p->within_48h, p->enrolled), 1e4));
 	cJSON_AddItemToObject(o, "speed_to_lead", speed);
 	for (size_t i = 0; i < p->nsteps; i++) {
 		cJSON *s = cJSON_CreateObject();
@@ -111,7 +119,8 @@ static cJSON *pipeline_json(const struct pipeline *p, const char *event, const c
 		cJSON_AddStringToObject(s, "step", p->steps[i].step);
 		cJSON_AddNumberToObject(s, "made", (double)p->steps[i].made);
 		cJSON_AddNumberToObject(s, "replies", (double)p->steps[i].replies);
-		cJSON_AddNumberToObject(s, "reply_rate", share(p->steps[i].replies, p->steps[i].made));
+		cJSON_AddNumberToObject(s, "reply_rate",
+				rounded(share(p->steps[i].replies, p->steps[i].made), 1e4));
 		cJSON_AddItemToArray(steps, s);
 	}
 	cJSON_AddItemToObject(o, "steps", steps);

@@ -13,19 +13,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* The loader takes a missing directory for one with no sequences yet (so the other
- * commands can run); listing or checking it must say it is not there, not "0 sequences OK". */
-static int sequences_dir_missing(const struct cli *cli, const char *cmd)
-{
-	struct stat st;
-
-	if (stat(cli->sequences_dir, &st) == 0 || errno != ENOENT)
-		return 0;
-	error("%s: no sequences directory %s (set it with --sequences, FOLLOWUP_SEQUENCES or"
-	      " 'sequences' in the config)", cmd, cli->sequences_dir);
-	return 1;
-}
-
 /* A file that cannot be read is the work failing (1); bad content is invalid input (2). */
 static int check_status(int loaded, const struct sequence_set *set, const struct diag_list *d)
 {
@@ -54,7 +41,7 @@ static int check_files(struct cli *cli, int argc, char **argv)
 	if (argc > 0)
 		loaded = sequence_set_load_files((const char *const *)argv, (size_t)argc,
 						 cli->sequences, &set, &diags);
-	else if (sequences_dir_missing(cli, "sequences check"))
+	else if (cli_sequences_dir_missing(cli, "sequences check"))
 		return FU_FAIL;
 	else
 		loaded = sequence_set_load_dir(cli->sequences_dir, &set, &diags);
@@ -131,11 +118,12 @@ int cmd_sequences(int argc, char **argv, struct cli *cli)
 			return usage_error("sequences", "check takes files, not '%s'", argv[i]);
 	if (check)
 		return check_files(cli, argc - 2, argv + 2);
-	if (argc > 1 && !strcmp(argv[1], "--json"))
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json"))
+			return usage_error("sequences", "unexpected argument '%s'", argv[i]);
 		json = 1;
-	else if (argc > 1)
-		return usage_error("sequences", "unexpected argument '%s'", argv[1]);
-	if (sequences_dir_missing(cli, "sequences"))
+	}
+	if (cli_sequences_dir_missing(cli, "sequences"))
 		return FU_FAIL;
 	if (json) {
 		cJSON *array = cJSON_CreateArray();

@@ -140,6 +140,9 @@ int cmd_show(int argc, char **argv, struct cli *cli)
 			argc--, i--;
 		}
 	}
+	for (int i = 1; i < argc; i++)
+		if (argv[i][0] == '-' && argv[i][1])    /* no lead is named "-x" */
+			return usage_error("show", "unknown option '%s'", argv[i]);
 	if (argc != 2)
 		return usage_error("show", "expected one LEAD");
 	found = store_lead_find(cli->store, argv[1], &l);

@@ -60,7 +60,8 @@ static void print_usage(FILE *out)
 	      "  --sequences DIR   the sequence files (FOLLOWUP_SEQUENCES)\n"
 	      "  --now TIME        pretend it is TIME (FOLLOWUP_NOW)\n"
 	      "  --quiet           no progress or warnings, for cron\n"
-	      "  --verbose         say more (SMTP dialogue, without credentials)\n\n"
+	      "  --verbose         say more (SMTP dialogue, without credentials)\n"
+	      "  --help, --version this text; the version\n\n"
 	      "'followup COMMAND --help' tells more. Exit status: 0 ok, 1 the work failed,\n"
 	      "2 usage or invalid input.\n", out);
 }
@@ -217,12 +218,13 @@ int main(int argc, char **argv)
 	argc -= first;
 	argv += first;
 	optind = 0;     /* each command parses its own options from its argv */
-	if (cli.now_opt && (status = parse_time_option(&cli, "--now", cli.now_opt, &cli.now)))
-		goto out;
-	if (!cli.now_opt)
-		cli.now = time(NULL);
-	cli.what_if = cli.now > time(NULL);
-	if (!wants_help(argc, argv)) {
+	if (!wants_help(argc, argv)) {       /* a bad FOLLOWUP_NOW does not hide the help */
+		if (cli.now_opt &&
+		    (status = parse_time_option(&cli, "--now", cli.now_opt, &cli.now)))
+			goto out;
+		if (!cli.now_opt)
+			cli.now = time(NULL);
+		cli.what_if = cli.now > time(NULL);
 		if ((cmd->needs & NEED_STORE) && (status = cli_store(&cli, 0)))
 			goto out;
 		if ((cmd->needs & NEED_SEQUENCES) && (status = cli_sequences(&cli)))

@@ -529,6 +529,12 @@ static char *read_whole(const char *path, size_t *len, struct diag_list *d)
 		if (sb.len > MAX_FILE_SIZE)
 			break;
 	}
+	if (ferror(f)) {                /* a directory opens, and fails here */
+		diag_add(d, path, 1, 1, "cannot read: %s", strerror(errno));
+		fclose(f);
+		strbuf_release(&sb);
+		return NULL;
+	}
 	fclose(f);
 	if (sb.len > MAX_FILE_SIZE) {
 		diag_add(d, path, 1, 1, "over 1 MB: not a sequence file");

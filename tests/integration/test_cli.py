@@ -166,6 +166,24 @@ class Cli(FollowupTest):
         r = self.fails(1, "leads")
         self.assertIn("followup init", r.err)
 
+    def test_small_usage_slips_get_the_right_message(self):
+        r = self.run_followup("due", "--help", env=self.env(FOLLOWUP_NOW="garbage"))
+        self.assertEqual(r.code, 0, r)
+        self.assertIn("usage: followup due", r.out)
+        self.ok("init")
+        r = self.fails(1, "sequences", "check", self.seqdir)
+        self.assertIn("cannot read: Is a directory", r.err + r.out)
+        self.assertIn("unexpected argument 'extra'",
+                      self.fails(2, "sequences", "--json", "extra").err)
+        self.assertIn("unknown option '--bogus'", self.fails(2, "show", "1", "--bogus").err)
+        missing = os.path.join(self.dir, "no-such-dir")
+        csv = self.write("a.csv", "Email\na@x.example\n")
+        for args in (["plan", "event-followup"], ["import", csv]):
+            r = self.run_followup(*args, env=self.env(FOLLOWUP_SEQUENCES=missing))
+            self.assertEqual(r.code, 1, r)
+            self.assertIn(f"no sequences directory {missing}", r.err)
+        self.assertIn("--version", self.ok("--help").out)
+
     def test_another_programs_database_is_never_made_a_store(self):
         other = os.path.join(self.dir, "crm.db")
         subprocess.run(["sqlite3", other, "CREATE TABLE contacts(email)"], check=True)

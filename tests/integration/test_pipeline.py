@@ -56,13 +56,13 @@ class Pipeline(FollowupTest):
         self.assertEqual(p["touches"], {"due_now": 4, "overdue": 2, "in_doubt": 0})
         speed = p["speed_to_lead"]
         self.assertEqual((speed["enrolled"], speed["touched"], speed["never_touched"]), (6, 6, 0))
-        self.assertAlmostEqual(speed["median_hours"], 61.5833, places=3)
+        self.assertEqual(speed["median_hours"], 61.58)
         self.assertEqual(speed["within_24h"], 0)
-        self.assertAlmostEqual(speed["within_48h"], 2 / 6)
+        self.assertEqual(speed["within_48h"], 0.3333)
         steps = {(s["sequence"], s["step"]): s for s in p["steps"]}
         self.assertEqual((steps["t", "recap"]["made"], steps["t", "recap"]["replies"]), (6, 1))
         self.assertEqual((steps["t", "value"]["made"], steps["t", "value"]["replies"]), (3, 1))
-        self.assertAlmostEqual(steps["t", "value"]["reply_rate"], 1 / 3)
+        self.assertEqual(steps["t", "value"]["reply_rate"], 0.3333)
         self.assertEqual(p["missed_by_owner"], [{"owner": "dana", "missed": 1},
                                                 {"owner": "sam", "missed": 1}])
 
