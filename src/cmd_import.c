@@ -88,6 +88,8 @@ struct import {
 	size_t columns;                    /* of the header of the file being read */
 	int show_progress;
 	int any_suppressions;   /* whether the store has opted-out addresses at all */
+	long owners_kept;       /* known leads whose row named another owner */
+	char *owner_kept;       /* the first of them, for the warning */
 };
 
 static int parse_options(int argc, char **argv, struct import_options *o, int *first)
@@ -534,6 +536,19 @@ static int note_event_met(struct import *im, int64_t lead_id, const char *event)
  * the row is a new contact, anchored at this scan (the lead keeps its earliest contact
  * time, but a re-scan at a later event starts the sequence from that event); a lead
  * imported with --no-enroll joins the first import that enrols. */
+/* A known lead keeps its owner (a repeat only fills empty fields). A row naming another
+ * rep would have that rep expect the lead in their `due`: the summary says it did not. */
+static void note_owner_kept(struct import *im, const struct lead *stored,
+			    const struct lead *row)
+{
+	if (str_empty(row->owner) || str_empty(stored->owner) ||
+	    !strcasecmp(row->owner, cli_owner_names(im->cli, stored->owner).key))
+		return;
+	if (!im->owners_kept++)
+		im->owner_kept = xasprintf("%s stays '%s', the row says '%s'", stored->email,
+					   stored->owner, row->owner);
+}
+
 static int enrol_known_lead(struct import *im, const struct lead *row, int64_t lead_id,
 			    enum merge_result result, int earlier, int scanned)
 {
@@ -544,6 +559,7 @@ static int enrol_known_lead(struct import *im, const struct lead *row, int64_t l
 
 	if (store_lead_get(store, lead_id, &stored) != 1)
 		return -1;
+	note_owner_kept(im, &stored, row);
 	if (row_opts_out(row) && !status_never_emails(stored.status)) {
 		/* This row opts the lead out: its follow-up stops here, as with `optout`. */
 		ret = withdraw_enrolment(im, &stored, row, result);
@@ -1255,7 +1271,11 @@ int cmd_import(int argc, char **argv, struct cli *cli)
 		status = FU_FAIL;
 	if (!status)
 		print_summary(&im);
+	if (!status && im.owners_kept)
+		warning("%ld known lead%s kept the owner they had, not the file's (%s)",
+			im.owners_kept, im.owners_kept == 1 ? "" : "s", im.owner_kept);
 out:
+	free(im.owner_kept);
 	if (rejects_close(&im, status == FU_OK && !opt.dry_run) && !status)
 		status = FU_FAIL;
 out_options:

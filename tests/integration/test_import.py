@@ -204,6 +204,17 @@ class ImportSamples(FollowupTest):
                          ("Ann[31m", "Lee", "Expo West"))     # the escape and the bell are gone
         self.assertEqual(lead["extra"], '{"Event":"Expo East"}')   # the row's own event is kept
 
+    def test_a_known_lead_keeps_its_owner_and_the_import_says_so(self):
+        self.import_json(self.write("o1.csv", "Email,Owner\nw@x.example,pat\nb@x.example,dana\n"))
+        r = self.ok("import", self.write("o2.csv", "Email,Owner\nw@x.example,lee\n"
+                                         "b@x.example,DANA\nn@x.example,lee\n"))
+        self.assertIn("1 known lead kept the owner they had, not the file's"
+                      " (w@x.example stays 'pat', the row says 'lee')", r.err)
+        self.assertEqual(self.sql("SELECT owner FROM leads ORDER BY id"),
+                         [{"owner": "pat"}, {"owner": "dana"}, {"owner": "lee"}])
+        again = self.ok("import", self.write("o3.csv", "Email,Owner\nb@x.example,dana\n"))
+        self.assertNotIn("kept the owner", again.err)
+
     def test_c1_controls_and_controls_in_headers_never_reach_the_terminal(self):
         # U+009B is CSI and U+009D OSC to a terminal that reads 8-bit controls (xterm).
         csv = ("Email,Name,Company,[31mTag,Tab\tHead\n"
