@@ -1,11 +1,12 @@
 # bash completion for followup                                   -*- shell-script -*-
 
-# The sequences followup itself would use: its config's directory, FOLLOWUP_SEQUENCES
-# or the installed ones, with the names the files give.
+# The sequences followup itself would use: the --sequences or --config already typed,
+# else its config's directory, FOLLOWUP_SEQUENCES or the installed ones, with the names
+# the files give.
 _followup_sequences()
 {
-    followup sequences --json 2>/dev/null | grep -o '"name":"[^"]*"' |
-        sed 's/^"name":"//; s/"$//'
+    followup "${_followup_globals[@]}" sequences --json 2>/dev/null |
+        grep -o '"name":"[^"]*"' | sed 's/^"name":"//; s/"$//'
 }
 
 _followup()
@@ -19,11 +20,23 @@ _followup()
 
     # Find the command: the first word that is not a global option or its value.
     local i cmd="" cmd_index=0
+    _followup_globals=()
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
-            --db | --config | --sequences | --now) ((i++)) ;;
+            --config | --sequences) _followup_globals+=("${words[i]}" "${words[i + 1]}"); ((i++)) ;;
+            --db | --now) ((i++)) ;;
             -*) ;;
             *) cmd=${words[i]}; cmd_index=$i; break ;;
+        esac
+    done
+    # The command's arguments before this word, without its options and their values.
+    local nargs=0
+    for ((i = cmd_index + 1; cmd_index && i < cword; i++)); do
+        case ${words[i]} in
+            --note | --from | --event | --owner | --map | --timezone | --until | --channel | \
+            --date-format | --rejects | --sequence | --status | --limit) ((i++)) ;;
+            -*) ;;
+            *) ((nargs++)) ;;
         esac
     done
 
@@ -46,7 +59,7 @@ _followup()
         return
     fi
 
-    local nargs=$((cword - cmd_index - 1)) opts="--help"
+    local opts="--help"
     case $cmd in
         import) opts+=" --event --sequence --no-enroll --owner --map --date-format --timezone --rejects --dry-run --json" ;;
         leads) opts+=" --status --owner --event --json" ;;

@@ -231,6 +231,30 @@ class Cli(FollowupTest):
                            capture_output=True, text=True, env=env)
         self.assertEqual(sorted(r.stdout.split()), ["event-followup", "reactivation", "spring-promo"])
 
+    def complete(self, line):
+        """What the completion offers for the last word of line, as bash would ask."""
+        library = "/usr/share/bash-completion/bash_completion"
+        if not os.path.exists(library):
+            self.skipTest("bash-completion is not installed")
+        completion = os.path.join(ROOT, "doc", "followup.bash")
+        script = (f"source {library}; source {completion}; read -ra COMP_WORDS <<< \"$LINE\";"
+                  ' [[ $LINE == *" " ]] && COMP_WORDS+=(""); COMP_CWORD=$((${#COMP_WORDS[@]} - 1));'
+                  ' COMP_LINE=$LINE; COMP_POINT=${#LINE}; _followup; echo "${COMPREPLY[@]}"')
+        env = self.env(PATH=os.path.dirname(BIN) + ":" + os.environ["PATH"], LINE=line)
+        return subprocess.run(["bash", "-c", script], capture_output=True, text=True,
+                              env=env).stdout.split()
+
+    def test_completion_counts_arguments_past_options(self):
+        self.ok("init")
+        self.assertEqual(self.complete("followup mark --note x 12 "),
+                         ["replied", "converted", "lost"])
+        other = os.path.join(self.dir, "other")
+        os.mkdir(other)
+        with open(os.path.join(other, "solo.yaml"), "w") as f:
+            f.write("steps:\n  - { id: a, after: 1d, channel: task, task: Call }\n")
+        self.assertEqual(self.complete(f"followup --sequences {other} enroll --from today 12 "),
+                         ["solo"])
+
     def write_sequence_file(self, name, text):
         with open(os.path.join(self.seqdir, name), "w") as f:
             f.write(text)
