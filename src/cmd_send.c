@@ -790,7 +790,7 @@ int cmd_resolve(int argc, char **argv, struct cli *cli)
 		"Message-ID), 'retry' to send it on the next run.\n\n"
 		"example: followup resolve 1042 sent\n";
 	struct engine e = { cli->store, cli->sequences, &cli->config, cli->now };
-	struct touch t;
+	struct touch t, after = { 0 };
 	char *end;
 	long long id;
 	int found, status = FU_OK;
@@ -820,7 +820,8 @@ int cmd_resolve(int argc, char **argv, struct cli *cli)
 		if (engine_close_touch(&e, &t, "sent", t.done_at ? t.done_at : cli->now,
 				       "resolved as sent"))
 			status = FU_FAIL;
-	} else if (store_touch_retry_later(cli->store, t.id, cli->now, "resolved: retry")) {
+	} else if (store_touch_retry_later(cli->store, t.id, cli->now, "resolved: retry") ||
+		   store_touch_get(cli->store, id, &after) != 1) {
 		status = FU_FAIL;
 	}
 	touch_release(&t);
@@ -828,7 +829,11 @@ int cmd_resolve(int argc, char **argv, struct cli *cli)
 		store_rollback(cli->store);
 	else if (store_commit(cli->store))
 		status = FU_FAIL;
-	if (!status && !cli->quiet)
+	/* The lead replied, was marked lost or opted out while the touch was in doubt. */
+	if (!status && after.state && !strcmp(after.state, "cancelled"))
+		printf("touch %lld: cancelled, not retried: its sequence has stopped\n", id);
+	else if (!status && !cli->quiet)
 		printf("touch %lld: %s\n", id, argv[2]);
+	touch_release(&after);
 	return status;
 }

@@ -22,7 +22,7 @@
 #include <wchar.h>
 #include <wctype.h>
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 /* The statuses that are never emailed again, as status_never_emails() (engine.c) says. */
 #define NEVER_EMAILED "'unsubscribed', 'bounced'"
 #define BUSY_TIMEOUT_MS 5000
@@ -507,6 +507,16 @@ static const char *const schema_v3_due_index =
 	"CREATE INDEX touches_due ON touches(due_at, id, lead_id, enrolment_id, step, channel,"
 	" state, retry_at) WHERE state = 'pending';";
 
+/* Schema 4 mends what earlier versions stored: a claim's sender as the config spelt it
+ * (per_day now counts one mailbox by its lower-case spelling, and would not count those),
+ * and touches made pending again after their sequence had stopped (a `mark lost` while
+ * the touch was being sent), which are cancelled as of that stop. */
+static const char *const schema_v4_mends =
+	"UPDATE touches SET sender = lower(sender) WHERE sender <> lower(sender);"
+	"UPDATE touches SET state = 'cancelled', done_at = e.ended_at FROM enrolments e"
+	" WHERE e.id = touches.enrolment_id AND e.state <> 'active'"
+	" AND touches.state = 'pending';";
+
 /* Brings the schema up to SCHEMA_VERSION in one transaction. */
 static int migrate(struct store *s)
 {
@@ -528,6 +538,8 @@ static int migrate(struct store *s)
 	if (version < 2 && fold_stored_emails(s))
 		goto fail;
 	if (version < 3 && exec(s, schema_v3_due_index, "cannot migrate the store"))
+		goto fail;
+	if (version < 4 && exec(s, schema_v4_mends, "cannot migrate the store"))
 		goto fail;
 	if (exec(s, "PRAGMA user_version = " STRINGIFY(SCHEMA_VERSION),
 		 "cannot record the schema version") ||
@@ -1625,9 +1637,9 @@ int store_sending_to_in_doubt(struct store *s, time_t now)
 int store_touch_claim(struct store *s, int64_t id, const char *message_id,
 		      const char *subject, const char *sender, time_t now)
 {
-	/* Claimable only while pending and while the lead may still be written to: never
-	 * after a reply, an opt-out or a bounce (a converted or lost lead still has a
-	 * pending touch only when its sequence's stop_on lets it go on). */
+	/* Claimable only while pending, while the lead may still be written to (never after
+	 * a reply, an opt-out or a bounce) and while its sequence runs (a converted or lost
+	 * lead still has a pending touch only when its sequence's stop_on lets it go on). */
 	sqlite3_stmt *st = stmt(s, ST_CLAIM,
 		"UPDATE touches SET state = 'sending', message_id = ?, subject = ?, sender = lower(?),"
 		" done_at = ?, attempts = attempts + 1"
@@ -1635,7 +1647,9 @@ int store_touch_claim(struct store *s, int64_t id, const char *message_id,
 		"  WHERE l.id = touches.lead_id AND l.consent = 1"
 		"  AND l.status NOT IN ('replied', " NEVER_EMAILED "))"
 		" AND NOT EXISTS (SELECT 1 FROM suppressions x, leads l"
-		"  WHERE l.id = touches.lead_id AND x.email = l.email)");
+		"  WHERE l.id = touches.lead_id AND x.email = l.email)"
+		" AND EXISTS (SELECT 1 FROM enrolments e WHERE e.id = touches.enrolment_id"
+		"  AND e.state = 'active')");
 	int claimed;
 
 	/* The claim must be on disk before the transfer starts: never inside a caller's
@@ -1680,12 +1694,21 @@ int store_lock_sender(struct store *s)
 	return 1;
 }
 
+/* A touch given back (not sent, or to be tried again) is pending again only while its
+ * enrolment runs: a `mark lost` or an opt-out while it was being sent stopped the
+ * sequence, and cancelled it then but for this touch. It is cancelled as of that stop. */
+#define PENDING_UNLESS_STOPPED \
+	" state = CASE WHEN e.state = 'active' THEN 'pending' ELSE 'cancelled' END," \
+	" done_at = CASE WHEN e.state = 'active' THEN NULL ELSE e.ended_at END" \
+	" FROM (SELECT state, ended_at FROM enrolments WHERE id =" \
+	"  (SELECT enrolment_id FROM touches WHERE id = ?1)) e"
+
 int store_touch_unclaim(struct store *s, int64_t id)
 {
 	sqlite3_stmt *st = stmt(s, ST_UNCLAIM,
-		"UPDATE touches SET state = 'pending', message_id = NULL, subject = NULL,"
-		" sender = NULL, done_at = NULL, attempts = max(attempts - 1, 0)"
-		" WHERE id = ? AND state = 'sending'");
+		"UPDATE touches SET message_id = NULL, subject = NULL, sender = NULL,"
+		" attempts = max(attempts - 1, 0)," PENDING_UNLESS_STOPPED
+		" WHERE id = ?1 AND touches.state = 'sending'");
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
@@ -1695,13 +1718,13 @@ int store_touch_unclaim(struct store *s, int64_t id)
 int store_touch_retry_later(struct store *s, int64_t id, time_t retry_at, const char *why)
 {
 	sqlite3_stmt *st = stmt(s, ST_RETRY,
-		"UPDATE touches SET state = 'pending', retry_at = ?, note = ?, message_id = NULL,"
-		" done_at = NULL WHERE id = ? AND state IN ('sending', 'in_doubt')");
+		"UPDATE touches SET retry_at = ?2, note = ?3, message_id = NULL,"
+		PENDING_UNLESS_STOPPED " WHERE id = ?1 AND touches.state IN ('sending', 'in_doubt')");
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, retry_at);
-	bind_text(st, 2, why);
-	sqlite3_bind_int64(st, 3, id);
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, retry_at);
+	bind_text(st, 3, why);
 	return run(s, st, "cannot update a touch");
 }
 

@@ -254,7 +254,7 @@ class ImportSamples(FollowupTest):
         summary = self.import_json(self.write("z2.csv", "Email\nzoë@x.example\nmaría@x.example\n"))
         self.assertEqual((summary["updated"], summary["imported"], summary["suppressed"]),
                          (1, 1, 1))
-        self.assertEqual(self.sql("PRAGMA user_version"), [{"user_version": 3}])
+        self.assertEqual(self.sql("PRAGMA user_version"), [{"user_version": 4}])
 
     def test_a_schema_2_store_gets_the_covering_due_index_and_lists_the_same(self):
         self.import_json(self.write("d.csv", "Email,First Name\na@x.example,Ann\n"
@@ -265,7 +265,7 @@ class ImportSamples(FollowupTest):
                         " PRAGMA user_version = 2"], check=True)
         self.assertEqual(self.ok("due", "--json", now="2030-01-01T12:00:00Z").json(), listed)
         self.assertEqual(len(listed), 3)
-        self.assertEqual(self.sql("PRAGMA user_version"), [{"user_version": 3}])
+        self.assertEqual(self.sql("PRAGMA user_version"), [{"user_version": 4}])
         columns = [r["name"] for r in self.sql("PRAGMA index_info(touches_due)")]
         self.assertEqual(columns, ["due_at", "id", "lead_id", "enrolment_id", "step",
                                    "channel", "state", "retry_at"])
@@ -276,6 +276,20 @@ class ImportSamples(FollowupTest):
                        check=True)
         self.assertEqual(len(self.ok("due", "--json", now="2030-01-01T12:00:00Z").json()), 1)
         self.assertEqual(len(self.sql("PRAGMA index_info(touches_due)")), 8)
+
+    def test_a_schema_3_store_has_its_senders_and_stopped_touches_mended(self):
+        self.import_json(self.write("d.csv", "Email\na@x.example\nb@x.example\n"))
+        # As a version before 4 left them: a claim's sender as the config spelt it, and a
+        # touch given back as pending after `mark lost` stopped its sequence.
+        subprocess.run(["sqlite3", self.db,
+                        "UPDATE touches SET state = 'sent', sender = 'Alex@ACME.example',"
+                        " done_at = 1 WHERE lead_id = 1;"
+                        " UPDATE enrolments SET state = 'stopped', ended_at = 7 WHERE lead_id = 2;"
+                        " PRAGMA user_version = 3"], check=True)
+        self.assertEqual(len(self.ok("due", "--json", now="2030-01-01T12:00:00Z").json()), 0)
+        self.assertEqual(self.sql("SELECT state, sender, done_at FROM touches ORDER BY id"),
+                         [{"state": "sent", "sender": "alex@acme.example", "done_at": 1},
+                          {"state": "cancelled", "sender": None, "done_at": 7}])
 
     def test_a_lead_in_two_files_of_one_import_is_a_duplicate(self):
         f1 = self.write("f1.csv", "Email\na@x.example\nb@x.example\n")

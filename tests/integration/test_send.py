@@ -579,6 +579,23 @@ class Killed(SendBase):
         self.assertEqual(self.ok("--quiet", "send", now="2026-03-09T13:30:00Z").err, "")
 
 
+    def test_a_lead_marked_lost_while_in_doubt_is_never_retried(self):
+        fresh = self.kill_mid_send()
+        self.send("2026-03-09T13:10:00Z")
+        [doubt] = self.sql("SELECT t.id, l.email FROM touches t JOIN leads l"
+                           " ON l.id = t.lead_id WHERE t.state = 'in_doubt'")
+        self.ok("mark", doubt["email"], "lost", now="2026-03-09T13:11:00Z")
+        r = self.ok("resolve", str(doubt["id"]), "retry", now="2026-03-09T13:12:00Z")
+        self.assertIn("cancelled, not retried: its sequence has stopped", r.out)
+        self.send("2026-03-09T13:20:00Z")
+        self.send("2026-03-12T14:00:00Z")
+        self.assertNotIn(doubt["email"], [m.rcpt_tos[0] for m in fresh.messages()])
+        self.assertEqual(self.sql(f"SELECT state FROM touches WHERE id = {doubt['id']}"),
+                         [{"state": "cancelled"}])
+        self.assertNotIn(doubt["id"], [d["touch_id"] for d in self.ok(
+            "due", "--json", now="2026-03-12T14:00:00Z").json()])
+
+
 class Concurrent(SendBase):
     def test_send_while_another_sends_prints_its_json(self):
         self.import_csv(self.lead_rows(2))
