@@ -88,6 +88,7 @@ struct import {
 	size_t columns;                    /* of the header of the file being read */
 	int show_progress;
 	int any_suppressions;   /* whether the store has opted-out addresses at all */
+	off_t stdin_start;      /* where stdin, copied to a file if a pipe, starts */
 	long owners_kept;       /* known leads whose row named another owner */
 	char *owner_kept;       /* the first of them, for the warning */
 };
@@ -817,12 +818,8 @@ static int import_file(struct import *im, const char *file, int *changed)
 	int64_t import_id;
 	int file_changed = 0, rc, status = FU_FAIL, title_lines;
 	long first_converted;
-	off_t stdin_start = 0;
 
-	if (!strcmp(file, "-") && im->opt->date_order == DATE_ORDER_AUTO &&
-	    rewindable_stdin(&stdin_start))
-		return FU_FAIL;
-	order = guess_date_order(file, im->opt, stdin_start);
+	order = guess_date_order(file, im->opt, im->stdin_start);
 	im->rejects_of_file = NULL;
 	im->file_rejects = (struct file_rejects){ 0, 0, NULL };
 	if ((rc = csv_open(&csv, file, &err))) {
@@ -1250,6 +1247,13 @@ int cmd_import(int argc, char **argv, struct cli *cli)
 	if ((status = rejects_open(&im, argv + first, argc - first)))
 		goto out;
 	im.any_suppressions = store_has_suppressions(cli->store);
+	/* A pipe is read to its end before the transaction takes the write lock: an
+	 * `import -` waiting on a slow producer, or on a terminal, must not stop a send. */
+	for (int i = first; i < argc; i++)
+		if (!strcmp(argv[i], "-") && rewindable_stdin(&im.stdin_start)) {
+			status = FU_FAIL;
+			goto out;
+		}
 	/* The tick runs inside the import's transaction, so that a dry run or a failed
 	 * import leaves the store exactly as it was; it runs again at the end, so that
 	 * touches of old scans that are already past their close time are closed now,

@@ -426,6 +426,19 @@ class ImportSamples(FollowupTest):
         self.assertEqual(self.sql("SELECT date(contact_at, 'unixepoch') AS d FROM leads"
                                   " ORDER BY id"), [{"d": "2025-04-03"}, {"d": "2025-04-13"}])
 
+    def test_an_import_waiting_on_stdin_does_not_lock_the_store(self):
+        self.ok("import", self.write("a.csv", "Email\na@x.example\n"))
+        waiting = subprocess.Popen([BIN, "import", "--date-format", "dmy", "-"], env=self.env(),
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        self.addCleanup(waiting.kill)
+        time.sleep(0.5)         # long enough to take the lock, were it taken before EOF
+        r = self.run_followup("mark", "a@x.example", "lost", timeout=20)
+        self.assertEqual(r.code, 0, r)          # not "locked" after 5 s
+        out, err = waiting.communicate("Email\nb@x.example\n", timeout=20)
+        self.assertEqual(waiting.returncode, 0, err)
+        self.assertIn("1 imported", out)
+
     def test_map_and_stdin(self):
         csv = "Correo,Nombre\nana@x.example,Ana\n"
         r = self.ok("import", "--json", "--map", "Correo=email", "--map", "Nombre=first_name",
