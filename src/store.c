@@ -618,6 +618,14 @@ int store_open(struct store **out, const char *path, int flags)
 		db_error(s, "cannot open the store");
 		goto fail;
 	}
+	/* SQLite opens a file it may not write read-only, and fails at the first write: a
+	 * `due` works until the day a touch is to be closed. Said at once instead. */
+	if (!(flags & STORE_READONLY) && sqlite3_db_readonly(s->db, "main") == 1) {
+		error("%s: the store is read-only to you, and every command writes it (even"
+		      " `due` closes touches as time passes): run followup as the store's owner",
+		      path);
+		goto fail;
+	}
 	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(s->db, 1);
 	if (check_is_store(s, flags & STORE_CREATE))

@@ -184,6 +184,24 @@ class Cli(FollowupTest):
             self.assertIn(f"no sequences directory {missing}", r.err)
         self.assertIn("--version", self.ok("--help").out)
 
+    def test_a_store_read_only_to_the_user_is_named_at_once(self):
+        self.ok("init")
+        self.ok("import", self.write("a.csv", "Email\na@x.example\n"), now="2026-03-02T10:00:00Z")
+        os.chmod(self.db, 0o644)
+        command = [BIN, "--now", "2026-03-20T10:00:00Z", "due"]
+        if os.geteuid() == 0:   # root writes anything: run as nobody, who may read it all
+            for root, dirs, files in os.walk(self.dir):
+                os.chmod(root, 0o755)
+                for name in files:
+                    os.chmod(os.path.join(root, name), 0o644)
+            os.chmod(self.dir, 0o777)       # the -wal and -shm files are created beside it
+            command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] + command
+        else:
+            os.chmod(self.db, 0o444)
+        r = subprocess.run(command, env=self.env(), capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("the store is read-only to you", r.stderr)
+
     def test_another_programs_database_is_never_made_a_store(self):
         other = os.path.join(self.dir, "crm.db")
         subprocess.run(["sqlite3", other, "CREATE TABLE contacts(email)"], check=True)
