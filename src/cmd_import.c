@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -645,6 +646,34 @@ out:
 	return ret;
 }
 
+/* --- interruption --------------------------------------------------------------------- */
+
+static volatile sig_atomic_t progress_shown;
+
+/* Ctrl-C or a kill during the import: the transaction never commits, so the store is as
+ * it was. Said so (with write, which a signal handler may call), then the signal does
+ * what it would have done, for the shell's exit status. */
+static void on_interrupt(int sig)
+{
+	static const char clear_line[] = "\r\033[K";
+	static const char said[] = "followup: import interrupted: nothing was imported,"
+				   " the store is as it was\n";
+
+	if (progress_shown && write(STDERR_FILENO, clear_line, sizeof(clear_line) - 1) < 0)
+		_exit(128 + sig);
+	if (write(STDERR_FILENO, said, sizeof(said) - 1) < 0)
+		_exit(128 + sig);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void on_interrupts(void (*handler)(int))
+{
+	signal(SIGINT, handler);
+	signal(SIGTERM, handler);
+	signal(SIGHUP, handler);
+}
+
 /* --- one file -------------------------------------------------------------------------- */
 
 static void show_progress(struct import *im, const char *file, const struct csv_reader *csv,
@@ -1263,12 +1292,15 @@ int cmd_import(int argc, char **argv, struct cli *cli)
 		store_rollback(cli->store);
 		goto out;
 	}
+	progress_shown = im.show_progress;
+	on_interrupts(on_interrupt);
 	for (int i = first; i < argc && status == FU_OK; i++) {
 		im.ordinal = i - first + 1;
 		status = import_file(&im, argv[i], &changed);
 	}
 	if (!status && engine_tick(&im.engine))
 		status = FU_FAIL;
+	on_interrupts(SIG_DFL);         /* from here on it may have landed */
 	if (status || opt.dry_run)
 		store_rollback(cli->store);
 	else if (store_commit(cli->store))

@@ -772,23 +772,34 @@ class ImportBadInput(FollowupTest):
             locker.wait()
         self.assertStoreUnchanged()
 
-    def test_killed_import_leaves_store_unchanged(self):
+    def interrupt_a_big_import(self, sig):
+        """Sends sig to an import of 400,000 rows once it has written into the WAL
+        (mid-transaction), or after 3 s; returns what it printed on stderr."""
         path = os.path.join(self.dir, "huge.csv")
         with open(path, "w") as f:
             f.write("Email,First Name,Company\n")
             for i in range(400000):
                 f.write(f"user{i}@big.example,User{i},Company {i % 97}\n")
         proc = subprocess.Popen([BIN, "import", path], env=self.env(),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        # Kill it once it has written into the WAL (mid-transaction), or after 3 s.
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         wal = self.db + "-wal"
         deadline = time.time() + 3
         while time.time() < deadline and proc.poll() is None:
             if os.path.exists(wal) and os.path.getsize(wal) > 1 << 20:
                 break
             time.sleep(0.01)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        proc.send_signal(sig)
+        err = proc.communicate()[1]
+        self.assertEqual(proc.returncode, -sig)
+        return err
+
+    def test_ctrl_c_says_nothing_was_imported(self):
+        err = self.interrupt_a_big_import(signal.SIGINT)
+        self.assertIn("import interrupted: nothing was imported, the store is as it was", err)
+        self.assertStoreUnchanged()
+
+    def test_killed_import_leaves_store_unchanged(self):
+        self.interrupt_a_big_import(signal.SIGKILL)
         self.assertStoreUnchanged()
         self.assertEqual(self.sql("SELECT count(*) AS n FROM leads WHERE email LIKE '%big.example'"),
                          [{"n": 0}])
