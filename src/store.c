@@ -660,6 +660,38 @@ void store_close(struct store *s)
 	free(s);
 }
 
+int store_use_private_copy(struct store *s)
+{
+	sqlite3 *copy = NULL;
+	sqlite3_backup *backup;
+	int rc;
+
+	if (s->depth)
+		return error("%s: internal error: a copy inside a transaction", s->path);
+	if (sqlite3_open_v2(":memory:", &copy, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		sqlite3_close(copy);
+		return error("%s: cannot make a copy of the store in memory", s->path);
+	}
+	backup = sqlite3_backup_init(copy, "main", s->db, "main");
+	rc = backup ? sqlite3_backup_step(backup, -1) : sqlite3_errcode(copy);
+	sqlite3_backup_finish(backup);
+	if (rc != SQLITE_DONE) {
+		int ret = rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? db_error(s, "cannot copy the store")
+			: error("%s: cannot copy the store: %s", s->path, sqlite3_errstr(rc));
+		sqlite3_close(copy);
+		return ret;
+	}
+	for (int i = 0; i < ST_COUNT; i++) {    /* they belong to the file's connection */
+		sqlite3_finalize(s->stmts[i]);
+		s->stmts[i] = NULL;
+	}
+	sqlite3_close(s->db);
+	s->db = copy;
+	sqlite3_extended_result_codes(s->db, 1);
+	return 0;
+}
+
 const char *store_path(const struct store *s)
 {
 	return s->path;

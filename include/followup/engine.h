@@ -65,9 +65,9 @@ int status_never_emails(const char *status);
 int engine_tick(struct engine *e);
 
 /* The same for a command that only reads: with keep the tick is committed as usual;
- * without (a dry run, a "what if" --now) it stays in a transaction that
- * engine_view_end() rolls back, so that the command shows the store as of e->now and
- * leaves it as it was. */
+ * without (a dry run, a "what if" --now) it is made on a private copy of the store
+ * (store_use_private_copy), so that the command shows the store as of e->now and leaves
+ * it as it was, locking nobody out. */
 int engine_view_begin(struct engine *e, int keep);
 void engine_view_end(struct engine *e);
 

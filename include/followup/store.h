@@ -65,6 +65,9 @@ enum store_open_flags {
 int store_open(struct store **out, const char *path, int flags);
 void store_close(struct store *s);
 const char *store_path(const struct store *s);
+/* From here on, works on a copy of the store in memory: what it writes is gone when the
+ * store closes, and it holds no lock on the file meanwhile (a "what if" view). */
+int store_use_private_copy(struct store *s);
 
 /* Write transactions (BEGIN IMMEDIATE: the write lock is taken at once). They nest: a
  * begin/commit pair inside an open transaction joins it and commits with it, so that a

@@ -2,6 +2,7 @@
 import os
 import shutil
 import subprocess
+import time
 
 from helpers import BIN, ROOT, FollowupTest
 
@@ -183,6 +184,24 @@ class Cli(FollowupTest):
             self.assertEqual(r.code, 1, r)
             self.assertIn(f"no sequences directory {missing}", r.err)
         self.assertIn("--version", self.ok("--help").out)
+
+    def test_a_what_if_view_locks_nobody_out_and_changes_nothing(self):
+        self.ok("init")
+        rows = "".join(f"lead{i}@x.example,Lead{i},Company {i}\n" for i in range(2000))
+        self.ok("import", self.write("a.csv", "Email,First Name,Company\n" + rows))
+        before = self.sql("SELECT id, state, due_at FROM touches ORDER BY id")
+        # More than a pipe holds: the view waits, mid-listing, for a reader.
+        view = subprocess.Popen([BIN, "--now", "+20d", "due"], env=self.env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(view.kill)
+        time.sleep(1)
+        r = self.run_followup("mark", "lead7@x.example", "lost", timeout=20)
+        self.assertEqual(r.code, 0, r)                  # not "locked" after 5 s
+        out, err = view.communicate(timeout=60)
+        self.assertEqual(view.returncode, 0, err)
+        self.assertIn("Lead1999", out)
+        after = self.sql("SELECT id, state, due_at FROM touches ORDER BY id")
+        self.assertEqual([t for t in after if t["id"] != 8], [t for t in before if t["id"] != 8])
 
     def test_a_store_read_only_to_the_user_is_named_at_once(self):
         self.ok("init")
