@@ -224,6 +224,7 @@ static int record_outcome(struct send_run *r, const struct due_item *d,
 			  enum transport_result result, const char *why)
 {
 	struct store *store = r->cli->store;
+	struct send_counts before = r->n;       /* counted only once recorded */
 	struct touch t;
 	int ret = 0, gave_up = 0;
 
@@ -266,11 +267,12 @@ static int record_outcome(struct send_run *r, const struct due_item *d,
 		break;
 	}
 	touch_release(&t);
-	if (ret) {
+	if (ret || store_commit(store)) {
 		store_rollback(store);
+		r->n = before;
 		return -1;
 	}
-	return store_commit(store) ? -1 : gave_up;
+	return gave_up;
 }
 
 static int open_transport(struct send_run *r)
@@ -434,6 +436,14 @@ static int send_one(struct send_run *r, int64_t touch_id)
 	raw = transport_send(r->transport, c.from_email, d.lead.email, msg.buf, msg.len, &err);
 	result = raw == TRANSPORT_REFUSED && refusal_proven(r, &d.touch) ? TRANSPORT_REJECTED : raw;
 	if ((gave_up = record_outcome(r, &d, result, err)) < 0) {
+		/* The touch stays `sending`, which the next run marks in doubt: counted so
+		 * now, not as what the server said. */
+		if (result != TRANSPORT_FATAL) {
+			r->n.in_doubt_new++;
+			error("touch %lld: the server answered (%s), but that could not be recorded:"
+			      " the next send marks it in doubt", (long long)touch_id,
+			      result == TRANSPORT_SENT ? "it took the message" : outcome_label(result));
+		}
 		ret = -1;
 	} else if (result == TRANSPORT_FATAL) {
 		error("%s", err ? err : "cannot send");
