@@ -11,7 +11,7 @@ _followup_sequences()
 
 _followup()
 {
-    local cur prev words cword
+    local cur prev words cword _followup_globals
     _init_completion || return
 
     local commands="init import leads show sequences plan due send done skip mark optout

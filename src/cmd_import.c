@@ -90,7 +90,7 @@ struct import {
 	int show_progress;
 	int any_suppressions;   /* whether the store has opted-out addresses at all */
 	off_t stdin_start;      /* where stdin, copied to a file if a pipe, starts */
-	long owners_kept;       /* known leads whose row named another owner */
+	long rows_owner_kept;   /* rows that named another owner for a known lead */
 	char *owner_kept;       /* the first of them, for the warning */
 };
 
@@ -534,22 +534,23 @@ static int note_event_met(struct import *im, int64_t lead_id, const char *event)
 	return store_history_add(im->cli->store, lead_id, im->cli->now, "met", event);
 }
 
-/* Enrolment on import (SPEC section 5): known leads gone cold or lost join again when
- * the row is a new contact, anchored at this scan (the lead keeps its earliest contact
- * time, but a re-scan at a later event starts the sequence from that event); a lead
- * imported with --no-enroll joins the first import that enrols. */
 /* A known lead keeps its owner (a repeat only fills empty fields). A row naming another
- * rep would have that rep expect the lead in their `due`: the summary says it did not. */
+ * rep would have that rep expect the lead in their `due`: a warning says it did not. */
 static void note_owner_kept(struct import *im, const struct lead *stored,
 			    const struct lead *row)
 {
 	if (str_empty(row->owner) || str_empty(stored->owner) ||
 	    !strcasecmp(row->owner, cli_owner_names(im->cli, stored->owner).key))
 		return;
-	if (!im->owners_kept++)
+	if (!im->rows_owner_kept++)
 		im->owner_kept = xasprintf("%s stays '%s', the row says '%s'", stored->email,
 					   stored->owner, row->owner);
 }
+
+/* Enrolment on import (SPEC section 5): known leads gone cold or lost join again when
+ * the row is a new contact, anchored at this scan (the lead keeps its earliest contact
+ * time, but a re-scan at a later event starts the sequence from that event); a lead
+ * imported with --no-enroll joins the first import that enrols. */
 
 static int enrol_known_lead(struct import *im, const struct lead *row, int64_t lead_id,
 			    enum merge_result result, int earlier, int scanned)
@@ -663,15 +664,32 @@ static void on_interrupt(int sig)
 		_exit(128 + sig);
 	if (write(STDERR_FILENO, said, sizeof(said) - 1) < 0)
 		_exit(128 + sig);
-	signal(sig, SIG_DFL);
+	signal(sig, SIG_DFL);           /* caught only when it was not ignored before */
 	raise(sig);
 }
 
-static void on_interrupts(void (*handler)(int))
+static const int interrupts[] = { SIGINT, SIGTERM, SIGHUP };
+
+/* Catches the interrupts that are not ignored (`nohup` ignores SIGHUP, a shell SIGINT
+ * for a job in the background: the import must go on through them); saves how each was
+ * handled into before[], for restore_interrupts(). */
+static void catch_interrupts(struct sigaction before[ARRAY_SIZE(interrupts)])
 {
-	signal(SIGINT, handler);
-	signal(SIGTERM, handler);
-	signal(SIGHUP, handler);
+	struct sigaction catching = { 0 };
+
+	catching.sa_handler = on_interrupt;
+	sigemptyset(&catching.sa_mask);
+	for (size_t i = 0; i < ARRAY_SIZE(interrupts); i++) {
+		sigaction(interrupts[i], NULL, &before[i]);
+		if (before[i].sa_handler != SIG_IGN)
+			sigaction(interrupts[i], &catching, NULL);
+	}
+}
+
+static void restore_interrupts(const struct sigaction before[ARRAY_SIZE(interrupts)])
+{
+	for (size_t i = 0; i < ARRAY_SIZE(interrupts); i++)
+		sigaction(interrupts[i], &before[i], NULL);
 }
 
 /* --- one file -------------------------------------------------------------------------- */
@@ -1262,6 +1280,7 @@ int cmd_import(int argc, char **argv, struct cli *cli)
 {
 	struct import_options opt = { 0 };
 	struct import im = { 0 };
+	struct sigaction interrupted_before[ARRAY_SIZE(interrupts)];
 	int first = 0, status, changed = 0;
 
 	status = parse_options(argc, argv, &opt, &first);
@@ -1293,23 +1312,23 @@ int cmd_import(int argc, char **argv, struct cli *cli)
 		goto out;
 	}
 	progress_shown = im.show_progress;
-	on_interrupts(on_interrupt);
+	catch_interrupts(interrupted_before);
 	for (int i = first; i < argc && status == FU_OK; i++) {
 		im.ordinal = i - first + 1;
 		status = import_file(&im, argv[i], &changed);
 	}
 	if (!status && engine_tick(&im.engine))
 		status = FU_FAIL;
-	on_interrupts(SIG_DFL);         /* from here on it may have landed */
+	restore_interrupts(interrupted_before);      /* from here on it may have landed */
 	if (status || opt.dry_run)
 		store_rollback(cli->store);
 	else if (store_commit(cli->store))
 		status = FU_FAIL;
 	if (!status)
 		print_summary(&im);
-	if (!status && im.owners_kept)
-		warning("%ld known lead%s kept the owner they had, not the file's (%s)",
-			im.owners_kept, im.owners_kept == 1 ? "" : "s", im.owner_kept);
+	if (!status && im.rows_owner_kept)
+		warning("%ld row%s named another owner for a known lead, which keeps its own (%s)",
+			im.rows_owner_kept, im.rows_owner_kept == 1 ? "" : "s", im.owner_kept);
 out:
 	free(im.owner_kept);
 	if (rejects_close(&im, status == FU_OK && !opt.dry_run) && !status)

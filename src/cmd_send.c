@@ -438,12 +438,15 @@ static int send_one(struct send_run *r, int64_t touch_id)
 	if ((gave_up = record_outcome(r, &d, result, err)) < 0) {
 		/* The touch stays `sending`, which the next run marks in doubt: counted so
 		 * now, not as what the server said. */
-		if (result != TRANSPORT_FATAL) {
-			r->n.in_doubt_new++;
+		r->n.in_doubt_new++;
+		if (result == TRANSPORT_FATAL)
+			error("%s (and touch %lld, not sent, could not be given back: the next"
+			      " send marks it in doubt; resolve it with retry)",
+			      err ? err : "cannot send", (long long)touch_id);
+		else
 			error("touch %lld: the server answered (%s), but that could not be recorded:"
 			      " the next send marks it in doubt", (long long)touch_id,
 			      result == TRANSPORT_SENT ? "it took the message" : outcome_label(result));
-		}
 		ret = -1;
 	} else if (result == TRANSPORT_FATAL) {
 		error("%s", err ? err : "cannot send");
@@ -571,7 +574,9 @@ static int count_in_doubt(struct send_run *r)
 
 	if (store_count_state(r->cli->store, "in_doubt", &r->n.in_doubt))
 		return -1;
-	if (r->dry_run && store_count_state(r->cli->store, "sending", &sending))
+	/* A touch still `sending` is one whose outcome could not be recorded, or, in a dry
+	 * run, one a running send has out: in doubt either way. */
+	if (store_count_state(r->cli->store, "sending", &sending))
 		return -1;
 	r->n.in_doubt += sending;
 	return 0;
@@ -668,6 +673,10 @@ int cmd_send(int argc, char **argv, struct cli *cli)
 			print_json(&r);
 		return FU_OK;
 	}
+	/* A dry run only asks whether a send is running: holding the lock while its listing
+	 * waits for a reader (a pipe into less) would stop cron's sends. */
+	if (r.dry_run)
+		store_unlock_sender(cli->store);
 	/* A dry run shows what the tick would do and leaves the store as it was. */
 	if (resolve_credentials(&r) || engine_view_begin(&r.engine, !r.dry_run))
 		goto out;
@@ -680,8 +689,6 @@ int cmd_send(int argc, char **argv, struct cli *cli)
 	print_summary(&r);
 	print_needs_action(&r);
 out:
-	if (r.dry_run)
-		engine_view_end(&r.engine);
 	transport_close(r.transport);
 	free(r.ids);
 	free(r.unconfirmed);

@@ -487,11 +487,6 @@ int engine_view_begin(struct engine *e, int keep)
 	return engine_tick(e);
 }
 
-void engine_view_end(struct engine *e)
-{
-	(void)e;        /* the copy goes with the store */
-}
-
 int engine_tick(struct engine *e)
 {
 	struct tick_state ts = { e, 0 };

@@ -195,7 +195,7 @@ int main(int argc, char **argv)
 	struct cli cli = { 0 };
 	struct engine view = { 0 };
 	const struct command *cmd;
-	int status = FU_OK, first, viewing = 0;
+	int status = FU_OK, first;
 	static char stdout_buffer[1 << 16];
 
 	/* A long listing into a pipe or file goes out in 64 KB writes, not 4 KB ones. */
@@ -229,16 +229,13 @@ int main(int argc, char **argv)
 			goto out;
 		if ((cmd->needs & NEED_SEQUENCES) && (status = cli_sequences(&cli)))
 			goto out;
-		viewing = cmd->needs & NEED_VIEW;
 		view = (struct engine){ cli.store, cli.sequences, &cli.config, cli.now };
-		if (viewing && engine_view_begin(&view, !cli.what_if)) {
+		if ((cmd->needs & NEED_VIEW) && engine_view_begin(&view, !cli.what_if)) {
 			status = FU_FAIL;
 			goto out;
 		}
 	}
 	status = cmd->run(argc, argv, &cli);
-	if (viewing)
-		engine_view_end(&view);
 out:
 	cli_release(&cli);
 	return finish_stdout(status);

@@ -171,10 +171,8 @@ static char *header_text(const char *text)
 		return NULL;
 	while (*p) {
 		size_t n = utf8_char_bytes(*p);
-		int c0_or_del = *p < 0x20 || *p == 0x7f;
-		int c1 = *p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F;
 
-		if (c0_or_del || c1)
+		if (control_char_bytes((const char *)p))
 			strbuf_addch(&sb, ' ');
 		else
 			strbuf_add(&sb, p, n);

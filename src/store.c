@@ -668,10 +668,12 @@ int store_use_private_copy(struct store *s)
 
 	if (s->depth)
 		return error("%s: internal error: a copy inside a transaction", s->path);
-	if (sqlite3_open_v2(":memory:", &copy, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+	/* "": a private temporary file, deleted when closed, of which SQLite keeps in
+	 * memory only its page cache (a copy in :memory: doubled the command's memory). */
+	if (sqlite3_open_v2("", &copy, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {
 		sqlite3_close(copy);
-		return error("%s: cannot make a copy of the store in memory", s->path);
+		return error("%s: cannot make a temporary copy of the store", s->path);
 	}
 	backup = sqlite3_backup_init(copy, "main", s->db, "main");
 	rc = backup ? sqlite3_backup_step(backup, -1) : sqlite3_errcode(copy);
@@ -1732,6 +1734,13 @@ int store_lock_sender(struct store *s)
 	}
 	s->sender_lock_fd = fd;
 	return 1;
+}
+
+void store_unlock_sender(struct store *s)
+{
+	if (s->sender_lock_fd >= 0)
+		close(s->sender_lock_fd);
+	s->sender_lock_fd = -1;
 }
 
 /* A touch given back (not sent, or to be tried again) is pending again only while its

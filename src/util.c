@@ -342,15 +342,24 @@ size_t control_char_bytes(const char *s)
 	return 0;
 }
 
+/* The bytes of a control character that printing leaves out: all but the white space
+ * (tab, line break), which prints as a space. */
+static size_t unprinted_bytes(const char *s)
+{
+	return *s == '\t' || *s == '\n' || *s == '\r' ? 0 : control_char_bytes(s);
+}
+
 void fput_printable(const char *s, size_t len, FILE *f)
 {
 	const char *end = s + len;
 
 	while (s < end) {
-		size_t n = *s == '\t' ? 0 : control_char_bytes(s);
+		size_t n = unprinted_bytes(s);
 
 		if (n)
 			s += n;
+		else if (*s == '\t' || *s == '\n' || *s == '\r')
+			putc(' ', f), s++;
 		else
 			putc(*s++, f);
 	}
@@ -394,12 +403,19 @@ void fputs_column(const char *s, int width, FILE *f)
 	int chars = 0;
 	size_t len = 0, cut = 0;
 
-	for (; s[len]; len++) {
-		if (((unsigned char)s[len] & 0xC0) == 0x80)
-			continue;               /* a continuation byte: same character */
-		if (chars == width - 1)
-			cut = len;              /* where "…" goes if it does not fit */
-		chars++;
+	while (s[len]) {
+		size_t unprinted = unprinted_bytes(s + len);
+
+		if (unprinted) {                /* takes no room */
+			len += unprinted;
+			continue;
+		}
+		if (((unsigned char)s[len] & 0xC0) != 0x80) {  /* not a continuation byte */
+			if (chars == width - 1)
+				cut = len;      /* where "…" goes if it does not fit */
+			chars++;
+		}
+		len++;
 	}
 	if (chars > width) {
 		fput_printable(s, cut, f);

@@ -86,11 +86,12 @@ struct cJSON *lead_to_json(const struct lead *l);
 char *lead_name(const struct lead *l);
 /* Appends that name to sb; returns 0 when there is neither name (nothing appended). */
 int lead_name_add(struct strbuf *sb, const char *first_name, const char *last_name);
-/* Says why a sequence cannot be used (unknown, or invalid and where); returns FU_USAGE. */
 /* The loader takes a missing directory for one with no sequences yet (so the other
  * commands can run); listing or checking it, or naming a sequence in it, must say it is
  * not there, not "0 sequences OK". Reports it (for cmd, if not NULL) and returns 1, else 0. */
 int cli_sequences_dir_missing(const struct cli *cli, const char *cmd);
+/* Says why a sequence cannot be used: no sequences directory (returns FU_FAIL), or the
+ * sequence unknown, or invalid and where (FU_USAGE). */
 int cli_sequence_error(struct cli *cli, const char *name);
 
 /* Shared option parsing helpers. */

@@ -69,6 +69,5 @@ int engine_tick(struct engine *e);
  * (store_use_private_copy), so that the command shows the store as of e->now and leaves
  * it as it was, locking nobody out. */
 int engine_view_begin(struct engine *e, int keep);
-void engine_view_end(struct engine *e);
 
 #endif

@@ -65,7 +65,7 @@ enum store_open_flags {
 int store_open(struct store **out, const char *path, int flags);
 void store_close(struct store *s);
 const char *store_path(const struct store *s);
-/* From here on, works on a copy of the store in memory: what it writes is gone when the
+/* From here on, works on a temporary copy of the store: what it writes is gone when the
  * store closes, and it holds no lock on the file meanwhile (a "what if" view). */
 int store_use_private_copy(struct store *s);
 
@@ -276,6 +276,7 @@ void pipeline_release(struct pipeline *p);
 /* One sender at a time: takes the store's sender lock, held until store_close() (or the
  * process dies, so a killed run never blocks the next). 1 taken, 0 another run holds it. */
 int store_lock_sender(struct store *s);
+void store_unlock_sender(struct store *s);
 /* Touches left `sending` by a run that died become `in_doubt`; returns how many. */
 int store_sending_to_in_doubt(struct store *s, time_t now);
 /* Claims a pending touch for sending (commits `sending` with its Message-ID): 1 claimed,

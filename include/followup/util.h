@@ -77,12 +77,12 @@ void fputs_one_line(const char *s, FILE *f);
  * warning() print their message so. */
 void fputs_escaped(const char *s, FILE *out);
 /* Prints UTF-8 s in a column `width` characters wide: padded with spaces, or cut at a
- * character boundary with "…" as its last character. */
+ * character boundary with "…" as its last character; printed as fput_printable does. */
 void fputs_column(const char *s, int width, FILE *f);
 /* The bytes of the control character s starts with (C0, DEL, or a C1 in UTF-8), or 0. */
 size_t control_char_bytes(const char *s);
-/* Writes s[0..len) without its control characters but tab: a value from a CSV must not
- * drive the terminal it is shown on. */
+/* Writes s[0..len) without its control characters, tab and line breaks as spaces: a
+ * value from a CSV must not drive the terminal it is shown on. */
 void fput_printable(const char *s, size_t len, FILE *f);
 int utf8_chars(const char *s);                  /* characters, not bytes, of UTF-8 s */
 /* The bytes of s's first `chars` characters (all of s when it has fewer). */

@@ -419,5 +419,10 @@ class PipelineOverTime(FollowupTest):
         self.assertIn("no lead has the owner 'nobody'", r.err)
         self.assertNotIn("check the name", self.ok("pipeline", "--event", "expo",
                                                    now="2026-03-05T12:00:00Z").err)
+        self.write_config("owners:\n  kim: { name: Kim Lo, email: kim@acme.example }\n")
+        self.assertNotIn("check", self.ok("pipeline", "--owner", "kim",   # new, no leads yet
+                                          now="2026-03-05T12:00:00Z").err)
+        r = self.ok("pipeline", "--event", "Expo", "--owner", "kim", now="2026-03-05T12:00:00Z")
+        self.assertIn("no lead is from the event 'Expo' and has the owner 'kim'", r.err)
         for command in ("pipeline", "due", "leads"):
             self.assertIn("--owner needs a name", self.fails(2, command, "--owner", "").err)

@@ -42,6 +42,9 @@ static void test_util__column_pads_and_cuts_on_characters(void **state)
 		{ "abcdefghijkéx", 12, "abcdefghijk\xe2\x80\xa6" },
 		{ "événement-suivi", 9, "événemen\xe2\x80\xa6" },   /* never half an é */
 		{ "", 3, "   " },
+		{ "a\x1b[1mb", 6, "a[1mb " },                /* the escape takes no room */
+		{ "x\xc2\x9by", 3, "xy " },                    /* nor a C1 control */
+		{ "one\ntwo", 8, "one two " },                /* a line break is a space */
 	};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
