@@ -12,7 +12,7 @@ _followup_sequences()
 _followup()
 {
     local cur prev words cword _followup_globals
-    _init_completion || return
+    _init_completion -n : || return     # a TIME has colons: one word all the same
 
     local commands="init import leads show sequences plan due send done skip mark optout
         enroll preview resolve pipeline export"

@@ -97,7 +97,7 @@ char *cli_store_path(struct cli *cli)
 	return path;
 }
 
-int cli_store(struct cli *cli, int create)
+int cli_store(struct cli *cli, int flags)
 {
 	char *path;
 	int ret;
@@ -108,7 +108,7 @@ int cli_store(struct cli *cli, int create)
 		return ret;
 	if (!(path = cli_store_path(cli)))
 		return FU_USAGE;
-	ret = store_open(&cli->store, path, create ? STORE_CREATE : 0);
+	ret = store_open(&cli->store, path, flags);
 	free(path);
 	return ret ? FU_FAIL : FU_OK;
 }

@@ -163,16 +163,24 @@ static void print_line(struct due_run *r, const struct due_item *d, const struct
 
 /* --- iCalendar (RFC 5545) ------------------------------------------------------------------- */
 
-/* A TEXT value: backslash, comma, semicolon and newlines escaped. */
+/* A TEXT value: backslash, comma, semicolon and newlines escaped, the other control
+ * characters (which RFC 5545 does not allow, and a store may hold) left out. */
 static void ics_text(struct strbuf *out, const char *s)
 {
-	for (; s && *s; s++) {
+	while (s && *s) {
+		size_t control = *s == '\n' || *s == '\t' ? 0 : control_char_bytes(s);
+
+		if (control) {
+			s += control;
+			continue;
+		}
 		if (*s == '\\' || *s == ',' || *s == ';')
 			strbuf_addch(out, '\\');
 		if (*s == '\n')
 			strbuf_addstr(out, "\\n");
-		else if (*s != '\r')
+		else
 			strbuf_addch(out, *s);
+		s++;
 	}
 }
 

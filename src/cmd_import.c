@@ -1292,6 +1292,8 @@ int cmd_import(int argc, char **argv, struct cli *cli)
 	im.show_progress = isatty(STDERR_FILENO) && !cli->quiet;
 	if ((status = resolve_sequence(&im)))
 		goto out_options;
+	progress_shown = im.show_progress;
+	catch_interrupts(interrupted_before);
 	if ((status = rejects_open(&im, argv + first, argc - first)))
 		goto out;
 	im.any_suppressions = store_has_suppressions(cli->store);
@@ -1311,8 +1313,6 @@ int cmd_import(int argc, char **argv, struct cli *cli)
 		store_rollback(cli->store);
 		goto out;
 	}
-	progress_shown = im.show_progress;
-	catch_interrupts(interrupted_before);
 	for (int i = first; i < argc && status == FU_OK; i++) {
 		im.ordinal = i - first + 1;
 		status = import_file(&im, argv[i], &changed);
@@ -1330,6 +1330,7 @@ int cmd_import(int argc, char **argv, struct cli *cli)
 		warning("%ld row%s named another owner for a known lead, which keeps its own (%s)",
 			im.rows_owner_kept, im.rows_owner_kept == 1 ? "" : "s", im.owner_kept);
 out:
+	restore_interrupts(interrupted_before);
 	free(im.owner_kept);
 	if (rejects_close(&im, status == FU_OK && !opt.dry_run) && !status)
 		status = FU_FAIL;

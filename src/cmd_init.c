@@ -121,7 +121,7 @@ int cmd_init(int argc, char **argv, struct cli *cli)
 		if ((status = cli_config(cli)))
 			goto out;
 	}
-	if ((status = cli_store(cli, 1)))
+	if ((status = cli_store(cli, STORE_CREATE)))
 		goto out;
 	if (!cli->quiet) {
 		printf("config:    %s%s\n", cli->config_path, created_config ? " (created)" : "");

@@ -93,7 +93,9 @@ static void print_lead(const struct lead *l, const char *zone)
 	name = lead_name(l);
 	printf("#%lld ", (long long)l->id);
 	fputs_one_line(name ? name : "", stdout);
-	printf(" <%s>\n", l->email);
+	fputs(" <", stdout);
+	fputs_one_line(l->email, stdout);
+	puts(">");
 	free(name);
 	print_field("status", l->status);
 	print_field("company", l->company);
@@ -141,7 +143,7 @@ int cmd_show(int argc, char **argv, struct cli *cli)
 		}
 	}
 	for (int i = 1; i < argc; i++)
-		if (argv[i][0] == '-' && argv[i][1])    /* no lead is named "-x" */
+		if (argv[i][0] == '-' && argv[i][1] && !strchr(argv[i], '@'))  /* an email is a lead */
 			return usage_error("show", "unknown option '%s'", argv[i]);
 	if (argc != 2)
 		return usage_error("show", "expected one LEAD");

@@ -51,6 +51,7 @@ struct store {
 	int depth;              /* of store_begin() calls not yet committed */
 	int64_t first_import;   /* of the open transaction; 0 before its first import */
 	int sender_lock_fd;
+	int read_only;          /* opened with STORE_VIEW by a user who may not write it */
 	sqlite3_stmt *stmts[ST_COUNT];
 };
 
@@ -517,6 +518,23 @@ static const char *const schema_v4_mends =
 	" WHERE e.id = touches.enrolment_id AND e.state <> 'active'"
 	" AND touches.state = 'pending';";
 
+/* A store read without the right to write it cannot be migrated: it must be current. */
+static int check_current(struct store *s)
+{
+	int version;
+
+	if (read_user_version(s, &version))
+		return -1;
+	if (version > SCHEMA_VERSION)
+		return error("%s: written by a newer followup (schema %d, this one knows %d)",
+			     s->path, version, SCHEMA_VERSION);
+	if (version < SCHEMA_VERSION)
+		return error("%s: the store needs upgrading (schema %d to %d) and is read-only"
+			     " to you: run followup once as its owner", s->path, version,
+			     SCHEMA_VERSION);
+	return 0;
+}
+
 /* Brings the schema up to SCHEMA_VERSION in one transaction. */
 static int migrate(struct store *s)
 {
@@ -557,21 +575,26 @@ fail:
 static int check_is_store(struct store *s, int may_create)
 {
 	sqlite3_stmt *st = NULL;
-	int version, tables = -1;
+	int version, tables = -1, ours = 0;
 
 	if (read_user_version(s, &version))
 		return -1;
-	if (version > 0)
-		return 0;
-	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sqlite_schema", -1, &st,
-			       NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+	/* Tables, and whether followup's are among them (every schema has had these). */
+	if (sqlite3_prepare_v2(s->db, "SELECT count(*), count(*) FILTER (WHERE name IN"
+			       " ('leads', 'enrolments', 'touches')) FROM sqlite_schema"
+			       " WHERE type = 'table'", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
 		tables = sqlite3_column_int(st, 0);
+		ours = sqlite3_column_int(st, 1);
+	}
 	sqlite3_finalize(st);
 	if (tables < 0)
 		return db_error(s, "cannot read the store");
-	if (tables > 0)
+	if (version > 0 ? ours < 3 : tables > 0)
 		return error("%s: not a followup store (an SQLite database of something else):"
 			     " name the store with --db or FOLLOWUP_DB", s->path);
+	if (version > 0)
+		return 0;
 	if (!may_create)
 		return error("%s: no store here, only an empty file (run 'followup init' first)",
 			     s->path);
@@ -595,7 +618,6 @@ static void skip_memory_statistics(void)
 int store_open(struct store **out, const char *path, int flags)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
-	int open_flags = (flags & STORE_READONLY) ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
 	struct stat st;
 
 	*out = NULL;
@@ -603,6 +625,11 @@ int store_open(struct store **out, const char *path, int flags)
 	s->sender_lock_fd = -1;
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
 		error("%s: is a directory, not a store", path);
+		goto fail;
+	}
+	/* FOLLOWUP_DB=/dev/null: SQLite would read a device as an empty database. */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		error("%s: is not a regular file, so not a store", path);
 		goto fail;
 	}
 	if (stat(path, &st) && errno == ENOENT) {
@@ -614,30 +641,31 @@ int store_open(struct store **out, const char *path, int flags)
 			goto fail;
 	}
 	skip_memory_statistics();
-	if (sqlite3_open_v2(path, &s->db, open_flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
 		db_error(s, "cannot open the store");
 		goto fail;
 	}
 	/* SQLite opens a file it may not write read-only, and fails at the first write: a
-	 * `due` works until the day a touch is to be closed. Said at once instead. */
-	if (!(flags & STORE_READONLY) && sqlite3_db_readonly(s->db, "main") == 1) {
-		error("%s: the store is read-only to you, and every command writes it (even"
-		      " `due` closes touches as time passes): run followup as the store's owner",
-		      path);
+	 * `mark` would fail after its work. Said at once instead, but to a command that
+	 * only reads, which then makes its tick on a copy (engine_view_begin). */
+	s->read_only = sqlite3_db_readonly(s->db, "main") == 1;
+	if (s->read_only && !(flags & STORE_VIEW)) {
+		error("%s: the store is read-only to you, and this command writes it: run"
+		      " followup as the store's owner", path);
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(s->db, 1);
 	if (check_is_store(s, flags & STORE_CREATE))
 		goto fail;
-	if (!(flags & STORE_READONLY) &&
-	    exec(s, "PRAGMA journal_mode = WAL", "cannot switch to WAL mode"))
+	if (!s->read_only && exec(s, "PRAGMA journal_mode = WAL", "cannot switch to WAL mode"))
 		goto fail;
 	if (exec(s, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;"
 		    " PRAGMA cache_size = -32000; PRAGMA mmap_size = 2147418112",
 		 "cannot configure the store"))
 		goto fail;
-	if (!(flags & STORE_READONLY) && migrate(s))
+	if (s->read_only ? check_current(s) : migrate(s))
 		goto fail;
 	*out = s;
 	return 0;
@@ -692,6 +720,11 @@ int store_use_private_copy(struct store *s)
 	s->db = copy;
 	sqlite3_extended_result_codes(s->db, 1);
 	return 0;
+}
+
+int store_read_only(const struct store *s)
+{
+	return s->read_only;
 }
 
 const char *store_path(const struct store *s)
@@ -2019,16 +2052,19 @@ static int pipeline_touch_counts(struct store *s, const char *event, const struc
 static int pipeline_speed(struct store *s, const char *event, const struct owner_names *owner,
 			  struct pipeline *p)
 {
-	/* For an event: from the lead's first enrolment from there (the scan) to that
-	 * enrolment's first touch, as a lead met at two events was followed up twice. A
-	 * later one (a reactivation, which keeps the event) was no scan. */
+	/* For an event: from the lead's first enrolment from there (the scan) to the first
+	 * touch of any enrolment from there (it may have been superseded by an `enroll`
+	 * before it made one), as a lead met at two events was followed up twice. A later
+	 * enrolment (a reactivation, which keeps the event) was no scan. */
 	static const char per_lead[] =
 		"SELECT (SELECT min(t.done_at) FROM touches t WHERE t.lead_id = l.id"
 		"  AND t.state IN ('sent', 'done')) - l.contact_at AS wait"
 		" FROM leads l WHERE EXISTS (SELECT 1 FROM enrolments e WHERE e.lead_id = l.id)"
 		" AND" IN_SCOPE("l") " ORDER BY wait IS NULL, wait";
 	static const char per_enrolment[] =
-		"SELECT (SELECT min(t.done_at) FROM touches t WHERE t.enrolment_id = e.id"
+		"SELECT (SELECT min(t.done_at) FROM touches t JOIN enrolments x"
+		"  ON x.id = t.enrolment_id WHERE t.lead_id = e.lead_id"
+		"  AND coalesce(x.event, l.event) = ?1 COLLATE NOCASE"
 		"  AND t.state IN ('sent', 'done')) - e.anchor_at AS wait"
 		" FROM enrolments e JOIN leads l ON l.id = e.lead_id"
 		" WHERE" SCOPE_OF("l", "e") " AND e.id = (SELECT min(x.id) FROM enrolments x"

@@ -48,7 +48,7 @@ struct cli {
  * not exist (unless may_create_config), or no HOME to find the default one under;
  * FU_FAIL for one that cannot be read. A failure is printed once and then remembered. */
 int cli_config(struct cli *cli);
-int cli_store(struct cli *cli, int create);
+int cli_store(struct cli *cli, int flags);    /* enum store_open_flags */
 int cli_sequences(struct cli *cli);
 /* The store path the options and config name (config loaded first), always absolute.
  * Caller frees. NULL, after printing why, when only the default could name it and

@@ -1,5 +1,6 @@
 """The CLI as a whole: --help everywhere, exit codes, sequences check, output hygiene."""
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -221,11 +222,11 @@ class Cli(FollowupTest):
         self.assertEqual(dry.returncode, 0, err)
         self.assertIn("would send", out)
 
-    def test_a_store_read_only_to_the_user_is_named_at_once(self):
+    def test_a_store_read_only_to_the_user_is_read_and_not_written(self):
         self.ok("init")
         self.ok("import", self.write("a.csv", "Email\na@x.example\n"), now="2026-03-02T10:00:00Z")
         os.chmod(self.db, 0o644)
-        command = [BIN, "--now", "2026-03-20T10:00:00Z", "due"]
+        command = [BIN, "--now", "2026-03-20T10:00:00Z"]
         if os.geteuid() == 0:   # root writes anything: run as nobody, who may read it all
             as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
             if subprocess.run(as_nobody + [BIN, "--version"], capture_output=True).returncode:
@@ -238,9 +239,34 @@ class Cli(FollowupTest):
             command = as_nobody + command
         else:
             os.chmod(self.db, 0o444)
-        r = subprocess.run(command, env=self.env(), capture_output=True, text=True)
+        with open(self.db, "rb") as f:
+            stored = f.read()
+        # By day 18 the recap has expired and the value email is due: a tick with work,
+        # made on a copy, so the reader sees it and the store stays as it was.
+        for args, shows in ((["due"], "value"), (["leads"], "a@x.example"),
+                            (["pipeline", "--json"], '"due_now":1')):
+            r = subprocess.run(command + args, env=self.env(), capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn(shows, r.stdout)
+        r = subprocess.run(command + ["mark", "a@x.example", "lost"], env=self.env(),
+                           capture_output=True, text=True)
         self.assertEqual(r.returncode, 1, r.stderr)
-        self.assertIn("the store is read-only to you", r.stderr)
+        self.assertIn("the store is read-only to you, and this command writes it", r.stderr)
+        with open(self.db, "rb") as f:
+            self.assertEqual(f.read(), stored)
+
+    def test_a_device_is_never_a_store(self):
+        before = os.stat("/dev/null")
+        for command in ("init", "leads"):
+            r = self.fails(1, "--db", "/dev/null", command)
+            self.assertIn("/dev/null: is not a regular file", r.err)
+        self.assertEqual(os.stat("/dev/null").st_mode, before.st_mode)
+
+    def test_a_lead_whose_email_starts_with_a_dash_can_be_shown(self):
+        self.ok("init")
+        self.ok("import", self.write("a.csv", "Email\n-ann@x.example\n"))
+        self.assertIn("<-ann@x.example>", self.ok("show", "-ann@x.example").out)
+        self.assertIn("unknown option '--bogus'", self.fails(2, "show", "--bogus").err)
 
     def test_another_programs_database_is_never_made_a_store(self):
         other = os.path.join(self.dir, "crm.db")
@@ -252,6 +278,13 @@ class Cli(FollowupTest):
                                 text=True, check=True).stdout.split()
         self.assertEqual(tables, ["contacts"])
         self.assertFalse(os.path.exists(other + "-wal"))
+        versioned = os.path.join(self.dir, "app.db")     # another program's own version
+        subprocess.run(["sqlite3", versioned, "CREATE TABLE x(a); PRAGMA user_version = 4"],
+                       check=True)
+        self.assertIn("not a followup store", self.fails(1, "--db", versioned, "due").err)
+        mode = subprocess.run(["sqlite3", versioned, "PRAGMA journal_mode"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        self.assertEqual(mode, "delete")
         empty = self.write("empty.db", "")
         os.chmod(empty, 0o644)
         self.assertIn("followup init", self.fails(1, "--db", empty, "leads").err)
@@ -295,16 +328,23 @@ class Cli(FollowupTest):
         if not os.path.exists(library):
             self.skipTest("bash-completion is not installed")
         completion = os.path.join(ROOT, "doc", "followup.bash")
-        script = (f"source {library}; source {completion}; read -ra COMP_WORDS <<< \"$LINE\";"
-                  ' [[ $LINE == *" " ]] && COMP_WORDS+=(""); COMP_CWORD=$((${#COMP_WORDS[@]} - 1));'
-                  ' COMP_LINE=$LINE; COMP_POINT=${#LINE}; _followup; echo "${COMPREPLY[@]}"')
-        env = self.env(PATH=os.path.dirname(BIN) + ":" + os.environ["PATH"], LINE=line)
+        # bash splits the line at COMP_WORDBREAKS, ':' among them: "10:00" is 3 words
+        words = [part for word in line.split() for part in re.split("(:)", word) if part]
+        if line.endswith(" "):
+            words.append("")
+        script = (f"source {library}; source {completion}; mapfile -t COMP_WORDS <<< \"$WORDS\";"
+                  " COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMP_LINE=$LINE;"
+                  ' COMP_POINT=${#LINE}; _followup; echo "${COMPREPLY[@]}"')
+        env = self.env(PATH=os.path.dirname(BIN) + ":" + os.environ["PATH"], LINE=line,
+                       WORDS="\n".join(words))
         return subprocess.run(["bash", "-c", script], capture_output=True, text=True,
                               env=env).stdout.split()
 
     def test_completion_counts_arguments_past_options(self):
         self.ok("init")
         self.assertEqual(self.complete("followup mark --note x 12 "),
+                         ["replied", "converted", "lost"])
+        self.assertEqual(self.complete("followup --now 2026-11-20T10:00:00Z mark 12 "),
                          ["replied", "converted", "lost"])
         other = os.path.join(self.dir, "other")
         os.mkdir(other)

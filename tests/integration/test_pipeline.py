@@ -211,6 +211,13 @@ class Pipeline(FollowupTest):
             self.assertTrue({"UID", "DTSTAMP", "DUE", "SUMMARY", "DESCRIPTION"} <= keys, block)
             self.assertIn("DUE:20260318T130000Z", block)
         self.assertIn("SUMMARY:call: Eli (=HYPERLINK(\"http://evil\"))", unfolded)
+        # What an older store may hold: no control character reaches the calendar.
+        self.sql("UPDATE leads SET first_name = 'E' || char(27) || '[1m' || char(155) || 'li'"
+                 " WHERE email = 'e4@x.example'")
+        raw = subprocess.run([BIN, "--now", "2026-03-18T13:00:00Z", "due", "--ics", "--until",
+                              "2026-03-31"], env=self.env(), capture_output=True, check=True).stdout
+        self.assertFalse(re.search(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]", raw))
+        self.assertIn(b"SUMMARY:call: E[1mli (", raw)
 
 
 class ShowOrder(FollowupTest):
@@ -384,6 +391,14 @@ class PipelineOverTime(FollowupTest):
             self.assertEqual((speed["enrolled"], speed["touched"], speed["never_touched"]),
                              (2, 2, 0), scope)
             self.assertEqual(speed["within_24h"], 1.0)
+
+    def test_an_events_lead_reenrolled_before_its_first_touch_counts_as_touched(self):
+        self.import_rows("short", "a@x.example,Ann,,2026-03-02T10:00:00Z\n"
+                         "b@x.example,Bo,,2026-03-02T10:00:00Z\n", now="2026-03-02T10:30:00Z")
+        self.ok("enroll", "b@x.example", "back", now="2026-03-02T10:40:00Z")  # supersedes
+        self.ok("send", now="2026-03-02T12:05:00Z")
+        speed = self.pipeline("--event", "Expo", now="2026-03-03T12:00:00Z")["speed_to_lead"]
+        self.assertEqual((speed["enrolled"], speed["touched"], speed["never_touched"]), (2, 2, 0))
 
     def test_a_reply_after_a_later_touch_is_credited_to_that_touch(self):
         self.import_rows("short", "a@x.example,Ann,,2026-03-02T10:00:00Z\n",
