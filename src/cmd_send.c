@@ -57,6 +57,8 @@ struct send_run {
 	size_t nproven;
 	struct sender_count *would;     /* --dry-run: what would go, per sender address */
 	size_t nwould;
+	char **full;            /* senders at their daily limit: the rest of theirs waits */
+	size_t nfull;
 };
 
 struct sender_count {
@@ -202,6 +204,30 @@ static long *would_send_as(struct send_run *r, const char *sender)
 }
 
 /* Over the per-sender rolling 24 h limit? */
+static int is_full(const struct send_run *r, const char *sender)
+{
+	for (size_t i = 0; sender && i < r->nfull; i++)
+		if (!strcasecmp(r->full[i], sender))    /* one mailbox, however spelt */
+			return 1;
+	return 0;
+}
+
+/* Whether every address the run could send from is at its daily limit: then nothing
+ * more can go, and the run stops rather than compose each email to defer it. */
+static int all_full(const struct send_run *r)
+{
+	const struct config *c = &r->cli->config;
+
+	if (!str_empty(c->sender_email) && !is_full(r, c->sender_email))
+		return 0;
+	for (size_t i = 0; i < c->nowners; i++)
+		if (!str_empty(c->owners[i].email) && !is_full(r, c->owners[i].email))
+			return 0;
+	return r->nfull > 0;
+}
+
+/* 1 when sender has sent per_day in the last 24 hours (remembered for the run), 0 when
+ * it may send, -1 on a store error. */
 static int over_daily_limit(struct send_run *r, const char *sender)
 {
 	long sent = 0, per_day = r->cli->config.per_day;
@@ -212,7 +238,11 @@ static int over_daily_limit(struct send_run *r, const char *sender)
 		return -1;
 	if (r->dry_run)
 		sent += *would_send_as(r, sender);
-	return sent >= per_day;
+	if (sent < per_day)
+		return 0;
+	r->full = xrealloc(r->full, (r->nfull + 1) * sizeof(*r->full));
+	r->full[r->nfull++] = xstrdup(sender);
+	return 1;
 }
 
 /* Records what the server said, in one transaction. The message may be out already:
@@ -395,6 +425,10 @@ static int send_one(struct send_run *r, int64_t touch_id)
 		return found;
 	if (strcmp(d.touch.state, "pending"))
 		goto out;       /* settled meanwhile */
+	if (is_full(r, compose_from_email(&r->cli->config, &d.lead))) {
+		r->n.deferred++;
+		goto out;
+	}
 	if (compose_touch(r->cli->store, &r->cli->config, r->cli->sequences, &d, &c)) {
 		ret = -1;
 		goto out;
@@ -598,7 +632,7 @@ static int send_all(struct send_run *r)
 	if (ret)
 		return -1;
 	for (size_t i = 0; i < r->nids && ret == 0; i++) {
-		if (r->limit > 0 && r->n.sent + r->n.would_send >= r->limit) {
+		if ((r->limit > 0 && r->n.sent + r->n.would_send >= r->limit) || all_full(r)) {
 			/* A refused one waiting for its second try has its retry counted. */
 			for (; i < r->nids; i++)
 				r->n.deferred += !has_id(r->proven, r->nproven, r->ids[i]);
@@ -626,7 +660,7 @@ int cmd_send(int argc, char **argv, struct cli *cli)
 		"  --dry-run   show what would go, change nothing\n"
 		"  --limit N   send at most N messages this run (also config limits.per_run)\n"
 		"  --json      {\"sent\",\"failed\",\"retry\",\"bounced\",\"deferred\",\"in_doubt\",\"held\"}\n\n"
-		"example (crontab): */10 8-18 * * 1-5  followup --quiet send\n";
+		"example (crontab): */10 * * * *  followup --quiet send\n";
 	static const struct option options[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "limit", required_argument, NULL, 'l' },
@@ -694,6 +728,9 @@ out:
 	free(r.unconfirmed);
 	free(r.proven);
 	free(r.deferred);
+	for (size_t i = 0; i < r.nfull; i++)
+		free(r.full[i]);
+	free(r.full);
 	for (size_t i = 0; i < r.nwould; i++)
 		free(r.would[i].sender);
 	free(r.would);

@@ -230,6 +230,14 @@ int compose_touch(struct store *store, const struct config *config,
 	return compose(store, config, sequences, d, out, 1);
 }
 
+const char *compose_from_email(const struct config *config, const struct lead *l)
+{
+	struct composed c = { 0 };
+
+	pick_sender(config, l, &c);
+	return c.from_email;
+}
+
 int compose_listing(struct store *store, const struct config *config,
 		    const struct sequence_set *sequences, const struct due_item *d,
 		    struct composed *out)
