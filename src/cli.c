@@ -239,6 +239,14 @@ void json_stream_end(struct json_stream *s)
 	fputs("]\n", stdout);
 }
 
+void json_stream_abandon(struct json_stream *s)
+{
+	if (s) {
+		free(s->buf);
+		s->buf = NULL;
+	}
+}
+
 int usage_error(const char *cmd, const char *fmt, ...)
 {
 	struct strbuf message = STRBUF_INIT;

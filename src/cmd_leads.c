@@ -22,7 +22,7 @@ static const char *const statuses[] = {
 
 struct leads_run {
 	struct cli *cli;
-	cJSON *array;
+	struct json_stream *json;       /* NULL for the table */
 	const char *zone;
 	long count;
 };
@@ -88,8 +88,10 @@ static int list_lead(const struct lead *l, void *opaque)
 	char when[32];
 
 	r->count++;
-	if (r->array) {
-		cJSON_AddItemToArray(r->array, lead_to_json(l));
+	if (r->json) {          /* a lead at a time: a million leads are 3 GB as one tree */
+		cJSON *o = lead_to_json(l);
+		json_stream_item(r->json, o);
+		cJSON_Delete(o);
 		return 0;
 	}
 	char *name = lead_name(l);
@@ -125,6 +127,7 @@ int cmd_leads(int argc, char **argv, struct cli *cli)
 	struct lead_filter f = { 0 };
 	struct owner_names owner;
 	struct leads_run r = { cli, NULL, cli_zone(cli), 0 };
+	struct json_stream stream;
 	int c, json = 0, known;
 
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -152,13 +155,13 @@ int cmd_leads(int argc, char **argv, struct cli *cli)
 	if (optind < argc)
 		return usage_error("leads", "unexpected argument '%s'", argv[optind]);
 	if (json)
-		r.array = cJSON_CreateArray();
+		json_stream_start(r.json = &stream);
 	if (store_leads_each(cli->store, &f, list_lead, &r)) {
-		cJSON_Delete(r.array);
+		json_stream_abandon(r.json);
 		return FU_FAIL;
 	}
 	if (json)
-		json_print(r.array);
+		json_stream_end(r.json);
 	else if (!cli->quiet)
 		printf("%ld lead%s\n", r.count, r.count == 1 ? "" : "s");
 	return FU_OK;

@@ -190,8 +190,7 @@ static const char *const csv_header[] = {
 };
 
 struct export_run {
-	int json;
-	cJSON *array;
+	struct json_stream *json;       /* NULL for CSV */
 	struct strbuf line;
 	/* CSV: the extra columns of all leads, exported as columns after the fixed ones so
 	 * that they import back as the same extra values (one named like a fixed column,
@@ -232,7 +231,8 @@ static int export_row(const struct export_row *row, void *opaque)
 				      cJSON_CreateNull());
 		cJSON_AddItemToObject(o, "next_due", *next ? cJSON_CreateString(next) :
 				      cJSON_CreateNull());
-		cJSON_AddItemToArray(r->array, o);
+		json_stream_item(r->json, o);   /* a lead at a time, not one tree of them all */
+		cJSON_Delete(o);
 		return 0;
 	}
 	const char *cells[] = {
@@ -258,7 +258,8 @@ int cmd_export(int argc, char **argv, struct cli *cli)
 		"cells that begin with = + - or @ get a leading ' against spreadsheet formulas.\n\n"
 		"example: followup export --csv > leads.csv\n";
 	struct export_run r = { 0 };
-	int status, csv = 0;
+	struct json_stream stream;
+	int status, csv = 0, json = 0;
 
 	r.line = (struct strbuf)STRBUF_INIT;
 	for (int i = 1; i < argc; i++) {
@@ -266,17 +267,17 @@ int cmd_export(int argc, char **argv, struct cli *cli)
 			fputs(usage, stdout);
 			return FU_OK;
 		} else if (!strcmp(argv[i], "--json")) {
-			r.json = 1;
+			json = 1;
 		} else if (!strcmp(argv[i], "--csv")) {
 			csv = 1;
 		} else {
 			return usage_error("export", "unexpected argument '%s'", argv[i]);
 		}
 	}
-	if (csv && r.json)
+	if (csv && json)
 		return usage_error("export", "--csv and --json exclude each other");
-	if (r.json) {
-		r.array = cJSON_CreateArray();
+	if (json) {
+		json_stream_start(r.json = &stream);
 	} else {
 		if (store_extra_keys(cli->store, &r.extra_keys, &r.nextra)) {
 			status = FU_FAIL;
@@ -290,12 +291,10 @@ int cmd_export(int argc, char **argv, struct cli *cli)
 		fwrite(r.line.buf, 1, r.line.len, stdout);
 	}
 	status = store_export_each(cli->store, export_row, &r) ? FU_FAIL : FU_OK;
-	if (r.json) {
-		if (status == FU_OK)
-			json_print(r.array);
-		else
-			cJSON_Delete(r.array);
-	}
+	if (r.json && status == FU_OK)
+		json_stream_end(r.json);
+	else
+		json_stream_abandon(r.json);
 out:
 	for (size_t i = 0; i < r.nextra; i++)
 		free(r.extra_keys[i]);
