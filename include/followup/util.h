@@ -76,6 +76,7 @@ void fputs_one_line(const char *s, FILE *f);
  * file cannot break a message over two lines or send a terminal escape. error() and
  * warning() print their message so. */
 void fputs_escaped(const char *s, FILE *out);
+void strbuf_add_escaped(struct strbuf *sb, const char *s);     /* the same, appended */
 /* Prints UTF-8 s in a column `width` characters wide: padded with spaces, or cut at a
  * character boundary with "…" as its last character; printed as fput_printable does. */
 void fputs_column(const char *s, int width, FILE *f);
