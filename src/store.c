@@ -116,9 +116,9 @@ static int db_error(struct store *s, const char *what)
 	int code = sqlite3_extended_errcode(s->db), sys = sqlite3_system_errno(s->db);
 
 	if ((code & 0xff) == SQLITE_BUSY)
-		return error("%s: %s: %s: another followup command (an import, a send) is"
-			     " writing to it; try again when it is done", s->path, what,
-			     sqlite3_errmsg(s->db));
+		return error("%s: %s: %s: another followup command is writing to it (an import,"
+			     " a send, or any command catching up on touches to close); try"
+			     " again when it is done", s->path, what, sqlite3_errmsg(s->db));
 	if (((code & 0xff) == SQLITE_CANTOPEN || (code & 0xff) == SQLITE_READONLY) &&
 	    !directory_writable(s->path))
 		return error("%s: %s: its directory is read-only, and followup writes its -wal"
