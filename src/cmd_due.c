@@ -283,9 +283,12 @@ static void plan(struct due_run *r, const struct due_item *d, const struct compo
 {
 	struct engine e = { r->cli->store, r->cli->sequences, &r->cli->config, r->cli->now };
 	const struct sequence *seq = c->sequence;
-	/* An overdue touch is made today at the earliest, and min_gap counts from then. */
-	time_t last = d->touch.due_at < r->cli->now ? r->cli->now : d->touch.due_at;
 	const char *zone = seq ? engine_zone(&e, &d->lead, seq) : NULL;
+	/* An overdue touch is made when its window next opens (on a Sunday evening:
+	 * Monday morning), and min_gap counts from then, not from now. */
+	time_t last = d->touch.due_at >= r->cli->now ? d->touch.due_at :
+		cadence_place(r->cli->now, seq ? &seq->window : NULL, seq && seq->business_days,
+			      zone);
 
 	plan_one(r, d, last, !strcmp(d->touch.channel, "email"), c->from_email, shown, seq, zone);
 	if (!seq || !c->step || strcmp(d->touch.state, "pending"))
@@ -424,9 +427,13 @@ static void print_forecast(struct due_run *r)
 			emails[day] += p->shown;
 		}
 	}
-	printf("\nForecast: touches per day, with the steps that follow (emails on the day the\n"
-	       "per-sender limit of %ld a day and the sending windows let them go)\n"
-	       "                   emails  calls and tasks\n", per_day);
+	if (per_day > 0)
+		printf("\nForecast: touches per day, with the steps that follow (emails on the day the\n"
+		       "per-sender limit of %ld a day and the sending windows let them go)\n", per_day);
+	else
+		printf("\nForecast: touches per day, with the steps that follow (emails on the day the\n"
+		       "sending windows let them go; no daily limit)\n");
+	fputs("                   emails  calls and tasks\n", stdout);
 	for (int day = 0; day < days; day++) {
 		char label[32];
 		/* Noon of that day: an hour of DST either way keeps it inside the day. */

@@ -306,6 +306,17 @@ class Forecast(FollowupTest):
         self.assertDay(out, "Mon 2026-03-09", 0)
         self.assertDay(out, "Tue 2026-03-10", 1)
 
+    def test_min_gap_after_an_overdue_email_counts_from_when_its_window_opens(self):
+        self.write_config("limits: { per_run: 0, per_day: 0 }\n")
+        rows = [f"{n}@x.example,{n},,2026-03-0{day} 10:00" for n, day in (("a", 4), ("b", 5),
+                                                                           ("c", 6))]
+        out = self.forecast(rows, "--until", "+3d", imported="2026-03-04T16:00:00Z",
+                            now="2026-03-08T12:00:00Z")          # a Sunday
+        self.assertIn("no daily limit", out)
+        # The three recaps go Monday; a's value is 1 day after its recap, on Tuesday.
+        self.assertDay(out, "Mon 2026-03-09", 3, 0)
+        self.assertDay(out, "Tue 2026-03-10", 3, 0)
+
     def test_overdue_steps_keep_min_gap_in_the_forecast(self):
         out = self.forecast(["g@x.example,G,,2026-03-02 10:00"], "--until", "2026-04-03",
                             imported="2026-03-02T15:00:00Z", now="2026-03-30T15:00:00Z")
