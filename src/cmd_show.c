@@ -197,16 +197,54 @@ struct export_run {
 	 * "Status" say, comes after it and is read back as extra: see fields.c). */
 	char **extra_keys;
 	size_t nextra;
+	/* Each key's column, by hash: a lead's values are placed in one pass over them,
+	 * where looking each column up in each lead grew with the square of the columns. */
+	size_t *slots, nslots;          /* column + 1; 0 is free */
+	const char **cells;             /* this lead's value per extra column */
 };
+
+static size_t key_hash(const char *key)
+{
+	size_t h = 14695981039346656037ULL;     /* FNV-1a */
+
+	for (; *key; key++)
+		h = (h ^ (unsigned char)*key) * 1099511628211ULL;
+	return h;
+}
+
+static size_t *key_slot(const struct export_run *r, const char *key)
+{
+	size_t i = key_hash(key) & (r->nslots - 1);
+
+	while (r->slots[i] && strcmp(r->extra_keys[r->slots[i] - 1], key))
+		i = (i + 1) & (r->nslots - 1);
+	return &r->slots[i];
+}
+
+static void index_extra_keys(struct export_run *r)
+{
+	for (r->nslots = 16; r->nslots < 2 * r->nextra; r->nslots *= 2)
+		;
+	r->slots = xcalloc(r->nslots, sizeof(*r->slots));
+	r->cells = xcalloc(r->nextra ? r->nextra : 1, sizeof(*r->cells));
+	for (size_t i = 0; i < r->nextra; i++)
+		*key_slot(r, r->extra_keys[i]) = i + 1;
+}
 
 static void add_extra_cells(struct export_run *r, const char *extra_json)
 {
 	cJSON *extra = extra_json ? cJSON_Parse(extra_json) : NULL;
+	const cJSON *item;
 
-	for (size_t i = 0; i < r->nextra; i++) {
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(extra, r->extra_keys[i]);
-		add_cell(&r->line, cJSON_IsString(v) ? v->valuestring : NULL, 0);
+	memset(r->cells, 0, r->nextra * sizeof(*r->cells));
+	cJSON_ArrayForEach(item, extra) {
+		size_t column = item->string ? *key_slot(r, item->string) : 0;
+
+		if (column && cJSON_IsString(item))
+			r->cells[column - 1] = item->valuestring;
 	}
+	for (size_t i = 0; i < r->nextra; i++)
+		add_cell(&r->line, r->cells[i], 0);
 	cJSON_Delete(extra);
 }
 
@@ -283,6 +321,7 @@ int cmd_export(int argc, char **argv, struct cli *cli)
 			status = FU_FAIL;
 			goto out;
 		}
+		index_extra_keys(&r);
 		for (size_t i = 0; i < ARRAY_SIZE(csv_header); i++)
 			add_cell(&r.line, csv_header[i], i == 0);
 		for (size_t i = 0; i < r.nextra; i++)
@@ -299,6 +338,8 @@ out:
 	for (size_t i = 0; i < r.nextra; i++)
 		free(r.extra_keys[i]);
 	free(r.extra_keys);
+	free(r.slots);
+	free(r.cells);
 	strbuf_release(&r.line);
 	return status;
 }
