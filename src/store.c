@@ -518,16 +518,24 @@ static const char *const schema_v4_mends =
 	" WHERE e.id = touches.enrolment_id AND e.state <> 'active'"
 	" AND touches.state = 'pending';";
 
+/* The store's schema version; a store of a newer followup is refused. */
+static int schema_version(struct store *s, int *version)
+{
+	if (read_user_version(s, version))
+		return -1;
+	if (*version > SCHEMA_VERSION)
+		return error("%s: written by a newer followup (schema %d, this one knows %d)",
+			     s->path, *version, SCHEMA_VERSION);
+	return 0;
+}
+
 /* A store read without the right to write it cannot be migrated: it must be current. */
 static int check_current(struct store *s)
 {
 	int version;
 
-	if (read_user_version(s, &version))
+	if (schema_version(s, &version))
 		return -1;
-	if (version > SCHEMA_VERSION)
-		return error("%s: written by a newer followup (schema %d, this one knows %d)",
-			     s->path, version, SCHEMA_VERSION);
 	if (version < SCHEMA_VERSION)
 		return error("%s: the store needs upgrading (schema %d to %d) and is read-only"
 			     " to you: run followup once as its owner", s->path, version,
@@ -540,11 +548,8 @@ static int migrate(struct store *s)
 {
 	int version;
 
-	if (read_user_version(s, &version))
+	if (schema_version(s, &version))
 		return -1;
-	if (version > SCHEMA_VERSION)
-		return error("%s: written by a newer followup (schema %d, this one knows %d)",
-			     s->path, version, SCHEMA_VERSION);
 	if (version == SCHEMA_VERSION)
 		return 0;
 	if (exec(s, "BEGIN IMMEDIATE", "cannot start the migration"))
