@@ -63,7 +63,8 @@ static void missed_by_rep(struct pipeline *p, const struct config *config)
 		}
 	}
 	p->nmissed = kept;
-	qsort(p->missed, p->nmissed, sizeof(*p->missed), by_most_missed);
+	if (p->nmissed > 1)     /* qsort must not be given NULL, even for nothing */
+		qsort(p->missed, p->nmissed, sizeof(*p->missed), by_most_missed);
 }
 
 static double share(long part, long whole)

@@ -847,7 +847,8 @@ int sequence_set_load_dir(const char *dir, struct sequence_set **out, struct dia
 	}
 	if (dp)
 		closedir(dp);
-	qsort(paths, n, sizeof(*paths), by_name);
+	if (n > 1)              /* qsort must not be given NULL, even for nothing */
+		qsort(paths, n, sizeof(*paths), by_name);
 	/* An unreadable file in it is kept out like an invalid one, not a failure of the
 	 * whole: sequence_set_unreadable_count() tells a check about it. */
 	sequence_set_load_files((const char *const *)paths, n, NULL, out, d);
