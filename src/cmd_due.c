@@ -40,7 +40,7 @@ struct due_run {
 	int ics;
 	struct strbuf calendar;
 	struct planned *planned;        /* for the forecast */
-	size_t nplanned;
+	size_t nplanned, planned_alloc;
 };
 
 /* A touch as the forecast sees it: when, which channel, from which sender, and when
@@ -48,12 +48,10 @@ struct due_run {
 struct planned {
 	time_t due_at;
 	int email;
-	char *sender;
+	const char *sender;     /* the config's string, which lives as long as the run */
 	int shown;      /* in the listing; others only use up their sender's daily limit */
 	int64_t touch;  /* the pending touch it comes from: send's order among equal times */
-	const struct sequence *seq;     /* its window and business days; NULL: any time */
-	char *zone;     /* the lead's, else the sequence's; NULL: local */
-	int overdue;    /* due_at is now, not a time the engine placed in a window */
+	const struct sequence *seq;     /* its business days; NULL: any day */
 };
 
 static char *full_name(const struct lead *l)
@@ -260,20 +258,21 @@ static void print_calendar(struct due_run *r)
 /* --- the forecast ------------------------------------------------------------------------------ */
 
 static void plan_one(struct due_run *r, const struct due_item *d, time_t due_at, int email,
-		     const char *sender, int shown, const struct sequence *seq, const char *zone)
+		     const char *sender, int shown, const struct sequence *seq)
 {
 	struct planned *p;
 
-	r->planned = xrealloc(r->planned, (r->nplanned + 1) * sizeof(*r->planned));
+	if (r->nplanned == r->planned_alloc) {
+		r->planned_alloc = r->planned_alloc ? 2 * r->planned_alloc : 256;
+		r->planned = xrealloc(r->planned, r->planned_alloc * sizeof(*r->planned));
+	}
 	p = &r->planned[r->nplanned++];
 	p->due_at = due_at;
 	p->email = email;
-	p->sender = xstrdup(sender ? sender : "");
+	p->sender = sender ? sender : "";
 	p->shown = shown;
 	p->touch = d->touch.id;
 	p->seq = seq;
-	p->zone = zone ? xstrdup(zone) : NULL;
-	p->overdue = due_at == r->cli->now && d->touch.due_at < r->cli->now;
 }
 
 /* The touch, and the steps after it that fall due by --until, as if each were made
@@ -290,7 +289,7 @@ static void plan(struct due_run *r, const struct due_item *d, const struct compo
 		cadence_place(r->cli->now, seq ? &seq->window : NULL, seq && seq->business_days,
 			      zone);
 
-	plan_one(r, d, last, !strcmp(d->touch.channel, "email"), c->from_email, shown, seq, zone);
+	plan_one(r, d, last, !strcmp(d->touch.channel, "email"), c->from_email, shown, seq);
 	if (!seq || !c->step || strcmp(d->touch.state, "pending"))
 		return;
 	for (size_t i = (size_t)(c->step - seq->steps) + 1; i < seq->nsteps; i++) {
@@ -298,7 +297,7 @@ static void plan(struct due_run *r, const struct due_item *d, const struct compo
 		if (due > r->filter.until)
 			break;
 		plan_one(r, d, due, seq->steps[i].channel == CHANNEL_EMAIL, c->from_email, shown,
-			 seq, zone);
+			 seq);
 		last = due;
 	}
 }
@@ -354,18 +353,11 @@ static int by_sender_then_time(const void *a, const void *b)
 }
 
 /* The first day, from `day` on, on which send lets p's email go: in a business-days
- * sequence not a weekend, and for an overdue one not before its window opens again (an
- * email overdue at 20:00 goes tomorrow). A time the engine placed is in a window
- * already: only an overdue email needs the clock, once. */
-static int first_sending_day(const struct due_run *r, const struct planned *p, int day,
-			     int days, const char *weekend)
+ * sequence not a weekend. Its time is in a window already (plan() placed an overdue
+ * one in the next): only a day the limit moved it to needs the check. */
+static int first_sending_day(const struct planned *p, int day, int days, const char *weekend)
 {
-	int business_days = p->seq && p->seq->business_days;
-
-	if (day == 0 && p->overdue)
-		day = days_from_today(r, cadence_place(r->cli->now, p->seq ? &p->seq->window : NULL,
-						       business_days, p->zone));
-	while (business_days && day < days && weekend[day])
+	while (p->seq && p->seq->business_days && day < days && weekend[day])
 		day++;
 	return day;
 }
@@ -419,9 +411,9 @@ static void print_forecast(struct due_run *r)
 			if (*sender)
 				store_sent_since(r->cli->store, sender, r->cli->now - 86400, &used[0]);
 		}
-		day = first_sending_day(r, p, day, days, weekend);
+		day = first_sending_day(p, day, days, weekend);
 		while (day < days && per_day > 0 && used[day] >= per_day)
-			day = first_sending_day(r, p, day + 1, days, weekend);
+			day = first_sending_day(p, day + 1, days, weekend);
 		if (day < days) {
 			used[day]++;
 			emails[day] += p->shown;
@@ -446,10 +438,6 @@ static void print_forecast(struct due_run *r)
 
 static void release_plan(struct due_run *r)
 {
-	for (size_t i = 0; i < r->nplanned; i++) {
-		free(r->planned[i].sender);
-		free(r->planned[i].zone);
-	}
 	free(r->planned);
 	strbuf_release(&r->calendar);
 }
