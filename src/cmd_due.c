@@ -283,13 +283,15 @@ static void plan(struct due_run *r, const struct due_item *d, const struct compo
 	struct engine e = { r->cli->store, r->cli->sequences, &r->cli->config, r->cli->now };
 	const struct sequence *seq = c->sequence;
 	const char *zone = seq ? engine_zone(&e, &d->lead, seq) : NULL;
-	/* An overdue touch is made when its window next opens (on a Sunday evening:
-	 * Monday morning), and min_gap counts from then, not from now. */
-	time_t last = d->touch.due_at >= r->cli->now ? d->touch.due_at :
+	int email = !strcmp(d->touch.channel, "email");
+	/* An overdue touch is made today, and min_gap counts from then: an email when send
+	 * lets it go, as its window next opens (on a Sunday evening: Monday morning); a
+	 * call or task now, the rep's to make. */
+	time_t last = d->touch.due_at >= r->cli->now ? d->touch.due_at : !email ? r->cli->now :
 		cadence_place(r->cli->now, seq ? &seq->window : NULL, seq && seq->business_days,
 			      zone);
 
-	plan_one(r, d, last, !strcmp(d->touch.channel, "email"), c->from_email, shown, seq);
+	plan_one(r, d, last, email, c->from_email, shown, seq);
 	if (!seq || !c->step || strcmp(d->touch.state, "pending"))
 		return;
 	for (size_t i = (size_t)(c->step - seq->steps) + 1; i < seq->nsteps; i++) {

@@ -59,6 +59,7 @@ struct send_run {
 	size_t nwould;
 	char **full;            /* senders at their daily limit: the rest of theirs waits */
 	size_t nfull;
+	long sending_when_checked;      /* --dry-run: touches `sending`, with no send running */
 };
 
 struct sender_count {
@@ -196,14 +197,14 @@ static int in_window(struct send_run *r, const struct due_item *d)
 static long *would_send_as(struct send_run *r, const char *sender)
 {
 	for (size_t i = 0; i < r->nwould; i++)
-		if (!strcmp(r->would[i].sender, sender))
+		if (!strcasecmp(r->would[i].sender, sender))    /* one mailbox, however spelt */
 			return &r->would[i].count;
 	r->would = xrealloc(r->would, (r->nwould + 1) * sizeof(*r->would));
 	r->would[r->nwould] = (struct sender_count){ xstrdup(sender), 0 };
 	return &r->would[r->nwould++].count;
 }
 
-/* Over the per-sender rolling 24 h limit? */
+/* Whether sender is at its daily limit, as found earlier in this run. */
 static int is_full(const struct send_run *r, const char *sender)
 {
 	for (size_t i = 0; sender && i < r->nfull; i++)
@@ -226,8 +227,8 @@ static int all_full(const struct send_run *r)
 	return r->nfull > 0;
 }
 
-/* 1 when sender has sent per_day in the last 24 hours (remembered for the run), 0 when
- * it may send, -1 on a store error. */
+/* Over the per-sender rolling 24 h limit? 1 when sender has sent per_day in the last 24
+ * hours (remembered for the run), 0 when it may send, -1 on a store error. */
 static int over_daily_limit(struct send_run *r, const char *sender)
 {
 	long sent = 0, per_day = r->cli->config.per_day;
@@ -343,6 +344,12 @@ static int has_id(const int64_t *ids, size_t n, int64_t id)
 	return 0;
 }
 
+/* A refused touch waiting for its second try in this run: counted as a retry already. */
+static int second_try(const struct send_run *r, int64_t touch_id)
+{
+	return has_id(r->proven, r->nproven, touch_id);
+}
+
 /* Whether a bare refusal is this address's, not the server's: the server took another
  * message after refusing it this run, or took one before in this run and this touch
  * failed on an earlier try too. */
@@ -425,8 +432,10 @@ static int send_one(struct send_run *r, int64_t touch_id)
 		return found;
 	if (strcmp(d.touch.state, "pending"))
 		goto out;       /* settled meanwhile */
+	/* Not composed: while its sender is full, a touch that would be held counts as
+	 * deferred too (`due` says why it is held). */
 	if (is_full(r, compose_from_email(&r->cli->config, &d.lead))) {
-		r->n.deferred++;
+		r->n.deferred += !second_try(r, touch_id);
 		goto out;
 	}
 	if (compose_touch(r->cli->store, &r->cli->config, r->cli->sequences, &d, &c)) {
@@ -440,7 +449,7 @@ static int send_one(struct send_run *r, int64_t touch_id)
 		goto out;
 	}
 	if ((over = over_daily_limit(r, c.from_email)) != 0) {
-		r->n.deferred += over > 0;
+		r->n.deferred += over > 0 && !second_try(r, touch_id);
 		ret = over < 0 ? -1 : 0;
 		goto out;
 	}
@@ -608,9 +617,12 @@ static int count_in_doubt(struct send_run *r)
 
 	if (store_count_state(r->cli->store, "in_doubt", &r->n.in_doubt))
 		return -1;
-	/* A touch still `sending` is one whose outcome could not be recorded, or, in a dry
-	 * run, one a running send has out: in doubt either way. */
-	if (store_count_state(r->cli->store, "sending", &sending))
+	/* A touch still `sending` after a run is one whose outcome could not be recorded. A
+	 * dry run counts those of a dead run, as it found them with no send running: any
+	 * now may be a send's that started since. */
+	if (r->dry_run)
+		sending = r->sending_when_checked;
+	else if (store_count_state(r->cli->store, "sending", &sending))
 		return -1;
 	r->n.in_doubt += sending;
 	return 0;
@@ -635,7 +647,7 @@ static int send_all(struct send_run *r)
 		if ((r->limit > 0 && r->n.sent + r->n.would_send >= r->limit) || all_full(r)) {
 			/* A refused one waiting for its second try has its retry counted. */
 			for (; i < r->nids; i++)
-				r->n.deferred += !has_id(r->proven, r->nproven, r->ids[i]);
+				r->n.deferred += !second_try(r, r->ids[i]);
 			break;
 		}
 		ret = send_one(r, r->ids[i]);
@@ -709,8 +721,11 @@ int cmd_send(int argc, char **argv, struct cli *cli)
 	}
 	/* A dry run only asks whether a send is running: holding the lock while its listing
 	 * waits for a reader (a pipe into less) would stop cron's sends. */
-	if (r.dry_run)
+	if (r.dry_run) {
+		if (store_count_state(cli->store, "sending", &r.sending_when_checked))
+			goto out;
 		store_unlock_sender(cli->store);
+	}
 	/* A dry run shows what the tick would do and leaves the store as it was. */
 	if (resolve_credentials(&r) || engine_view_begin(&r.engine, !r.dry_run))
 		goto out;

@@ -18,8 +18,6 @@ enum {
 	NEED_VIEW = 4,          /* only reads: sees the store brought up to --now, a tick that
 	                         * is kept unless --now is a "what if" (engine_view_begin) */
 	CREATES_CONFIG = 8,     /* a --config that does not exist is created, not an error */
-	ONLY_READS = 16,        /* writes nothing (NEED_VIEW ticks): a store the user may
-	                         * not write is read, the tick made on a copy */
 };
 
 struct command {
@@ -32,7 +30,7 @@ struct command {
 static const struct command commands[] = {
 	{ "init", cmd_init, CREATES_CONFIG, "create the config, the store and its schema" },
 	{ "import", cmd_import, NEED_STORE | NEED_SEQUENCES, "load badge-scan CSV files" },
-	{ "leads", cmd_leads, NEED_STORE | ONLY_READS, "list leads" },
+	{ "leads", cmd_leads, NEED_STORE, "list leads" },
 	{ "show", cmd_show, NEED_STORE | NEED_SEQUENCES | NEED_VIEW, "one lead and its whole timeline" },
 	{ "sequences", cmd_sequences, 0, "list or check sequence files" },
 	{ "plan", cmd_plan, NEED_SEQUENCES, "the calendar a lead contacted at a time would get" },
@@ -227,14 +225,12 @@ int main(int argc, char **argv)
 		if (!cli.now_opt)
 			cli.now = time(NULL);
 		cli.what_if = cli.now > time(NULL);
-		if ((cmd->needs & NEED_STORE) &&
-		    (status = cli_store(&cli, cmd->needs & (ONLY_READS | NEED_VIEW) ? STORE_VIEW : 0)))
+		if ((cmd->needs & NEED_STORE) && (status = cli_store(&cli, 0)))
 			goto out;
 		if ((cmd->needs & NEED_SEQUENCES) && (status = cli_sequences(&cli)))
 			goto out;
 		view = (struct engine){ cli.store, cli.sequences, &cli.config, cli.now };
-		if ((cmd->needs & NEED_VIEW) &&
-		    engine_view_begin(&view, !cli.what_if && !store_read_only(cli.store))) {
+		if ((cmd->needs & NEED_VIEW) && engine_view_begin(&view, !cli.what_if)) {
 			status = FU_FAIL;
 			goto out;
 		}

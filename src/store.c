@@ -51,7 +51,6 @@ struct store {
 	int depth;              /* of store_begin() calls not yet committed */
 	int64_t first_import;   /* of the open transaction; 0 before its first import */
 	int sender_lock_fd;
-	int read_only;          /* opened with STORE_VIEW by a user who may not write it */
 	sqlite3_stmt *stmts[ST_COUNT];
 };
 
@@ -529,20 +528,6 @@ static int schema_version(struct store *s, int *version)
 	return 0;
 }
 
-/* A store read without the right to write it cannot be migrated: it must be current. */
-static int check_current(struct store *s)
-{
-	int version;
-
-	if (schema_version(s, &version))
-		return -1;
-	if (version < SCHEMA_VERSION)
-		return error("%s: the store needs upgrading (schema %d to %d) and is read-only"
-			     " to you: run followup once as its owner", s->path, version,
-			     SCHEMA_VERSION);
-	return 0;
-}
-
 /* Brings the schema up to SCHEMA_VERSION in one transaction. */
 static int migrate(struct store *s)
 {
@@ -652,25 +637,26 @@ int store_open(struct store **out, const char *path, int flags)
 		goto fail;
 	}
 	/* SQLite opens a file it may not write read-only, and fails at the first write: a
-	 * `mark` would fail after its work. Said at once instead, but to a command that
-	 * only reads, which then makes its tick on a copy (engine_view_begin). */
-	s->read_only = sqlite3_db_readonly(s->db, "main") == 1;
-	if (s->read_only && !(flags & STORE_VIEW)) {
-		error("%s: the store is read-only to you, and this command writes it: run"
-		      " followup as the store's owner", path);
+	 * `due` works until the day a touch is to be closed. Said at once, and before the
+	 * first read, which would leave -wal and -shm files of this user's beside the store
+	 * that lock its owner out. */
+	if (sqlite3_db_readonly(s->db, "main") == 1) {
+		error("%s: the store is read-only to you, and every command writes it (even"
+		      " `due` closes touches as time passes): run followup as the store's owner",
+		      path);
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(s->db, 1);
 	if (check_is_store(s, flags & STORE_CREATE))
 		goto fail;
-	if (!s->read_only && exec(s, "PRAGMA journal_mode = WAL", "cannot switch to WAL mode"))
+	if (exec(s, "PRAGMA journal_mode = WAL", "cannot switch to WAL mode"))
 		goto fail;
 	if (exec(s, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;"
 		    " PRAGMA cache_size = -32000; PRAGMA mmap_size = 2147418112",
 		 "cannot configure the store"))
 		goto fail;
-	if (s->read_only ? check_current(s) : migrate(s))
+	if (migrate(s))
 		goto fail;
 	*out = s;
 	return 0;
@@ -725,11 +711,6 @@ int store_use_private_copy(struct store *s)
 	s->db = copy;
 	sqlite3_extended_result_codes(s->db, 1);
 	return 0;
-}
-
-int store_read_only(const struct store *s)
-{
-	return s->read_only;
 }
 
 const char *store_path(const struct store *s)

@@ -57,8 +57,6 @@ void touch_release(struct touch *t);
 
 enum store_open_flags {
 	STORE_CREATE = 1,       /* create the file (0600) and its directory when missing */
-	STORE_VIEW = 2,         /* the command only reads: a store the user may not write is
-	                         * opened all the same (store_read_only() says so) */
 };
 
 /* Opens (and migrates forward) the store at path. A store written by a newer
@@ -66,7 +64,6 @@ enum store_open_flags {
 int store_open(struct store **out, const char *path, int flags);
 void store_close(struct store *s);
 const char *store_path(const struct store *s);
-int store_read_only(const struct store *s);     /* opened with STORE_VIEW, not writable */
 /* From here on, works on a temporary copy of the store: what it writes is gone when the
  * store closes, and it holds no lock on the file meanwhile (a "what if" view). */
 int store_use_private_copy(struct store *s);

@@ -317,6 +317,15 @@ class Forecast(FollowupTest):
         self.assertDay(out, "Mon 2026-03-09", 3, 0)
         self.assertDay(out, "Tue 2026-03-10", 3, 0)
 
+    def test_an_overdue_call_stays_today_in_the_forecast(self):
+        self.forecast(["k@x.example,K,,2026-03-02 10:00"], imported="2026-03-02T15:00:00Z",
+                      now="2026-03-02T15:00:00Z")
+        for day in ("03", "05", "06", "09"):         # the recap and the value go
+            self.ok("send", now=f"2026-03-{day}T15:00:00Z")
+        out = self.ok("due", "--until", "+2d", now="2026-03-14T22:00:00Z").out   # a Saturday
+        self.assertDay(out, "Sat 2026-03-14", 0, 1)       # the day-7 call, overdue: today
+        self.assertDay(out, "Mon 2026-03-16", 0, 0)
+
     def test_overdue_steps_keep_min_gap_in_the_forecast(self):
         out = self.forecast(["g@x.example,G,,2026-03-02 10:00"], "--until", "2026-04-03",
                             imported="2026-03-02T15:00:00Z", now="2026-03-30T15:00:00Z")

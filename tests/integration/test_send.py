@@ -257,6 +257,8 @@ class Messages(SendBase):
                           f"smtp:\n  url: {self.server.url}\n  tls: none\n")
         self.import_csv([f"{who}{i}@x.example,L{i},,Co,,{who},2026-03-06 18:30"
                          for who, i in (("dana", 0), ("dana", 1), ("dee", 2))])
+        dry = self.send(NOW_RECAP, "--dry-run")
+        self.assertEqual((dry["would_send"], dry["deferred"]), (2, 1))
         result = self.send()
         self.assertEqual((result["sent"], result["deferred"]), (2, 1))
 
