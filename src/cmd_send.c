@@ -55,16 +55,15 @@ struct send_run {
 	size_t nunconfirmed;
 	int64_t *proven;        /* refused, and then the server took another message */
 	size_t nproven;
-	struct sender_count *would;     /* --dry-run: what would go, per sender address */
-	size_t nwould;
-	char **full;            /* senders at their daily limit: the rest of theirs waits */
-	size_t nfull;
+	struct sender *senders;         /* the addresses this run sent from, or tried to */
+	size_t nsenders;
 	long sending_when_checked;      /* --dry-run: touches `sending`, with no send running */
 };
 
-struct sender_count {
-	char *sender;
-	long count;
+struct sender {
+	char *address;
+	long would_send;        /* --dry-run: writes no sent touches, so the limit counts these */
+	int full;               /* at its daily limit: the rest of its emails wait */
 };
 
 /* --- credentials ------------------------------------------------------------------------- */
@@ -192,39 +191,44 @@ static int in_window(struct send_run *r, const struct due_item *d)
 	return cadence_place(r->cli->now, &seq->window, seq->business_days, zone) == r->cli->now;
 }
 
-/* The count of what a dry run would send as sender: a dry run writes no sent touches,
- * so the daily limit counts these too. */
-static long *would_send_as(struct send_run *r, const char *sender)
+/* The run's record of address, or NULL when it has none and create is 0. */
+static struct sender *sender_of(struct send_run *r, const char *address, int create)
 {
-	for (size_t i = 0; i < r->nwould; i++)
-		if (!strcasecmp(r->would[i].sender, sender))    /* one mailbox, however spelt */
-			return &r->would[i].count;
-	r->would = xrealloc(r->would, (r->nwould + 1) * sizeof(*r->would));
-	r->would[r->nwould] = (struct sender_count){ xstrdup(sender), 0 };
-	return &r->would[r->nwould++].count;
+	for (size_t i = 0; address && i < r->nsenders; i++)
+		if (!strcasecmp(r->senders[i].address, address))     /* one mailbox, however spelt */
+			return &r->senders[i];
+	if (!address || !create)
+		return NULL;
+	r->senders = xrealloc(r->senders, (r->nsenders + 1) * sizeof(*r->senders));
+	r->senders[r->nsenders] = (struct sender){ xstrdup(address), 0, 0 };
+	return &r->senders[r->nsenders++];
 }
 
-/* Whether sender is at its daily limit, as found earlier in this run. */
-static int is_full(const struct send_run *r, const char *sender)
+/* Whether address is at its daily limit, as found earlier in this run. */
+static int is_full(struct send_run *r, const char *address)
 {
-	for (size_t i = 0; sender && i < r->nfull; i++)
-		if (!strcasecmp(r->full[i], sender))    /* one mailbox, however spelt */
-			return 1;
-	return 0;
+	const struct sender *s = sender_of(r, address, 0);
+
+	return s && s->full;
 }
 
 /* Whether every address the run could send from is at its daily limit: then nothing
  * more can go, and the run stops rather than compose each email to defer it. */
-static int all_full(const struct send_run *r)
+static int all_full(struct send_run *r)
 {
 	const struct config *c = &r->cli->config;
+	int addresses = !str_empty(c->sender_email);
 
-	if (!str_empty(c->sender_email) && !is_full(r, c->sender_email))
+	if (addresses && !is_full(r, c->sender_email))
 		return 0;
-	for (size_t i = 0; i < c->nowners; i++)
-		if (!str_empty(c->owners[i].email) && !is_full(r, c->owners[i].email))
+	for (size_t i = 0; i < c->nowners; i++) {
+		if (str_empty(c->owners[i].email))
+			continue;
+		if (!is_full(r, c->owners[i].email))
 			return 0;
-	return r->nfull > 0;
+		addresses++;
+	}
+	return addresses > 0;
 }
 
 /* Over the per-sender rolling 24 h limit? 1 when sender has sent per_day in the last 24
@@ -238,11 +242,10 @@ static int over_daily_limit(struct send_run *r, const char *sender)
 	if (store_sent_since(r->cli->store, sender, r->cli->now - 24 * 3600, &sent))
 		return -1;
 	if (r->dry_run)
-		sent += *would_send_as(r, sender);
+		sent += sender_of(r, sender, 1)->would_send;
 	if (sent < per_day)
 		return 0;
-	r->full = xrealloc(r->full, (r->nfull + 1) * sizeof(*r->full));
-	r->full[r->nfull++] = xstrdup(sender);
+	sender_of(r, sender, 1)->full = 1;
 	return 1;
 }
 
@@ -355,7 +358,7 @@ static int second_try(const struct send_run *r, int64_t touch_id)
  * failed on an earlier try too. */
 static int refusal_proven(const struct send_run *r, const struct touch *t)
 {
-	return has_id(r->proven, r->nproven, t->id) || (r->delivered && t->attempts > 0);
+	return second_try(r, t->id) || (r->delivered && t->attempts > 0);
 }
 
 /*
@@ -391,7 +394,7 @@ static void count_outcome(struct send_run *r, int64_t touch_id, enum transport_r
 	case TRANSPORT_REJECTED:
 		if (raw == TRANSPORT_REFUSED) {
 			/* a second try this run was counted as a retry at its first */
-			r->n.retry -= has_id(r->proven, r->nproven, touch_id);
+			r->n.retry -= second_try(r, touch_id);
 			break;
 		}
 		r->failing = 0;         /* a verdict on an address: the server works */
@@ -460,7 +463,7 @@ static int send_one(struct send_run *r, int64_t touch_id)
 	}
 	if (r->dry_run) {
 		r->n.would_send++;
-		(*would_send_as(r, c.from_email))++;
+		sender_of(r, c.from_email, 1)->would_send++;
 		if (!r->json && !r->cli->quiet)
 			printf("would send #%lld to %s: %s\n", (long long)touch_id, d.lead.email,
 			       c.subject);
@@ -743,12 +746,9 @@ out:
 	free(r.unconfirmed);
 	free(r.proven);
 	free(r.deferred);
-	for (size_t i = 0; i < r.nfull; i++)
-		free(r.full[i]);
-	free(r.full);
-	for (size_t i = 0; i < r.nwould; i++)
-		free(r.would[i].sender);
-	free(r.would);
+	for (size_t i = 0; i < r.nsenders; i++)
+		free(r.senders[i].address);
+	free(r.senders);
 	if (r.password) {
 		explicit_bzero(r.password, strlen(r.password));
 		free(r.password);
