@@ -613,16 +613,14 @@ int store_open(struct store **out, const char *path, int flags)
 	*out = NULL;
 	s->path = xstrdup(path);
 	s->sender_lock_fd = -1;
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-		error("%s: is a directory, not a store", path);
-		goto fail;
-	}
-	/* FOLLOWUP_DB=/dev/null: SQLite would read a device as an empty database. */
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		error("%s: is not a regular file, so not a store", path);
-		goto fail;
-	}
-	if (stat(path, &st) && errno == ENOENT) {
+	if (stat(path, &st) == 0) {
+		/* FOLLOWUP_DB=/dev/null: SQLite would read a device as an empty database. */
+		if (!S_ISREG(st.st_mode)) {
+			error("%s: is %s, not a store", path,
+			      S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
+			goto fail;
+		}
+	} else if (errno == ENOENT) {
 		if (!(flags & STORE_CREATE)) {
 			error("%s: no store here (run 'followup init' first)", path);
 			goto fail;
@@ -1957,11 +1955,12 @@ const char *const pipeline_statuses[7] = {
 /* Leads in scope: ?1 event, ?2 owner (NULL for any). */
 #define IN_SCOPE(l) FROM_EVENT(l, "1") " AND" OWNER_IS(l, "2")
 
+/* Enrolment e of lead l came from the event ?1: its own event, else the lead's. */
+#define ENROLLED_FROM(e, l) " coalesce(" e ".event, " l ".event) = ?1 COLLATE NOCASE"
+
 /* A touch is in scope when its lead is the owner's and its enrolment e came from the
  * event (a lead met at two events has touches of each). */
-#define SCOPE_OF(l, e) \
-	" (?1 IS NULL OR coalesce(" e ".event, " l ".event) = ?1 COLLATE NOCASE) AND" \
-	OWNER_IS(l, "2")
+#define SCOPE_OF(l, e) " (?1 IS NULL OR" ENROLLED_FROM(e, l) ") AND" OWNER_IS(l, "2")
 
 /* For a query of touches alone: no join at all when nothing narrows. */
 #define TOUCH_IN_SCOPE \
@@ -2049,12 +2048,11 @@ static int pipeline_speed(struct store *s, const char *event, const struct owner
 		" AND" IN_SCOPE("l") " ORDER BY wait IS NULL, wait";
 	static const char per_enrolment[] =
 		"SELECT (SELECT min(t.done_at) FROM touches t JOIN enrolments x"
-		"  ON x.id = t.enrolment_id WHERE t.lead_id = e.lead_id"
-		"  AND coalesce(x.event, l.event) = ?1 COLLATE NOCASE"
+		"  ON x.id = t.enrolment_id WHERE t.lead_id = e.lead_id AND" ENROLLED_FROM("x", "l")
 		"  AND t.state IN ('sent', 'done')) - e.anchor_at AS wait"
 		" FROM enrolments e JOIN leads l ON l.id = e.lead_id"
 		" WHERE" SCOPE_OF("l", "e") " AND e.id = (SELECT min(x.id) FROM enrolments x"
-		"  WHERE x.lead_id = e.lead_id AND coalesce(x.event, l.event) = ?1 COLLATE NOCASE)"
+		"  WHERE x.lead_id = e.lead_id AND" ENROLLED_FROM("x", "l") ")"
 		" ORDER BY wait IS NULL, wait";
 	sqlite3_stmt *st = prepare_scoped(s, event ? per_enrolment : per_lead, event, owner);
 	double *waits = NULL;
@@ -2153,7 +2151,7 @@ static int pipeline_missed(struct store *s, const char *event, const struct owne
 		" JOIN enrolments e ON e.id = t.enrolment_id"
 		" WHERE (t.state = 'missed' OR t.state = 'expired' AND t.channel <> 'email')"
 		" AND" SCOPE_OF("l", "e")
-		" GROUP BY l.owner COLLATE NOCASE ORDER BY count(*) DESC, l.owner", event, owner);
+		" GROUP BY l.owner COLLATE NOCASE", event, owner);     /* sorted per rep: cmd_pipeline */
 	int rc;
 
 	if (!st)
