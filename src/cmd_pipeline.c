@@ -192,7 +192,7 @@ int cmd_pipeline(int argc, char **argv, struct cli *cli)
 	struct owner_names owner;
 	const struct owner_names *scope = NULL;
 	struct pipeline p;
-	int c, json = 0, configured;
+	int c, json = 0;
 
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
@@ -213,9 +213,7 @@ int cmd_pipeline(int argc, char **argv, struct cli *cli)
 	if (store_pipeline(cli->store, event, scope, cli->now,
 			   local_midnight(cli->now, cli_zone(cli)), &p))
 		return FU_FAIL;
-	configured = cli_config(cli) == FU_OK;
-	if (configured)
-		missed_by_rep(&p, &cli->config);
+	missed_by_rep(&p, &cli->config);        /* the config is loaded: the store needed it */
 	/* Zeros for a misspelt name would read as a quiet event or an idle rep (a rep the
 	 * config names may just have no leads yet). */
 	if (!p.leads && event && scope)
@@ -223,7 +221,7 @@ int cmd_pipeline(int argc, char **argv, struct cli *cli)
 			event, scope->key);
 	else if (!p.leads && event)
 		warning("no lead is from the event '%s' (check the name)", event);
-	else if (!p.leads && scope && !(configured && config_find_owner(&cli->config, scope->key)))
+	else if (!p.leads && scope && !config_find_owner(&cli->config, scope->key))
 		warning("no lead has the owner '%s' (check the name)", scope->key);
 	if (json)
 		json_print(pipeline_json(&p, event, scope ? scope->key : NULL));
