@@ -234,8 +234,7 @@ void json_stream_item(struct json_stream *s, cJSON *item)
 
 void json_stream_end(struct json_stream *s)
 {
-	free(s->buf);
-	s->buf = NULL;
+	json_stream_abandon(s);
 	fputs("]\n", stdout);
 }
 

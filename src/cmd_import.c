@@ -1300,9 +1300,12 @@ int cmd_import(int argc, char **argv, struct cli *cli)
 	/* A pipe is read to its end before the transaction takes the write lock: an
 	 * `import -` waiting on a slow producer, or on a terminal, must not stop a send. */
 	for (int i = first; i < argc; i++)
-		if (!strcmp(argv[i], "-") && rewindable_stdin(&im.stdin_start)) {
-			status = FU_FAIL;
-			goto out;
+		if (!strcmp(argv[i], "-")) {
+			if (rewindable_stdin(&im.stdin_start)) {
+				status = FU_FAIL;
+				goto out;
+			}
+			break;  /* once: a second `-` reads the same copy */
 		}
 	/* The tick runs inside the import's transaction, so that a dry run or a failed
 	 * import leaves the store exactly as it was; it runs again at the end, so that

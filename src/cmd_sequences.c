@@ -8,10 +8,8 @@
 #include "followup/util.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <getopt.h>
 #include <string.h>
-#include <sys/stat.h>
 
 /* A file that cannot be read is the work failing (1); bad content is invalid input (2). */
 static int check_status(int loaded, const struct sequence_set *set, const struct diag_list *d)

@@ -185,7 +185,10 @@ static void drop_control_chars(char *v)
 {
 	char *out;
 
-	while (*v && !dropped_control_bytes(v))        /* nearly every cell: no copying */
+	/* Nearly every cell: no copying, and no call per byte (0xc2 may start a C1). */
+	while ((unsigned char)*v >= 0x20 && *v != 0x7f && (unsigned char)*v != 0xc2)
+		v++;
+	while (*v && !dropped_control_bytes(v))
 		v++;
 	for (out = v; *v;) {
 		size_t n = dropped_control_bytes(v);

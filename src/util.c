@@ -62,6 +62,7 @@ char *xasprintf(const char *fmt, ...)
 void strbuf_add_escaped(struct strbuf *sb, const char *s)
 {
 	for (; *s; s++) {
+		size_t control;
 		unsigned char c = (unsigned char)*s;
 
 		if (c == '\n')
@@ -70,9 +71,9 @@ void strbuf_add_escaped(struct strbuf *sb, const char *s)
 			strbuf_addstr(sb, "\\r");
 		else if (c == '\t')
 			strbuf_addstr(sb, "\\t");
-		else if (control_char_bytes(s) == 1)
+		else if ((control = control_char_bytes(s)) == 1)
 			strbuf_addf(sb, "\\x%02x", c);
-		else if (control_char_bytes(s) == 2)
+		else if (control == 2)
 			strbuf_addf(sb, "\\u%04x", (unsigned char)*++s);   /* C1: U+0080-U+009F */
 		else
 			strbuf_addch(sb, (char)c);
@@ -366,12 +367,12 @@ void fput_printable(const char *s, size_t len, FILE *f)
 	const char *end = s + len;
 
 	while (s < end) {
-		size_t n = unprinted_bytes(s);
+		size_t control = control_char_bytes(s);
 
-		if (n)
-			s += n;
-		else if (*s == '\t' || *s == '\n' || *s == '\r')
+		if (*s == '\t' || *s == '\n' || *s == '\r')
 			putc(' ', f), s++;
+		else if (control)
+			s += control;
 		else
 			putc(*s++, f);
 	}

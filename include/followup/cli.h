@@ -79,8 +79,8 @@ struct json_stream {
 void json_stream_start(struct json_stream *s);
 void json_stream_item(struct json_stream *s, struct cJSON *item);
 void json_stream_end(struct json_stream *s);
-/* After a failure: frees s (may be NULL) and leaves the array unclosed, as no JSON
- * reader takes it for a whole answer. */
+/* After a failure: frees what s holds (s may be NULL) and leaves the array unclosed, so
+ * that no JSON reader takes it for a whole answer. */
 void json_stream_abandon(struct json_stream *s);
 
 /* The JSON object of a lead, as leads, show and export print it. */

@@ -23,11 +23,11 @@ struct composed {
 	char *held;                         /* why it cannot go out as is, NULL when it can */
 };
 
-/* Renders touch d->touch of lead d->lead. Returns 0 (out->held says whether it can be
- * used) or -1 on a store error. Release out with composed_release(). */
 /* The address an email to l goes out from (its owner's, else the sender's), or NULL:
  * what compose_touch() would give, without the work of composing. */
 const char *compose_from_email(const struct config *config, const struct lead *l);
+/* Renders touch d->touch of lead d->lead. Returns 0 (out->held says whether it can be
+ * used) or -1 on a store error. Release out with composed_release(). */
 int compose_touch(struct store *store, const struct config *config,
 		  const struct sequence_set *sequences, const struct due_item *d,
 		  struct composed *out);

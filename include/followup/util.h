@@ -70,7 +70,7 @@ int str_empty(const char *s);                   /* NULL or "" */
 char *xstrdup_nonempty(const char *s);          /* a copy, or NULL when str_empty */
 int is_directory(const char *path);
 /* Prints s on one line: its line breaks (CRLF, LF or CR, as in booth notes) become " / ",
- * its other control characters but tab are left out. */
+ * a tab a space, its other control characters are left out. */
 void fputs_one_line(const char *s, FILE *f);
 /* Writes s with its control characters escaped (\n, \r, \t, \x1b): a value from a
  * file cannot break a message over two lines or send a terminal escape. error() and
