@@ -252,6 +252,8 @@ class Cli(FollowupTest):
 
     def test_a_device_is_never_a_store(self):
         before = os.stat("/dev/null")
+        # A build that chmods it (bisecting, as root) must not leave the machine broken.
+        self.addCleanup(os.chmod, "/dev/null", before.st_mode & 0o7777)
         for command in ("init", "leads"):
             r = self.fails(1, "--db", "/dev/null", command)
             self.assertIn("/dev/null: is not a regular file", r.err)
