@@ -1,10 +1,12 @@
 """Shared helpers for integration tests: run the real followup binary on a real store
 in a temporary directory, as a user would."""
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -16,6 +18,44 @@ BIN = os.environ.get("FOLLOWUP_BIN", os.path.join(ROOT, "build", "followup"))
 VALGRIND = ["valgrind", "-q", "--error-exitcode=97", "--leak-check=full",
             "--errors-for-leak-kinds=definite,indirect", "--show-leak-kinds=definite,indirect"] \
     if os.environ.get("FOLLOWUP_VALGRIND") else []
+
+
+@contextlib.contextmanager
+def write_lock_held(db):
+    """Holds the store's write lock, as another writer would, for the length of the
+    with-block: entered once sqlite3 has the lock (it answers only then, and -bail makes
+    it quit instead if it cannot take it)."""
+    locker = subprocess.Popen(["sqlite3", "-bail", db], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        locker.stdin.write("BEGIN EXCLUSIVE; SELECT 'locked';\n")
+        locker.stdin.flush()
+        if locker.stdout.readline() != "locked\n":
+            raise AssertionError(f"sqlite3 could not take the write lock of {db}")
+        yield
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            locker.stdin.write("ROLLBACK;\n.quit\n")
+            locker.stdin.close()
+        locker.wait()
+
+
+def wait_until_blocked_on_pipe(proc, direction, timeout=30):
+    """Returns once proc sleeps in a read from ("read") or a write to ("write") a pipe:
+    waiting for its stdin, or for a reader of its full stdout. The kernel says where a
+    process sleeps in /proc/PID/wchan ("pipe_read", "anon_pipe_write"; "pipe_wait"
+    before Linux 5.5)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise AssertionError(f"exited ({proc.returncode}) instead of waiting on a pipe")
+        with open(f"/proc/{proc.pid}/wchan") as f:
+            wchan = f.read()
+        if f"pipe_{direction}" in wchan or wchan == "pipe_wait":
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never blocked on a pipe {direction} (wchan {wchan!r})")
+        time.sleep(0.01)
 
 
 class Result:

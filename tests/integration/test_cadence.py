@@ -241,8 +241,7 @@ class Cadence(FollowupTest):
                          ("cold", "again", "checkin"))
 
     def test_no_restart_from_a_never_enrolled_lead_a_future_scan_or_an_old_event(self):
-        r = self.ok("import", "--json", "--no-enroll", self.write("n.csv", LEADS),
-                    now="2026-03-06T23:45:00Z")
+        self.ok("import", "--no-enroll", self.write("n.csv", LEADS), now="2026-03-06T23:45:00Z")
         self.ok("mark", "ny@x.example", "lost", now="2026-03-07T10:00:00Z")
         self.assertEqual(self.import_leads(now="2026-03-07T11:00:00Z")["enrolled"], 0)
         # a scan up to a day ahead of the import is kept, but is no new contact

@@ -3,9 +3,8 @@ import os
 import re
 import shutil
 import subprocess
-import time
 
-from helpers import BIN, ROOT, FollowupTest
+from helpers import BIN, ROOT, FollowupTest, wait_until_blocked_on_pipe
 
 COMMANDS = ["init", "import", "leads", "show", "sequences", "plan", "due", "send", "done",
             "skip", "mark", "optout", "enroll", "preview", "resolve", "pipeline", "export"]
@@ -195,7 +194,7 @@ class Cli(FollowupTest):
         view = subprocess.Popen([BIN, "--now", "+20d", "due"], env=self.env(),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.addCleanup(view.kill)
-        time.sleep(1)
+        wait_until_blocked_on_pipe(view, "write")
         r = self.run_followup("mark", "lead7@x.example", "lost", timeout=20)
         self.assertEqual(r.code, 0, r)                  # not "locked" after 5 s
         out, err = view.communicate(timeout=60)
@@ -214,7 +213,7 @@ class Cli(FollowupTest):
                                env=self.env(), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
         self.addCleanup(dry.kill)
-        time.sleep(1)           # its 2,000 lines fill the pipe: it waits for a reader
+        wait_until_blocked_on_pipe(dry, "write")    # its 2,000 lines fill the pipe
         r = self.run_followup("send", "--json", "--limit", "5", now="2026-03-03T15:00:00Z")
         self.assertEqual(r.code, 0, r)
         self.assertEqual(r.json()["sent"], 5)

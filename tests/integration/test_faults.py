@@ -7,7 +7,7 @@ import signal
 import subprocess
 import time
 
-from helpers import BIN, FollowupTest
+from helpers import BIN, FollowupTest, write_lock_held
 from test_send import NOW_RECAP, SEQUENCE, SendBase
 
 
@@ -86,16 +86,8 @@ class StoreFaults(FollowupTest):
 
     def test_locked_past_busy_timeout_send_marks_nothing(self):
         self.write_config()   # maildir outbox
-        locker = subprocess.Popen(["sqlite3", self.db], stdin=subprocess.PIPE, text=True)
-        locker.stdin.write("BEGIN EXCLUSIVE; SELECT 1;\n")
-        locker.stdin.flush()
-        time.sleep(0.5)       # set-up: let the locker take the lock
-        try:
+        with write_lock_held(self.db):
             r = self.run_followup("send", now="2025-03-10T15:00:00Z", timeout=60)
-        finally:
-            locker.stdin.write("ROLLBACK;\n.quit\n")
-            locker.stdin.close()
-            locker.wait()
         self.assertEqual(r.code, 1, r)
         self.assertIn("locked", r.err)
         self.assertNotIn("sent", [t["state"] for t in self.sql("SELECT state FROM touches")])
@@ -186,13 +178,8 @@ class LockedWhileTheServerAnswers(SendBase):
         while not any(e.get("reply") == "slow" for e in self.server.events()):
             self.assertLess(time.monotonic(), deadline, "the message never reached DATA")
             time.sleep(0.05)
-        locker = subprocess.Popen(["sqlite3", self.db], stdin=subprocess.PIPE, text=True)
-        locker.stdin.write("BEGIN EXCLUSIVE; SELECT 1;\n")
-        locker.stdin.flush()
-        time.sleep(8)         # set-up: the lock outlasts the reply by more than 5 s
-        locker.stdin.write("ROLLBACK;\n.quit\n")
-        locker.stdin.close()
-        locker.wait()
+        with write_lock_held(self.db):
+            time.sleep(8)     # set-up: the lock outlasts the reply by more than 5 s
         out, err = sender.communicate(timeout=120)
         self.assertEqual(sender.returncode, 0, err)
         self.assertEqual(self.states()[0], "sent")

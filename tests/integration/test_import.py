@@ -8,7 +8,7 @@ import stat
 import subprocess
 import time
 
-from helpers import BIN, FollowupTest
+from helpers import BIN, FollowupTest, wait_until_blocked_on_pipe, write_lock_held
 
 
 class ImportSamples(FollowupTest):
@@ -432,7 +432,7 @@ class ImportSamples(FollowupTest):
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True)
         self.addCleanup(waiting.kill)
-        time.sleep(0.5)         # long enough to take the lock, were it taken before EOF
+        wait_until_blocked_on_pipe(waiting, "read")
         r = self.run_followup("mark", "a@x.example", "lost", timeout=20)
         self.assertEqual(r.code, 0, r)          # not "locked" after 5 s
         out, err = waiting.communicate("Email\nb@x.example\n", timeout=20)
@@ -759,17 +759,9 @@ class ImportBadInput(FollowupTest):
         self.assertStoreUnchanged()
 
     def test_locked_store(self):
-        locker = subprocess.Popen(["sqlite3", self.db], stdin=subprocess.PIPE, text=True)
-        locker.stdin.write("BEGIN EXCLUSIVE; SELECT 1;\n")
-        locker.stdin.flush()
-        time.sleep(0.5)   # let the locker take the lock: this is set-up, not a timed test
-        try:
+        with write_lock_held(self.db):
             r = self.fails(1, "import", self.data("A_eventyay_style_leads.csv"), timeout=60)
-            self.assertIn("locked", r.err)
-        finally:
-            locker.stdin.write("ROLLBACK;\n.quit\n")
-            locker.stdin.close()
-            locker.wait()
+        self.assertIn("locked", r.err)
         self.assertStoreUnchanged()
 
     def interrupt_a_big_import(self, sig, ignored=False):
