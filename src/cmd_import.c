@@ -90,7 +90,7 @@ struct import {
 	int show_progress;
 	int any_suppressions;   /* whether the store has opted-out addresses at all */
 	off_t stdin_start;      /* where stdin, copied to a file if a pipe, starts */
-	long rows_owner_kept;   /* rows that named another owner for a known lead */
+	long rows_owner_kept;   /* rows (or --owner) naming another owner for a known lead */
 	char *owner_kept;       /* the first of them, for the warning */
 };
 
@@ -543,7 +543,7 @@ static void note_owner_kept(struct import *im, const struct lead *stored,
 	    !strcasecmp(row->owner, cli_owner_names(im->cli, stored->owner).key))
 		return;
 	if (!im->rows_owner_kept++)
-		im->owner_kept = xasprintf("%s stays '%s', the row says '%s'", stored->email,
+		im->owner_kept = xasprintf("%s stays '%s', the import says '%s'", stored->email,
 					   stored->owner, row->owner);
 }
 
@@ -929,11 +929,16 @@ out:
 
 /* --- the rejects file ------------------------------------------------------------------- */
 
+static int same_inode(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
 static int same_file(const char *a, const char *b)
 {
 	struct stat sa, sb;
 
-	return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	return !stat(a, &sa) && !stat(b, &sb) && same_inode(&sa, &sb);
 }
 
 /* An unlinked temporary file for the rows (they hold personal data: 0600, and gone
@@ -1106,8 +1111,7 @@ static int is_open_as(const char *path, int fd)
 {
 	struct stat st, open_st;
 
-	return !stat(path, &st) && !fstat(fd, &open_st) && st.st_dev == open_st.st_dev &&
-	       st.st_ino == open_st.st_ino;
+	return !stat(path, &st) && !fstat(fd, &open_st) && same_inode(&st, &open_st);
 }
 
 /* Checks --rejects and makes its new file, before the import. */
@@ -1330,7 +1334,7 @@ int cmd_import(int argc, char **argv, struct cli *cli)
 	if (!status)
 		print_summary(&im);
 	if (!status && im.rows_owner_kept)
-		warning("%ld row%s named another owner for a known lead, which keeps its own (%s)",
+		warning("%ld row%s would give a known lead another owner; it keeps its own (%s)",
 			im.rows_owner_kept, im.rows_owner_kept == 1 ? "" : "s", im.owner_kept);
 out:
 	restore_interrupts(interrupted_before);

@@ -77,9 +77,9 @@ static const char *zone_directory(void)
 	return str_empty(dir) ? "/usr/share/zoneinfo" : dir;
 }
 
-int zone_valid(const char *zone)
+/* Whether the zone files have zone, spelt so: the file system's answer, uncached. */
+static int zone_file_exists(const char *zone)
 {
-	const char *dir;
 	char *path;
 	int ok;
 
@@ -88,8 +88,7 @@ int zone_valid(const char *zone)
 	/* the C library knows UTC even where tzdata is not installed */
 	if (!strcmp(zone, "UTC"))
 		return 1;
-	dir = zone_directory();
-	path = xasprintf("%s/%s", dir, zone);
+	path = xasprintf("%s/%s", zone_directory(), zone);
 	ok = is_tzfile(path);
 	free(path);
 	return ok;
@@ -113,31 +112,12 @@ static int add_entry_named(struct strbuf *path, const char *name, size_t len)
 	return found;
 }
 
-static char *zone_canonical_uncached(const char *zone);
-
-/* A badge file has one or two zones, in the same spelling on every row: the last answer
- * is kept, for a directory walk per row would make such an import ten times slower. */
-char *zone_canonical(const char *zone)
-{
-	static char *asked, *answer;
-
-	if (!zone)
-		return NULL;
-	if (!asked || strcmp(asked, zone)) {
-		free(asked);
-		free(answer);
-		asked = xstrdup(zone);
-		answer = zone_canonical_uncached(zone);
-	}
-	return answer ? xstrdup(answer) : NULL;
-}
-
 static char *zone_canonical_uncached(const char *zone)
 {
 	struct strbuf path = STRBUF_INIT;
 	size_t dir_len;
 
-	if (zone_valid(zone))
+	if (zone_file_exists(zone))
 		return xstrdup(zone);
 	if (str_empty(zone) || !zone_name_well_formed(zone))
 		return NULL;
@@ -160,6 +140,72 @@ static char *zone_canonical_uncached(const char *zone)
 	char *name = xstrdup(path.buf + dir_len + 1);
 	strbuf_release(&path);
 	return name;
+}
+
+/*
+ * What the zone files said of the last few names asked about, for the directory they
+ * were asked of: a lead list names a few zones over and over, and every answer costs a
+ * file open (a directory walk for a misspelt name), which per row would make an import
+ * or a listing several times slower.
+ */
+struct zone_answer {
+	char *asked;
+	char *canonical;        /* NULL: no such zone */
+};
+
+static struct {
+	char *directory;
+	struct zone_answer answers[8];
+	size_t next;
+} zone_cache;
+
+static void zone_cache_flush(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(zone_cache.answers); i++) {
+		free(zone_cache.answers[i].asked);
+		free(zone_cache.answers[i].canonical);
+		zone_cache.answers[i] = (struct zone_answer){ NULL, NULL };
+	}
+	free(zone_cache.directory);
+	zone_cache.directory = xstrdup(zone_directory());
+}
+
+static const struct zone_answer *zone_answer_of(const char *zone)
+{
+	struct zone_answer *a;
+
+	if (!zone_cache.directory || strcmp(zone_cache.directory, zone_directory()))
+		zone_cache_flush();
+	for (size_t i = 0; i < ARRAY_SIZE(zone_cache.answers); i++)
+		if (zone_cache.answers[i].asked && !strcmp(zone_cache.answers[i].asked, zone))
+			return &zone_cache.answers[i];
+	a = &zone_cache.answers[zone_cache.next];
+	zone_cache.next = (zone_cache.next + 1) % ARRAY_SIZE(zone_cache.answers);
+	free(a->asked);
+	free(a->canonical);
+	a->asked = xstrdup(zone);
+	a->canonical = zone_canonical_uncached(zone);
+	return a;
+}
+
+int zone_valid(const char *zone)
+{
+	const struct zone_answer *a;
+
+	if (str_empty(zone))
+		return 0;
+	a = zone_answer_of(zone);
+	return a->canonical && !strcmp(a->canonical, zone);
+}
+
+char *zone_canonical(const char *zone)
+{
+	const struct zone_answer *a;
+
+	if (!zone)
+		return NULL;
+	a = zone_answer_of(zone);
+	return a->canonical ? xstrdup(a->canonical) : NULL;
 }
 
 char *zone_unknown_message(const char *zone)
@@ -189,26 +235,6 @@ void zone_restore_local(void)
 	caller_tz = NULL;
 }
 
-/*
- * zone_valid() opens the zone file; a lead list that alternates between a few zones
- * would pay for that on every switch, so the last few names found valid are remembered.
- */
-static int zone_known_valid(const char *zone)
-{
-	static char *recent[8];
-	static size_t next;
-
-	for (size_t i = 0; i < ARRAY_SIZE(recent); i++)
-		if (recent[i] && !strcmp(recent[i], zone))
-			return 1;
-	if (!zone_valid(zone))
-		return 0;
-	free(recent[next]);
-	recent[next] = xstrdup(zone);
-	next = (next + 1) % ARRAY_SIZE(recent);
-	return 1;
-}
-
 /* Makes zone the one localtime_r() uses. Staying in the same zone is free; switching
  * costs a tzset(), which rereads the zone file. */
 static int use_zone(const char *zone)
@@ -219,7 +245,7 @@ static int use_zone(const char *zone)
 	}
 	if (applied_zone && !strcmp(applied_zone, zone))
 		return TIME_OK;
-	if (!zone_known_valid(zone))
+	if (!zone_valid(zone))
 		return TIME_EZONE;
 	if (!applied_zone) {
 		const char *tz = getenv("TZ");

@@ -208,8 +208,8 @@ class ImportSamples(FollowupTest):
         self.import_json(self.write("o1.csv", "Email,Owner\nw@x.example,pat\nb@x.example,dana\n"))
         r = self.ok("import", self.write("o2.csv", "Email,Owner\nw@x.example,lee\n"
                                          "b@x.example,DANA\nn@x.example,lee\n"))
-        self.assertIn("1 row named another owner for a known lead, which keeps its own"
-                      " (w@x.example stays 'pat', the row says 'lee')", r.err)
+        self.assertIn("1 row would give a known lead another owner; it keeps its own"
+                      " (w@x.example stays 'pat', the import says 'lee')", r.err)
         self.assertEqual(self.sql("SELECT owner FROM leads ORDER BY id"),
                          [{"owner": "pat"}, {"owner": "dana"}, {"owner": "lee"}])
         again = self.ok("import", self.write("o3.csv", "Email,Owner\nb@x.example,dana\n"))
