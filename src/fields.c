@@ -107,8 +107,6 @@ struct header_map {
 	size_t nsecond[FIELD_COUNT];    /* its later columns, kept as extra */
 	int time_column;        /* a time-of-day column joined to the scan date; -1 none */
 	int buyer[FIELD_LAST_NAME + 1]; /* the purchaser's email and names (extra); -1 none */
-	int other_email[8];     /* later email columns ("Email" after "Work Email"), extra */
-	int nother_email;
 };
 
 /* Eventbrite's purchaser columns, by the field they stand in for. */
@@ -362,8 +360,6 @@ static void claim_field(struct header_map *map, int i)
 		map->columns[i].field = FIELD_EXTRA;
 		map->columns[i].second_of = f;
 		map->nsecond[f]++;
-		if (f == FIELD_EMAIL && map->nother_email < (int)ARRAY_SIZE(map->other_email))
-			map->other_email[map->nother_email++] = i;
 	}
 }
 
@@ -375,7 +371,6 @@ static void index_fields(struct header_map *map)
 		map->nsecond[f] = 0;
 	}
 	map->time_column = -1;
-	map->nother_email = 0;
 	for (int overridden = 1; overridden >= 0; overridden--)
 		for (size_t i = 0; i < map->ncolumns; i++)
 			if (map->columns[i].overridden == overridden)
@@ -670,11 +665,11 @@ const char *header_map_nth_value(const struct header_map *map, struct csv_record
 
 const char *header_map_other_email(const struct header_map *map, struct csv_record *rec)
 {
-	for (int k = 0; k < map->nother_email; k++) {
-		const char *v = column_value(rec, map->other_email[k]);
+	const char *v;
+
+	for (size_t n = 1; (v = header_map_nth_value(map, rec, FIELD_EMAIL, n)); n++)
 		if (*v)
 			return v;
-	}
 	return "";
 }
 
