@@ -1261,10 +1261,10 @@ static void print_summary(const struct import *im)
 	}
 	if (im->cli->quiet)
 		return;
-	printf("%s%ld rows: %ld imported, %ld updated, %ld duplicates, %ld rejected;"
+	printf("%s%ld row%s: %ld imported, %ld updated, %ld duplicates, %ld rejected;"
 	       " %ld enrolled, %ld suppressed\n", im->opt->dry_run ? "dry run: " : "",
-	       c->rows, c->imported, c->updated, c->duplicates, c->rejected, c->enrolled,
-	       c->suppressed);
+	       c->rows, c->rows == 1 ? "" : "s", c->imported, c->updated, c->duplicates,
+	       c->rejected, c->enrolled, c->suppressed);
 }
 
 static int resolve_sequence(struct import *im)

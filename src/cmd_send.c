@@ -710,6 +710,14 @@ int cmd_send(int argc, char **argv, struct cli *cli)
 		error("send: no smtp.url in %s (see 'followup init')", cli->config_path);
 		return FU_USAGE;
 	}
+	/* "What would send do next week?" is a dry run. A real one ahead of the clock would
+	 * mail people early, dated then, and spend today's per_day on it. Into a Maildir
+	 * outbox it is a trial, where stepping through a sequence day by day is the point. */
+	if (cli->what_if && !r.dry_run && !starts_with(cli->config.smtp.url, "maildir:")) {
+		error("send: %s %s is ahead of the clock: that would mail people now, dated"
+		      " then; --dry-run shows what it would send", cli->now_source, cli->now_opt);
+		return FU_USAGE;
+	}
 	got = store_lock_sender(cli->store);
 	if (got < 0)
 		return FU_FAIL;

@@ -76,7 +76,7 @@ static void print_sequence(const struct sequence *seq)
 {
 	char buf[DURATION_FORMAT_SIZE];
 
-	printf("%-20s %zu steps:", seq->name, seq->nsteps);
+	printf("%-20s %zu step%s:", seq->name, seq->nsteps, seq->nsteps == 1 ? "" : "s");
 	for (size_t i = 0; i < seq->nsteps; i++) {
 		duration_format(seq->steps[i].after, buf);
 		printf(" %s(%s %s)", seq->steps[i].id, channel_name(seq->steps[i].channel), buf);

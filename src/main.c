@@ -59,9 +59,12 @@ static void print_usage(FILE *out)
 	      "  --config PATH     the config file (FOLLOWUP_CONFIG)\n"
 	      "  --sequences DIR   the sequence files (FOLLOWUP_SEQUENCES)\n"
 	      "  --now TIME        pretend it is TIME (FOLLOWUP_NOW)\n"
-	      "  --quiet           no progress or warnings, for cron\n"
-	      "  --verbose         say more (SMTP dialogue, without credentials)\n"
-	      "  --help, --version this text; the version\n\n"
+	      "  -q, --quiet       no progress or warnings, for cron\n"
+	      "  -v, --verbose     say more (SMTP dialogue, without credentials)\n"
+	      "  -h, --help        this text\n"
+	      "  --version         the version\n\n"
+	      "TIME: 2026-03-05T09:00:00Z, '2026-03-05 09:00' (local), 2026-03-05, @EPOCH,\n"
+	      "+7d, -36h, now, today, yesterday, tomorrow.\n\n"
 	      "'followup COMMAND --help' tells more. Exit status: 0 ok, 1 the work failed,\n"
 	      "2 usage or invalid input.\n", out);
 }
@@ -145,12 +148,13 @@ static int parse_global_options(int argc, char **argv, struct cli *cli, int *sta
 
 	opterr = 0;     /* options are reported as followup reports everything else */
 	cli->now_opt = env("FOLLOWUP_NOW");
+	cli->now_source = "FOLLOWUP_NOW";
 	while ((c = getopt_long(argc, argv, "+qvh", options, NULL)) != -1) {
 		switch (c) {
 		case 'd': db = optarg; break;
 		case 'c': config = optarg; break;
 		case 's': sequences = optarg; break;
-		case 'n': cli->now_opt = optarg; break;
+		case 'n': cli->now_opt = optarg, cli->now_source = "--now"; break;
 		case 'q': cli->quiet = 1; break;
 		case 'v': cli->verbose = 1; break;
 		case 'h':
@@ -220,7 +224,7 @@ int main(int argc, char **argv)
 	optind = 0;     /* each command parses its own options from its argv */
 	if (!wants_help(argc, argv)) {       /* a bad FOLLOWUP_NOW does not hide the help */
 		if (cli.now_opt &&
-		    (status = parse_time_option(&cli, "--now", cli.now_opt, &cli.now)))
+		    (status = parse_time_option(&cli, cli.now_source, cli.now_opt, &cli.now)))
 			goto out;
 		if (!cli.now_opt)
 			cli.now = time(NULL);

@@ -25,6 +25,7 @@ struct cli {
 	 * messages read from elsewhere. */
 	char *db_opt, *config_opt, *sequences_opt;
 	const char *now_opt;
+	const char *now_source;     /* "--now" or "FOLLOWUP_NOW", for messages */
 	int quiet, verbose, color;
 	int may_create_config;      /* init: a config named by --config that does not
 	                             * exist is to be created, not an error */

@@ -56,6 +56,14 @@ class Cli(FollowupTest):
         self.ok("due", now="2025-03-20T15:00:00Z")
         self.assertNotEqual(dump(), before)
 
+    def test_a_send_ahead_of_the_clock_into_a_maildir_outbox_is_a_trial_run(self):
+        self.write(os.path.join("sequences", "trial.yaml"), "name: trial\nsteps:\n"
+                   "  - { id: hello, after: 1h, channel: email, subject: Hi, body: Hello }\n")
+        self.ok("init")
+        self.ok("import", "--sequence", "trial", self.write("a.csv", "Email\nm@x.example\n"))
+        self.assertEqual(self.ok("send", "--json", now="+2h").json()["sent"], 1)
+        self.assertEqual(len(os.listdir(os.path.join(self.outbox, "new"))), 1)
+
     def test_line_breaks_in_data_keep_the_layout(self):
         self.ok("init")
         self.ok("import", self.write("nl.csv", 'Email,First Name,Company,Notes\n'

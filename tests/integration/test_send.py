@@ -237,6 +237,17 @@ class Messages(SendBase):
         self.assertEqual(real["sent"], 2)
         self.assertNotIn("would_send", real)
 
+    def test_a_send_ahead_of_the_clock_is_refused_but_not_its_dry_run(self):
+        self.import_csv(self.lead_rows(1))
+        r = self.send("+2d", code=2)
+        self.assertIn("send: --now +2d is ahead of the clock", r.err)
+        r = self.run_followup("send", env=self.env(FOLLOWUP_NOW="+2d"))
+        self.assertEqual(r.code, 2, r)
+        self.assertIn("send: FOLLOWUP_NOW +2d is ahead of the clock", r.err)
+        self.assertEqual(self.server.messages(), [])
+        self.assertEqual(self.states(), ["pending"])
+        self.assertIn("would_send", self.send("+2d", "--dry-run"))    # what if: allowed
+
     def test_dry_run_limit_counts_what_would_go(self):
         self.import_csv(self.lead_rows(3))
         dry = self.send(NOW_RECAP, "--dry-run", "--limit", "2")
