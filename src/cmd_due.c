@@ -23,8 +23,9 @@ static const char usage[] =
 	"  --until TIME     look ahead, e.g. +7d, or to the end of a day: tomorrow, 2026-03-09\n"
 	"  --json           an array of objects (see the README for the keys)\n"
 	"  --ics            the calls and tasks as an iCalendar file (one VTODO each)\n\n"
-	"With --until past today, a forecast follows: touches per day, emails on the day\n"
-	"the per-sender daily limit lets them go.\n\n"
+	"Without --until, what falls due later today follows, not yet counted as due (not\n"
+	"with --json or --ics). With --until past today, a forecast follows: touches per\n"
+	"day, emails on the day the per-sender daily limit lets them go.\n\n"
 	"example: followup due --owner dana --until +7d\n";
 
 struct due_run {
@@ -33,10 +34,12 @@ struct due_run {
 	struct owner_names owner;  /* with --owner: the rep, under every name it may have */
 	const char *zone;
 	time_t today;           /* local midnight: due before it is overdue */
+	time_t due_by;          /* touches due later are listed apart ("later today") */
 	int json;
 	struct due_json *json_out;
-	int group;              /* the group printed last: -1 none, 0 overdue, 1 today... */
+	int group;              /* the group printed last: NO_GROUP, OVERDUE, TODAY... */
 	long count, overdue, held, emails, in_doubt;
+	long later;             /* listed as due later today */
 	int ics;
 	struct strbuf calendar;
 	struct planned *planned;        /* for the forecast */
@@ -84,11 +87,17 @@ static int days_from_today(const struct due_run *r, time_t t)
 	return (int)((between + (between < 0 ? -43200 : 43200)) / 86400);
 }
 
+/* The listing's groups: overdue, due today, and from then on one per day; touches
+ * not due yet on the day the listing ends (without --until) have a group of their own. */
+enum { NO_GROUP = -2, LATER_TODAY = -1, OVERDUE = 0, TODAY = 1 };
+
 static int day_group(const struct due_run *r, time_t due, int overdue)
 {
 	if (overdue)
-		return 0;
-	return 1 + days_from_today(r, due);
+		return OVERDUE;
+	if (due > r->due_by)
+		return LATER_TODAY;
+	return TODAY + days_from_today(r, due);
 }
 
 static void print_group_header(struct due_run *r, const struct due_item *d, int group)
@@ -97,17 +106,18 @@ static void print_group_header(struct due_run *r, const struct due_item *d, int 
 
 	if (group == r->group)
 		return;
-	if (r->group >= 0)
+	if (r->group != NO_GROUP)
 		putchar('\n');
 	r->group = group;
-	if (group == 0) {
-		printf("%sOverdue%s\n", r->cli->color ? "\033[1;31m" : "",
+	if (group == OVERDUE || group == LATER_TODAY) {
+		printf("%s%s%s\n", r->cli->color ? group == OVERDUE ? "\033[1;31m" : "\033[1m" : "",
+		       group == OVERDUE ? "Overdue" : "Later today (not due yet)",
 		       r->cli->color ? "\033[0m" : "");
 		return;
 	}
 	time_format_day(d->touch.due_at, r->zone, day, sizeof(day));
-	printf("%s%s%s%s\n", r->cli->color ? "\033[1m" : "", group == 1 ? "Today, " : "", day,
-	       r->cli->color ? "\033[0m" : "");
+	printf("%s%s%s%s\n", r->cli->color ? "\033[1m" : "", group == TODAY ? "Today, " : "",
+	       day, r->cli->color ? "\033[0m" : "");
 }
 
 /* A task text on one indented line (line breaks, from booth notes, become " / "), and
@@ -275,10 +285,17 @@ static void plan_one(struct due_run *r, const struct due_item *d, time_t due_at,
 	p->seq = seq;
 }
 
+static int channel_listed(const struct due_run *r, const char *channel)
+{
+	return !r->filter.channel || !strcmp(channel, r->filter.channel);
+}
+
 /* The touch, and the steps after it that fall due by --until, as if each were made
- * when due: the load a big event will put on each rep in the coming days. */
+ * when due: the load a big event will put on each rep in the coming days. Each counts
+ * in the forecast when its channel is the one listed and the lead is the rep's (of_rep:
+ * the --owner filter takes it). */
 static void plan(struct due_run *r, const struct due_item *d, const struct composed *c,
-		 int shown)
+		 int of_rep)
 {
 	struct engine e = { r->cli->store, r->cli->sequences, &r->cli->config, r->cli->now };
 	const struct sequence *seq = c->sequence;
@@ -291,15 +308,18 @@ static void plan(struct due_run *r, const struct due_item *d, const struct compo
 		cadence_place(r->cli->now, seq ? &seq->window : NULL, seq && seq->business_days,
 			      zone);
 
-	plan_one(r, d, last, email, c->from_email, shown, seq);
+	plan_one(r, d, last, email, c->from_email,
+		 of_rep && channel_listed(r, d->touch.channel), seq);
 	if (!seq || !c->step || strcmp(d->touch.state, "pending"))
 		return;
 	for (size_t i = (size_t)(c->step - seq->steps) + 1; i < seq->nsteps; i++) {
 		time_t due = engine_step_due(&e, seq, i, d->enrolment.anchor_at, last, zone);
+		enum channel channel = seq->steps[i].channel;
+
 		if (due > r->filter.until)
 			break;
-		plan_one(r, d, due, seq->steps[i].channel == CHANNEL_EMAIL, c->from_email, shown,
-			 seq);
+		plan_one(r, d, due, channel == CHANNEL_EMAIL, c->from_email,
+			 of_rep && channel_listed(r, channel_name(channel)), seq);
 		last = due;
 	}
 }
@@ -317,27 +337,29 @@ static int same_name(const char *a, const char *b)
 	return a && b && !strcasecmp(a, b);
 }
 
-/* Whether the listing (--owner, --channel) has d: the store's filter, in C. */
-static int listed(const struct due_run *r, const struct due_item *d)
+/* Whether --owner takes d's lead: the store's filter, in C. */
+static int of_listed_rep(const struct due_run *r, const struct due_item *d)
 {
 	const struct owner_names *o = r->filter.owner;
 
-	return (!o || same_name(d->lead.owner, o->key) || same_name(d->lead.owner, o->name) ||
-		same_name(d->lead.owner, o->email)) &&
-	       (!r->filter.channel || !strcmp(d->touch.channel, r->filter.channel));
+	return !o || same_name(d->lead.owner, o->key) || same_name(d->lead.owner, o->name) ||
+	       same_name(d->lead.owner, o->email);
 }
 
-/* The forecast's second pass, over every touch due by --until. */
+/* The forecast's second pass, over every touch due by --until: the rep's touches of
+ * other channels may be followed by steps of the listed one, and everyone's emails use
+ * up their sender's daily limit. */
 static int plan_others(const struct due_item *d, void *opaque)
 {
 	struct due_run *r = opaque;
 	struct composed c;
+	int of_rep = of_listed_rep(r, d);
 
-	if (listed(r, d))
+	if (of_rep && channel_listed(r, d->touch.channel))
 		return 0;       /* planned by list_one already */
 	if (compose_listing(r->cli->store, &r->cli->config, r->cli->sequences, d, &c))
 		return -1;
-	plan(r, d, &c, 0);
+	plan(r, d, &c, of_rep);
 	composed_release(&c);
 	return 0;
 }
@@ -452,6 +474,12 @@ static int list_one(const struct due_item *d, void *opaque)
 
 	if (compose_listing(r->cli->store, &r->cli->config, r->cli->sequences, d, &c))
 		return -1;
+	if (d->touch.due_at > r->due_by) {
+		r->later++;
+		print_line(r, d, &c, 0);
+		composed_release(&c);
+		return 0;
+	}
 	r->count++;
 	r->overdue += overdue;
 	r->held += c.held != NULL;
@@ -471,6 +499,10 @@ static int list_one(const struct due_item *d, void *opaque)
 
 static void print_summary(const struct due_run *r)
 {
+	if (r->count == 0 && r->later) {
+		printf("\nNothing due yet; %ld later today.\n", r->later);
+		return;
+	}
 	if (r->count == 0) {
 		puts("Nothing due. Well done.");
 		return;
@@ -482,6 +514,8 @@ static void print_summary(const struct due_run *r)
 		printf(", %ld held", r->held);
 	if (r->in_doubt)
 		printf(", %ld in doubt", r->in_doubt);
+	if (r->later)
+		printf("; %ld more later today", r->later);
 	putchar('\n');
 }
 
@@ -496,7 +530,8 @@ int cmd_due(int argc, char **argv, struct cli *cli)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct due_run r = { .cli = cli, .group = -1, .calendar = STRBUF_INIT };
+	struct due_run r = { .cli = cli, .group = NO_GROUP, .calendar = STRBUF_INIT };
+	int until_given = 0;
 	int c, status;
 
 	r.filter.until = cli->now;
@@ -517,6 +552,7 @@ int cmd_due(int argc, char **argv, struct cli *cli)
 		case 'u':
 			if ((status = parse_until_option(cli, "--until", optarg, &r.filter.until)))
 				return status;
+			until_given = 1;
 			break;
 		case 'j': r.json = 1; break;
 		case 'i': r.ics = 1; break;
@@ -530,6 +566,11 @@ int cmd_due(int argc, char **argv, struct cli *cli)
 		return usage_error("due", "--json and --ics exclude each other");
 	r.zone = cli_zone(cli);
 	r.today = local_midnight(cli->now, r.zone);
+	r.due_by = r.filter.until;
+	/* A rep at 8 am sees the afternoon's calls too, apart: "nothing due" would read as a
+	 * free day. */
+	if (!until_given && !r.json && !r.ics)
+		r.filter.until = local_midnight(r.today + 86400 + 43200, r.zone) - 1;
 	if (r.json)
 		r.json_out = due_json_start();
 	status = store_due_each(cli->store, &r.filter, list_one, &r) ? FU_FAIL : FU_OK;
@@ -541,7 +582,7 @@ int cmd_due(int argc, char **argv, struct cli *cli)
 			status = FU_FAIL;
 	}
 	/* "Nothing due" for a misspelt rep would read as a free morning. */
-	if (status == FU_OK && r.filter.owner && r.count == 0 &&
+	if (status == FU_OK && r.filter.owner && r.count + r.later == 0 &&
 	    store_owner_has_leads(cli->store, r.filter.owner) == 0)
 		warning("no lead has the owner '%s' (check the name)", r.owner.key);
 	if (r.json)

@@ -114,6 +114,23 @@ class Cadence(FollowupTest):
         self.assertIn("Nothing due", typo.out)
         self.assertIn("no lead has the owner 'dnaa'", typo.err)
 
+    def test_a_morning_due_shows_the_afternoons_touches_apart(self):
+        self.import_leads("Email,First Name,Scanned At\n"
+                          "am@x.example,Amy,2026-03-05 09:30\npm@x.example,Pia,2026-03-05 14:00\n",
+                          now="2026-03-05T20:00:00Z")
+        # The recaps fall due Friday at 09:30 and 14:00 New York time; it is 08:00 there.
+        early = self.ok("due", now="2026-03-06T13:00:00Z").out
+        self.assertIn("Later today (not due yet)", early)
+        self.assertIn("Nothing due yet; 2 later today.", early)
+        self.assertEqual(self.due("2026-03-06T13:00:00Z"), [])     # --json: due now only
+        noon = self.ok("due", now="2026-03-06T17:00:00Z").out
+        self.assertLess(noon.index("Amy"), noon.index("Later today"))
+        self.assertLess(noon.index("Later today"), noon.index("Pia"))
+        self.assertIn("1 due: 0 overdue, 1 email (for 'followup send'), 0 calls and tasks;"
+                      " 1 more later today", noon)
+        self.assertNotIn("Later today", self.ok("due", "--until", "today",
+                                                now="2026-03-06T13:00:00Z").out)
+
     def test_due_until_a_day_lists_all_of_that_day(self):
         self.import_leads()
         sunday = "2026-03-08T15:00:00Z"

@@ -273,6 +273,22 @@ class Forecast(FollowupTest):
         result = self.ok("send", "--json", now="2026-03-09T13:30:00Z").json()
         self.assertEqual((result["sent"], result["deferred"]), (2, 3))
 
+    def test_a_channel_filter_forecasts_that_channel_alone(self):
+        # The recap (an email) is due; the day-7 call and the day-14 email follow it.
+        rows, until = ["c@x.example,C,,2026-03-09 10:00"], "2026-03-31"
+        both = self.forecast(rows, "--until", until, imported="2026-03-09T16:00:00Z",
+                             now="2026-03-09T16:00:00Z")
+        self.assertDay(both, "Wed 2026-03-18", 0, 1)
+        self.assertDay(both, "Fri 2026-03-27", 1, 0)
+        emails = self.ok("due", "--channel", "email", "--until", until,
+                         now="2026-03-09T16:00:00Z").out
+        self.assertDay(emails, "Wed 2026-03-18", 0, 0)
+        self.assertDay(emails, "Fri 2026-03-27", 1, 0)
+        calls = self.ok("due", "--channel", "call", "--until", until,
+                        now="2026-03-09T16:00:00Z").out
+        self.assertDay(calls, "Wed 2026-03-18", 0, 1)
+        self.assertDay(calls, "Fri 2026-03-27", 0, 0)
+
     def test_what_went_today_uses_up_todays_limit_in_the_forecast(self):
         self.forecast([f"f{i}@x.example,F{i},dana,2026-03-06 18:30" for i in range(5)])
         self.assertEqual(self.ok("send", "--json", now="2026-03-09T13:30:00Z").json()["sent"], 2)
