@@ -175,7 +175,11 @@ static int compose(struct store *store, const struct config *config,
 	memset(c, 0, sizeof(*c));
 	c->sequence = sequence_set_find(sequences, d->enrolment.sequence);
 	if (!c->sequence) {
-		c->held = xasprintf("sequence '%s' is missing or invalid", d->enrolment.sequence);
+		c->held = sequence_set_status(sequences, d->enrolment.sequence) == SEQUENCE_INVALID
+			? xasprintf("sequence '%s' is invalid ('followup sequences check' says"
+				    " where)", d->enrolment.sequence)
+			: xasprintf("sequence '%s' is not in the sequences directory",
+				    d->enrolment.sequence);
 		return 0;
 	}
 	c->step = sequence_find_step(c->sequence, d->touch.step);

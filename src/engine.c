@@ -38,6 +38,27 @@ time_t engine_step_due(const struct engine *e, const struct sequence *seq, size_
 	return cadence_place(at, &seq->window, seq->business_days, zone);
 }
 
+/* Says once a run that a sequence some leads need cannot be used, why, and what that
+ * costs them: a tick that closes a thousand touches of a broken file would say it a
+ * thousand times. */
+static void warn_unusable_sequence(const struct engine *e, const char *name,
+				   const char *consequence)
+{
+	static struct strbuf warned = STRBUF_INIT;     /* "\nname\n" for each */
+	char *entry = xasprintf("\n%s\n", name);
+
+	if (!strstr(warned.buf, entry)) {
+		strbuf_add(&warned, entry + !!warned.len, strlen(entry) - !!warned.len);
+		if (sequence_set_status(e->sequences, name) == SEQUENCE_INVALID)
+			warning("sequence '%s' is invalid ('followup sequences check' says where):"
+				" %s", name, consequence);
+		else
+			warning("sequence '%s' is not in the sequences directory: %s", name,
+				consequence);
+	}
+	free(entry);
+}
+
 static int step_index(const struct sequence *seq, const char *id)
 {
 	for (size_t i = 0; i < seq->nsteps; i++)
@@ -181,8 +202,8 @@ static int complete(struct engine *e, const struct enrolment *en, const struct s
 		return 0;
 	next = sequence_set_find(e->sequences, seq->reactivate_sequence);
 	if (!next) {
-		warning("lead %lld: reactivation sequence '%s' is missing or invalid",
-			(long long)lead->id, seq->reactivate_sequence);
+		warn_unusable_sequence(e, seq->reactivate_sequence,
+				       "leads going cold are not reactivated into it");
 		return 0;
 	}
 	anchor = store_lead_last_touched(e->store, lead->id);
@@ -295,8 +316,7 @@ int engine_close_touch(struct engine *e, const struct touch *t, const char *stat
 	if (strcmp(en.state, "active"))
 		goto out;       /* stopped meanwhile: nothing follows */
 	if (!seq) {
-		warning("sequence '%s' is missing or invalid: lead %lld waits until it is fixed",
-			en.sequence, (long long)lead.id);
+		warn_unusable_sequence(e, en.sequence, "its leads wait until it is fixed");
 		goto out;
 	}
 	ret = schedule_next(e, &en, seq, &lead,

@@ -379,6 +379,22 @@ class Cli(FollowupTest):
         r = self.fails(2, "plan", "other-name")
         self.assertIn("is invalid", r.err)
 
+    def test_a_sequence_broken_mid_flight_says_where_to_look(self):
+        self.ok("init")
+        self.ok("import", self.write("a.csv", "Email\na@x.example\nb@x.example\nc@x.example\n"),
+                now="2026-03-02T15:00:00Z")
+        path = os.path.join(self.seqdir, "event-followup.yaml")
+        with open(path) as f:
+            text = f.read()
+        self.write_sequence_file("event-followup.yaml",
+                                 text.replace("channel: email", "channel: fax", 1))
+        due = self.ok("due", now="2026-03-03T15:00:00Z").out
+        self.assertEqual(due.count("HELD: sequence 'event-followup' is invalid ('followup"
+                                   " sequences check' says where)"), 3)
+        r = self.ok("skip", "1", now="2026-03-03T15:00:00Z")
+        self.assertIn("sequence 'event-followup' is invalid ('followup sequences check' says"
+                      " where): its leads wait until it is fixed", r.err)
+
     def test_quiet_and_no_color(self):
         self.ok("init")
         r = self.ok("--quiet", "import", self.data("A_eventyay_style_leads.csv"))
