@@ -74,6 +74,7 @@ _followup()
         due) opts+=" --owner --channel --until --json --ics" ;;
         send) opts+=" --dry-run --limit --json" ;;
         done | skip) opts+=" --note" ;;
+        optout) opts+=" --token" ;;
         mark) opts+=" --note"; ((nargs == 1)) &&
             { COMPREPLY=($(compgen -W "replied converted lost" -- "$cur")); return; } ;;
         enroll) opts+=" --from"; ((nargs == 1)) &&

@@ -245,57 +245,110 @@ int cmd_mark(int argc, char **argv, struct cli *cli)
 struct optout_args {
 	struct cli *cli;
 	struct engine *e;
-	char **emails;
-	int count;
+	char **keys;            /* emails, or with by_token the tokens of unsubscribe links */
+	int count, by_token;
 };
+
+/* The lead an argument names, by email or by token: 1 found, 0 not, -1 error. */
+static int optout_lead(const struct optout_args *a, const char *key, struct lead *l)
+{
+	int found;
+
+	if (!a->by_token)
+		return store_lead_find(a->cli->store, key, l);
+	found = store_lead_find_by_token(a->cli->store, key, l);
+	if (found == 0)
+		error("optout: no lead has the unsubscribe token '%s'", key);
+	return found;
+}
+
+/* Whether every token names a lead: one that does not stops the lot before anything
+ * is opted out (or said to be). */
+static int tokens_known(const struct optout_args *a)
+{
+	for (int i = 0; a->by_token && i < a->count; i++) {
+		struct lead l;
+		int found = optout_lead(a, a->keys[i], &l);
+
+		if (found <= 0)
+			return found < 0 ? FU_FAIL : FU_USAGE;
+		lead_release(&l);
+	}
+	return FU_OK;
+}
 
 static int optout_all(void *opaque)
 {
 	struct optout_args *a = opaque;
+	int status = tokens_known(a);
 
-	for (int i = 0; i < a->count; i++) {
+	for (int i = 0; !status && i < a->count; i++) {
 		struct lead l;
-		int found;
+		int found = optout_lead(a, a->keys[i], &l);
+		const char *email = found == 1 ? l.email : a->keys[i];
 
-		if (store_suppress(a->cli->store, a->emails[i], "optout", a->cli->now))
-			return FU_FAIL;
-		found = store_lead_find(a->cli->store, a->emails[i], &l);
 		if (found < 0)
 			return FU_FAIL;
-		if (found) {
-			int ret = engine_stop_lead(a->e, l.id, "unsubscribed", "opted out");
-			lead_release(&l);
-			if (ret)
-				return FU_FAIL;
+		if (store_suppress(a->cli->store, email, "optout", a->cli->now) ||
+		    (found && engine_stop_lead(a->e, l.id, "unsubscribed", "opted out"))) {
+			if (found)
+				lead_release(&l);
+			return FU_FAIL;
 		}
 		if (!a->cli->quiet)
-			printf("%s opted out%s\n", a->emails[i], found ? "" : " (no lead yet)");
+			printf("%s opted out%s\n", email, found ? "" : " (no lead yet)");
+		if (found)
+			lead_release(&l);
 	}
-	return FU_OK;
+	return status;
+}
+
+/* A token as message.c makes them: lower-case hex. */
+static int token_well_formed(const char *s)
+{
+	return *s && s[strspn(s, "0123456789abcdef")] == '\0';
 }
 
 int cmd_optout(int argc, char **argv, struct cli *cli)
 {
 	static const char usage[] =
-		"usage: followup optout EMAIL...\n\n"
-		"Never emails these addresses again, now or after any later import.\n\n"
+		"usage: followup optout EMAIL...\n"
+		"       followup optout --token TOKEN...\n\n"
+		"Never emails these addresses again, now or after any later import. --token takes\n"
+		"the token of the lead's unsubscribe link (unsubscribe.url's {token}), for the\n"
+		"web page that link opens.\n\n"
 		"example: followup optout someone@example.com\n";
+	static const struct option options[] = {
+		{ "token", no_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct engine e = engine_of(cli);
-	struct optout_args a = { cli, &e, NULL, 0 };
-	int status = parse_note(argc, argv, usage, NULL, NULL);
+	struct optout_args a = { cli, &e, NULL, 0, 0 };
+	int c;
 
-	if (status)
-		return status < 0 ? FU_OK : status;
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (c) {
+		case 't': a.by_token = 1; break;
+		case 'h': fputs(usage, stdout); return FU_OK;
+		default: return unknown_option(argv);
+		}
+	}
 	if (optind >= argc)
-		return usage_error("optout", "expected at least one EMAIL");
+		return usage_error("optout", a.by_token ? "expected at least one TOKEN"
+							: "expected at least one EMAIL");
 	for (int i = optind; i < argc; i++) {
 		const char *reason;
+
 		str_trim(argv[i]);
-		if (!email_plausible(argv[i], &reason))
+		if (a.by_token && !token_well_formed(argv[i]))
+			return usage_error("optout", "'%s' is not an unsubscribe token (lower-case"
+					   " hex)", argv[i]);
+		if (!a.by_token && !email_plausible(argv[i], &reason))
 			return usage_error("optout", "'%s' is not an email address: %s", argv[i],
 					   reason);
 	}
-	a.emails = argv + optind;
+	a.keys = argv + optind;
 	a.count = argc - optind;
 	return in_transaction(cli, &e, optout_all, &a);
 }

@@ -536,6 +536,9 @@ static void read_unsubscribe_url(struct loader *l, const char *key, const yaml_n
 	if (s && !message_unsubscribe_url_ok(s))
 		problem(l, v, "'%s' is not an http(s) URL a List-Unsubscribe header can carry"
 			" (no spaces, commas or angle brackets)", s);
+	else if (s && !strstr(s, "{token}"))
+		problem(l, v, "'%s' has no {token}: the one-click link would not say who"
+			" unsubscribes", s);
 	else
 		get_string(l, key, v, t);
 }

@@ -1006,6 +1006,22 @@ int store_lead_find(struct store *s, const char *id_or_email, struct lead *out)
 	return found;
 }
 
+int store_lead_find_by_token(struct store *s, const char *token, struct lead *out)
+{
+	/* No index: an unsubscribe now and then reads the leads once, where an index would
+	 * cost every import a B-tree insert per lead. */
+	static const char sql[] = "SELECT " LEAD_COLUMNS " FROM leads l WHERE l.token = ?";
+	sqlite3_stmt *st = NULL;
+	int found;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, "cannot look up an unsubscribe token");
+	sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
+	found = lead_query(s, st, out);
+	sqlite3_finalize(st);
+	return found;
+}
+
 int store_lead_set_status(struct store *s, int64_t lead_id, const char *status, time_t now)
 {
 	/* A lead that opted out or bounced keeps that status whatever happens later: it is

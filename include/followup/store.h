@@ -95,6 +95,8 @@ int store_lead_merge(struct store *s, const struct lead *in, int64_t import_id,
 		     enum merge_result *result, int64_t *lead_id, int *changed, int *earlier);
 /* Loads a lead by id ("123" or "#123") or email. Returns 1 found, 0 not found. */
 int store_lead_find(struct store *s, const char *id_or_email, struct lead *out);
+/* Loads the lead whose unsubscribe links carry token. Returns 1 found, 0 not found. */
+int store_lead_find_by_token(struct store *s, const char *token, struct lead *out);
 int store_lead_get(struct store *s, int64_t id, struct lead *out);
 /* Sets a lead's status, unless it is unsubscribed or bounced: those are kept for good. */
 int store_lead_set_status(struct store *s, int64_t lead_id, const char *status, time_t now);

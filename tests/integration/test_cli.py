@@ -105,6 +105,31 @@ class Cli(FollowupTest):
         self.ok("optout", "ann@x.example\t")
         self.assertEqual(self.sql("SELECT status FROM leads"), [{"status": "unsubscribed"}])
 
+    def test_the_token_of_an_unsubscribe_link_opts_its_lead_out(self):
+        self.write_config('unsubscribe: { url: "https://acme.example/u/{token}" }\n')
+        self.ok("init")
+        self.ok("import", self.write("a.csv", "Email\nann@x.example\nbob@x.example\n"),
+                now="2026-03-02T15:00:00Z")
+        self.ok("send", now="2026-03-03T15:00:00Z")
+        tokens = {}
+        for name in os.listdir(os.path.join(self.outbox, "new")):
+            with open(os.path.join(self.outbox, "new", name)) as f:
+                text = f.read()
+            to = re.search(r"^To: (\S+)", text, re.M).group(1)
+            tokens[to] = re.search(r"^List-Unsubscribe: .*<https://acme.example/u/([0-9a-f]+)>",
+                                   text, re.M).group(1)
+        self.assertEqual(self.ok("optout", "--token", tokens["ann@x.example"]).out,
+                         "ann@x.example opted out\n")
+        self.assertEqual(self.sql("SELECT email, status FROM leads ORDER BY id"),
+                         [{"email": "ann@x.example", "status": "unsubscribed"},
+                          {"email": "bob@x.example", "status": "active"}])
+        # An unknown token stops the lot: nobody is opted out on a bad link.
+        r = self.fails(2, "optout", "--token", tokens["bob@x.example"], "0123abcd")
+        self.assertIn("no lead has the unsubscribe token '0123abcd'", r.err)
+        self.assertEqual(r.out, "")
+        self.assertEqual(self.sql("SELECT status FROM leads WHERE id = 2"), [{"status": "active"}])
+        self.fails(2, "optout", "--token", "Not-A-Token")
+
     def test_empty_environment_variables_mean_the_default(self):
         self.ok("init")
         r = self.ok("leads", env=self.env(FOLLOWUP_NOW="", FOLLOWUP_SEQUENCES=""))

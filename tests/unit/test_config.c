@@ -160,6 +160,14 @@ static void test_config__no_password_in_url_and_unsubscribe_checked(void **state
 	assert_int_equal(config_load(path, &c, &d), 0);
 	config_release(&c);
 	free(path);
+
+	/* A link without the lead's token could not say who unsubscribes. */
+	path = write_file("anonymous.yaml", "unsubscribe: { url: \"https://x.example/u\" }\n");
+	assert_int_equal(config_load(path, &c, &d), -1);
+	expect_problem(&d, 0, 1, "has no {token}");
+	diag_release(&d);
+	config_release(&c);
+	free(path);
 }
 
 static void test_config__yaml_syntax_error(void **state)
