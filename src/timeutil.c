@@ -778,6 +778,38 @@ static int read_epoch_plain(const char *s, time_t *out)
 	return 1;
 }
 
+static int digits_at(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+/* ISO 8601's basic format, 20260305T0900Z or 20260305T090000+0100 or 20260305, spelt
+ * out in the extended one (2026-03-05T09:00Z) in place, for read_date and
+ * read_time_of_day; anything else is left as it is. (Eight digits are no epoch time a
+ * badge was scanned at: that would be 1970.) */
+static void expand_basic_iso(char text[static TIME_TEXT_MAX])
+{
+	char out[TIME_TEXT_MAX];
+	const char *t = text + 8;
+	size_t clock = 0;
+
+	if (!digits_at(text, 8) || (*t && *t != 'T'))
+		return;
+	if (*t == 'T') {
+		clock = digits_at(t + 1, 6) ? 6 : digits_at(t + 1, 4) ? 4 : 0;
+		if (!clock || isdigit((unsigned char)t[1 + clock]))
+			return;
+	}
+	snprintf(out, sizeof(out), "%.4s-%.2s-%.2s", text, text + 4, text + 6);
+	if (clock)
+		snprintf(out + 10, sizeof(out) - 10, "T%.2s:%.2s%s%.2s%s", t + 1, t + 3,
+			 clock == 6 ? ":" : "", clock == 6 ? t + 5 : "", t + 1 + clock);
+	memcpy(text, out, strlen(out) + 1);
+}
+
 int scanned_at_parse(const char *s, enum date_order order, const char *zone, time_t *out)
 {
 	char text[TIME_TEXT_MAX];
@@ -787,6 +819,7 @@ int scanned_at_parse(const char *s, enum date_order order, const char *zone, tim
 
 	if (copy_trimmed(s, text) < 0)
 		return TIME_EINVAL;
+	expand_basic_iso(text);
 	epoch = read_epoch_plain(text, out);
 	if (epoch != 0)
 		return epoch > 0 ? TIME_OK : TIME_EINVAL;

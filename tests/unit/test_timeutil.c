@@ -373,6 +373,11 @@ static void test_timeutil__scanned_at_forms(void **state)
 		{ "2025-03-04 14:15 UTC", DATE_ORDER_AUTO, "2025-03-04T14:15:00Z" },
 		{ "2025-03-04T14:15", DATE_ORDER_AUTO, "2025-03-04T19:15:00Z" },
 		{ "2025-03-04", DATE_ORDER_AUTO, "2025-03-04T05:00:00Z" },
+		/* ISO 8601's basic format */
+		{ "20250304T141509Z", DATE_ORDER_AUTO, "2025-03-04T14:15:09Z" },
+		{ "20250304T1415+0100", DATE_ORDER_AUTO, "2025-03-04T13:15:00Z" },
+		{ "20250304T1415", DATE_ORDER_AUTO, "2025-03-04T19:15:00Z" },
+		{ "20250304", DATE_ORDER_AUTO, "2025-03-04T05:00:00Z" },
 		{ "3/4/2025", DATE_ORDER_AUTO, "2025-03-04T05:00:00Z" },
 		{ " 3/4/2025 14:15 ", DATE_ORDER_AUTO, "2025-03-04T19:15:00Z" },
 		/* 12 AM is midnight, 12 PM is noon */
@@ -425,6 +430,10 @@ static void test_timeutil__scanned_at_garbage(void **state)
 		{ "2025-03-04 14:15 junk", DATE_ORDER_AUTO },
 		{ "2025-03-04 14:15 AMX", DATE_ORDER_AUTO },
 		{ "3/4-2025", DATE_ORDER_AUTO },
+		{ "20250230", DATE_ORDER_AUTO },                 /* basic format, no such day */
+		{ "20250304T14", DATE_ORDER_AUTO },
+		{ "20250304T14151", DATE_ORDER_AUTO },
+		{ "20250304X1415", DATE_ORDER_AUTO },
 		{ "12345", DATE_ORDER_AUTO },                    /* epoch of no known length */
 		{ "174109770912", DATE_ORDER_AUTO },
 		{ "12345678901234", DATE_ORDER_AUTO },
