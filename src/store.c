@@ -48,6 +48,7 @@ enum stmt_id {
 struct store {
 	sqlite3 *db;
 	char *path;
+	char *real_path;        /* of the file opened, symlinks resolved: the sender lock's */
 	int depth;              /* of store_begin() calls not yet committed */
 	int64_t first_import;   /* of the open transaction; 0 before its first import */
 	int sender_lock_fd;
@@ -634,6 +635,14 @@ int store_open(struct store **out, const char *path, int flags)
 		db_error(s, "cannot open the store");
 		goto fail;
 	}
+	/* The sender lock is beside the file, not the path: one lock however the store is
+	 * named (SQLite follows symlinks to its -wal too). Resolved here, where the file
+	 * exists (init has just made it), and kept while a dry run works on a private copy. */
+	s->real_path = realpath(path, NULL);
+	if (!s->real_path) {
+		error("%s: cannot resolve the store's path: %s", path, strerror(errno));
+		goto fail;
+	}
 	/* SQLite opens a file it may not write read-only, and fails at the first write: a
 	 * `due` works until the day a touch is to be closed. Said at once, and before the
 	 * first read, which would leave -wal and -shm files of this user's beside the store
@@ -674,6 +683,7 @@ void store_close(struct store *s)
 	if (s->sender_lock_fd >= 0)
 		close(s->sender_lock_fd);
 	free(s->path);
+	free(s->real_path);
 	free(s);
 }
 
@@ -1750,7 +1760,7 @@ int store_touch_claim(struct store *s, int64_t id, const char *message_id,
 
 int store_lock_sender(struct store *s)
 {
-	char *path = xasprintf("%s.send-lock", s->path);
+	char *path = xasprintf("%s.send-lock", s->real_path);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 
 	if (fd < 0) {

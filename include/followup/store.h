@@ -274,8 +274,10 @@ void pipeline_release(struct pipeline *p);
 
 /* --- sending ----------------------------------------------------------------------- */
 
-/* One sender at a time: takes the store's sender lock, held until store_close() (or the
- * process dies, so a killed run never blocks the next). 1 taken, 0 another run holds it. */
+/* One sender at a time: takes the store's sender lock (flock on <store>.send-lock beside
+ * the file opened, its path's symlinks resolved, so one lock however the store is
+ * named), held until store_close() (or the process dies, so a killed run never blocks
+ * the next). 1 taken, 0 another run holds it. */
 int store_lock_sender(struct store *s);
 void store_unlock_sender(struct store *s);
 /* Touches left `sending` by a run that died become `in_doubt`; returns how many. */

@@ -4,6 +4,7 @@ import base64
 import email
 import email.policy
 import fcntl
+import json
 import os
 import signal
 import socket
@@ -613,7 +614,7 @@ class Killed(SendBase):
 class Concurrent(SendBase):
     def test_send_while_another_sends_prints_its_json(self):
         self.import_csv(self.lead_rows(2))
-        with open(self.db + ".send-lock", "w") as lock:
+        with open(os.path.realpath(self.db) + ".send-lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)     # what a running send holds
             r = self.run_followup("send", "--json", now=NOW_RECAP)
         self.assertEqual(r.code, 0, r)
@@ -633,6 +634,37 @@ class Concurrent(SendBase):
         rcpts = [m.rcpt_tos[0] for m in self.server.messages()]
         self.assertEqual(len(rcpts), 30)
         self.assertEqual(len(set(rcpts)), 30)
+
+
+class ConcurrentThroughASymlink(SendBase):
+    """The lock is the store file's, not its path's: a second send that names the store
+    through a symlink finds the first one still sending."""
+    server_options = dict(slow_data_reply=5)
+
+    def test_a_send_through_a_symlink_to_the_store_is_busy(self):
+        self.import_csv(self.lead_rows(1))
+        os.mkdir(os.path.join(self.dir, "link"))
+        link = os.path.join(self.dir, "link", "followup.db")
+        os.symlink(self.db, link)
+        first = subprocess.Popen([BIN, "--now", NOW_RECAP, "send", "--json"], env=self.env(),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: first.poll() is None and (first.kill(), first.communicate()))
+        deadline = time.monotonic() + 10
+        while not any(e.get("reply") == "slow" for e in self.server.events()):
+            self.assertLess(time.monotonic(), deadline, "the message never reached DATA")
+            time.sleep(0.05)
+        second = self.run_followup("send", "--json", now=NOW_RECAP,
+                                   env=self.env(FOLLOWUP_DB=link))
+        overlapped = first.poll() is None
+        out, err = first.communicate(timeout=120)
+        self.assertTrue(overlapped, "set-up: the first send ended before the second ran")
+        self.assertEqual(second.code, 0, second)
+        self.assertIs(second.json().get("busy"), True, second)
+        self.assertIn("another send is running", second.err)
+        self.assertEqual(first.returncode, 0, err)
+        self.assertEqual(json.loads(out)["sent"], 1, out)
+        self.assertEqual(self.states(), ["sent", "pending"])     # recap, then value
+        self.assertEqual(len(self.server.messages()), 1)
 
 
 class Security(SendBase):
