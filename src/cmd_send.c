@@ -323,8 +323,12 @@ static int open_transport(struct send_run *r)
 	return 0;
 }
 
-static const char *outcome_label(enum transport_result result)
+/* A per-message line's first word. gave_up: the refusal or deferral used the touch's
+ * last retry, and the touch is failed, as the summary and `show` say. */
+static const char *outcome_label(enum transport_result result, int gave_up)
 {
+	if (gave_up)
+		return "failed";
 	switch (result) {
 	case TRANSPORT_RETRY: return "retry";
 	case TRANSPORT_REJECTED: return "bounce";
@@ -492,7 +496,7 @@ static int send_one(struct send_run *r, int64_t touch_id)
 		else
 			error("touch %lld: the server answered (%s), but that could not be recorded:"
 			      " the next send marks it in doubt", (long long)touch_id,
-			      result == TRANSPORT_SENT ? "it took the message" : outcome_label(result));
+			      result == TRANSPORT_SENT ? "it took the message" : outcome_label(result, 0));
 		ret = -1;
 	} else if (result == TRANSPORT_FATAL) {
 		error("%s", err ? err : "cannot send");
@@ -500,8 +504,8 @@ static int send_one(struct send_run *r, int64_t touch_id)
 	} else {
 		count_outcome(r, touch_id, raw, result, gave_up);
 		if (!r->json && !r->cli->quiet && result != TRANSPORT_SENT)
-			printf("%-7s #%lld %s: %s\n", outcome_label(result), (long long)touch_id,
-			       d.lead.email, err ? err : "");
+			printf("%-7s #%lld %s: %s\n", outcome_label(result, gave_up),
+			       (long long)touch_id, d.lead.email, err ? err : "");
 	}
 out:
 	free(err);

@@ -383,6 +383,28 @@ class TemporaryAndPermanent(SendBase):
         self.assertNotIn("hard@x.example", [m.rcpt_tos[0] for m in self.server.messages()])
 
 
+class RetriesRunOut(SendBase):
+    server_options = dict(replies=["soft@x.example=451"])
+
+    def test_the_try_that_uses_the_last_retry_says_failed(self):
+        self.import_csv(["soft@x.example,Soft,,Co,,,2026-03-06 18:30",
+                         "fine@x.example,Fine,,Co,,,2026-03-06 18:30"])
+        [touch] = self.sql("SELECT t.id FROM touches t JOIN leads l ON l.id = t.lead_id"
+                           " WHERE l.email = 'soft@x.example'")
+        words = []
+        # The first try, then each retry once its backoff (15 min, 1 h, 4 h) is over.
+        for now in (NOW_RECAP, "2026-03-09T13:20:00Z", "2026-03-09T14:20:00Z",
+                    "2026-03-09T18:20:00Z"):
+            r = self.ok("send", now=now)
+            words += [line.split()[0] for line in r.out.splitlines()
+                      if f"#{touch['id']} soft@x.example: " in line]
+        self.assertEqual(words, ["retry", "retry", "retry", "failed"])
+        self.assertIn("(1 failed, 0 to retry,", r.out)
+        self.assertEqual(self.sql(f"SELECT state FROM touches WHERE id = {touch['id']}"),
+                         [{"state": "failed"}])
+        self.assertIn("recap (email): failed: ", self.ok("show", "soft@x.example").out)
+
+
 class PolicyRefusal(SendBase):
     """A refusal that names no fault of the recipient (DMARC, relaying denied) would
     come for every message: it stops the run and bounces nobody."""
@@ -469,9 +491,12 @@ class BareRefusals(SendBase):
 
     def test_a_bare_refusal_alone_is_retried_then_failed_never_bounced(self):
         self.bad_first(good=0)
+        words = []
         for now in (NOW_RECAP, "2026-03-09T13:20:00Z", "2026-03-09T14:20:00Z",
                     "2026-03-09T18:20:00Z"):
-            self.send(now)
+            words += [line.split()[0] for line in self.ok("send", now=now).out.splitlines()
+                      if "bad0@x.example: " in line]
+        self.assertEqual(words, ["refused", "refused", "refused", "failed"])
         self.assertEqual(self.sql("SELECT t.state FROM touches t WHERE t.step = 'recap'"),
                          [{"state": "failed"}])
         self.assertEqual(self.status_of("bad0@x.example"), "active")
