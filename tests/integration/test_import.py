@@ -65,6 +65,39 @@ class ImportSamples(FollowupTest):
         after = subprocess.run(["sqlite3", self.db, ".dump"], capture_output=True).stdout
         self.assertEqual(before, after)
 
+    def test_extra_columns_in_another_order_import_again_unchanged(self):
+        # The booth file's extra columns come in one order and a second file's in another:
+        # their merged extra has its keys in neither, which is no change to import again.
+        tsv = self.write("interest.tsv", "Email\tInterest\r\n"
+                                         "dana.whitfield@NORTHWIND.example\tSSO\r\n")
+        files = (self.data("A_eventyay_style_leads.csv"), tsv)
+        self.import_json(*files)
+        dana = "SELECT extra, updated_at FROM leads WHERE email LIKE 'dana%'"
+        history = ("SELECT h.kind, h.detail FROM history h JOIN leads l ON l.id = h.lead_id"
+                   " WHERE l.email LIKE 'dana%' AND h.kind = 'updated' ORDER BY h.id")
+        [first] = self.sql(dana)
+        self.assertEqual(json.loads(first["extra"])["Interest"], "SSO")
+        self.assertEqual(self.sql(history), [{"kind": "updated",
+                                              "detail": f"updated from {tsv} line 2"}])
+        # Later days, so that a rewritten lead would show in its updated_at (the touches
+        # change meanwhile: their time passes).
+        stored = lambda: (self.sql("SELECT * FROM leads ORDER BY id"),
+                          self.sql("SELECT * FROM history ORDER BY id"))
+        before = stored()
+        for day in ("11", "12"):
+            again = self.ok("import", "--json", *files, now=f"2025-03-{day}T12:00:00Z").json()
+            self.assertEqual((again["imported"], again["enrolled"]), (0, 0))
+        self.assertEqual(self.sql(dana), [first])
+        self.assertEqual(len(self.sql(history)), 1)
+        self.assertEqual(stored(), before)
+        # A new note is a change; the lead's extra keeps its text all the same.
+        note = self.write("note.tsv", "Email\tTags\tNote\r\n"
+                                      "dana.whitfield@northwind.example\thot\tCall in May\r\n")
+        self.ok("import", note, now="2025-03-13T12:00:00Z")
+        [noted] = self.sql("SELECT extra, notes FROM leads WHERE email LIKE 'dana%'")
+        self.assertEqual(noted, {"extra": first["extra"],
+                                 "notes": "Asked about pricing\nCall in May"})
+
     def test_rejects_file_keeps_the_row_and_reason(self):
         rejects = os.path.join(self.dir, "rejects.csv")
         self.import_json(self.data("A_eventyay_style_leads.csv"), "--rejects", rejects)
