@@ -5,6 +5,7 @@
 #include "followup/compose.h"
 #include "followup/due_json.h"
 #include "followup/engine.h"
+#include "followup/names.h"
 #include "followup/timeutil.h"
 #include "followup/util.h"
 
@@ -332,18 +333,13 @@ static int forecast_needs_others(const struct due_run *r)
 	       local_midnight(r->filter.until, r->zone) > r->today;
 }
 
-static int same_name(const char *a, const char *b)
-{
-	return a && b && !strcasecmp(a, b);
-}
-
 /* Whether --owner takes d's lead: the store's filter, in C. */
 static int of_listed_rep(const struct due_run *r, const struct due_item *d)
 {
 	const struct owner_names *o = r->filter.owner;
 
-	return !o || same_name(d->lead.owner, o->key) || same_name(d->lead.owner, o->name) ||
-	       same_name(d->lead.owner, o->email);
+	return !o || name_same(d->lead.owner, o->key) || name_same(d->lead.owner, o->name) ||
+	       name_same(d->lead.owner, o->email);
 }
 
 /* The forecast's second pass, over every touch due by --until: the rep's touches of

@@ -5,6 +5,7 @@
 #include "followup/csv.h"
 #include "followup/engine.h"
 #include "followup/fields.h"
+#include "followup/names.h"
 #include "followup/timeutil.h"
 #include "followup/util.h"
 
@@ -92,6 +93,8 @@ struct import {
 	off_t stdin_start;      /* where stdin, copied to a file if a pipe, starts */
 	long rows_owner_kept;   /* rows (or --owner) naming another owner for a known lead */
 	char *owner_kept;       /* the first of them, for the warning */
+	long rows_owner_unknown;        /* rows whose owner is none of the config's reps */
+	char *owner_unknown;            /* the first of them, quoted, for the warning */
 };
 
 static int parse_options(int argc, char **argv, struct import_options *o, int *first)
@@ -241,15 +244,16 @@ static time_t contact_time(struct import *im, const char *file, long line,
 	return at;
 }
 
-/* The row's owner column, else --owner; a rep the config knows is stored by its key. */
+/* The row's owner column, else --owner; a rep the config knows is stored by its key
+ * (named however the file spells it: see config_find_owner), any other owner as written. */
 static char *owner_of_row(struct import *im, const struct header_map *map,
 			  struct csv_record *rec)
 {
 	const char *owner = header_map_value(map, rec, FIELD_OWNER);
 
-	if (str_empty(owner))
+	if (name_blank(owner))
 		owner = im->opt->owner;
-	return str_empty(owner) ? NULL : xstrdup(cli_owner_names(im->cli, owner).key);
+	return name_blank(owner) ? NULL : xstrdup(cli_owner_names(im->cli, owner).key);
 }
 
 /* Reduces, in place, what spreadsheets make of an address to the address: a pasted
@@ -540,11 +544,30 @@ static void note_owner_kept(struct import *im, const struct lead *stored,
 			    const struct lead *row)
 {
 	if (str_empty(row->owner) || str_empty(stored->owner) ||
-	    !strcasecmp(row->owner, cli_owner_names(im->cli, stored->owner).key))
+	    name_same(row->owner, cli_owner_names(im->cli, stored->owner).key))
 		return;
 	if (!im->rows_owner_kept++)
 		im->owner_kept = xasprintf("%s stays '%s', the import says '%s'", stored->email,
 					   stored->owner, row->owner);
+}
+
+/* An owner that none of the config's reps answers to is stored as written: its leads'
+ * emails go from the sender, and no rep's `due --owner` lists them. A misspelt rep in a
+ * file, or a typo in --owner, would go unseen: counted for one warning at the end. With
+ * no owners: in the config, owners are free-form and nothing is said. lead_owner is the
+ * owner the lead has now; a known lead that keeps another is note_owner_kept's. */
+static void note_owner_unknown(struct import *im, const char *row_owner,
+			       const char *lead_owner)
+{
+	const struct config *config = &im->cli->config;
+
+	if (!config->nowners || !name_same(row_owner, lead_owner) ||
+	    config_find_owner(config, row_owner))
+		return;
+	if (!im->rows_owner_unknown++)
+		im->owner_unknown = xasprintf("'%s'%s", row_owner,
+					      im->opt->owner && !strcmp(row_owner, im->opt->owner)
+					      ? ", from --owner" : "");
 }
 
 /* Enrolment on import (SPEC section 5): known leads gone cold or lost join again when
@@ -563,6 +586,7 @@ static int enrol_known_lead(struct import *im, const struct lead *row, int64_t l
 	if (store_lead_get(store, lead_id, &stored) != 1)
 		return -1;
 	note_owner_kept(im, &stored, row);
+	note_owner_unknown(im, row->owner, stored.owner);
 	if (row_opts_out(row) && !status_never_emails(stored.status)) {
 		/* This row opts the lead out: its follow-up stops here, as with `optout`. */
 		ret = withdraw_enrolment(im, &stored, row, result);
@@ -625,9 +649,10 @@ static int import_row(struct import *im, const char *file, const struct csv_read
 		ret = -1;
 		goto out;
 	}
-	if (result == MERGE_NEW)
+	if (result == MERGE_NEW) {
 		im->counts.imported++;
-	else if (result == MERGE_UPDATED)
+		note_owner_unknown(im, l.owner, l.owner);
+	} else if (result == MERGE_UPDATED)
 		im->counts.updated++;
 	else
 		im->counts.duplicates++;
@@ -1336,9 +1361,15 @@ int cmd_import(int argc, char **argv, struct cli *cli)
 	if (!status && im.rows_owner_kept)
 		warning("%ld row%s would give a known lead another owner; it keeps its own (%s)",
 			im.rows_owner_kept, im.rows_owner_kept == 1 ? "" : "s", im.owner_kept);
+	if (!status && im.rows_owner_unknown)
+		warning("%ld row%s ha%s an owner the config does not know (%s): stored as"
+			" written, emailed from the default sender", im.rows_owner_unknown,
+			im.rows_owner_unknown == 1 ? "" : "s",
+			im.rows_owner_unknown == 1 ? "s" : "ve", im.owner_unknown);
 out:
 	restore_interrupts(interrupted_before);
 	free(im.owner_kept);
+	free(im.owner_unknown);
 	if (rejects_close(&im, status == FU_OK && !opt.dry_run) && !status)
 		status = FU_FAIL;
 out_options:

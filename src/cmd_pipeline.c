@@ -3,6 +3,7 @@
  * first touch came, which step gets replies, and who let a call slip.
  */
 #include "followup/cli.h"
+#include "followup/names.h"
 #include "followup/timeutil.h"
 #include "followup/util.h"
 
@@ -34,7 +35,7 @@ static int by_most_missed(const void *a, const void *b)
 
 static int same_owner(const char *a, const char *b)
 {
-	return a && b ? !strcasecmp(a, b) : a == b;
+	return a && b ? name_same(a, b) : a == b;
 }
 
 /* The store groups missed touches by the owner as the leads have it: "Nina Grey" from a

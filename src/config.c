@@ -5,6 +5,7 @@
 #include "followup/config.h"
 #include "followup/fields.h"
 #include "followup/message.h"
+#include "followup/names.h"
 #include "followup/timeutil.h"
 #include "followup/transport.h"
 #include "followup/util.h"
@@ -15,7 +16,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
@@ -400,6 +400,17 @@ static void read_sender(struct loader *l, const char *key, const yaml_node_t *v,
 	read_person(l, v, &c->sender_name, &c->sender_email, &c->signature, "sender");
 }
 
+/* Whether a rep read so far has name as its key, display name or email (as names.h
+ * reads names): a new key may be none of them. */
+static int owner_known(const struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nowners; i++)
+		if (name_same(c->owners[i].key, name) || name_same(c->owners[i].name, name) ||
+		    name_same(c->owners[i].email, name))
+			return 1;
+	return 0;
+}
+
 static void read_owners(struct loader *l, const char *key, const yaml_node_t *v, void *t)
 {
 	struct config *c = t;
@@ -417,7 +428,7 @@ static void read_owners(struct loader *l, const char *key, const yaml_node_t *v,
 			problem(l, k, "owner names must be plain words");
 			continue;
 		}
-		if (config_find_owner(c, scalar(k))) {
+		if (owner_known(c, scalar(k))) {
 			problem(l, k, "owner '%s' is there twice (or as another owner's name or email)",
 				scalar(k));
 			continue;
@@ -730,13 +741,32 @@ void config_release(struct config *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* Keys first: a lead's owner is stored by its rep's key, and must find that rep even
+ * when another rep's display name is spelt the same. Then emails, then display names. */
+enum owner_part { BY_KEY, BY_EMAIL, BY_NAME };
+
+static const char *owner_part(const struct owner *o, enum owner_part part)
+{
+	return part == BY_KEY ? o->key : part == BY_EMAIL ? o->email : o->name;
+}
+
 const struct owner *config_find_owner(const struct config *c, const char *name)
 {
-	for (size_t i = 0; i < c->nowners; i++)
-		if (!strcasecmp(c->owners[i].key, name) ||
-		    (c->owners[i].name && !strcasecmp(c->owners[i].name, name)) ||
-		    (c->owners[i].email && !strcasecmp(c->owners[i].email, name)))
-			return &c->owners[i];
+	if (name_blank(name))
+		return NULL;
+	for (enum owner_part part = BY_KEY; part <= BY_NAME; part++) {
+		const struct owner *found = NULL;
+
+		for (size_t i = 0; i < c->nowners; i++) {
+			if (!name_same(owner_part(&c->owners[i], part), name))
+				continue;
+			if (found)
+				return NULL;    /* two reps answer to it: never a guess */
+			found = &c->owners[i];
+		}
+		if (found)
+			return found;
+	}
 	return NULL;
 }
 

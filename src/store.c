@@ -7,6 +7,7 @@
  * (see the README on what that can cost).
  */
 #include "followup/store.h"
+#include "followup/names.h"
 #include "followup/util.h"
 
 #include <errno.h>
@@ -214,10 +215,11 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
 	"  AND fh.detail = ?" i " COLLATE NOCASE))"
 
 /* A filter on a rep (struct owner_names): parameter i holds the key, ?20 and ?21 the
- * display name and email, so that a lead stored under any of them matches. */
+ * display name and email, so that a lead stored under any of them matches, however it
+ * is spelt ("Becker, Anna", two spaces: the followup_name collation). */
 #define OWNER_IS(l, i) \
-	" (?" i " IS NULL OR " l ".owner = ?" i " COLLATE NOCASE" \
-	" OR " l ".owner = ?20 COLLATE NOCASE OR " l ".owner = ?21 COLLATE NOCASE)"
+	" (?" i " IS NULL OR " l ".owner = ?" i " COLLATE followup_name" \
+	" OR " l ".owner = ?20 COLLATE followup_name OR " l ".owner = ?21 COLLATE followup_name)"
 
 static void bind_owner(sqlite3_stmt *st, int i, const struct owner_names *owner)
 {
@@ -606,6 +608,21 @@ static void skip_memory_statistics(void)
 	done = 1;
 }
 
+static int collate_names(void *unused, int alen, const void *a, int blen, const void *b)
+{
+	(void)unused;
+	return name_cmp(a, (size_t)alen, b, (size_t)blen);
+}
+
+/* Owners compare as names.h reads a name, in SQL as in C (OWNER_IS). */
+static int add_collations(struct store *s)
+{
+	if (sqlite3_create_collation(s->db, "followup_name", SQLITE_UTF8, NULL,
+				     collate_names) != SQLITE_OK)
+		return db_error(s, "cannot set up the store");
+	return 0;
+}
+
 int store_open(struct store **out, const char *path, int flags)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
@@ -655,7 +672,7 @@ int store_open(struct store **out, const char *path, int flags)
 	}
 	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(s->db, 1);
-	if (check_is_store(s, flags & STORE_CREATE))
+	if (add_collations(s) || check_is_store(s, flags & STORE_CREATE))
 		goto fail;
 	if (exec(s, "PRAGMA journal_mode = WAL", "cannot switch to WAL mode"))
 		goto fail;
@@ -718,7 +735,7 @@ int store_use_private_copy(struct store *s)
 	sqlite3_close(s->db);
 	s->db = copy;
 	sqlite3_extended_result_codes(s->db, 1);
-	return 0;
+	return add_collations(s);
 }
 
 const char *store_path(const struct store *s)

@@ -53,7 +53,10 @@ enum config_error {
 int config_load(const char *path, struct config *out, struct diag_list *d);
 void config_release(struct config *c);
 
-/* The owner whose key, display name or email is `name` (case-insensitive), or NULL. */
+/* The rep whose key, email or display name is `name`, read as names.h reads a name
+ * (case, white space and "Last, First" aside): by key first, then by email, then by
+ * name. NULL when no rep is, or when two are at the first of those that any is (two
+ * reps both named "Sam Ortiz"): a lead is never given to one of two reps by a guess. */
 const struct owner *config_find_owner(const struct config *c, const char *name);
 
 /* What `followup init` puts into the starter config. */

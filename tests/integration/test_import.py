@@ -837,3 +837,123 @@ class ImportBadInput(FollowupTest):
         self.assertStoreUnchanged()
         self.assertEqual(self.sql("SELECT count(*) AS n FROM leads WHERE email LIKE '%big.example'"),
                          [{"n": 0}])
+
+
+class ImportOwnerNames(FollowupTest):
+    """A rep is one rep however a badge file spells the name; an owner the config's reps
+    do not include is said, once, at the end of the import."""
+
+    REPS = ("owners:\n"
+            "  anna: { name: Anna Becker, email: anna@acme.example }\n"
+            "  sam: { name: Sam Ortiz, email: sam@acme.example }\n")
+
+    def setUp(self):
+        super().setUp()
+        self.use_config(self.REPS)
+        self.ok("init")
+
+    def env(self, **extra):
+        return super().env(**{"TZ": "Europe/Berlin", **extra})     # as the config's zone
+
+    def use_config(self, owners):
+        with open(self.config_path, "w") as f:
+            f.write("timezone: Europe/Berlin\n"
+                    "sender: { name: Ops, email: ops@acme.example }\n" + owners +
+                    f'smtp: {{ url: "maildir:{self.outbox}" }}\n')
+
+    def import_rows(self, rows, *args):
+        csv = "Email,First Name,Owner,Scanned At\n" + "".join(
+            f'{email},{first},"{owner}",2025-03-10 10:00\n' for email, first, owner in rows)
+        return self.ok("import", self.write("o.csv", csv), *args, now="2025-03-10T12:00:00Z")
+
+    def due(self, *args):
+        return self.ok("due", "--json", *args, now="2025-03-11T10:00:00Z").json()
+
+    def test_a_rep_is_found_however_the_file_spells_the_name(self):
+        r = self.import_rows([("a1@x.example", "A", "Anna Becker"),
+                              ("a2@x.example", "B", "Anna  Becker"),
+                              ("a3@x.example", "C", "Becker, Anna"),
+                              ("a4@x.example", "D", "Anna\u00a0Becker"),
+                              ("a5@x.example", "E", "anna\tbecker"),
+                              ("a6@x.example", "F", " ANNA BECKER "),
+                              ("s1@x.example", "G", "Ortiz,Sam")])
+        self.assertNotIn("does not know", r.err)
+        self.assertEqual(self.sql("SELECT owner FROM leads ORDER BY id"),
+                         [{"owner": "anna"}] * 6 + [{"owner": "sam"}])
+        self.assertEqual(len(self.due("--owner", "anna")), 6)
+        self.assertEqual(len(self.due("--owner", "becker,  anna")), 6)
+        pipeline = self.ok("pipeline", "--json", "--owner", "Anna\u00a0Becker",
+                           now="2025-03-11T10:00:00Z").json()
+        self.assertEqual(pipeline["leads"]["total"], 6)
+        # Their emails come from the rep, not from the sender.
+        self.ok("send", now="2025-03-11T10:00:00Z")
+        new = os.path.join(self.outbox, "new")
+        senders = []
+        for name in sorted(os.listdir(new)):
+            with open(os.path.join(new, name), encoding="utf-8") as f:
+                senders += [line for line in f.read().splitlines() if line.startswith("From:")]
+        self.assertEqual(len(senders), 7)
+        self.assertEqual(sum("anna@acme.example" in s for s in senders), 6, senders)
+        self.assertEqual(sum("sam@acme.example" in s for s in senders), 1, senders)
+
+    def test_the_reported_file_gives_anna_three_due(self):
+        r = self.import_rows([("a1@x.example", "A", "Anna Becker"),
+                              ("a2@x.example", "B", "Anna  Becker"),
+                              ("a3@x.example", "C", "Becker, Anna")])
+        self.assertEqual(len(self.due("--owner", "anna")), 3, r)
+
+    def test_an_owner_the_config_does_not_know_is_said_once(self):
+        r = self.import_rows([("a1@x.example", "A", "Anna Bekcer"),
+                              ("a2@x.example", "B", "Anna Becker"),
+                              ("a3@x.example", "C", "anna  bekcer"),
+                              ("a4@x.example", "D", "Nina Grey")])
+        self.assertEqual(r.err.count("does not know"), 1, r)
+        self.assertIn("warning: 3 rows have an owner the config does not know ('Anna Bekcer'):"
+                      " stored as written, emailed from the default sender", r.err)
+        self.assertEqual(self.sql("SELECT owner FROM leads ORDER BY id"),
+                         [{"owner": "Anna Bekcer"}, {"owner": "anna"}, {"owner": "anna  bekcer"},
+                          {"owner": "Nina Grey"}])
+        # A dry run says it too (it is where a typo should be caught); --quiet does not.
+        dry = self.import_rows([("b1@x.example", "A", "Anna Bekcer")], "--dry-run")
+        self.assertIn("1 row has an owner the config does not know ('Anna Bekcer')", dry.err)
+        quiet = self.ok("--quiet", "import", self.write("q.csv", "Email,Owner\nq@x.example,Bob\n"))
+        self.assertEqual(quiet.err, "")
+
+    def test_known_reps_and_known_leads_that_keep_theirs_are_not_warned_about(self):
+        r = self.import_rows([("a1@x.example", "A", "anna"), ("a2@x.example", "B", "sam@acme.example")])
+        self.assertNotIn("warning", r.err)
+        again = self.import_rows([("a1@x.example", "A", "Anna  Becker"), ("a2@x.example", "B", "Pat")])
+        self.assertNotIn("does not know", again.err)        # a2 keeps sam: that warning is another
+        self.assertIn("1 row would give a known lead another owner", again.err)
+        self.assertEqual(self.sql("SELECT owner FROM leads ORDER BY id"),
+                         [{"owner": "anna"}, {"owner": "sam"}])
+
+    def test_a_typo_in_the_owner_option_is_said(self):
+        path = self.write("p.csv", "Email\nb1@x.example\nb2@x.example\n")
+        r = self.ok("import", "--owner", "samm", path)
+        self.assertIn("warning: 2 rows have an owner the config does not know ('samm', from"
+                      " --owner)", r.err)
+        self.assertEqual(self.sql("SELECT DISTINCT owner FROM leads"), [{"owner": "samm"}])
+        ok = self.ok("import", "--owner", " Sam\u00a0 Ortiz", self.write("p2.csv", "Email\nc@x.example\n"))
+        self.assertNotIn("does not know", ok.err)
+        self.assertEqual(self.sql("SELECT owner FROM leads WHERE email = 'c@x.example'"),
+                         [{"owner": "sam"}])
+
+    def test_without_owners_in_the_config_any_owner_is_free_form(self):
+        self.use_config("")
+        r = self.import_rows([("a1@x.example", "A", "Anna Bekcer"), ("a2@x.example", "B", "Anna Becker")])
+        self.assertNotIn("does not know", r.err)
+        r = self.ok("import", "--owner", "samm", self.write("p.csv", "Email\nb@x.example\n"))
+        self.assertNotIn("does not know", r.err)
+        self.assertEqual(self.sql("SELECT owner FROM leads ORDER BY id"),
+                         [{"owner": "Anna Bekcer"}, {"owner": "Anna Becker"}, {"owner": "samm"}])
+
+    def test_leads_stored_under_an_odd_spelling_before_are_the_reps(self):
+        self.import_rows([("a1@x.example", "A", "Anna Becker"), ("a2@x.example", "B", "x"),
+                          ("a3@x.example", "C", "y")])
+        subprocess.run(["sqlite3", self.db, "UPDATE leads SET owner = 'Becker,  Anna' WHERE id = 2;"
+                        " UPDATE leads SET owner = 'anna\u00a0becker' WHERE id = 3"], check=True)
+        self.assertEqual(len(self.due("--owner", "anna")), 3)
+        self.assertEqual(len(self.ok("leads", "--json", "--owner", "anna@acme.example").json()), 3)
+        self.assertEqual(self.ok("pipeline", "--json", "--owner", "Anna Becker",
+                                 now="2025-03-11T10:00:00Z").json()["leads"]["total"], 3)

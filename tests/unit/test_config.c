@@ -420,6 +420,126 @@ static void test_config__tilde_needs_a_home(void **state)
 	free(path);
 }
 
+static const char reps[] =
+	"owners:\n"
+	"  anna: { name: Anna Becker, email: anna@acme.example }\n"
+	"  sam: { name: Sam Ortiz, email: sam@acme.example }\n"
+	"  jan: { name: Jan van Dijk, email: jan@acme.example }\n"
+	"  zoe: { name: \"Zo\u00eb \u00c5ngstr\u00f6m\", email: zoe@acme.example }\n";
+
+/* The key of the rep config_find_owner() finds for name, or NULL. */
+static const char *rep_of(const struct config *c, const char *name)
+{
+	const struct owner *o = config_find_owner(c, name);
+	return o ? o->key : NULL;
+}
+
+static void test_config__owner_named_as_a_badge_file_spells_it(void **state)
+{
+	static const struct { const char *name, *key; } cases[] = {
+		{ "Anna Becker", "anna" },
+		{ "anna becker", "anna" },
+		{ "ANNA BECKER", "anna" },
+		{ "Anna  Becker", "anna" },             /* two spaces */
+		{ "Anna\u00a0Becker", "anna" },         /* a no-break space */
+		{ "Anna\u202fBecker", "anna" },         /* a narrow one */
+		{ "Anna\tBecker", "anna" },
+		{ " Anna Becker ", "anna" },
+		{ "\u00a0Anna Becker\t\r\n", "anna" },
+		{ "Anna\u200b Becker", "anna" },        /* a zero-width space beside a space */
+		{ "Becker, Anna", "anna" },             /* Last, First */
+		{ "becker,anna", "anna" },
+		{ "Becker ,\u00a0 Anna ", "anna" },
+		{ "  ANNA ", "anna" },                  /* the key */
+		{ " Anna@ACME.example", "anna" },       /* the email */
+		{ "van Dijk, Jan", "jan" },             /* a surname of two words */
+		{ "Jan  van  Dijk", "jan" },
+		{ "ZO\u00cb \u00c5NGSTR\u00d6M", "zoe" },       /* case beyond A-Z */
+		{ "\u00c5ngstr\u00f6m, Zo\u00eb", "zoe" },
+		{ "sam", "sam" },
+		{ "Ortiz, Sam", "sam" },
+		/* Never a guess: */
+		{ "Becker Anna", NULL },                /* no comma: not taken as reordered */
+		{ "Ann", NULL },
+		{ "Becker", NULL },
+		{ "Anna B.", NULL },
+		{ "Anna Beckers", NULL },
+		{ "AnnaBecker", NULL },
+		{ "Anna\u200bBecker", NULL },           /* reads "AnnaBecker" */
+		{ "Becker, Anna, Sales", NULL },        /* two commas: as written */
+		{ "Becker,", NULL },
+		{ ", Anna", NULL },
+		{ "Anna Becker <anna@acme.example>", NULL },
+		{ "samm", NULL },
+		{ "", NULL },
+		{ "  ", NULL },
+		{ "\u00a0", NULL },
+		{ ",", NULL },
+	};
+	struct diag_list d = DIAG_LIST_INIT;
+	struct config c;
+	char *path = write_file("reps.yaml", reps);
+
+	(void)state;
+	assert_int_equal(config_load(path, &c, &d), CONFIG_OK);
+	assert_int_equal(c.nowners, 4);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const char *key = rep_of(&c, cases[i].name);
+
+		if (cases[i].key ? !key || strcmp(key, cases[i].key) : key != NULL)
+			fail_msg("'%s' is %s, not %s", cases[i].name, key ? key : "nobody",
+				 cases[i].key ? cases[i].key : "nobody");
+	}
+	config_release(&c);
+	free(path);
+}
+
+static void test_config__owner_two_reps_answer_to_is_nobody(void **state)
+{
+	struct diag_list d = DIAG_LIST_INIT;
+	struct config c;
+	char *path = write_file("twins.yaml",
+		"owners:\n"
+		"  sam: { name: Sam Ortiz, email: sam@acme.example }\n"
+		"  sammy: { name: \"Ortiz, Sam\", email: sammy@acme.example }\n"
+		"  lee: { name: Sam, email: lee@acme.example }\n");
+
+	(void)state;
+	assert_int_equal(config_load(path, &c, &d), CONFIG_OK);
+	/* "Sam Ortiz" and "Ortiz, Sam" are one name, and two reps have it. */
+	assert_null(rep_of(&c, "Sam Ortiz"));
+	assert_null(rep_of(&c, "Ortiz, Sam"));
+	assert_null(rep_of(&c, "sam  ortiz"));
+	/* The keys and emails still tell them apart; a key beats another rep's name, as a
+	 * lead's owner is stored by key. */
+	assert_string_equal(rep_of(&c, "sammy"), "sammy");
+	assert_string_equal(rep_of(&c, "SAMMY@acme.example"), "sammy");
+	assert_string_equal(rep_of(&c, "Sam"), "sam");
+	assert_string_equal(rep_of(&c, "lee"), "lee");
+	config_release(&c);
+	free(path);
+}
+
+static void test_config__owner_key_spelt_as_another_rep_is_refused(void **state)
+{
+	struct diag_list d = DIAG_LIST_INIT;
+	struct config c;
+	char *path = write_file("again.yaml",
+		"owners:\n"
+		"  anna: { name: Anna Becker, email: anna@acme.example }\n"
+		"  \"becker,  anna\": { name: Anna B, email: ab@acme.example }\n"
+		"  \" ANNA \": { name: Anna C, email: ac@acme.example }\n");
+
+	(void)state;
+	assert_int_equal(config_load(path, &c, &d), CONFIG_EINVAL);
+	assert_int_equal(diag_count(&d), 2);
+	expect_problem(&d, 0, 3, "is there twice");
+	expect_problem(&d, 1, 4, "is there twice");
+	diag_release(&d);
+	config_release(&c);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -437,6 +557,9 @@ int main(void)
 		cmocka_unit_test(test_config__second_document_is_refused),
 		cmocka_unit_test(test_config__tls_none_only_for_loopback),
 		cmocka_unit_test(test_config__tilde_needs_a_home),
+		cmocka_unit_test(test_config__owner_named_as_a_badge_file_spells_it),
+		cmocka_unit_test(test_config__owner_two_reps_answer_to_is_nobody),
+		cmocka_unit_test(test_config__owner_key_spelt_as_another_rep_is_refused),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
