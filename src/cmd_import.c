@@ -884,7 +884,11 @@ static int import_file(struct import *im, const char *file, int *changed)
 	struct csv_reader *csv = NULL;
 	struct header_map *map = NULL;
 	struct csv_record rec = CSV_RECORD_INIT;
-	const char *zone = im->opt->timezone ? im->opt->timezone : cli_zone(im->cli);
+	/* Scan times are the event's clock: --timezone, else the config's, never the TZ of
+	 * whoever runs the import (which only says how to show times). */
+	const char *zone = im->opt->timezone ? im->opt->timezone
+		: !str_empty(im->cli->config.timezone) ? im->cli->config.timezone
+		: cli_zone(im->cli);
 	enum date_order order;
 	char *err = NULL;
 	int64_t import_id;

@@ -453,6 +453,12 @@ class ImportSamples(FollowupTest):
         with open(rejects, encoding="utf-8") as f:
             self.assertEqual(f.read().splitlines()[0], "Email;First Name;Scanned At;reason")
 
+    def test_scan_times_are_read_in_the_config_zone_whatever_tz_says(self):
+        csv = self.write("t.csv", "Email,Scanned At\na@x.example,2026-03-05 14:15\n")
+        self.ok("import", csv, env=self.env(TZ="Asia/Tokyo"))    # config: America/New_York
+        self.assertEqual(self.sql("SELECT datetime(contact_at, 'unixepoch') AS t FROM leads"),
+                         [{"t": "2026-03-05 19:15:00"}])
+
     def test_stdin_guesses_the_date_order_like_a_file(self):
         csv = "Email,Scanned At\na@x.example,03/04/2025 10:00\nb@x.example,13/04/2025 10:00\n"
         self.ok("import", "-", input=csv)
