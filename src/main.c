@@ -231,6 +231,11 @@ int main(int argc, char **argv)
 		cli.what_if = cli.now > time(NULL);
 		if ((cmd->needs & NEED_STORE) && (status = cli_store(&cli, 0)))
 			goto out;
+		if ((cmd->needs & NEED_STORE) && !cli.what_if &&
+		    store_settle_dead_sends(cli.store, cli.now)) {
+			status = FU_FAIL;
+			goto out;
+		}
 		if ((cmd->needs & NEED_SEQUENCES) && (status = cli_sequences(&cli)))
 			goto out;
 		view = (struct engine){ cli.store, cli.sequences, &cli.config, cli.now };

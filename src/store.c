@@ -1747,6 +1747,24 @@ int store_sending_to_in_doubt(struct store *s, time_t now)
 	return sqlite3_changes(s->db);
 }
 
+int store_settle_dead_sends(struct store *s, time_t now)
+{
+	long sending;
+	int got, settled;
+
+	if (store_count_state(s, "sending", &sending) || !sending)
+		return 0;
+	if ((got = store_lock_sender(s)) <= 0)
+		return got;     /* a send runs: its touches are being sent */
+	sqlite3_busy_timeout(s->db, 0);
+	settled = store_sending_to_in_doubt(s, now);
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	store_unlock_sender(s);
+	if (settled < 0 && (sqlite3_errcode(s->db) & 0xff) == SQLITE_BUSY)
+		return 0;
+	return settled < 0 ? -1 : 0;
+}
+
 int store_touch_claim(struct store *s, int64_t id, const char *message_id,
 		      const char *subject, const char *sender, time_t now)
 {

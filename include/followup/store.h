@@ -282,6 +282,10 @@ int store_lock_sender(struct store *s);
 void store_unlock_sender(struct store *s);
 /* Touches left `sending` by a run that died become `in_doubt`; returns how many. */
 int store_sending_to_in_doubt(struct store *s, time_t now);
+/* The same, from any command, when no send runs (its lock is free): a run killed mid-
+ * transfer would otherwise leave its touch `sending`, unlisted and unresolvable, until
+ * the next send. Best effort: a store another command is writing is left for later. */
+int store_settle_dead_sends(struct store *s, time_t now);
 /* Claims a pending touch for sending (commits `sending` with its Message-ID): 1 claimed,
  * 0 no longer claimable (state changed, lead stopped). Runs its own transaction. */
 int store_touch_claim(struct store *s, int64_t id, const char *message_id,

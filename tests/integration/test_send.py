@@ -607,6 +607,16 @@ class Killed(SendBase):
         self.ok("resolve", str(touch), "sent", now="2026-03-09T13:11:00Z")
         self.assertNotIn("in_doubt", self.states())
 
+    def test_the_touch_a_killed_send_left_can_be_seen_and_settled_without_a_send(self):
+        self.kill_mid_send()
+        due = self.ok("due", "--json", now="2026-03-09T13:10:00Z").json()
+        [doubt] = [d for d in due if d["state"] == "in_doubt"]
+        pipeline = self.ok("pipeline", "--json", now="2026-03-09T13:10:00Z").json()
+        self.assertEqual(pipeline["touches"]["in_doubt"], 1)
+        self.ok("resolve", str(doubt["touch_id"]), "sent", now="2026-03-09T13:11:00Z")
+        self.assertEqual(self.states().count("sent"), 1)
+        self.assertNotIn("sending", self.states())
+
     def test_quiet_send_says_what_is_in_doubt_on_every_run(self):
         self.kill_mid_send()
         for now in ("2026-03-09T13:10:00Z", "2026-03-09T13:20:00Z"):
@@ -690,6 +700,24 @@ class ConcurrentThroughASymlink(SendBase):
         self.assertEqual(json.loads(out)["sent"], 1, out)
         self.assertEqual(self.states(), ["sent", "pending"])     # recap, then value
         self.assertEqual(len(self.server.messages()), 1)
+
+    def test_a_touch_being_sent_is_not_taken_for_a_dead_runs(self):
+        self.import_csv(self.lead_rows(1))
+        first = subprocess.Popen([BIN, "--now", NOW_RECAP, "send", "--json"], env=self.env(),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: first.poll() is None and (first.kill(), first.communicate()))
+        deadline = time.monotonic() + 10
+        while not any(e.get("reply") == "slow" for e in self.server.events()):
+            self.assertLess(time.monotonic(), deadline, "the message never reached DATA")
+            time.sleep(0.05)
+        self.ok("pipeline", now=NOW_RECAP)          # settles dead runs' touches only
+        during = self.states()
+        overlapped = first.poll() is None
+        out, err = first.communicate(timeout=120)
+        self.assertTrue(overlapped, "set-up: the send ended before pipeline ran")
+        self.assertEqual(during, ["sending"])
+        self.assertEqual(json.loads(out)["sent"], 1, out)
+        self.assertEqual(self.states(), ["sent", "pending"])
 
 
 class Security(SendBase):
