@@ -51,6 +51,8 @@ struct send_run {
 	int failing;            /* refusals and deferrals since the last verdict it gave */
 	int64_t *deferred;      /* the deferrals among them */
 	size_t ndeferred;
+	char *last_failure;     /* what the server said to the last of them: the line that
+				 * stops the run quotes it, for --quiet hides the others */
 	int64_t *unconfirmed;   /* refused (TRANSPORT_REFUSED), no message taken since */
 	size_t nunconfirmed;
 	int64_t *proven;        /* refused, and then the server took another message */
@@ -420,8 +422,9 @@ static int stop_failing_run(struct send_run *r)
 		if (store_touch_forgive_attempt(r->cli->store, r->deferred[i]))
 			return -1;
 	return error("%s refused or deferred %d messages in a row%s: stopped, the rest waits"
-		     " for the next run", transport_describe(r->transport), r->failing,
-		     r->delivered ? "" : " and took none");
+		     " for the next run (the last: %s)", transport_describe(r->transport),
+		     r->failing, r->delivered ? "" : " and took none",
+		     r->last_failure ? r->last_failure : "no reason given");
 }
 
 /* Sends one touch. Returns 0 to go on, 1 to stop the run cleanly, -1 on failure. */
@@ -506,6 +509,11 @@ static int send_one(struct send_run *r, int64_t touch_id)
 		if (!r->json && !r->cli->quiet && result != TRANSPORT_SENT)
 			printf("%-7s #%lld %s: %s\n", outcome_label(result, gave_up),
 			       (long long)touch_id, d.lead.email, err ? err : "");
+		if (err && (result == TRANSPORT_REFUSED || result == TRANSPORT_RETRY)) {
+			free(r->last_failure);
+			r->last_failure = err;
+			err = NULL;
+		}
 	}
 out:
 	free(err);
@@ -758,6 +766,7 @@ out:
 	free(r.unconfirmed);
 	free(r.proven);
 	free(r.deferred);
+	free(r.last_failure);
 	for (size_t i = 0; i < r.nsenders; i++)
 		free(r.senders[i].address);
 	free(r.senders);

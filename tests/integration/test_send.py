@@ -446,7 +446,10 @@ class RelayRefusesEveryoneBare(SendBase):
         self.assertEqual(self.sql("SELECT attempts, count(*) AS n FROM touches"
                                   " GROUP BY attempts ORDER BY attempts"),
                          [{"attempts": 0, "n": 2}, {"attempts": 1, "n": 6}])
-
+        # Under cron's --quiet the stopping line alone is printed: it quotes the server.
+        quiet = self.run_followup("--quiet", "send", now="2026-03-09T15:00:00Z")
+        self.assertEqual(quiet.code, 1, quiet)
+        self.assertRegex(quiet.err, r"stopped, the rest waits for the next run \(the last: .*550")
 
 class BareRefusals(SendBase):
     server_options = dict(replies=[f"bad{i}@x.example=550/-" for i in range(3)])
