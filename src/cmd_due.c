@@ -560,6 +560,8 @@ int cmd_due(int argc, char **argv, struct cli *cli)
 		return usage_error("due", "unexpected argument '%s'", argv[optind]);
 	if (r.json && r.ics)
 		return usage_error("due", "--json and --ics exclude each other");
+	if (cli_sequences_dir_missing(cli, "due"))
+		return FU_FAIL;         /* not every touch held, each for its sequence */
 	r.zone = cli_zone(cli);
 	r.today = local_midnight(cli->now, r.zone);
 	r.due_by = r.filter.until;

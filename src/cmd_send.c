@@ -722,6 +722,9 @@ int cmd_send(int argc, char **argv, struct cli *cli)
 		error("send: no smtp.url in %s (see 'followup init')", cli->config_path);
 		return FU_USAGE;
 	}
+	/* Without it every email would be held, each for its sequence: say the cause. */
+	if (cli_sequences_dir_missing(cli, "send"))
+		return FU_FAIL;
 	/* "What would send do next week?" is a dry run. A real one ahead of the clock would
 	 * mail people early, dated then, and spend today's per_day on it. Into a Maildir
 	 * outbox it is a trial, where stepping through a sequence day by day is the point. */

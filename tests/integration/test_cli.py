@@ -212,7 +212,7 @@ class Cli(FollowupTest):
         self.assertIn("unknown option '--bogus'", self.fails(2, "show", "1", "--bogus").err)
         missing = os.path.join(self.dir, "no-such-dir")
         csv = self.write("a.csv", "Email\na@x.example\n")
-        for args in (["plan", "event-followup"], ["import", csv]):
+        for args in (["plan", "event-followup"], ["import", csv], ["due"], ["send"]):
             r = self.run_followup(*args, env=self.env(FOLLOWUP_SEQUENCES=missing))
             self.assertEqual(r.code, 1, r)
             self.assertIn(f"no sequences directory {missing}", r.err)
