@@ -230,6 +230,19 @@ static void read_count(struct loader *l, const char *key, const yaml_node_t *v, 
 	get_count(l, key, v, t);
 }
 
+/* A timeout in seconds (0: the default): beyond a day, libcurl's millisecond arithmetic
+ * refuses it, and only at send time. */
+static void read_seconds(struct loader *l, const char *key, const yaml_node_t *v, void *t)
+{
+	long seconds = -1;
+
+	get_count(l, key, v, &seconds);
+	if (seconds > 86400)
+		problem(l, v, "'%s' is seconds, at most 86400 (a day)", key);
+	else if (seconds >= 0)
+		*(long *)t = seconds;
+}
+
 static void read_bool(struct loader *l, const char *key, const yaml_node_t *v, void *t)
 {
 	get_bool(l, key, v, t);
@@ -505,8 +518,8 @@ static void read_smtp(struct loader *l, const char *key, const yaml_node_t *v, v
 		{ "oauth2_token_cmd", read_string, FIELD(struct smtp_config, oauth2_token_cmd) },
 		{ "tls", read_tls, FIELD(struct smtp_config, tls_none) },
 		{ "ca_file", read_ca_file, FIELD(struct smtp_config, ca_file) },
-		{ "connect_timeout", read_count, FIELD(struct smtp_config, connect_timeout) },
-		{ "timeout", read_count, FIELD(struct smtp_config, timeout) },
+		{ "connect_timeout", read_seconds, FIELD(struct smtp_config, connect_timeout) },
+		{ "timeout", read_seconds, FIELD(struct smtp_config, timeout) },
 	};
 	size_t before = diag_count(l->diags);
 

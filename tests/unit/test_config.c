@@ -170,6 +170,32 @@ static void test_config__no_password_in_url_and_unsubscribe_checked(void **state
 	free(path);
 }
 
+/* A timeout past a day is refused by libcurl, and only at send time; 0 is the default. */
+static void test_config__timeouts_are_at_most_a_day(void **state)
+{
+	struct diag_list d = DIAG_LIST_INIT;
+	struct config c;
+	char *path = write_file("timeouts.yaml",
+		"smtp:\n  url: \"smtp://mail.example.com:587\"\n"
+		"  timeout: 86401\n  connect_timeout: 9223372036854775807\n");
+
+	(void)state;
+	assert_int_equal(config_load(path, &c, &d), -1);
+	assert_int_equal(diag_count(&d), 2);
+	expect_problem(&d, 0, 3, "at most 86400");
+	expect_problem(&d, 1, 4, "at most 86400");
+	diag_release(&d);
+	config_release(&c);
+	free(path);
+
+	path = write_file("timeouts.yaml", "smtp: { timeout: 86400, connect_timeout: 0 }\n");
+	assert_int_equal(config_load(path, &c, &d), 0);
+	assert_int_equal(c.smtp.timeout, 86400);
+	assert_int_equal(c.smtp.connect_timeout, 0);
+	config_release(&c);
+	free(path);
+}
+
 static void test_config__yaml_syntax_error(void **state)
 {
 	struct diag_list d = DIAG_LIST_INIT;
@@ -547,6 +573,7 @@ int main(void)
 		cmocka_unit_test(test_config__full_example),
 		cmocka_unit_test(test_config__every_problem_with_position),
 		cmocka_unit_test(test_config__no_password_in_url_and_unsubscribe_checked),
+		cmocka_unit_test(test_config__timeouts_are_at_most_a_day),
 		cmocka_unit_test(test_config__yaml_syntax_error),
 		cmocka_unit_test(test_config__starter_is_private_and_loads),
 		cmocka_unit_test(test_config__starter_quotes_what_a_home_may_hold),
