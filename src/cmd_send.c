@@ -752,8 +752,9 @@ int cmd_send(int argc, char **argv, struct cli *cli)
 			goto out;
 		store_unlock_sender(cli->store);
 	}
-	/* A dry run shows what the tick would do and leaves the store as it was. */
-	if (resolve_credentials(&r) || engine_view_begin(&r.engine, !r.dry_run))
+	/* A dry run shows what the tick would do and leaves the store as it was. It
+	 * connects to nothing, so it needs no password and runs no oauth2_token_cmd. */
+	if ((!r.dry_run && resolve_credentials(&r)) || engine_view_begin(&r.engine, !r.dry_run))
 		goto out;
 	if (!r.dry_run && store_sending_to_in_doubt(cli->store, cli->now) < 0)
 		goto out;

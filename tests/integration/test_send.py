@@ -361,6 +361,21 @@ class Credentials(SendBase):
         self.assertIn(f"{self.config_path}: smtp.password_env: $NOT_IN_CRON is not set", r.err)
         self.assertEqual(self.states(), ["pending"])
 
+    def test_a_dry_run_needs_no_credentials_and_runs_no_token_command(self):
+        ran = os.path.join(self.dir, "token-command-ran")
+        self.import_csv(self.lead_rows(1))
+        for extra in ("  username: rep\n  password_env: NOT_IN_CRON\n",
+                      "  username: rep\n  netrc: true\n",         # and no ~/.netrc
+                      f"  username: rep\n  oauth2_token_cmd: 'touch {ran}; echo tok'\n"):
+            self.use_server(self.server, extra=extra)
+            r = self.run_followup("send", "--dry-run", "--json", now=NOW_RECAP)
+            self.assertEqual(r.code, 0, r)
+            self.assertEqual(r.json()["would_send"], 1, r)
+            self.assertEqual(r.err, "")
+        self.assertFalse(os.path.exists(ran))
+        self.assertEqual(self.states(), ["pending"])
+        self.assertEqual(self.server.connections(), 0)
+
 
 class TemporaryAndPermanent(SendBase):
     server_options = dict(replies=["soft@x.example=451x1", "hard@x.example=550"])
