@@ -95,20 +95,28 @@ static char *oauth2_token(const char *cmd)
 }
 
 /* libcurl reads ~/.netrc without a word about who else can: say it, and say when it is
- * not there at all, rather than let the server's 530 speak for it. */
+ * not there at all, rather than let the server's 530 speak for it. The warning is not
+ * warning()'s: it is printed on stderr even for cron's --quiet (as print_needs_action's
+ * lines are), since the password stays open to others until someone acts. */
 static int check_netrc(void)
 {
 	const char *home = getenv("HOME");
 	char *path = xasprintf("%s/.netrc", home ? home : "");
+	struct strbuf line = STRBUF_INIT;
 	struct stat st;
 	int ret = 0;
 
-	if (str_empty(home) || stat(path, &st))
+	if (str_empty(home) || stat(path, &st)) {
 		ret = error("smtp.netrc: cannot read %s: %s", path,
 			    str_empty(home) ? "HOME is not set" : strerror(errno));
-	else if (st.st_mode & 077)
-		warning("%s can be read by others and holds the SMTP password: chmod 600 it",
-			path);
+	} else if (st.st_mode & 077) {
+		strbuf_addstr(&line, "followup: warning: ");
+		strbuf_add_escaped(&line, path);
+		strbuf_addstr(&line, " can be read by others and holds the SMTP password:"
+			      " chmod 600 it\n");
+		fwrite(line.buf, 1, line.len, stderr);
+	}
+	strbuf_release(&line);
 	free(path);
 	return ret;
 }

@@ -376,6 +376,20 @@ class Credentials(SendBase):
         self.assertEqual(self.states(), ["pending"])
         self.assertEqual(self.server.connections(), 0)
 
+    def test_a_netrc_others_can_read_is_named_under_quiet_too(self):
+        self.use_server(self.server, extra="  username: rep\n  netrc: true\n")
+        netrc = self.write(".netrc", "machine 127.0.0.1 login rep password x\n")
+        os.chmod(netrc, 0o644)
+        self.import_csv(self.lead_rows(1))
+        for now in (NOW_RECAP, NOW_VALUE):      # with a message to send, and with none due
+            r = self.run_followup("--quiet", "send", now=now)
+            self.assertEqual(r.code, 0, r)
+            self.assertEqual(r.out, "")
+            self.assertEqual(r.err, f"followup: warning: {netrc} can be read by others and"
+                             " holds the SMTP password: chmod 600 it\n")
+        os.chmod(netrc, 0o600)
+        self.assertEqual(self.run_followup("--quiet", "send", now=NOW_VALUE).err, "")
+
 
 class TemporaryAndPermanent(SendBase):
     server_options = dict(replies=["soft@x.example=451x1", "hard@x.example=550"])
