@@ -816,3 +816,70 @@ class MaildirOutbox(FollowupTest):
         self.assertIn("would send 3 messages " + where, dry)
         self.assertIn("sent 3 messages " + where, sent)
         self.assertIn("sent 0 messages " + where, none)
+
+
+class TokenCommand(SendBase):
+    """oauth2_token_cmd runs as the first message is about to go, and only then, with
+    smtp.timeout to print the token and exit."""
+    TOKEN = "ya29.Bearer-Token-XYZ"
+    server_options = dict(starttls=True, xoauth2=TOKEN)
+
+    def use_token_command(self, cmd, timeout=2):
+        self.use_server(self.server, password_env=False,
+                        extra=f"  oauth2_token_cmd: '{cmd}'\n  timeout: {timeout}\n")
+
+    def test_it_runs_once_a_run_and_only_when_a_message_goes(self):
+        runs = os.path.join(self.dir, "runs")
+        self.use_token_command(f"echo run >> {runs}; echo {self.TOKEN}; echo second line")
+        self.import_csv(self.lead_rows(2))
+        for now in ("2026-03-07T12:00:00Z", "2026-03-09T12:00:00Z"):   # none due; before 09:00
+            r = self.run_followup("--quiet", "send", now=now)
+            self.assertEqual((r.code, r.out, r.err), (0, "", ""), r)
+        self.assertFalse(os.path.exists(runs))
+        r = self.run_followup("--verbose", "send", "--json", now=NOW_RECAP)
+        self.assertEqual(r.code, 0, r)
+        self.assertEqual(r.json()["sent"], 2)
+        self.assertIn("AUTH XOAUTH2", r.err)
+        blob = f"user=rep\x01auth=Bearer {self.TOKEN}\x01\x01".encode()
+        for secret in (self.TOKEN, base64.b64encode(blob).decode()):
+            self.assertNotIn(secret, r.out + r.err)
+        self.assertEqual(len(self.server.messages()), 2)
+        self.assertEqual(self.send(now=NOW_RECAP)["sent"], 0)        # nothing due again
+        with open(runs) as f:
+            self.assertEqual(f.read(), "run\n")
+
+    def test_one_that_hangs_is_killed_at_smtp_timeout_with_its_children(self):
+        child = os.path.join(self.dir, "child")
+        cmd = f"sleep 30 & echo $! > {child}; wait; echo {self.TOKEN}"
+        self.use_token_command(cmd, timeout=1)
+        self.import_csv(self.lead_rows(2))
+        started = time.monotonic()
+        r = self.run_followup("--quiet", "send", now=NOW_RECAP, timeout=25)
+        self.assertLess(time.monotonic() - started, 10)
+        self.assertEqual(r.code, 1, r)
+        self.assertEqual(r.out, "")
+        self.assertEqual(r.err, f"followup: smtp.oauth2_token_cmd: '{cmd}' did not finish"
+                                " within 1 s (smtp.timeout): killed, nothing sent\n")
+        self.assertNothingMarked()
+        self.assertEqual(self.server.connections(), 0)
+        with open(child) as f:
+            pid = int(f.read())
+        deadline = time.monotonic() + 5     # killed: gone, or a zombie no one reaped yet
+        while os.path.exists(f"/proc/{pid}"):
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+            self.assertLess(time.monotonic(), deadline, "the helper's child still runs")
+            time.sleep(0.05)
+
+    def test_one_that_fails_or_prints_nothing_stops_the_run_and_marks_nothing(self):
+        self.import_csv(self.lead_rows(1))
+        for cmd, why in (("echo oops >&2; exit 3", "failed (exit status 3): no token"),
+                         ("true", "printed no token"),
+                         ("kill -9 $$", "was killed by signal 9")):
+            self.use_token_command(cmd)
+            r = self.run_followup("--quiet", "send", now=NOW_RECAP)
+            self.assertEqual(r.code, 1, r)
+            self.assertIn(f"followup: smtp.oauth2_token_cmd: '{cmd}' {why}", r.err)
+            self.assertNothingMarked()
+        self.assertEqual(self.server.connections(), 0)
