@@ -46,6 +46,11 @@ struct import_options {
 	int no_enroll, dry_run, json;
 };
 
+/* The column a rejects file adds after the row, headed so that no vendor's column is
+ * taken for it. Rejects files written before it had this header say "reason". */
+#define REJECTS_REASON "followup_reason"
+#define REJECTS_REASON_OLD "reason"
+
 struct import_counts {
 	long rows, imported, updated, duplicates, rejected, suppressed, enrolled;
 };
@@ -88,6 +93,9 @@ struct import {
 	int ninputs, ordinal;   /* the files to import; the one being read, from 1 */
 	struct file_rejects file_rejects;
 	size_t columns;                    /* of the header of the file being read */
+	/* A rejects file read back: its reason column (-1: none), dropped from every row,
+	 * and written again in place, not after it, when a row is rejected again. */
+	int reason_column;
 	int show_progress;
 	int any_suppressions;   /* whether the store has opted-out addresses at all */
 	off_t stdin_start;      /* where stdin, copied to a file if a pipe, starts */
@@ -170,17 +178,41 @@ static char *buyer_or_null(const struct header_map *map, struct csv_record *rec,
 static struct rejects_file *rejects_for(struct import *im, const char *file,
 					const struct csv_reader *csv);
 
+/* Where field n of a raw record (UTF-8, its line break removed) starts, less its
+ * delimiter: the length of its first n fields; len when it has n fields or fewer. */
+static size_t raw_fields_length(const char *raw, size_t len, char delimiter, size_t n)
+{
+	int quoted = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (raw[i] == '"')
+			quoted = !quoted;       /* a doubled quote turns it back at once */
+		else if (raw[i] == delimiter && !quoted && !--n)
+			return i;
+	}
+	return len;
+}
+
 /* Appends a rejected row to the file's rejects file: the row as it was (in UTF-8), padded
- * when short so that the reason lands in its own column, then the reason. */
+ * when short so that the reason lands in its own column, then the reason. A row of a
+ * rejects file read back loses its old reason (reason_column, -1 for none), so that the
+ * new one takes its place. */
 static void add_rejected_row(struct rejects_file *rf, const struct csv_record *rec,
-			     size_t columns, const char *reason)
+			     size_t columns, int reason_column, const char *reason)
 {
 	struct strbuf line = STRBUF_INIT;
+	size_t count = rec->count;
 
 	csv_add_raw_as_utf8(&line, rec->raw, rec->raw_len);
 	while (line.len && (line.buf[line.len - 1] == '\n' || line.buf[line.len - 1] == '\r'))
 		strbuf_setlen(&line, line.len - 1);
-	for (size_t i = rec->count; i < columns; i++)
+	if (reason_column >= 0) {
+		strbuf_setlen(&line, raw_fields_length(line.buf, line.len, rf->delimiter,
+						       (size_t)reason_column));
+		columns = (size_t)reason_column;
+		count = count < columns ? count : columns;
+	}
+	for (size_t i = count; i < columns; i++)
 		strbuf_addch(&line, rf->delimiter);
 	strbuf_addch(&line, rf->delimiter);
 	csv_write_field(&line, reason, rf->delimiter, 0);
@@ -207,7 +239,7 @@ static int reject_row(struct import *im, const char *file, const struct csv_read
 		return 0;
 	if (!im->rejects_of_file && !(im->rejects_of_file = rejects_for(im, file, csv)))
 		return -1;
-	add_rejected_row(im->rejects_of_file, rec, im->columns, reason);
+	add_rejected_row(im->rejects_of_file, rec, im->columns, im->reason_column, reason);
 	return 0;
 }
 
@@ -640,6 +672,9 @@ static int import_row(struct import *im, const char *file, const struct csv_read
 	int row_changed = 0, earlier = 0, scanned = 0, ret = 0;
 
 	im->counts.rows++;
+	/* A rejects file read back: its reason is no value of the lead. */
+	if (im->reason_column >= 0 && (size_t)im->reason_column < rec->count)
+		rec->fields[im->reason_column][0] = '\0';
 	if (lead_from_row(im, file, map, rec, order, zone, &l, &scanned, &reason)) {
 		ret = reject_row(im, file, csv, rec, reason);
 		goto out;
@@ -817,29 +852,90 @@ static int map_header(struct csv_reader *csv, struct csv_record *rec,
 	return -1;
 }
 
-static enum date_order guess_date_order(const char *file, const struct import_options *o,
-					off_t stdin_start)
+/* Whether a cell is a reason followup gives for a rejected row (email_plausible's, and
+ * lead_from_row's "no email"): how a rejects file written before REJECTS_REASON is told
+ * from a vendor's own "reason" column. */
+static int is_reject_reason(const char *value)
+{
+	static const char *const reasons[] = {
+		"no email", "empty", "more than one @", "missing @", "nothing before the @",
+		"contains an invisible space (pasted from a web page?)", "contains a space",
+		"contains a control character", "contains a comma",
+		"contains a semicolon (two addresses?)",
+		"contains a character not allowed in an address",
+		"contains a colon (a 'mailto:' link?)",
+		"a dot at the start or end of the name before the @",
+		"two dots in a row before the @", "no domain after the @",
+		"empty label in the domain", "invalid character in the domain",
+		"a domain label starts or ends with '-'", "no dot in the domain",
+		"top-level domain is not letters", "top-level domain shorter than two letters",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(reasons); i++)
+		if (!strcmp(value, reasons[i]))
+			return 1;
+	return 0;
+}
+
+/* The column a rejects file of followup adds, in a header: the last one (empty trailing
+ * cells aside) headed REJECTS_REASON, or headed "reason" as the rejects files of before
+ * were (*old set: it is ours only when it holds nothing but followup's reasons); -1 when
+ * there is none. */
+static int reason_column_of(const struct csv_record *header, int *old)
+{
+	size_t last = header->count;
+	char *cell;
+	int column = -1;
+
+	*old = 0;
+	while (last > 1 && str_empty(header->fields[last - 1]))
+		last--;
+	if (last < 2)           /* a row to keep besides the reason */
+		return -1;
+	cell = str_trim(xstrdup(header->fields[last - 1]));
+	if (!strcasecmp(cell, REJECTS_REASON))
+		column = (int)last - 1;
+	else if (!strcmp(cell, REJECTS_REASON_OLD))
+		column = (int)last - 1, *old = 1;
+	free(cell);
+	return column;
+}
+
+/* What a file's rows say about the whole of it, read before it is imported: the order of
+ * day and month (*order, when --date-format does not say), and whether its last column is
+ * the reason column of a rejects file of before (*reason_column, else -1). */
+static void read_ahead(const char *file, const struct import_options *o, off_t stdin_start,
+		       enum date_order *order, int *reason_column)
 {
 	struct csv_reader *csv = NULL;
 	struct header_map *map = NULL;
 	struct csv_record rec = CSV_RECORD_INIT;
-	enum date_order order = DATE_ORDER_AUTO;
 	char *err = NULL;
-	int title_lines;
+	int title_lines, old = 0, guess = o->date_order == DATE_ORDER_AUTO;
 
-	if (o->date_order != DATE_ORDER_AUTO)
-		return o->date_order;
+	*order = o->date_order;
+	*reason_column = -1;
 	if (csv_open(&csv, file, &err) ||
 	    csv_read(csv, &rec, &err) != 1 ||
 	    map_header(csv, &rec, o, &map, &err, &title_lines))
 		goto out;
-	while (csv_read(csv, &rec, &err) == 1) {
-		char *when = header_map_scanned_at(map, &rec);
-		int over = when && date_first_field_over_12(when);
-		free(when);
-		if (over) {
-			order = DATE_ORDER_DMY;
-			break;
+	*reason_column = reason_column_of(&rec, &old);
+	while ((guess || old) && csv_read(csv, &rec, &err) == 1) {
+		if (guess) {
+			char *when = header_map_scanned_at(map, &rec);
+			if (when && date_first_field_over_12(when)) {
+				*order = DATE_ORDER_DMY;
+				guess = 0;
+			}
+			free(when);
+		}
+		if (old && (size_t)*reason_column < rec.count) {
+			char *cell = str_trim(xstrdup(rec.fields[*reason_column]));
+			if (*cell && !is_reject_reason(cell)) {
+				*reason_column = -1;    /* a vendor's own "reason" */
+				old = 0;
+			}
+			free(cell);
 		}
 	}
 out:
@@ -849,7 +945,6 @@ out:
 	csv_close(csv);
 	if (!strcmp(file, "-"))
 		lseek(STDIN_FILENO, stdin_start, SEEK_SET);
-	return order;
 }
 
 /* Every lead of a file without a scan time column gets the import time, and its
@@ -895,7 +990,7 @@ static int import_file(struct import *im, const char *file, int *changed)
 	int file_changed = 0, rc, status = FU_FAIL, title_lines;
 	long first_converted;
 
-	order = guess_date_order(file, im->opt, im->stdin_start);
+	read_ahead(file, im->opt, im->stdin_start, &order, &im->reason_column);
 	im->rejects_of_file = NULL;
 	im->file_rejects = (struct file_rejects){ 0, 0, NULL };
 	if ((rc = csv_open(&csv, file, &err))) {
@@ -1101,6 +1196,10 @@ static struct rejects_file *rejects_for(struct import *im, const char *file,
 	char *path;
 
 	csv_add_raw_as_utf8(&header, raw, strlen(raw));
+	if (im->reason_column >= 0)     /* a rejects file read back: its reason comes again */
+		strbuf_setlen(&header, raw_fields_length(header.buf, header.len,
+							 csv_delimiter(csv),
+							 (size_t)im->reason_column));
 	for (size_t i = 0; i < im->nrejects && !rf; i++)
 		if (im->rejects[i].header && im->rejects[i].delimiter == csv_delimiter(csv) &&
 		    !strcmp(im->rejects[i].header, header.buf))
@@ -1182,7 +1281,7 @@ static int write_rejects(FILE *out, struct rejects_file *rf, int first)
 		fputs("\xEF\xBB\xBF", out);
 	if (first && rf->sep_line)
 		fprintf(out, "sep=%c\n", rf->delimiter);
-	fprintf(out, "%s%creason\n", rf->header, rf->delimiter);
+	fprintf(out, "%s%c" REJECTS_REASON "\n", rf->header, rf->delimiter);
 	if (fflush(rf->rows) || fseek(rf->rows, 0, SEEK_SET))
 		return -1;
 	while ((n = fread(buf, 1, sizeof(buf), rf->rows)) > 0)

@@ -105,7 +105,7 @@ class ImportSamples(FollowupTest):
             lines = f.read().splitlines()
         # The input had a BOM, so the rejects file has one too (Excel reads its accents).
         self.assertTrue(lines[0].startswith("\ufeffID,Exhibitor"))
-        self.assertTrue(lines[0].endswith(",reason"))
+        self.assertTrue(lines[0].endswith(",followup_reason"))
         self.assertEqual(len(lines), 3)
         self.assertTrue(lines[1].startswith("104,"))
         self.assertIn("ming.zhao@", lines[1])
@@ -199,7 +199,7 @@ class ImportSamples(FollowupTest):
         self.ok("import", path, "--rejects", rejects)
         with open(rejects) as f:
             self.assertEqual(f.read().splitlines(),
-                             ["Email,First Name,Company,Phone,reason", "ann@x,Ann,,,no dot in the domain"])
+                             ["Email,First Name,Company,Phone,followup_reason", "ann@x,Ann,,,no dot in the domain"])
 
     def test_a_scan_after_the_import_is_read_as_the_import_time(self):
         r = self.ok("import", "--json", self.write("f.csv", "Email,Scanned At\n"
@@ -451,7 +451,7 @@ class ImportSamples(FollowupTest):
         self.assertEqual(self.sql("SELECT first_name, date(contact_at, 'unixepoch') AS d FROM leads"),
                          [{"first_name": "Ann", "d": "2025-03-13"}])       # day first, guessed below the title
         with open(rejects, encoding="utf-8") as f:
-            self.assertEqual(f.read().splitlines()[0], "Email;First Name;Scanned At;reason")
+            self.assertEqual(f.read().splitlines()[0], "Email;First Name;Scanned At;followup_reason")
 
     def test_scan_times_are_read_in_the_config_zone_whatever_tz_says(self):
         csv = self.write("t.csv", "Email,Scanned At\na@x.example,2026-03-05 14:15\n")
@@ -509,11 +509,11 @@ class ImportRejectsFile(FollowupTest):
         os.symlink(target, link)
         self.ok("import", self.bad, "--rejects", link)
         self.assertTrue(os.path.islink(link))
-        self.assertEqual(self.read(target), b"Email,Name,reason\nbad-address,Bad,missing @\n")
+        self.assertEqual(self.read(target), b"Email,Name,followup_reason\nbad-address,Bad,missing @\n")
         # A failed import still leaves it alone.
         self.fails(1, "import", self.bad, "nope.csv", "--rejects", link)
         self.assertTrue(os.path.islink(link))
-        self.assertEqual(self.read(target), b"Email,Name,reason\nbad-address,Bad,missing @\n")
+        self.assertEqual(self.read(target), b"Email,Name,followup_reason\nbad-address,Bad,missing @\n")
 
     def test_a_fifo_is_written_into(self):
         fifo = os.path.join(self.dir, "rejects.fifo")
@@ -534,7 +534,7 @@ class ImportRejectsFile(FollowupTest):
         finally:
             os.close(reader)
         self.assertTrue(stat.S_ISFIFO(os.lstat(fifo).st_mode))
-        self.assertEqual(got, b"Email,Name,reason\nbad-address,Bad,missing @\n")
+        self.assertEqual(got, b"Email,Name,followup_reason\nbad-address,Bad,missing @\n")
 
     def test_an_existing_file_keeps_its_mode_and_a_new_one_is_private(self):
         kept = self.write("kept.csv", "earlier\n")
@@ -564,7 +564,7 @@ class ImportRejectsFile(FollowupTest):
         rejects = os.path.join(self.dir, "rejects.csv")
         self.ok("import", self.bad, other, "--rejects", rejects)
         self.assertEqual(self.read(rejects).decode().splitlines(),
-                         ["Email,Name,reason", "bad-address,Bad,missing @",
+                         ["Email,Name,followup_reason", "bad-address,Bad,missing @",
                           "also bad,Cy,contains a space"])
         # It imports again: one header, every row a row.
         r = self.ok("import", "--json", rejects)
@@ -578,10 +578,10 @@ class ImportRejectsFile(FollowupTest):
         self.assertIn("semi.csv: its header is not that of '%s': its rejected rows go to '%s'"
                       % (rejects, os.path.join(self.dir, "rejects-2.csv")), r.err)
         self.assertEqual(self.read(rejects).decode().splitlines(),
-                         ["Email,Name,reason", "bad-address,Bad,missing @",
+                         ["Email,Name,followup_reason", "bad-address,Bad,missing @",
                           "third bad,Ed,contains a space"])
         self.assertEqual(self.read(os.path.join(self.dir, "rejects-2.csv")).decode().splitlines(),
-                         ["Email;Company;Name;reason", "no-at;Acme;Di;missing @"])
+                         ["Email;Company;Name;followup_reason", "no-at;Acme;Di;missing @"])
 
     def test_a_device_takes_every_header_and_stdin_is_refused(self):
         semi = self.write("semi.csv", "Email;Company;Name\nno-at;Acme;Di\n")
@@ -593,8 +593,8 @@ class ImportRejectsFile(FollowupTest):
         self.assertEqual(proc.returncode, 0)
         self.assertFalse(os.path.exists("/dev/stderr-2"))
         logged = self.read(log).decode()
-        self.assertIn("Email,Name,reason\nbad-address,Bad,missing @\n", logged)
-        self.assertIn("Email;Company;Name;reason\nno-at;Acme;Di;missing @\n", logged)
+        self.assertIn("Email,Name,followup_reason\nbad-address,Bad,missing @\n", logged)
+        self.assertIn("Email;Company;Name;followup_reason\nno-at;Acme;Di;missing @\n", logged)
         # "import - < file --rejects /dev/stdin" would write over the badge file.
         before = self.read(self.bad)
         with open(self.bad) as stdin:
@@ -615,11 +615,11 @@ class ImportRejectsFile(FollowupTest):
         cp1252 = self.write("cp.csv", b"Email;Nom\r\nbad;Ren\xe9e\r\n", mode="wb")
         rejects = os.path.join(self.dir, "rejects.csv")
         self.ok("import", cp1252, "--rejects", rejects)
-        self.assertEqual(self.read(rejects), "\ufeffEmail;Nom;reason\nbad;Renée;missing @\n"
+        self.assertEqual(self.read(rejects), "\ufeffEmail;Nom;followup_reason\nbad;Renée;missing @\n"
                          .encode("utf-8"))
         sep = self.write("sep.csv", "sep=;\r\nEmail;Name\r\nbad;Bo\r\n")
         self.ok("import", sep, "--rejects", rejects)
-        self.assertEqual(self.read(rejects), b"sep=;\nEmail;Name;reason\nbad;Bo;missing @\n")
+        self.assertEqual(self.read(rejects), b"sep=;\nEmail;Name;followup_reason\nbad;Bo;missing @\n")
         r = self.ok("import", "--json", rejects)
         self.assertEqual(r.json()["rows"], 1)
 
@@ -963,3 +963,41 @@ class ImportOwnerNames(FollowupTest):
         self.assertEqual(len(self.ok("leads", "--json", "--owner", "anna@acme.example").json()), 3)
         self.assertEqual(self.ok("pipeline", "--json", "--owner", "Anna Becker",
                                  now="2025-03-11T10:00:00Z").json()["leads"]["total"], 3)
+
+class ImportRoundTripsAndNoise(FollowupTest):
+    """A rejects file fixed and imported again, names split, repeated headers, --map over
+    several files and capped warnings: what a badge file's round trips bring."""
+
+    def setUp(self):
+        super().setUp()
+        self.ok("init")
+
+    def extra(self, email):
+        rows = self.sql(f"SELECT extra FROM leads WHERE email = '{email}'")
+        return json.loads(rows[0]["extra"]) if rows[0]["extra"] else {}
+
+    def test_a_fixed_rejects_file_imports_without_its_reason(self):
+        rejects = os.path.join(self.dir, "r1.csv")
+        self.ok("import", self.write("a.csv", "Email,Name\nbad@x,Al A\nworse,Bo B\n"),
+                "--rejects", rejects)
+        again = os.path.join(self.dir, "r2.csv")
+        self.ok("import", rejects, "--rejects", again)
+        with open(again) as f:
+            # Rejected again: the new reason takes the old one's place, not a second column.
+            self.assertEqual(f.read(), "Email,Name,followup_reason\nbad@x,Al A,no dot in the domain\n"
+                             "worse,Bo B,missing @\n")
+        with open(again) as f:
+            fixed = f.read().replace("bad@x,", "al@x.example,")
+        self.ok("import", self.write("fixed.csv", fixed))
+        self.assertEqual(self.extra("al@x.example"), {})
+        self.assertNotIn("reason", self.ok("show", "al@x.example").out)
+        self.assertNotIn("reason", self.ok("export", "--csv").out.splitlines()[0])
+
+    def test_an_older_rejects_files_reason_is_dropped_a_vendors_is_kept(self):
+        self.ok("import", self.write("old.csv", "Email;Name;reason\ncy@x.example;Cy C;no dot in the domain\n"
+                                     "dee@x.example;Dee D;missing @\n"))
+        self.assertEqual(self.extra("cy@x.example"), {})
+        self.ok("import", self.write("v.csv", "Email,Name,reason\ndi@x.example,Di D,no dot in the domain\n"
+                                     "ed@x.example,Ed E,wants a demo\n"))
+        self.assertEqual(self.extra("di@x.example"), {"reason": "no dot in the domain"})
+        self.assertEqual(self.extra("ed@x.example"), {"reason": "wants a demo"})
