@@ -373,6 +373,50 @@ static int consent_of_row(const char *file, long line, const struct header_map *
 	return may_email;
 }
 
+/* Whether s ends with " suffix" (any case, at a word's start), or is suffix. */
+static int ends_with_word(const char *s, const char *suffix)
+{
+	size_t len = strlen(s), n = strlen(suffix);
+
+	return n <= len && !strcasecmp(s + len - n, suffix) &&
+	       (n == len || s[len - n - 1] == ' ' || s[len - n - 1] == '\t');
+}
+
+/* Fills the first or last name a row lacks (NULL) from its full name, split as
+ * name_split does; a part the row has is kept. The known part tells where the other
+ * begins when the split would cut elsewhere: First Name "Mary Ann" of "Mary Ann van der
+ * Berg" leaves "van der Berg", Last Name "van der Berg" leaves "Mary Ann". */
+static void names_from_full(const char *full, char **first, char **last)
+{
+	char *split_first = NULL, *split_last = NULL, *whole;
+	size_t n;
+
+	if (str_empty(full) || (*first && *last))
+		return;
+	name_split(full, &split_first, &split_last);
+	whole = xasprintf("%s%s%s", split_first ? split_first : "", split_last ? " " : "",
+			  split_last ? split_last : "");
+	if (!*first && !*last) {
+		*first = split_first, split_first = NULL;
+		*last = split_last, split_last = NULL;
+	} else if (!*last) {
+		n = strlen(*first);
+		if (!strncasecmp(whole, *first, n) && (whole[n] == ' ' || whole[n] == '\t'))
+			*last = xstrdup_nonempty(str_trim(whole + n));
+		else
+			*last = split_last, split_last = NULL;
+	} else if (ends_with_word(whole, *last)) {
+		/* The full name is the last name alone: no first name to greet by. */
+		whole[strlen(whole) - strlen(*last)] = '\0';
+		*first = xstrdup_nonempty(str_trim(whole));
+	} else {
+		*first = split_first, split_first = NULL;
+	}
+	free(whole);
+	free(split_first);
+	free(split_last);
+}
+
 static int lead_from_row(struct import *im, const char *file, const struct header_map *map,
 			 struct csv_record *rec, enum date_order order, const char *zone,
 			 struct lead *l, int *scanned, const char **reason)
@@ -403,11 +447,9 @@ static int lead_from_row(struct import *im, const char *file, const struct heade
 		l->first_name = value_or_null(map, rec, FIELD_FIRST_NAME);
 		l->last_name = value_or_null(map, rec, FIELD_LAST_NAME);
 	}
-	if (!buyer && !l->first_name && !l->last_name) {
-		const char *full = header_map_value(map, rec, FIELD_NAME);
-		if (!str_empty(full))
-			name_split(full, &l->first_name, &l->last_name);
-	}
+	if (!buyer && (!l->first_name || !l->last_name))
+		names_from_full(header_map_value(map, rec, FIELD_NAME), &l->first_name,
+				&l->last_name);
 	l->company = value_or_null(map, rec, FIELD_COMPANY);
 	l->title = value_or_null(map, rec, FIELD_TITLE);
 	l->phone = value_or_null(map, rec, FIELD_PHONE);

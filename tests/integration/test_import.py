@@ -1001,3 +1001,28 @@ class ImportRoundTripsAndNoise(FollowupTest):
                                      "ed@x.example,Ed E,wants a demo\n"))
         self.assertEqual(self.extra("di@x.example"), {"reason": "no dot in the domain"})
         self.assertEqual(self.extra("ed@x.example"), {"reason": "wants a demo"})
+
+    def names(self):
+        return [(r["email"], r["first_name"], r["last_name"])
+                for r in self.sql("SELECT email, first_name, last_name FROM leads ORDER BY id")]
+
+    def test_a_full_name_fills_the_part_a_row_lacks(self):
+        self.ok("import", self.write("a.csv", "Email,Full Name,Last Name\n"
+                                     "e1@x.example,Dana Whitfield,Whitfield\n"
+                                     "e2@x.example,Prof. Dr. Anna Schmidt,Schmidt\n"
+                                     "e3@x.example,Mary Ann van der Berg,van der Berg\n"
+                                     "e4@x.example,Whitfield,Whitfield\n"
+                                     "e5@x.example,\"Whitfield, Dana\",\n"),
+                self.write("b.csv", "Email,Name,First Name\n"
+                                    "d1@x.example,Dana Whitfield,Dana\n"
+                                    "d2@x.example,Mary Ann van der Berg,Mary Ann\n"
+                                    "d3@x.example,\"Whitfield, Dana\",Dana\n"
+                                    "d4@x.example,Dana,Dana\n"
+                                    "d5@x.example,Dana Whitfield,Dee\n"))
+        self.assertEqual(self.names(), [
+            ("e1@x.example", "Dana", "Whitfield"), ("e2@x.example", "Anna", "Schmidt"),
+            ("e3@x.example", "Mary Ann", "van der Berg"), ("e4@x.example", None, "Whitfield"),
+            ("e5@x.example", "Dana", "Whitfield"),
+            ("d1@x.example", "Dana", "Whitfield"), ("d2@x.example", "Mary Ann", "van der Berg"),
+            ("d3@x.example", "Dana", "Whitfield"), ("d4@x.example", "Dana", None),
+            ("d5@x.example", "Dee", "Whitfield")])
