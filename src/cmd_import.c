@@ -73,6 +73,27 @@ struct rejects_file {
 	char *tmp;              /* fd's name */
 };
 
+/* What is said of a row, by kind: after NOTICES_SHOWN of a kind in a file, the rest of
+ * that kind are counted, and said in one line at the file's end (a thousand rows with
+ * an unreadable time would scroll the summary away). */
+enum notice {
+	NOTICE_SCAN_UNREADABLE, NOTICE_SCAN_AHEAD, NOTICE_ZONE, NOTICE_OPT_OUT, NOTICE_CONSENT,
+	NOTICE_STATUS, NOTICE_EXTRA_FIELDS, NOTICE_REJECTED, NOTICE_COUNT
+};
+#define NOTICES_SHOWN 5
+
+/* "... and 995 more rows WHAT": of each kind of notice. */
+static const char *const notice_what[NOTICE_COUNT] = {
+	[NOTICE_REJECTED] = "rejected",
+	[NOTICE_SCAN_UNREADABLE] = "with an unreadable scan time",
+	[NOTICE_SCAN_AHEAD] = "with a scan time after the import",
+	[NOTICE_ZONE] = "with an unknown time zone",
+	[NOTICE_OPT_OUT] = "with an opt-out value neither yes nor no",
+	[NOTICE_CONSENT] = "with a consent value neither yes nor no",
+	[NOTICE_STATUS] = "with a status that is no lead status",
+	[NOTICE_EXTRA_FIELDS] = "with more fields than the header",
+};
+
 /* The rows a file lost, for the one line --quiet still prints. */
 struct file_rejects {
 	long count, first_line;
@@ -92,6 +113,7 @@ struct import {
 	char **inputs;
 	int ninputs, ordinal;   /* the files to import; the one being read, from 1 */
 	struct file_rejects file_rejects;
+	long notices[NOTICE_COUNT];        /* of the file being read, by kind */
 	size_t columns;                    /* of the header of the file being read */
 	/* A rejects file read back: its reason column (-1: none), dropped from every row,
 	 * and written again in place, not after it, when a row is rejected again. */
@@ -178,6 +200,13 @@ static char *buyer_or_null(const struct header_map *map, struct csv_record *rec,
 static struct rejects_file *rejects_for(struct import *im, const char *file,
 					const struct csv_reader *csv);
 
+/* Counts a notice of a row; 1 when it is to be said, 0 past NOTICES_SHOWN of its kind in
+ * the file (report_hidden_notices says how many more). */
+static int notice(struct import *im, enum notice kind)
+{
+	return ++im->notices[kind] <= NOTICES_SHOWN;
+}
+
 /* Where field n of a raw record (UTF-8, its line break removed) starts, less its
  * delimiter: the length of its first n fields; len when it has n fields or fewer. */
 static size_t raw_fields_length(const char *raw, size_t len, char delimiter, size_t n)
@@ -233,7 +262,7 @@ static int reject_row(struct import *im, const char *file, const struct csv_read
 		fr->first_line = rec->line;
 		fr->first_reason = reason;
 	}
-	if (!im->cli->quiet)
+	if (notice(im, NOTICE_REJECTED) && !im->cli->quiet)
 		error("%s:%ld: rejected: %s", file, rec->line, reason);
 	if (!im->rejects)
 		return 0;
@@ -260,14 +289,16 @@ static time_t contact_time(struct import *im, const char *file, long line,
 		return at;
 	}
 	if (scanned_at_parse(when, order, zone, &at)) {
-		warning("%s:%ld: cannot read the scan time '%s': using the import time", file, line,
+		if (notice(im, NOTICE_SCAN_UNREADABLE))
+			warning("%s:%ld: cannot read the scan time '%s': using the import time", file, line,
 			when);
 		at = im->cli->now;
 	} else if (at > im->cli->now + SCAN_SLACK) {
 		/* Nobody is scanned tomorrow: a day/month mix-up or a typo would start the
 		 * sequence months from now, with nobody noticing. */
-		warning("%s:%ld: the scan time '%s' is after the import: using the import time",
-			file, line, when);
+		if (notice(im, NOTICE_SCAN_AHEAD))
+			warning("%s:%ld: the scan time '%s' is after the import: using the import"
+				" time", file, line, when);
 		at = im->cli->now;
 	} else {
 		*scanned = 1;
@@ -309,8 +340,8 @@ static void bare_address(char *email)
 }
 
 /* The lead status an exported row carries (Status column), or NULL. */
-static char *status_from_row(const char *file, const struct header_map *map,
-			     struct csv_record *rec)
+static char *status_from_row(struct import *im, const char *file,
+			     const struct header_map *map, struct csv_record *rec)
 {
 	const char *status = header_map_value(map, rec, FIELD_STATUS);
 
@@ -319,8 +350,9 @@ static char *status_from_row(const char *file, const struct header_map *map,
 	for (size_t i = 0; i < ARRAY_SIZE(pipeline_statuses); i++)
 		if (!strcasecmp(status, pipeline_statuses[i]))
 			return xstrdup(pipeline_statuses[i]);
-	warning("%s:%ld: '%s' is not a lead status (%s): ignored", file, rec->line, status,
-		"active, cold, replied, converted, lost, unsubscribed, bounced");
+	if (notice(im, NOTICE_STATUS))
+		warning("%s:%ld: '%s' is not a lead status (%s): ignored", file, rec->line, status,
+			"active, cold, replied, converted, lost, unsubscribed, bounced");
 	return NULL;
 }
 
@@ -347,17 +379,18 @@ static void keep_as_extra(char **extra, const char *header, const char *value)
  * consent (a file may have both an "Email Opt Out" and a "Do Not Email"). A value we
  * cannot read either way counts as a no, with a warning: a wrong guess here emails
  * someone who said no. */
-static int consent_of_row(const char *file, long line, const struct header_map *map,
-			  struct csv_record *rec)
+static int consent_of_row(struct import *im, const char *file, long line,
+			  const struct header_map *map, struct csv_record *rec)
 {
 	static const struct {
 		enum lead_field field;
+		enum notice unclear;
 		int (*read)(const char *value);         /* 1 yes, 0 no, -1 unclear */
 		int allows;                             /* the answer that lets us email */
 		const char *what, *unclear_is;
 	} columns[] = {
-		{ FIELD_OPT_OUT, opt_out_value, 0, "opt-out", "opted out" },
-		{ FIELD_CONSENT, consent_value, 1, "consent", "no consent" },
+		{ FIELD_OPT_OUT, NOTICE_OPT_OUT, opt_out_value, 0, "opt-out", "opted out" },
+		{ FIELD_CONSENT, NOTICE_CONSENT, consent_value, 1, "consent", "no consent" },
 	};
 	const char *value;
 	int may_email = 1;
@@ -365,7 +398,7 @@ static int consent_of_row(const char *file, long line, const struct header_map *
 	for (size_t c = 0; c < ARRAY_SIZE(columns); c++)
 		for (size_t i = 0; (value = header_map_nth_value(map, rec, columns[c].field, i)); i++) {
 			int answer = columns[c].read(value);
-			if (answer < 0)
+			if (answer < 0 && notice(im, columns[c].unclear))
 				warning("%s:%ld: %s value '%s' is neither yes nor no: taken as %s",
 					file, line, columns[c].what, value, columns[c].unclear_is);
 			may_email &= answer == columns[c].allows;
@@ -457,7 +490,7 @@ static int lead_from_row(struct import *im, const char *file, const struct heade
 	l->timezone = value_or_null(map, rec, FIELD_TIMEZONE);
 	if (l->timezone) {
 		char *known = zone_canonical(l->timezone);
-		if (!known)
+		if (!known && notice(im, NOTICE_ZONE))
 			warning("%s:%ld: unknown time zone '%s': ignored", file, rec->line,
 				l->timezone);
 		free(l->timezone);
@@ -476,8 +509,8 @@ static int lead_from_row(struct import *im, const char *file, const struct heade
 			keep_as_extra(&l->extra, header_map_header(map, FIELD_EVENT), own);
 	}
 	l->contact_at = contact_time(im, file, rec->line, map, rec, order, zone, scanned);
-	l->consent = consent_of_row(file, rec->line, map, rec);
-	l->status = status_from_row(file, map, rec);
+	l->consent = consent_of_row(im, file, rec->line, map, rec);
+	l->status = status_from_row(im, file, map, rec);
 	l->created_at = im->cli->now;
 	return 0;
 }
@@ -814,13 +847,14 @@ static void show_progress(struct import *im, const char *file, const struct csv_
 
 /* A row longer than the header (often an unquoted comma): what is past the last column
  * has no name to go by, so it is dropped, and said. Trailing empty cells are normal. */
-static void warn_extra_fields(const char *file, const struct csv_record *rec, size_t columns)
+static void warn_extra_fields(struct import *im, const char *file, const struct csv_record *rec,
+			      size_t columns)
 {
 	size_t last = rec->count;
 
 	while (last > columns && str_empty(rec->fields[last - 1]))
 		last--;
-	if (last > columns)
+	if (last > columns && notice(im, NOTICE_EXTRA_FIELDS))
 		warning("%s:%ld: %zu fields, the header has %zu: the last %zu ignored", file,
 			rec->line, last, columns, last - columns);
 }
@@ -1015,6 +1049,27 @@ static void report_rejects_quietly(const struct import *im, const char *file)
 		im->rejects_of_file ? "'" : "");
 }
 
+/* The notices of the file past NOTICES_SHOWN of their kind: how many, a line a kind.
+ * Rejected rows under --quiet have report_rejects_quietly's line instead. */
+static void report_hidden_notices(const struct import *im, const char *file)
+{
+	for (int kind = 0; kind < NOTICE_COUNT; kind++) {
+		long more = im->notices[kind] - NOTICES_SHOWN;
+
+		if (more <= 0)
+			continue;
+		if (kind != NOTICE_REJECTED)
+			warning("%s: ... and %ld more row%s %s", file, more, more == 1 ? "" : "s",
+				notice_what[kind]);
+		else if (!im->cli->quiet)
+			error("%s: ... and %ld more row%s rejected%s%s%s", file, more,
+			      more == 1 ? "" : "s",
+			      im->rejects_of_file ? " (all in '" : "",
+			      im->rejects_of_file ? im->rejects_of_file->path : "",
+			      im->rejects_of_file ? "')" : "");
+	}
+}
+
 static int import_file(struct import *im, const char *file, int *changed)
 {
 	struct store *store = im->cli->store;
@@ -1035,6 +1090,7 @@ static int import_file(struct import *im, const char *file, int *changed)
 	read_ahead(file, im->opt, im->stdin_start, &order, &im->reason_column);
 	im->rejects_of_file = NULL;
 	im->file_rejects = (struct file_rejects){ 0, 0, NULL };
+	memset(im->notices, 0, sizeof(im->notices));
 	if ((rc = csv_open(&csv, file, &err))) {
 		error("%s", err);
 		status = rc == CSV_EIO ? FU_FAIL : FU_USAGE;
@@ -1062,7 +1118,7 @@ static int import_file(struct import *im, const char *file, int *changed)
 		goto out;
 	im->columns = rec.count;
 	while ((rc = csv_read(csv, &rec, &err)) == 1) {
-		warn_extra_fields(file, &rec, im->columns);
+		warn_extra_fields(im, file, &rec, im->columns);
 		if (import_row(im, file, csv, map, &rec, order, zone, import_id, &file_changed))
 			goto out;
 		if ((im->counts.rows & 0xffff) == 0)
@@ -1080,6 +1136,7 @@ static int import_file(struct import *im, const char *file, int *changed)
 		if (im->rejects_of_file)
 			im->rejects_of_file->bom = 1;   /* its rows are UTF-8 now */
 	}
+	report_hidden_notices(im, file);
 	report_rejects_quietly(im, file);
 	if (store_import_finish(store, import_id, file_changed))
 		goto out;

@@ -1026,3 +1026,27 @@ class ImportRoundTripsAndNoise(FollowupTest):
             ("d1@x.example", "Dana", "Whitfield"), ("d2@x.example", "Mary Ann", "van der Berg"),
             ("d3@x.example", "Dana", "Whitfield"), ("d4@x.example", "Dana", None),
             ("d5@x.example", "Dee", "Whitfield")])
+
+    def test_a_kind_of_warning_is_said_five_times_a_file_then_counted(self):
+        rows = "".join(f"p{i}@x.example,P,garbage{i},maybe\n" for i in range(40))
+        rows += "".join(f"bad{i},B,,\n" for i in range(9))
+        path = self.write("w.csv", "Email,Name,Scanned At,Do Not Email\n" + rows)
+        rejects = os.path.join(self.dir, "rejects.csv")
+        r = self.ok("import", path, "--rejects", rejects)
+        lines = r.err.splitlines()
+        self.assertEqual(sum("cannot read the scan time" in l for l in lines), 5)
+        self.assertEqual(sum("is neither yes nor no" in l for l in lines), 5)
+        self.assertEqual(sum(": rejected: missing @" in l for l in lines), 5)
+        self.assertIn(f"followup: warning: {path}: ... and 35 more rows with an unreadable"
+                      " scan time", lines)
+        self.assertIn(f"followup: warning: {path}: ... and 35 more rows with an opt-out value"
+                      " neither yes nor no", lines)
+        self.assertIn(f"followup: {path}: ... and 4 more rows rejected (all in '{rejects}')",
+                      lines)
+        self.assertEqual(len(lines), 18, r.err)
+        with open(rejects) as f:
+            self.assertEqual(len(f.read().splitlines()), 10)
+        # Each file has its own five.
+        r = self.ok("import", self.write("w2.csv", "Email,Scanned At\nq1@x.example,nope\n"))
+        self.assertIn("cannot read the scan time 'nope'", r.err)
+        self.assertNotIn("more rows", r.err)
