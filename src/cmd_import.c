@@ -114,6 +114,7 @@ struct import {
 	int ninputs, ordinal;   /* the files to import; the one being read, from 1 */
 	struct file_rejects file_rejects;
 	long notices[NOTICE_COUNT];        /* of the file being read, by kind */
+	struct header_cells *header;       /* the file being read's, to know it again */
 	size_t columns;                    /* of the header of the file being read */
 	/* A rejects file read back: its reason column (-1: none), dropped from every row,
 	 * and written again in place, not after it, when a row is rejected again. */
@@ -181,6 +182,48 @@ static int parse_options(int argc, char **argv, struct import_options *o, int *f
 		return usage_error("import", "no file to import");
 	*first = optind;
 	return FU_OK;
+}
+
+/* A header's cells, to know the header again: two exports joined into one file have
+ * the second's header among the rows. */
+struct header_cells {
+	char **cells;
+	size_t count;
+};
+
+static struct header_cells *header_cells_new(const struct csv_record *header)
+{
+	struct header_cells *h = xcalloc(1, sizeof(*h));
+
+	h->count = header->count;
+	h->cells = xcalloc(h->count ? h->count : 1, sizeof(*h->cells));
+	for (size_t i = 0; i < h->count; i++)
+		h->cells[i] = xstrdup(header->fields[i]);
+	return h;
+}
+
+/* NULL is a no-op. */
+static void header_cells_free(struct header_cells *h)
+{
+	if (!h)
+		return;
+	for (size_t i = 0; i < h->count; i++)
+		free(h->cells[i]);
+	free(h->cells);
+	free(h);
+}
+
+/* Whether rec is the header again: the same cells, trimmed, in any case (missing cells at
+ * the end are empty ones). */
+static int is_header_again(const struct header_cells *h, const struct csv_record *rec)
+{
+	size_t n = h->count > rec->count ? h->count : rec->count;
+
+	for (size_t i = 0; i < n; i++)
+		if (!str_same_trimmed_nocase(i < h->count ? h->cells[i] : NULL,
+					     i < rec->count ? rec->fields[i] : NULL))
+			return 0;
+	return 1;
 }
 
 /* --- one row --------------------------------------------------------------------------- */
@@ -986,6 +1029,7 @@ static void read_ahead(const char *file, const struct import_options *o, off_t s
 	struct csv_reader *csv = NULL;
 	struct header_map *map = NULL;
 	struct csv_record rec = CSV_RECORD_INIT;
+	struct header_cells *header = NULL;
 	char *err = NULL;
 	int title_lines, old = 0, guess = o->date_order == DATE_ORDER_AUTO;
 
@@ -996,7 +1040,10 @@ static void read_ahead(const char *file, const struct import_options *o, off_t s
 	    map_header(csv, &rec, o, &map, &err, &title_lines))
 		goto out;
 	*reason_column = reason_column_of(&rec, &old);
+	header = header_cells_new(&rec);
 	while ((guess || old) && csv_read(csv, &rec, &err) == 1) {
+		if (is_header_again(header, &rec))
+			continue;
 		if (guess) {
 			char *when = header_map_scanned_at(map, &rec);
 			if (when && date_first_field_over_12(when)) {
@@ -1016,6 +1063,7 @@ static void read_ahead(const char *file, const struct import_options *o, off_t s
 	}
 out:
 	free(err);
+	header_cells_free(header);
 	header_map_free(map);
 	csv_record_release(&rec);
 	csv_close(csv);
@@ -1117,7 +1165,11 @@ static int import_file(struct import *im, const char *file, int *changed)
 	if (store_import_start(store, file, im->opt->event, im->cli->now, &import_id))
 		goto out;
 	im->columns = rec.count;
+	im->header = header_cells_new(&rec);
 	while ((rc = csv_read(csv, &rec, &err)) == 1) {
+		/* Two exports joined: the second's header is no row (not one to reject). */
+		if (is_header_again(im->header, &rec))
+			continue;
 		warn_extra_fields(im, file, &rec, im->columns);
 		if (import_row(im, file, csv, map, &rec, order, zone, import_id, &file_changed))
 			goto out;
@@ -1144,6 +1196,8 @@ static int import_file(struct import *im, const char *file, int *changed)
 	status = FU_OK;
 out:
 	free(err);
+	header_cells_free(im->header);
+	im->header = NULL;
 	header_map_free(map);
 	csv_record_release(&rec);
 	csv_close(csv);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -247,6 +248,30 @@ int is_directory(const char *path)
 int starts_with(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* s without a leading BOM and ASCII space; *len its length less the space at its end. */
+static const char *trimmed_span(const char *s, size_t *len)
+{
+	if (!s)
+		s = "";
+	if (starts_with(s, "\xEF\xBB\xBF"))
+		s += 3;
+	while (*s && isspace((unsigned char)*s))
+		s++;
+	*len = strlen(s);
+	while (*len && isspace((unsigned char)s[*len - 1]))
+		--*len;
+	return s;
+}
+
+int str_same_trimmed_nocase(const char *a, const char *b)
+{
+	size_t alen, blen;
+
+	a = trimmed_span(a, &alen);
+	b = trimmed_span(b, &blen);
+	return alen == blen && !strncasecmp(a, b, alen);
 }
 
 char *str_trim(char *s)

@@ -90,6 +90,9 @@ int utf8_chars(const char *s);                  /* characters, not bytes, of UTF
 size_t utf8_prefix_bytes(const char *s, size_t chars);
 int starts_with(const char *s, const char *prefix);
 char *str_trim(char *s);                        /* trims ASCII space in place, returns s */
+/* 1 when a and b (NULL is "") are the same text but for ASCII case, ASCII space at
+ * either end and a UTF-8 BOM at the start: how a header cell is told again. */
+int str_same_trimmed_nocase(const char *a, const char *b);
 int utf8_valid(const char *s, size_t len);      /* 1 if s[0..len) is valid UTF-8 */
 /* The bytes of the longest prefix of s[0..len) that is valid UTF-8. */
 size_t utf8_valid_prefix(const char *s, size_t len);

@@ -1050,3 +1050,18 @@ class ImportRoundTripsAndNoise(FollowupTest):
         r = self.ok("import", self.write("w2.csv", "Email,Scanned At\nq1@x.example,nope\n"))
         self.assertIn("cannot read the scan time 'nope'", r.err)
         self.assertNotIn("more rows", r.err)
+
+    def test_a_header_repeated_among_the_rows_is_no_row(self):
+        rejects = os.path.join(self.dir, "rejects.csv")
+        path = self.write("joined.csv", "\ufeffEmail,Name,Reason\na@x.example,Al A,\n"
+                          "\ufeff email ,NAME,reason\nb@x.example,Bo B,\nbad,Cy,\n")
+        r = self.ok("import", "--json", path, "--rejects", rejects)
+        self.assertEqual(r.json()["rows"], 3)
+        self.assertEqual(r.json()["rejected"], 1)
+        self.assertNotIn(":4:", r.err)
+        with open(rejects, encoding="utf-8-sig") as f:
+            self.assertEqual(f.read(), "Email,Name,Reason,followup_reason\nbad,Cy,,missing @\n")
+        self.assertEqual(self.names(), [("a@x.example", "Al", "A"), ("b@x.example", "Bo", "B")])
+        # A row that has a header's words but is not the header is a row.
+        r = self.ok("import", "--json", self.write("n.csv", "Email,Name\nEmail,Bob\n"))
+        self.assertEqual(r.json()["rejected"], 1)

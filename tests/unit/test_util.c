@@ -167,6 +167,18 @@ static void test_util__text_position_counts_characters(void **state)
 	}
 }
 
+static void test_util__same_trimmed_nocase_ignores_case_space_and_bom(void **state)
+{
+	(void)state;
+	assert_true(str_same_trimmed_nocase("Email", " email\t"));
+	assert_true(str_same_trimmed_nocase("\xEF\xBB\xBF" "First Name", "FIRST NAME"));
+	assert_true(str_same_trimmed_nocase(NULL, "  "));
+	assert_true(str_same_trimmed_nocase("", ""));
+	assert_false(str_same_trimmed_nocase("First Name", "FirstName"));
+	assert_false(str_same_trimmed_nocase("Email", "Emails"));
+	assert_false(str_same_trimmed_nocase("Email", NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -177,6 +189,7 @@ int main(void)
 		cmocka_unit_test(test_util__utf8_valid_prefix_stops_at_the_first_bad_character),
 		cmocka_unit_test(test_util__path_absolute_is_against_the_current_directory),
 		cmocka_unit_test(test_util__text_position_counts_characters),
+		cmocka_unit_test(test_util__same_trimmed_nocase_ignores_case_space_and_bom),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
