@@ -115,6 +115,9 @@ struct import {
 	struct file_rejects file_rejects;
 	long notices[NOTICE_COUNT];        /* of the file being read, by kind */
 	struct header_cells *header;       /* the file being read's, to know it again */
+	/* With several files: [file * nmaps + k], whether the file has the column of the
+	 * k-th --map (NULL: every --map applies to every file). */
+	unsigned char *map_found;
 	size_t columns;                    /* of the header of the file being read */
 	/* A rejects file read back: its reason column (-1: none), dropped from every row,
 	 * and written again in place, not after it, when a row is rejected again. */
@@ -1118,6 +1121,96 @@ static void report_hidden_notices(const struct import *im, const char *file)
 	}
 }
 
+/* The header a --map names ("Correo electrónico" of "Correo electrónico=email"), its
+ * length in *len; NULL when the map is malformed (header_map_build says so). */
+static const char *map_header_of(const char *spec, int *len)
+{
+	const char *eq = strrchr(spec, '=');
+
+	if (!eq || eq == spec)
+		return NULL;
+	*len = (int)(eq - spec);
+	return spec;
+}
+
+/* Whether a record (a header, or a title line above it) has the column a --map names:
+ * mapped to email, a header of its own spelling is all the map needs to build. */
+static int has_map_column(const struct csv_record *rec, const char *spec)
+{
+	struct header_map *map = NULL;
+	char *err = NULL, *probe;
+	const char *header;
+	int len, found;
+
+	if (!(header = map_header_of(spec, &len)))
+		return 1;
+	probe = xasprintf("%.*s=email", len, header);
+	found = !header_map_build(&map, rec, (const char *const *)&probe, 1, &err);
+	header_map_free(map);
+	free(err);
+	free(probe);
+	return found;
+}
+
+/* With several files, which has the column of each --map, read from the lines that may
+ * be its header (the first, and the title lines it may have): a --map for the columns
+ * of one vendor's files need not be in the others'. A file that cannot be read here
+ * has them all (its import says what is wrong). */
+static void find_map_columns(struct import *im)
+{
+	const struct import_options *o = im->opt;
+
+	if (!o->nmaps || im->ninputs < 2)
+		return;
+	im->map_found = xcalloc((size_t)im->ninputs, o->nmaps);
+	for (int i = 0; i < im->ninputs; i++) {
+		unsigned char *found = im->map_found + (size_t)i * o->nmaps;
+		struct csv_reader *csv = NULL;
+		struct csv_record rec = CSV_RECORD_INIT;
+		char *err = NULL;
+
+		if (csv_open(&csv, im->inputs[i], &err))
+			memset(found, 1, o->nmaps);
+		for (int line = 0; csv && line <= CSV_MAX_TITLE_LINES &&
+		     csv_read(csv, &rec, &err) == 1; line++)
+			for (size_t k = 0; k < o->nmaps; k++)
+				found[k] |= has_map_column(&rec, o->maps[k]);
+		free(err);
+		csv_record_release(&rec);
+		csv_close(csv);
+		if (!strcmp(im->inputs[i], "-"))
+			lseek(STDIN_FILENO, im->stdin_start, SEEK_SET);
+	}
+}
+
+/* The --maps of the file numbered ordinal into maps[] (as many as --map), their number
+ * returned: a --map whose column is in another file of the import but not in this
+ * one is left out, with a warning. With one file, or a column in no file, every --map
+ * is there: a header_map_build error says the column is in no file (a typo). */
+static size_t maps_of_file(const struct import *im, const char *file, const char **maps)
+{
+	const struct import_options *o = im->opt;
+	size_t n = 0;
+
+	for (size_t k = 0; k < o->nmaps; k++) {
+		int here = 1, anywhere = 0, len = 0;
+		const char *header;
+
+		for (int i = 0; im->map_found && i < im->ninputs; i++)
+			anywhere |= im->map_found[(size_t)i * o->nmaps + k];
+		if (im->map_found)
+			here = im->map_found[(size_t)(im->ordinal - 1) * o->nmaps + k];
+		if (here || !anywhere) {
+			maps[n++] = o->maps[k];
+			continue;
+		}
+		header = map_header_of(o->maps[k], &len);
+		warning("%s: no column '%.*s': --map '%s' is not used for this file", file, len,
+			header, o->maps[k]);
+	}
+	return n;
+}
+
 static int import_file(struct import *im, const char *file, int *changed)
 {
 	struct store *store = im->cli->store;
@@ -1134,8 +1227,12 @@ static int import_file(struct import *im, const char *file, int *changed)
 	int64_t import_id;
 	int file_changed = 0, rc, status = FU_FAIL, title_lines;
 	long first_converted;
+	struct import_options opt = *im->opt;   /* with this file's --maps */
+	const char **maps = xcalloc(opt.nmaps ? opt.nmaps : 1, sizeof(*maps));
 
-	read_ahead(file, im->opt, im->stdin_start, &order, &im->reason_column);
+	opt.nmaps = maps_of_file(im, file, maps);
+	opt.maps = maps;
+	read_ahead(file, &opt, im->stdin_start, &order, &im->reason_column);
 	im->rejects_of_file = NULL;
 	im->file_rejects = (struct file_rejects){ 0, 0, NULL };
 	memset(im->notices, 0, sizeof(im->notices));
@@ -1153,7 +1250,7 @@ static int import_file(struct import *im, const char *file, int *changed)
 		status = rc == CSV_EIO ? FU_FAIL : FU_USAGE;
 		goto out;
 	}
-	if (map_header(csv, &rec, im->opt, &map, &err, &title_lines)) {
+	if (map_header(csv, &rec, &opt, &map, &err, &title_lines)) {
 		error("%s: %s", file, err);
 		status = FU_USAGE;
 		goto out;
@@ -1198,6 +1295,7 @@ out:
 	free(err);
 	header_cells_free(im->header);
 	im->header = NULL;
+	free(maps);
 	header_map_free(map);
 	csv_record_release(&rec);
 	csv_close(csv);
@@ -1592,6 +1690,7 @@ int cmd_import(int argc, char **argv, struct cli *cli)
 			}
 			break;  /* once: a second `-` reads the same copy */
 		}
+	find_map_columns(&im);
 	/* The tick runs inside the import's transaction, so that a dry run or a failed
 	 * import leaves the store exactly as it was; it runs again at the end, so that
 	 * touches of old scans that are already past their close time are closed now,
@@ -1626,6 +1725,7 @@ out:
 	restore_interrupts(interrupted_before);
 	free(im.owner_kept);
 	free(im.owner_unknown);
+	free(im.map_found);
 	if (rejects_close(&im, status == FU_OK && !opt.dry_run) && !status)
 		status = FU_FAIL;
 out_options:

@@ -1065,3 +1065,18 @@ class ImportRoundTripsAndNoise(FollowupTest):
         # A row that has a header's words but is not the header is a row.
         r = self.ok("import", "--json", self.write("n.csv", "Email,Name\nEmail,Bob\n"))
         self.assertEqual(r.json()["rejected"], 1)
+
+    def test_a_map_for_one_files_column_is_a_warning_for_the_others(self):
+        es = self.write("es.csv", "Correo electrónico,Nombre\nana@x.example,Ana A\n")
+        en = self.write("en.csv", "Email,Name\nbo@x.example,Bo B\n")
+        r = self.ok("import", "--json", es, en, "--map", "Correo electrónico=email")
+        self.assertEqual(r.json()["imported"], 2)
+        self.assertIn(f"followup: warning: {en}: no column 'Correo electrónico': --map"
+                      " 'Correo electrónico=email' is not used for this file", r.err)
+        self.assertNotIn(es, r.err)
+        # One file, or a column no file has: a typo, as before.
+        r = self.fails(2, "import", en, "--map", "Correo electrónico=email")
+        self.assertIn("no column 'Correo electrónico' in the file", r.err)
+        r = self.fails(2, "import", es, en, "--map", "Correo electronico=email")
+        self.assertIn(f"{es}: --map 'Correo electronico=email': no column", r.err)
+        self.assertEqual(len(self.sql("SELECT id FROM leads")), 2)
