@@ -1085,6 +1085,16 @@ static void warn_no_scan_time(const char *file, const struct header_map *map)
 			file, hint, hint);
 }
 
+/* An opt-out or consent column we do not read emails the people it names: say so. */
+static void warn_unread_permissions(const char *file, const struct header_map *map)
+{
+	const char *h;
+
+	for (size_t n = 0; (h = header_map_permission_hint(map, n)); n++)
+		warning("%s: column '%s' looks like an opt-out or consent but is not read:"
+			" --map '%s=opt_out' or '%s=consent'", file, h, h, h);
+}
+
 /* Under --quiet the rejected rows are not listed, but a cron job must not lose leads
  * without a word: one line per file that lost some. */
 static void report_rejects_quietly(const struct import *im, const char *file)
@@ -1259,6 +1269,7 @@ static int import_file(struct import *im, const char *file, int *changed)
 		warning("%s: the header is on line %ld; the line%s above it, a title, skipped",
 			file, rec.line, title_lines == 1 ? "" : "s");
 	warn_no_scan_time(file, map);
+	warn_unread_permissions(file, map);
 	if (store_import_start(store, file, im->opt->event, im->cli->now, &import_id))
 		goto out;
 	im->columns = rec.count;

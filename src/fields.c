@@ -67,14 +67,23 @@ static const struct alias {
 		"attendeenumber", "referenceid", "leadcode", "pseudonymizationid",
 		"confirmationnumber", "qrcode", NULL } },
 	/* Salesforce's HasOptedOutOfEmail and HubSpot's "Unsubscribed from all email" say
-	 * true when the person must not be emailed. */
+	 * true when the person must not be emailed, as Pardot's "Opted Out", Dynamics' "Do
+	 * not allow Emails", Marketo's "Unsubscribed" and "Marketing Opt Out" do. */
 	{ FIELD_OPT_OUT, (const char *const[]){ "emailoptout", "optout", "unsubscribed",
-		"donotemail", "hasoptedoutofemail", "unsubscribedfromallemail", "abgemeldet",
-		"désabonné", "desabonne", NULL } },
+		"donotemail", "hasoptedoutofemail", "unsubscribedfromallemail", "optedout",
+		"emailoptedout", "optedoutofemail", "optedoutofemails", "donotcontact",
+		"donotallowemails", "donotallowemail", "donotsendemail", "donotmail",
+		"globalunsubscribe", "globaloptout", "unsubscribe", "emailunsubscribe",
+		"emailunsubscribed", "unsubscribedfromemail", "unsubscribedfromemails",
+		"marketingoptout", "emailmarketingoptout", "optoutofemail", "optoutofemails",
+		"abgemeldet", "désabonné", "desabonne", NULL } },
 	/* German, French, Spanish and Dutch consent columns: a "Nein" there must stop the
 	 * follow-up as a "No" does. */
 	{ FIELD_CONSENT, (const char *const[]){ "optin", "consent", "marketingconsent",
-		"gdprconsent", "emailoptin", "contactoptin", "subscribedyesno", "einwilligung",
+		"gdprconsent", "emailoptin", "contactoptin", "subscribedyesno", "emailconsent",
+		"emailmarketingconsent", "marketingoptin", "marketingemailoptin", "gdproptin",
+		"consenttocontact", "consenttoemail", "contactconsent", "optinstatus",
+		"emailoptinstatus", "consentstatus", "einwilligung",
 		"einverständnis", "einverstandnis", "newslettereinwilligung",
 		"einwilligungemail", "emaileinwilligung", "datenschutzeinwilligung",
 		"consentement", "consentementemail", "consentementmarketing", "consentimiento",
@@ -221,19 +230,52 @@ static char *clean_header(const char *h)
 	return header;
 }
 
+static enum lead_field alias_of(const char *normalised, size_t len)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(aliases); i++)
+		for (const char *const *s = aliases[i].spellings; *s; s++)
+			if (strlen(*s) == len && !strncmp(*s, normalised, len))
+				return aliases[i].field;
+	return FIELD_EXTRA;
+}
+
+/* The length of the normalised header without a trailing hint in brackets that has a
+ * letter in it ("emailoptout(yn)", "optin(gdpr)", "scantime(utc)"); its whole length
+ * when there is none. A bracketed number is export's "Tag (2)" and stays. */
+static size_t without_bracket_hint(const char *normalised)
+{
+	size_t len = strlen(normalised);
+	const char *open = strrchr(normalised, '(');
+	int letter = 0;
+
+	if (!open || open == normalised || len < 2 || normalised[len - 1] != ')')
+		return len;
+	for (const char *p = open + 1; p < normalised + len - 1; p++) {
+		if (*p == '(' || *p == ')')
+			return len;
+		letter |= isalpha((unsigned char)*p) || (unsigned char)*p >= 0x80;
+	}
+	return letter ? (size_t)(open - normalised) : len;
+}
+
 static enum lead_field alias_field(const char *header, const char *normalised)
 {
+	enum lead_field f;
+
 	/* No name to go by ("", "-"): still extra, so that a value under it is kept. */
 	if (!*normalised)
 		return FIELD_EXTRA;
 	/* A bare "#" column counts rows; it is not the "Number" that means a phone. */
 	if (!strcmp(header, "#"))
 		return FIELD_EXTRA;
-	for (size_t i = 0; i < ARRAY_SIZE(aliases); i++)
-		for (const char *const *s = aliases[i].spellings; *s; s++)
-			if (!strcmp(*s, normalised))
-				return aliases[i].field;
-	return FIELD_EXTRA;
+	f = alias_of(normalised, strlen(normalised));
+	if (f != FIELD_EXTRA)
+		return f;
+	/* "Email Opt-Out (Y/N)", "Opt-in (GDPR)", "Scan Time (UTC)": the hint says how the
+	 * column is written, not what it is. Only for these fields: "Email (Buyer)" or
+	 * "Name (Company)" is somebody else's, and must not stand in for the lead's own. */
+	f = alias_of(normalised, without_bracket_hint(normalised));
+	return f == FIELD_OPT_OUT || f == FIELD_CONSENT || f == FIELD_SCANNED_AT ? f : FIELD_EXTRA;
 }
 
 static int has_column(const struct header_map *map, const char *normalised)
@@ -518,7 +560,7 @@ static int looks_like_scan_time(const char *header)
 	static const char *const times[] = { "date", "time", "timestamp", "datetime", "scan",
 		"scanned", "captured", "created", "when", NULL };
 	static const char *const others[] = { "birth", "dob", "modified", "updated", "due",
-		"touch", "count", "number", "id", "by", NULL };
+		"touch", "count", "number", "id", "by", "consent", "unsubscribed", NULL };
 	char word[32];
 	size_t len = 0;
 	int found = 0;
@@ -538,6 +580,29 @@ static int looks_like_scan_time(const char *header)
 		if (alnum && len < sizeof(word) - 1)
 			word[len++] = (char)tolower((unsigned char)*p);
 	}
+}
+
+/* Whether a header no alias claims reads like an opt-out or a consent column. */
+static int looks_like_permission(const char *normalised)
+{
+	static const char *const parts[] = { "unsubscrib", "optout", "optedout", "optin",
+		"optedin", "donotcontact", "donotemail", "donotmail", "consent", NULL };
+
+	for (const char *const *p = parts; *p; p++)
+		if (strstr(normalised, *p))
+			return 1;
+	return 0;
+}
+
+const char *header_map_permission_hint(const struct header_map *map, size_t n)
+{
+	for (size_t i = 0; i < map->ncolumns; i++) {
+		const struct column *col = &map->columns[i];
+		if (col->field == FIELD_EXTRA && col->second_of == FIELD_COUNT &&
+		    !col->overridden && looks_like_permission(col->normalised) && n-- == 0)
+			return col->header;
+	}
+	return NULL;
 }
 
 const char *header_map_scan_time_hint(const struct header_map *map)
@@ -952,11 +1017,13 @@ static int blank(const char *value)
 
 int opt_out_value(const char *value)
 {
+	/* Dynamics' "Do not allow Emails" says Allow or Do Not Allow. */
 	static const char *const out[] = {
 		"opted out", "optedout", "opt out", "optout", "opt-out", "unsubscribed",
-		"do not email", NULL
+		"do not email", "do not allow", "do not contact", NULL
 	};
-	static const char *const in[] = { "opted in", "optedin", "opt-in", "subscribed", NULL };
+	static const char *const in[] = { "opted in", "optedin", "opt-in", "opt in",
+		"subscribed", "allow", NULL };
 
 	if (blank(value) || flag_no(value) || flag_in(value, in))
 		return 0;
@@ -966,13 +1033,14 @@ int opt_out_value(const char *value)
 int consent_value(const char *value)
 {
 	static const char *const given[] = {
-		"given", "granted", "opted in", "optedin", "opt-in", "subscribed", "agreed",
+		"given", "granted", "opted in", "optedin", "opt-in", "opt in", "single opt-in",
+		"double opt-in", "subscribed", "agreed",
 		"accepted", "erteilt", "zugestimmt", "akzeptiert", "accepté", "acceptée",
 		"aceptado", "aceptada", "gegeven", "akkoord", NULL
 	};
 	static const char *const refused[] = {
 		"declined", "refused", "denied", "withdrawn", "not given", "opted out", "optedout",
-		"opt-out", "unsubscribed", "abgelehnt", "verweigert", "widerrufen", "refusé",
+		"opt-out", "opt out", "not opted in", "unsubscribed", "abgelehnt", "verweigert", "widerrufen", "refusé",
 		"refusée", "retiré", "rechazado", "rechazada", "retirado", "geweigerd",
 		"ingetrokken", NULL
 	};

@@ -5,7 +5,9 @@
  *
  * Headers are compared normalised: BOM and U+FEFF stripped, trimmed, lowercased (ASCII
  * and Latin-1 letters), without spaces _ - . / * ? : and with "#" read as "number", so
- * "E-mail Address", "email_address" and "EmailAddress" meet as "emailaddress".
+ * "E-mail Address", "email_address" and "EmailAddress" meet as "emailaddress". An
+ * opt-out, consent or scan time header may end in a bracketed hint, which is then not
+ * compared: "Email Opt-Out (Y/N)", "Opt-in (GDPR)", "Scan Time (UTC)".
  */
 #ifndef FOLLOWUP_FIELDS_H
 #define FOLLOWUP_FIELDS_H
@@ -63,6 +65,10 @@ int header_map_time_column(const struct header_map *map);
  * reads like a scan time ("Created Date", "Date", "Scanned", "Scan Timestamp",
  * "Captured"), for a hint that --map can name it; else NULL. Points into map. */
 const char *header_map_scan_time_hint(const struct header_map *map);
+/* The header (as written) of the n-th (0-based) extra column that reads like an opt-out
+ * or a consent ("Unsubscribe Reason", "Consent Date", "SMS Opt-Out"): no alias claims it,
+ * so it is not read, and the import says so. NULL past the last. Points into map. */
+const char *header_map_permission_hint(const struct header_map *map, size_t n);
 
 /*
  * The value of field f in rec: trimmed, with a spreadsheet's ' guard removed

@@ -1080,3 +1080,50 @@ class ImportRoundTripsAndNoise(FollowupTest):
         r = self.fails(2, "import", es, en, "--map", "Correo electronico=email")
         self.assertIn(f"{es}: --map 'Correo electronico=email': no column", r.err)
         self.assertEqual(len(self.sql("SELECT id FROM leads")), 2)
+
+
+class ImportReadsRealExportsColumns(FollowupTest):
+    """Opt-out and consent columns, split date and time columns and date formats that
+    CRMs, marketing tools and Excel write, each read as the person or the scan meant."""
+
+    def setUp(self):
+        super().setUp()
+        self.ok("init")
+
+    def import_one(self, name, content):
+        return self.ok("import", "--json", self.write(name, content),
+                       now="2026-03-06T12:00:00Z")
+
+    def test_opt_out_and_consent_columns_suppress_the_lead(self):
+        opt_outs = ["Do Not Contact", "Opted Out", "Do not allow Emails", "Global Unsubscribe",
+                    "Unsubscribed From Emails", "Marketing Opt Out", "Opt out of emails",
+                    "Email Opt-Out (Y/N)", "Do Not Email", "Email Opt Out"]
+        consents = ["Email Consent", "Marketing Opt-In", "Opt-in (GDPR)",
+                    "Marketing Consent (Yes/No)", "Consent to Contact", "Opt-In Status",
+                    "GDPR Consent"]
+        cases = [(h, "Yes") for h in opt_outs] + [(h, "No") for h in consents]
+        for i, (header, value) in enumerate(cases):
+            with self.subTest(header=header):
+                email = f"p{i}@x.example"
+                r = self.import_one(f"c{i}.csv", f'Email,"{header}"\n{email},{value}\n')
+                self.assertEqual(r.json()["suppressed"], 1, r)
+                self.assertEqual(r.json()["enrolled"], 0, r)
+                self.assertEqual(self.sql(f"SELECT count(*) AS n FROM touches t JOIN leads l"
+                                          f" ON l.id = t.lead_id WHERE l.email = '{email}'"),
+                                 [{"n": 0}])
+        # The other answer lets the lead be emailed.
+        r = self.import_one("yes.csv", 'Email,"Opt-in (GDPR)","Do not allow Emails"\n'
+                                       'q@x.example,Yes,Allow\n')
+        self.assertEqual(r.json()["enrolled"], 1, r)
+        self.assertNotIn("warning", r.err)
+
+    def test_an_unread_opt_out_or_consent_column_is_said(self):
+        r = self.import_one("s.csv", "Email,SMS Opt-Out,Consent Date,Company\n"
+                                     "a@x.example,Yes,2026-03-05,Acme\n"
+                                     "b@x.example,No,,Acme\n")
+        self.assertEqual(r.err.count("column 'SMS Opt-Out'"), 1, r)     # once a file
+        self.assertIn("column 'SMS Opt-Out' looks like an opt-out or consent but is not read:"
+                      " --map 'SMS Opt-Out=opt_out' or 'SMS Opt-Out=consent'", r.err)
+        self.assertEqual(r.err.count("'Consent Date' looks like"), 1, r)
+        self.assertNotIn("Company", r.err)
+        self.assertNotIn("no scan time column", r.err)     # when consent was given

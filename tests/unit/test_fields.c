@@ -119,6 +119,22 @@ static const struct {
 	{ "Consentement", FIELD_CONSENT }, { "Consentement email", FIELD_CONSENT },
 	{ "Consentimiento", FIELD_CONSENT }, { "Toestemming", FIELD_CONSENT },
 	{ "HasOptedOutOfEmail", FIELD_OPT_OUT }, { "Unsubscribed from all email", FIELD_OPT_OUT },
+	/* CRMs' and marketing tools' opt-out columns (yes: do not email)... */
+	{ "Do Not Contact", FIELD_OPT_OUT }, { "Opted Out", FIELD_OPT_OUT },
+	{ "Do not allow Emails", FIELD_OPT_OUT }, { "Global Unsubscribe", FIELD_OPT_OUT },
+	{ "Unsubscribed From Emails", FIELD_OPT_OUT }, { "Marketing Opt Out", FIELD_OPT_OUT },
+	{ "Opt out of emails", FIELD_OPT_OUT }, { "Email Opt-Out (Y/N)", FIELD_OPT_OUT },
+	{ "Opted Out (Pardot)", FIELD_OPT_OUT }, { "DoNotEmail", FIELD_OPT_OUT },
+	/* ...and consent columns (no: do not email), a bracketed hint or not. */
+	{ "Email Consent", FIELD_CONSENT }, { "Marketing Opt-In", FIELD_CONSENT },
+	{ "Opt-in (GDPR)", FIELD_CONSENT }, { "Marketing Consent (Yes/No)", FIELD_CONSENT },
+	{ "Consent to Contact", FIELD_CONSENT }, { "Opt-In Status", FIELD_CONSENT },
+	{ "GDPR Consent", FIELD_CONSENT },
+	/* A hint in brackets: still a scan time; but only these fields see through one, so
+	 * that somebody else's email or name does not stand in for the lead's. */
+	{ "Scan Time (UTC)", FIELD_SCANNED_AT }, { "Email (Buyer)", FIELD_EXTRA },
+	{ "Name (Company)", FIELD_EXTRA }, { "Title (Dr/Mr)", FIELD_EXTRA },
+	{ "Opt Out (2)", FIELD_EXTRA },      /* export's second key, a number: not a hint */
 };
 
 static void test_fields__spec_spellings_and_normalisation(void **state)
@@ -581,6 +597,7 @@ static void test_fields__scan_time_hint(void **state)
 		{ "Email|Time Zone", NULL },                         /* a field of its own */
 		{ "Email|CreatedDate", "CreatedDate" },               /* Salesforce */
 		{ "Email|Candidate|Validated|Mandate|Scanner", NULL },   /* words, not parts */
+		{ "Email|Consent Date|Unsubscribed Date", NULL },   /* when they said so */
 	};
 
 	(void)state;
@@ -597,6 +614,45 @@ static void test_fields__scan_time_hint(void **state)
 		const char *overrides[] = { "Created Date=ignore" };
 		struct header_map *map = map_of("Email|Created Date", overrides, 1);
 		assert_null(header_map_scan_time_hint(map));
+		header_map_free(map);
+	}
+}
+
+/* A column that reads like an opt-out or a consent that no alias claims is named, so that
+ * the import can say it is not read; one that is read is not. */
+static void test_fields__permission_hint(void **state)
+{
+	static const struct {
+		const char *header, *hints[3];
+	} cases[] = {
+		{ "Email|SMS Opt-Out|Unsubscribe Reason", { "SMS Opt-Out", "Unsubscribe Reason" } },
+		{ "Email|Consent Date", { "Consent Date" } },
+		{ "Email|Phone Do Not Contact|Name", { "Phone Do Not Contact" } },
+		{ "Email|Opt Out|Consent", { NULL } },                 /* both read */
+		{ "Email|Opt Out|Do Not Email", { NULL } },   /* the second is read too */
+		{ "Email|Name|Company|Option", { NULL } },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct header_map *map = map_of(cases[i].header, NULL, 0);
+		size_t n = 0;
+
+		for (; cases[i].hints[n]; n++) {
+			const char *hint = header_map_permission_hint(map, n);
+			if (!hint || strcmp(hint, cases[i].hints[n]))
+				fail_msg("'%s': hint %zu '%s', want '%s'", cases[i].header, n,
+					 hint ? hint : "NULL", cases[i].hints[n]);
+		}
+		if (header_map_permission_hint(map, n))
+			fail_msg("'%s': hint %zu '%s', want none", cases[i].header, n,
+				 header_map_permission_hint(map, n));
+		header_map_free(map);
+	}
+	{
+		const char *overrides[] = { "SMS Opt-Out=extra" };      /* settled by --map */
+		struct header_map *map = map_of("Email|SMS Opt-Out", overrides, 1);
+		assert_null(header_map_permission_hint(map, 0));
 		header_map_free(map);
 	}
 }
@@ -732,6 +788,10 @@ static void test_fields__flags(void **state)
 		{ "true", 1, 1 }, { "FALSE", 0, 0 }, { "erteilt", -1, 1 }, { "abgelehnt", -1, 0 },
 		{ "verweigert", -1, 0 }, { "refusé", -1, 0 }, { "accepté", -1, 1 },
 		{ "rechazado", -1, 0 }, { "geweigerd", -1, 0 },
+		/* Dynamics' Allow / Do Not Allow; opt-in statuses. */
+		{ "Do Not Allow", 1, -1 }, { "Allow", 0, -1 }, { "Do Not Contact", 1, -1 },
+		{ "Opt In", 0, 1 }, { "Opt Out", 1, 0 }, { "Double Opt-In", -1, 1 },
+		{ "Not Opted In", -1, 0 }, { "Pending", -1, -1 },
 	};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
@@ -773,6 +833,7 @@ int main(void)
 		cmocka_unit_test(test_fields__every_extra_value_kept),
 		cmocka_unit_test(test_fields__header_formula_guard_removed),
 		cmocka_unit_test(test_fields__scan_time_hint),
+		cmocka_unit_test(test_fields__permission_hint),
 		cmocka_unit_test(test_fields__unneutralise),
 		cmocka_unit_test(test_fields__email_plausibility),
 		cmocka_unit_test(test_fields__export_columns_only_in_an_export),
