@@ -53,7 +53,8 @@ static const struct alias {
 	{ FIELD_SCANNED_AT, (const char *const[]){ "scannedat", "scantime", "scandate",
 		"scanneddate", "datescanned", "datecaptured", "capturedate", "capturedat",
 		"leaddate", "created", "createdat", "createdtime", "timestamp", "firstupload",
-		"datetime", NULL } },
+		"datetime", "capturetime", "capturedtime", "timecaptured", "timescanned",
+		"scannedtime", "leadtime", NULL } },
 	{ FIELD_NOTES, (const char *const[]){ "notes", "note", "comments", "comment",
 		"leadnotes", "scannotes", "remarks", "description", "notizen", "bemerkung", NULL } },
 	{ FIELD_RATING, (const char *const[]){ "rating", "leadrating", "leadscore", "score",
@@ -408,6 +409,8 @@ static void claim_field(struct header_map *map, int i)
 /* The first column of each field wins; the columns named by --map claim theirs first. */
 static void index_fields(struct header_map *map)
 {
+	int at;
+
 	for (int f = 0; f < FIELD_COUNT; f++) {
 		map->index[f] = -1;
 		map->nsecond[f] = 0;
@@ -417,6 +420,14 @@ static void index_fields(struct header_map *map)
 		for (size_t i = 0; i < map->ncolumns; i++)
 			if (map->columns[i].overridden == overridden)
 				claim_field(map, (int)i);
+	/* "Lead Time" is a scan's time of day beside a "Lead Date"; alone, it is as likely
+	 * a sales cycle's length ("14 days"). */
+	at = map->index[FIELD_SCANNED_AT];
+	if (at >= 0 && map->time_column < 0 && !map->columns[at].overridden &&
+	    !strcmp(map->columns[at].normalised, "leadtime")) {
+		map->columns[at].field = FIELD_EXTRA;
+		map->index[FIELD_SCANNED_AT] = -1;
+	}
 }
 
 /* The first extra column whose normalised header is name, or -1. */
@@ -755,6 +766,51 @@ static int starts_with_date(const char *s)
 	       (sscanf(s, "%2d%*1[./]%2d%*1[./]%4d%n", &a, &b, &c, &n) == 3 && n >= 6);
 }
 
+/* Whether s is a midnight clock and nothing else: 0:00, 00:00:00.000, 12:00 AM. */
+static int is_midnight(const char *s)
+{
+	size_t zeros = strspn(s, "0");
+	int twelve = !zeros && starts_with(s, "12");
+
+	if (twelve)
+		s += 2;
+	else if (zeros == 1 || zeros == 2)
+		s += zeros;
+	else
+		return 0;
+	if (!starts_with(s, ":00"))
+		return 0;
+	s += 3;
+	if (starts_with(s, ":00"))
+		s += 3;
+	if (*s == '.')
+		s += 1 + strspn(s + 1, "0");
+	s += strspn(s, " ");
+	if (!*s)
+		return !twelve;
+	if (*s != 'A' && *s != 'a')
+		return 0;
+	s++;
+	s += *s == '.';
+	if (*s != 'M' && *s != 'm')
+		return 0;
+	s++;
+	s += *s == '.';
+	return !*s;
+}
+
+/* The length of the date without a clock at midnight, which is what a spreadsheet writes
+ * for a date-only cell ("3/5/2026 0:00", "2026-03-05T00:00:00"): the time column says
+ * the time. The whole length when the date has no such clock. */
+static size_t date_without_midnight(const char *date)
+{
+	for (const char *p = date; *p; p++)
+		if ((*p == ' ' || *p == 'T') && p > date && isdigit((unsigned char)p[-1]) &&
+		    is_midnight(p + 1))
+			return (size_t)(p - date);
+	return strlen(date);
+}
+
 char *header_map_scanned_at(const struct header_map *map, struct csv_record *rec)
 {
 	const char *date = header_map_value(map, rec, FIELD_SCANNED_AT);
@@ -765,7 +821,8 @@ char *header_map_scanned_at(const struct header_map *map, struct csv_record *rec
 		return xstrdup(time);
 	if (!*date)
 		return NULL;
-	return *time ? xasprintf("%s %s", date, time) : xstrdup(date);
+	return *time ? xasprintf("%.*s %s", (int)date_without_midnight(date), date, time)
+		     : xstrdup(date);
 }
 
 char *header_map_extra_json(const struct header_map *map, struct csv_record *rec)

@@ -1127,3 +1127,22 @@ class ImportReadsRealExportsColumns(FollowupTest):
         self.assertEqual(r.err.count("'Consent Date' looks like"), 1, r)
         self.assertNotIn("Company", r.err)
         self.assertNotIn("no scan time column", r.err)     # when consent was given
+
+    def test_a_date_column_and_a_time_column_join(self):
+        at = 1772738100      # 2026-03-05 14:15 in New York (EST), the config's zone
+        cases = [("Capture Date", "Capture Time", "03/05/2026", "2:15 PM"),
+                 ("Date Scanned", "Time Scanned", "2026-03-05", "14:15"),
+                 ("Lead Date", "Lead Time", "3/5/2026", "14:15:00"),
+                 ("Date Captured", "Time Captured", "05.03.2026", "14:15"),
+                 ("Scan Date", "Scan Time (UTC)", "2026-03-05", "19:15 UTC"),
+                 # Excel's date-only cell carries midnight: the time column says when.
+                 ("Capture Date", "Capture Time", "3/5/2026 0:00", "14:15"),
+                 ("Scan Date", "Scan Time", "2026-03-05T00:00:00", "14:15")]
+        for i, (date_h, time_h, date, time_) in enumerate(cases):
+            with self.subTest(headers=(date_h, time_h), date=date):
+                email = f"d{i}@x.example"
+                r = self.import_one(f"d{i}.csv", f'Email,{date_h},{time_h}\n{email},{date},{time_}\n')
+                self.assertNotIn("cannot read", r.err)
+                self.assertEqual(self.sql(f"SELECT contact_at, extra FROM leads"
+                                          f" WHERE email = '{email}'"),
+                                 [{"contact_at": at, "extra": None}])

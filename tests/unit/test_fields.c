@@ -348,6 +348,15 @@ static const struct {
 	{ "Email|Scanned At|Scan Time", FIELD_SCANNED_AT, 1, -1 },  /* no date-only column */
 	{ "Email|Timestamp|Scan Date", FIELD_SCANNED_AT, 1, -1 },
 	{ "Email|Scan Time", FIELD_SCANNED_AT, 1, -1 },
+	/* The pairs vendors and CRMs write, either way round. */
+	{ "Email|Capture Date|Capture Time", FIELD_SCANNED_AT, 1, 2 },
+	{ "Email|Date Scanned|Time Scanned", FIELD_SCANNED_AT, 1, 2 },
+	{ "Email|Time Scanned|Date Scanned", FIELD_SCANNED_AT, 2, 1 },
+	{ "Email|Lead Date|Lead Time", FIELD_SCANNED_AT, 1, 2 },
+	{ "Email|Date Captured|Time Captured", FIELD_SCANNED_AT, 1, 2 },
+	{ "Email|Scan Date|Scan Time (UTC)", FIELD_SCANNED_AT, 1, 2 },
+	{ "Email|Capture Time", FIELD_SCANNED_AT, 1, -1 },     /* may hold the whole stamp */
+	{ "Email|Lead Time", FIELD_SCANNED_AT, -1, -1 },  /* alone, a sales cycle's length */
 };
 
 static void test_fields__first_column_wins_and_date_time_pair(void **state)
@@ -579,6 +588,45 @@ static void test_fields__header_formula_guard_removed(void **state)
 	/* The guard is gone before the aliases are looked up. */
 	map = map_of("'-E-mail|Name", NULL, 0);
 	assert_int_equal(header_map_column(map, FIELD_EMAIL), 0);
+	header_map_free(map);
+}
+
+/* A date column whose cells carry a midnight clock (Excel's date-only cell) joins the
+ * time column as that date and that time; any other clock stays, for the parser to
+ * refuse the pair. */
+static void test_fields__scanned_at_date_at_midnight(void **state)
+{
+	static const struct {
+		const char *row, *want;
+	} cases[] = {
+		{ "a@b.example|3/5/2026 0:00|14:15", "3/5/2026 14:15" },
+		{ "a@b.example|3/5/2026 00:00:00|2:15 PM", "3/5/2026 2:15 PM" },
+		{ "a@b.example|2026-03-05T00:00:00|14:15", "2026-03-05 14:15" },
+		{ "a@b.example|2026-03-05T00:00:00.000|14:15", "2026-03-05 14:15" },
+		{ "a@b.example|3/5/2026 12:00 AM|14:15", "3/5/2026 14:15" },
+		{ "a@b.example|3/5/2026 12:00:00 a.m.|14:15", "3/5/2026 14:15" },
+		{ "a@b.example|Mar 5 2026 0:00|14:15", "Mar 5 2026 14:15" },
+		{ "a@b.example|3/5/2026 0:00|", "3/5/2026 0:00" },          /* no time: as is */
+		{ "a@b.example|3/5/2026 9:00|14:15", "3/5/2026 9:00 14:15" },  /* refused later */
+		{ "a@b.example|3/5/2026 12:00|14:15", "3/5/2026 12:00 14:15" },  /* noon */
+		{ "a@b.example|2026-03-05T00:00:00Z|14:15", "2026-03-05T00:00:00Z 14:15" },
+		{ "a@b.example|3/5/2026 0:01|14:15", "3/5/2026 0:01 14:15" },
+	};
+	struct header_map *map = map_of("Email|Capture Date|Capture Time", NULL, 0);
+	struct csv_record row = CSV_RECORD_INIT;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *when;
+
+		make_record(&row, cases[i].row);
+		when = header_map_scanned_at(map, &row);
+		if (!when || strcmp(when, cases[i].want))
+			fail_msg("'%s': '%s', want '%s'", cases[i].row, when ? when : "NULL",
+				 cases[i].want);
+		free(when);
+	}
+	csv_record_release(&row);
 	header_map_free(map);
 }
 
@@ -827,6 +875,7 @@ int main(void)
 		cmocka_unit_test(test_fields__vendor_sample_values),
 		cmocka_unit_test(test_fields__first_column_wins_and_date_time_pair),
 		cmocka_unit_test(test_fields__scanned_at_joins_date_and_time),
+		cmocka_unit_test(test_fields__scanned_at_date_at_midnight),
 		cmocka_unit_test(test_fields__map_overrides),
 		cmocka_unit_test(test_fields__map_and_header_errors),
 		cmocka_unit_test(test_fields__values_and_extra_json),
