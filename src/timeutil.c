@@ -523,21 +523,37 @@ static int read_meridiem(const char **p, int *hour)
 		pm = 1;
 	else
 		return 0;
-	if (toupper((unsigned char)q[1]) != 'M' || isalpha((unsigned char)q[2]))
+	q++;
+	q += *q == '.';                 /* "p.m.", as style guides write it */
+	if (toupper((unsigned char)*q) != 'M')
+		return 0;
+	q++;
+	q += *q == '.' && q[-2] == '.';
+	if (isalpha((unsigned char)*q))
 		return 0;
 	if (*hour < 1 || *hour > 12)
 		return -1;
 	*hour = *hour % 12 + (pm ? 12 : 0);
-	*p = q + 2;
+	*p = q;
 	return 0;
 }
 
-/* Reads H:MM[:SS[.fraction]] (the fraction is dropped) and, if allowed, AM/PM. */
+/* Reads H:MM[:SS[.fraction]] (the fraction is dropped) and, if allowed, AM/PM; with
+ * AM/PM the hour may stand alone ("2PM", "2 p.m."). */
 static int read_clock(const char **p, int allow_meridiem, struct written_time *wt)
 {
+	const char *hour_end;
+
 	wt->second = 0;
-	if (read_number(p, 1, 2, &wt->hour) < 0 || **p != ':')
+	if (read_number(p, 1, 2, &wt->hour) < 0)
 		return -1;
+	if (**p != ':') {
+		hour_end = *p;
+		wt->minute = 0;
+		if (!allow_meridiem || read_meridiem(p, &wt->hour) < 0 || *p == hour_end)
+			return -1;
+		return 0;
+	}
 	(*p)++;
 	if (read_number(p, 2, 2, &wt->minute) < 0)
 		return -1;
@@ -589,6 +605,89 @@ static int read_offset(const char **p, struct written_time *wt)
 	}
 	wt->has_offset = 1;
 	return 0;
+}
+
+/* Reads an English month's name, whole or cut to three letters ("Sept" too), with an
+ * optional dot ("Mar."); sets *month 1-12. */
+static int read_month_name(const char **p, int *month)
+{
+	static const char *const names[] = { "january", "february", "march", "april", "may",
+		"june", "july", "august", "september", "october", "november", "december" };
+	size_t len = 0;
+
+	while (isalpha((unsigned char)(*p)[len]))
+		len++;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		if ((len == 3 || len == strlen(names[i]) || (i == 8 && len == 4)) &&
+		    !strncasecmp(*p, names[i], len)) {
+			*p += len;
+			*p += **p == '.';
+			*month = (int)i + 1;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Skips an English weekday's name, whole or of three letters, and a comma after it. */
+static void skip_weekday(const char **p)
+{
+	static const char *const names[] = { "monday", "tuesday", "wednesday", "thursday",
+		"friday", "saturday", "sunday" };
+	size_t len = 0;
+
+	while (isalpha((unsigned char)(*p)[len]))
+		len++;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		if ((len == 3 || len == strlen(names[i])) && !strncasecmp(*p, names[i], len)) {
+			*p += len;
+			*p += **p == ',';
+			skip_blanks(p);
+			return;
+		}
+	}
+}
+
+/* Reads a date with the month's name: "March 5, 2026", "Mar 5 2026", "5 March 2026",
+ * "05-Mar-2026", "Thursday, March 5, 2026"; the year of four digits, or two in Excel's
+ * "05-Mar-26". */
+static int read_named_date(const char **p, struct written_time *wt)
+{
+	int year_digits;
+
+	skip_weekday(p);
+	if (isalpha((unsigned char)**p)) {             /* March 5, 2026 */
+		if (read_month_name(p, &wt->month) < 0 || (**p != ' ' && **p != '\t'))
+			return -1;
+		skip_blanks(p);
+		if (read_number(p, 1, 2, &wt->day) < 0)
+			return -1;
+		*p += **p == ',';
+		if (**p != ' ' && **p != '\t')
+			return -1;
+		skip_blanks(p);
+		year_digits = read_number(p, 4, 4, &wt->year);
+	} else {                                        /* 5 March 2026, 05-Mar-2026 */
+		char separator;
+
+		if (read_number(p, 1, 2, &wt->day) < 0)
+			return -1;
+		separator = **p;
+		if (separator != ' ' && separator != '-')
+			return -1;
+		(*p)++;
+		if (read_month_name(p, &wt->month) < 0 || **p != separator)
+			return -1;
+		(*p)++;
+		year_digits = read_number(p, separator == '-' ? 2 : 4, 4, &wt->year);
+		if (year_digits == 2)
+			wt->year += 2000;
+		else if (year_digits == 3)
+			return -1;
+	}
+	if (year_digits < 0)
+		return -1;
+	return date_exists(wt->year, wt->month, wt->day) ? 0 : -1;
 }
 
 /* Reads what may follow a date: nothing, or a separator, a clock and an optional zone. */
@@ -810,6 +909,46 @@ static void expand_basic_iso(char text[static TIME_TEXT_MAX])
 	memcpy(text, out, strlen(out) + 1);
 }
 
+/* Excel's first day of its serial dates (for dates after February 1900, where its
+ * phantom 29 February no longer counts), in days from 1970-01-01. */
+#define EXCEL_DAY_ZERO (-25569L)
+
+/*
+ * An Excel serial date, a cell formatted as a number: days since 1899-12-30 with the
+ * time of day as a fraction (45720.5 is noon on 4 March 2025), 30000 to 80000 (1982 to
+ * 2119), so never an epoch time (9 digits or more). Returns 1 when s is one (and sets
+ * *wt to its wall clock time, to the nearest second), else 0.
+ */
+static int read_excel_serial(const char *s, struct written_time *wt)
+{
+	long days = 0, scale = 1, fraction = 0, seconds;
+	const char *p = s;
+	time_t t;
+	struct tm tm;
+
+	for (; isdigit((unsigned char)*p) && p - s < 6; p++)
+		days = days * 10 + (*p - '0');
+	if (p - s != 5 || days < 30000 || days > 80000)
+		return 0;
+	if (*p == '.' && isdigit((unsigned char)p[1]))
+		for (p++; isdigit((unsigned char)*p); p++)
+			if (scale < 1000000000L) {
+				fraction = fraction * 10 + (*p - '0');
+				scale *= 10;
+			}
+	if (*p != '\0' || (days == 80000 && fraction))
+		return 0;
+	seconds = (long)(((long long)fraction * 86400 + scale / 2) / scale);
+	t = (time_t)(days + EXCEL_DAY_ZERO) * 86400 + seconds;
+	if (!gmtime_r(&t, &tm))
+		return 0;
+	wt->year = tm.tm_year + 1900, wt->month = tm.tm_mon + 1, wt->day = tm.tm_mday;
+	wt->hour = tm.tm_hour, wt->minute = tm.tm_min, wt->second = tm.tm_sec;
+	wt->has_offset = 0;
+	wt->offset = 0;
+	return 1;
+}
+
 int scanned_at_parse(const char *s, enum date_order order, const char *zone, time_t *out)
 {
 	char text[TIME_TEXT_MAX];
@@ -819,11 +958,18 @@ int scanned_at_parse(const char *s, enum date_order order, const char *zone, tim
 
 	if (copy_trimmed(s, text) < 0)
 		return TIME_EINVAL;
+	if (read_excel_serial(text, &wt))
+		return instant_of_written(&wt, zone, out);
 	expand_basic_iso(text);
 	epoch = read_epoch_plain(text, out);
 	if (epoch != 0)
 		return epoch > 0 ? TIME_OK : TIME_EINVAL;
-	if (read_date(&p, DATE_ANY_ORDER, order, &wt) < 0 || read_time_of_day(&p, 1, &wt) < 0)
+	if (read_date(&p, DATE_ANY_ORDER, order, &wt) < 0) {
+		p = text;
+		if (read_named_date(&p, &wt) < 0)
+			return TIME_EINVAL;
+	}
+	if (read_time_of_day(&p, 1, &wt) < 0)
 		return TIME_EINVAL;
 	return instant_of_written(&wt, zone, out);
 }

@@ -104,9 +104,13 @@ int date_order_parse(const char *s, enum date_order *out);
  *   year last with slashes or dashes read by order (03/04/2025 2:15 PM, 3/4/2025 14:15;
  *     under DATE_ORDER_YMD such a date is refused), with dots always D.M.Y
  *     (04.03.2025 14:15); two-digit years are refused;
- *   a time is H:MM or H:MM:SS, optionally with AM/PM (hour 1-12) and a zone (Z, UTC,
- *     GMT, +01:00, +0100);
- *   epoch seconds (9 to 11 digits, optionally with a fraction) or milliseconds (13 digits).
+ *   the month's English name, whole or of three letters, after an optional weekday
+ *     (March 5, 2026 2:15 PM; Mar 5 2026 14:15; 5 March 2026; 05-Mar-2026, or 05-Mar-26);
+ *   a time is H:MM or H:MM:SS, optionally with AM/PM or a.m./p.m. (hour 1-12; then the
+ *     hour may stand alone: 2PM) and a zone (Z, UTC, GMT, +01:00, +0100);
+ *   epoch seconds (9 to 11 digits, optionally with a fraction) or milliseconds (13 digits);
+ *   an Excel serial date, 30000 to 80000 days since 1899-12-30 with the time of day as
+ *     a fraction (45720.5 is noon on 4 March 2025), wall clock time like the rest.
  * A value without a zone is wall clock time in zone (NULL/"": local); a date alone is
  * local midnight. Leading and trailing blanks are ignored.
  * Returns 0, TIME_EINVAL or TIME_EZONE.

@@ -1146,3 +1146,20 @@ class ImportReadsRealExportsColumns(FollowupTest):
                 self.assertEqual(self.sql(f"SELECT contact_at, extra FROM leads"
                                           f" WHERE email = '{email}'"),
                                  [{"contact_at": at, "extra": None}])
+
+    def test_excel_serials_month_names_and_p_m_are_read(self):
+        at = 1772738100      # 2026-03-05 14:15 in New York (EST), the config's zone
+        cases = [("46086.59375", at), ("46086", at - (14 * 3600 + 15 * 60)),
+                 ('"March 5, 2026 2:15 PM"', at), ("Mar 5 2026 14:15", at),
+                 ("05-Mar-2026 14:15", at), ("5 March 2026 14:15", at),
+                 ('"Thursday, March 5, 2026 2:15 PM"', at),
+                 ("3/5/2026 2:15 p.m.", at), ("3/5/2026 2PM", at - 15 * 60)]
+        rows = "".join(f"s{i}@x.example,{text}\n" for i, (text, _) in enumerate(cases))
+        r = self.import_one("s.csv", "Email,Scanned At\n" + rows)
+        self.assertNotIn("cannot read", r.err)
+        got = self.sql("SELECT email, contact_at FROM leads ORDER BY id")
+        self.assertEqual(got, [{"email": f"s{i}@x.example", "contact_at": want}
+                               for i, (_, want) in enumerate(cases)])
+        # Out of the serial range, still no time: the import time, with a warning.
+        r = self.import_one("t.csv", "Email,Scanned At\nt@x.example,12345.5\n")
+        self.assertIn("cannot read the scan time '12345.5'", r.err)

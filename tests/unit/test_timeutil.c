@@ -396,6 +396,33 @@ static void test_timeutil__scanned_at_forms(void **state)
 		{ "1741097709.75", DATE_ORDER_AUTO, "2025-03-04T14:15:09Z" },
 		{ "1741097709123", DATE_ORDER_AUTO, "2025-03-04T14:15:09Z" },
 		{ "999999999", DATE_ORDER_DMY, "2001-09-09T01:46:39Z" },
+		/* Excel serial dates, in the event's zone: days since 1899-12-30 */
+		{ "45720.5", DATE_ORDER_AUTO, "2025-03-04T17:00:00Z" },
+		{ "45720", DATE_ORDER_AUTO, "2025-03-04T05:00:00Z" },
+		{ "46086.59375", DATE_ORDER_AUTO, "2026-03-05T19:15:00Z" },
+		{ "46086.593750000001", DATE_ORDER_AUTO, "2026-03-05T19:15:00Z" },
+		{ "45720.99999999", DATE_ORDER_AUTO, "2025-03-05T05:00:00Z" },  /* rounds up */
+		{ "30000", DATE_ORDER_AUTO, "1982-02-18T05:00:00Z" },
+		{ "80000", DATE_ORDER_AUTO, "2119-01-11T05:00:00Z" },
+		/* English month names */
+		{ "March 5, 2026 2:15 PM", DATE_ORDER_AUTO, "2026-03-05T19:15:00Z" },
+		{ "Mar 5 2026 14:15", DATE_ORDER_AUTO, "2026-03-05T19:15:00Z" },
+		{ "05-Mar-2026 14:15", DATE_ORDER_AUTO, "2026-03-05T19:15:00Z" },
+		{ "5 March 2026 14:15", DATE_ORDER_AUTO, "2026-03-05T19:15:00Z" },
+		{ "5 march 2026", DATE_ORDER_DMY, "2026-03-05T05:00:00Z" },
+		{ "Mar. 5, 2026, 2:15 p.m.", DATE_ORDER_AUTO, "2026-03-05T19:15:00Z" },
+		{ "Sept 30 2025 9:00", DATE_ORDER_AUTO, "2025-09-30T13:00:00Z" },
+		{ "Thursday, March 5, 2026 2:15 PM", DATE_ORDER_AUTO, "2026-03-05T19:15:00Z" },
+		{ "Thu 5 Mar 2026 14:15:09 +0100", DATE_ORDER_AUTO, "2026-03-05T13:15:09Z" },
+		{ "05-Mar-26 14:15", DATE_ORDER_AUTO, "2026-03-05T19:15:00Z" },
+		{ "DECEMBER 31, 2025 11:59 PM", DATE_ORDER_YMD, "2026-01-01T04:59:00Z" },
+		/* a.m./p.m., and an hour alone with AM/PM */
+		{ "3/5/2026 2:15 p.m.", DATE_ORDER_AUTO, "2026-03-05T19:15:00Z" },
+		{ "3/5/2026 2:15 a.m.", DATE_ORDER_AUTO, "2026-03-05T07:15:00Z" },
+		{ "3/5/2026 2:15 P.M.", DATE_ORDER_AUTO, "2026-03-05T19:15:00Z" },
+		{ "3/5/2026 2PM", DATE_ORDER_AUTO, "2026-03-05T19:00:00Z" },
+		{ "3/5/2026 12 am", DATE_ORDER_AUTO, "2026-03-05T05:00:00Z" },
+		{ "2026-03-05 2 p.m. UTC", DATE_ORDER_AUTO, "2026-03-05T14:00:00Z" },
 	};
 	(void)state;
 
@@ -442,6 +469,35 @@ static void test_timeutil__scanned_at_garbage(void **state)
 		{ "hello", DATE_ORDER_AUTO },
 		{ "n/a", DATE_ORDER_AUTO },
 		{ "14:15", DATE_ORDER_AUTO },
+		/* Excel serials: only 30000 to 80000, digits and one fraction */
+		{ "29999.5", DATE_ORDER_AUTO },
+		{ "80000.5", DATE_ORDER_AUTO },
+		{ "80001", DATE_ORDER_AUTO },
+		{ "45720.", DATE_ORDER_AUTO },
+		{ "45720.5.5", DATE_ORDER_AUTO },
+		{ "45720,5", DATE_ORDER_AUTO },
+		{ "045720", DATE_ORDER_AUTO },
+		/* month names: English, a real day, a four-digit year (two only in 05-Mar-26) */
+		{ "Marzo 5, 2026", DATE_ORDER_AUTO },
+		{ "Ma 5 2026", DATE_ORDER_AUTO },
+		{ "February 30, 2026", DATE_ORDER_AUTO },
+		{ "March 5", DATE_ORDER_AUTO },
+		{ "March 5, 26", DATE_ORDER_AUTO },
+		{ "5 March 26", DATE_ORDER_AUTO },
+		{ "05-Mar 2026", DATE_ORDER_AUTO },
+		{ "05-Mar-202", DATE_ORDER_AUTO },
+		{ "March 32, 2026", DATE_ORDER_AUTO },
+		{ "March 5,2026", DATE_ORDER_AUTO },
+		{ "March 5, 2026 junk", DATE_ORDER_AUTO },
+		{ "Thursday", DATE_ORDER_AUTO },
+		{ "Mar5 2026", DATE_ORDER_AUTO },
+		/* an hour alone only with AM/PM, and of 1 to 12 */
+		{ "3/5/2026 14", DATE_ORDER_AUTO },
+		{ "3/5/2026 13PM", DATE_ORDER_AUTO },
+		{ "3/5/2026 0 AM", DATE_ORDER_AUTO },
+		{ "3/5/2026 2 p.x.", DATE_ORDER_AUTO },
+		{ "3/5/2026 2 PMS", DATE_ORDER_AUTO },
+		{ "2PM", DATE_ORDER_AUTO },
 	};
 	(void)state;
 
