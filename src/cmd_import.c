@@ -47,9 +47,8 @@ struct import_options {
 };
 
 /* The column a rejects file adds after the row, headed so that no vendor's column is
- * taken for it. Rejects files written before it had this header say "reason". */
+ * taken for it. */
 #define REJECTS_REASON "followup_reason"
-#define REJECTS_REASON_OLD "reason"
 
 struct import_counts {
 	long rows, imported, updated, duplicates, rejected, suppressed, enrolled;
@@ -974,42 +973,14 @@ static int map_header(struct csv_reader *csv, struct csv_record *rec,
 	return -1;
 }
 
-/* Whether a cell is a reason followup gives for a rejected row (email_plausible's, and
- * lead_from_row's "no email"): how a rejects file written before REJECTS_REASON is told
- * from a vendor's own "reason" column. */
-static int is_reject_reason(const char *value)
-{
-	static const char *const reasons[] = {
-		"no email", "empty", "more than one @", "missing @", "nothing before the @",
-		"contains an invisible space (pasted from a web page?)", "contains a space",
-		"contains a control character", "contains a comma",
-		"contains a semicolon (two addresses?)",
-		"contains a character not allowed in an address",
-		"contains a colon (a 'mailto:' link?)",
-		"a dot at the start or end of the name before the @",
-		"two dots in a row before the @", "no domain after the @",
-		"empty label in the domain", "invalid character in the domain",
-		"a domain label starts or ends with '-'", "no dot in the domain",
-		"top-level domain is not letters", "top-level domain shorter than two letters",
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(reasons); i++)
-		if (!strcmp(value, reasons[i]))
-			return 1;
-	return 0;
-}
-
 /* The column a rejects file of followup adds, in a header: the last one (empty trailing
- * cells aside) headed REJECTS_REASON, or headed "reason" as the rejects files of before
- * were (*old set: it is ours only when it holds nothing but followup's reasons); -1 when
- * there is none. */
-static int reason_column_of(const struct csv_record *header, int *old)
+ * cells aside) headed REJECTS_REASON; -1 when there is none. */
+static int reason_column_of(const struct csv_record *header)
 {
 	size_t last = header->count;
 	char *cell;
 	int column = -1;
 
-	*old = 0;
 	while (last > 1 && str_empty(header->fields[last - 1]))
 		last--;
 	if (last < 2)           /* a row to keep besides the reason */
@@ -1017,15 +988,13 @@ static int reason_column_of(const struct csv_record *header, int *old)
 	cell = str_trim(xstrdup(header->fields[last - 1]));
 	if (!strcasecmp(cell, REJECTS_REASON))
 		column = (int)last - 1;
-	else if (!strcmp(cell, REJECTS_REASON_OLD))
-		column = (int)last - 1, *old = 1;
 	free(cell);
 	return column;
 }
 
-/* What a file's rows say about the whole of it, read before it is imported: the order of
- * day and month (*order, when --date-format does not say), and whether its last column is
- * the reason column of a rejects file of before (*reason_column, else -1). */
+/* What a file says about the whole of it, read before it is imported: the order of day
+ * and month (*order, when --date-format does not say), and whether its last column is
+ * the reason column of a rejects file (*reason_column, else -1). */
 static void read_ahead(const char *file, const struct import_options *o, off_t stdin_start,
 		       enum date_order *order, int *reason_column)
 {
@@ -1034,7 +1003,7 @@ static void read_ahead(const char *file, const struct import_options *o, off_t s
 	struct csv_record rec = CSV_RECORD_INIT;
 	struct header_cells *header = NULL;
 	char *err = NULL;
-	int title_lines, old = 0, guess = o->date_order == DATE_ORDER_AUTO;
+	int title_lines, guess = o->date_order == DATE_ORDER_AUTO;
 
 	*order = o->date_order;
 	*reason_column = -1;
@@ -1042,27 +1011,19 @@ static void read_ahead(const char *file, const struct import_options *o, off_t s
 	    csv_read(csv, &rec, &err) != 1 ||
 	    map_header(csv, &rec, o, &map, &err, &title_lines))
 		goto out;
-	*reason_column = reason_column_of(&rec, &old);
+	*reason_column = reason_column_of(&rec);
 	header = header_cells_new(&rec);
-	while ((guess || old) && csv_read(csv, &rec, &err) == 1) {
+	while (guess && csv_read(csv, &rec, &err) == 1) {
+		char *when;
+
 		if (is_header_again(header, &rec))
 			continue;
-		if (guess) {
-			char *when = header_map_scanned_at(map, &rec);
-			if (when && date_first_field_over_12(when)) {
-				*order = DATE_ORDER_DMY;
-				guess = 0;
-			}
-			free(when);
+		when = header_map_scanned_at(map, &rec);
+		if (when && date_first_field_over_12(when)) {
+			*order = DATE_ORDER_DMY;
+			guess = 0;
 		}
-		if (old && (size_t)*reason_column < rec.count) {
-			char *cell = str_trim(xstrdup(rec.fields[*reason_column]));
-			if (*cell && !is_reject_reason(cell)) {
-				*reason_column = -1;    /* a vendor's own "reason" */
-				old = 0;
-			}
-			free(cell);
-		}
+		free(when);
 	}
 out:
 	free(err);

@@ -993,15 +993,6 @@ class ImportRoundTripsAndNoise(FollowupTest):
         self.assertNotIn("reason", self.ok("show", "al@x.example").out)
         self.assertNotIn("reason", self.ok("export", "--csv").out.splitlines()[0])
 
-    def test_an_older_rejects_files_reason_is_dropped_a_vendors_is_kept(self):
-        self.ok("import", self.write("old.csv", "Email;Name;reason\ncy@x.example;Cy C;no dot in the domain\n"
-                                     "dee@x.example;Dee D;missing @\n"))
-        self.assertEqual(self.extra("cy@x.example"), {})
-        self.ok("import", self.write("v.csv", "Email,Name,reason\ndi@x.example,Di D,no dot in the domain\n"
-                                     "ed@x.example,Ed E,wants a demo\n"))
-        self.assertEqual(self.extra("di@x.example"), {"reason": "no dot in the domain"})
-        self.assertEqual(self.extra("ed@x.example"), {"reason": "wants a demo"})
-
     def names(self):
         return [(r["email"], r["first_name"], r["last_name"])
                 for r in self.sql("SELECT email, first_name, last_name FROM leads ORDER BY id")]
