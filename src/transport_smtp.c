@@ -253,8 +253,14 @@ static CURLcode configure_handle(struct smtp_transport *t, const struct transpor
 	 * password, to a proxy somewhere else. */
 	if (o->tls_none)
 		SET(CURLOPT_PROXY, "");
-	if (!str_empty(o->ca_file))
+	/* ca_file is the only trust: CURLOPT_CAINFO alone replaces the default bundle but
+	 * keeps the default CApath (Debian's /etc/ssl/certs), through which OpenSSL still
+	 * trusts every system CA. libcurl 7.88 adds no other store (its CA fallback is
+	 * not built in, CURLSSLOPT_NATIVE_CA is Windows only and off). */
+	if (!str_empty(o->ca_file)) {
 		SET(CURLOPT_CAINFO, o->ca_file);
+		SET(CURLOPT_CAPATH, (char *)NULL);
+	}
 	if (!str_empty(o->username))
 		SET(CURLOPT_USERNAME, o->username);
 	if (!str_empty(o->password))

@@ -26,7 +26,7 @@ struct transport_options {
 	int netrc;                /* 1: credentials from ~/.netrc when not given */
 	const char *oauth2_token; /* XOAUTH2 bearer token (needs username) */
 	int tls_none;             /* 1: plain SMTP; refused unless the host is loopback */
-	const char *ca_file;      /* extra CA certificates (PEM) to trust */
+	const char *ca_file;      /* the only CA certificates (PEM) to trust; none: the system's */
 	long connect_timeout;     /* seconds; 0 means 30 */
 	long timeout;             /* seconds for one whole message; 0 means 60 */
 	int verbose;              /* SMTP dialogue on stderr, AUTH arguments masked */

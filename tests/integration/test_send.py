@@ -12,7 +12,7 @@ import subprocess
 import threading
 import time
 
-from helpers import BIN, FollowupTest
+from helpers import BIN, VALGRIND, FollowupTest, Result
 from smtpd import TestSMTPServer
 
 SEQUENCE = """\
@@ -771,6 +771,59 @@ class Security(SendBase):
         self.assertEqual(self.server.messages(), [])
         with open(self.db, "rb") as f:
             self.assertNotIn(wrong.encode(), f.read())
+
+    def send_trusting_as_system(self, ca):
+        """followup send in a mount namespace of its own, where the system's CA directory
+        (/etc/ssl/certs, libcurl's default CApath on Debian) holds ca alone, hashed as
+        c_rehash would; skips when no mount namespace can be had here."""
+        certs = os.path.join(self.dir, "system-certs")
+        os.makedirs(certs, exist_ok=True)
+        with open(ca, "rb") as src, open(os.path.join(certs, "server-ca.pem"), "wb") as dst:
+            dst.write(src.read())
+        subprocess.run(["openssl", "rehash", certs], check=True, capture_output=True)
+        self.assertTrue(any(n.endswith(".0") for n in os.listdir(certs)), os.listdir(certs))
+        unshare = ["unshare", "--mount", "--propagation", "private"]
+        if os.geteuid() != 0:
+            unshare.insert(1, "--map-root-user")
+        mount = 'mount --bind "$1" /etc/ssl/certs && shift && exec "$@"'
+        probe = subprocess.run(unshare + ["sh", "-c", mount, "sh", certs, "true"],
+                               capture_output=True, text=True)
+        if probe.returncode != 0:
+            self.skipTest("cannot bind-mount over /etc/ssl/certs in a mount namespace: "
+                          + (probe.stderr.strip() or f"exit {probe.returncode}"))
+        proc = subprocess.run(unshare + ["sh", "-c", mount, "sh", certs] + VALGRIND
+                              + [BIN, "--now", NOW_RECAP, "--verbose", "send"],
+                              capture_output=True, text=True, env=self.env(), timeout=120)
+        return Result(proc)
+
+    def test_ca_file_is_the_only_trust_not_added_to_the_systems(self):
+        # The admin pins a private CA that did not sign this server's certificate; the
+        # system's store would trust the server. Only the pinned CA counts: refused.
+        self.import_csv(self.lead_rows(2))
+        # Its own subject: one the server's shares would hide the system's store (OpenSSL
+        # looks no further once the loaded certificates hold an issuer by that name).
+        pinned = os.path.join(self.dir, "pinned-ca.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+                        os.path.join(self.dir, "pinned-ca.key"), "-out", pinned, "-days", "7",
+                        "-subj", "/CN=Pinned private CA", "-addext",
+                        "basicConstraints=critical,CA:TRUE"], check=True, capture_output=True)
+        with open(self.config_path) as f:
+            config = f.read()
+        self.assertIn(self.server.ca_file, config)
+        with open(self.config_path, "w") as f:
+            f.write(config.replace(self.server.ca_file, pinned))
+        r = self.send_trusting_as_system(self.server.ca_file)
+        self.assertEqual(r.code, 1, r)
+        self.assertIn("certificate", r.err.splitlines()[-1], r)
+        self.assertEqual(self.server.messages(), [])
+        self.assertNothingMarked()
+        # Set-up check: the same namespace sends once ca_file is the server's CA.
+        with open(self.config_path, "w") as f:
+            f.write(config)
+        r = self.send_trusting_as_system(self.server.ca_file)
+        self.assertEqual(r.code, 0, r)
+        self.assertEqual(len(self.server.messages()), 2)
 
 
 class NoStartTLS(SendBase):
