@@ -409,6 +409,29 @@ static enum transport_result refusal(enum smtp_stage stage, const char *reply)
 }
 
 /*
+ * Whether the transfer failed with no refusal from the server: the connection
+ * was reset or closed, or the server went silent. libcurl says CURLE_SEND_ERROR
+ * for a 4xx or 5xx to MAIL, RCPT or DATA too, so the reply code tells them apart:
+ * 0 on a reused connection, 250 or 354 for what was answered before.
+ */
+static int connection_lost(CURLcode rc, long code)
+{
+	long reply_class = code / 100;
+
+	if (reply_class == 4 || reply_class == 5)
+		return 0;
+	switch (rc) {
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_OPERATION_TIMEDOUT:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
  * What the outcome means for this message. code is the server's last reply
  * code in this transfer (CURLINFO_RESPONSE_CODE), 354 when the data went up
  * but no reply to the final "." came; reply that reply's line.
@@ -422,6 +445,13 @@ static enum transport_result classify(CURLcode rc, enum smtp_stage stage, long c
 		return TRANSPORT_SENT;
 	/* 421: the server is closing the session, whatever it was asked. */
 	if (code == 421)
+		return TRANSPORT_FATAL;
+	/* A connection lost before RCPT TO (at the greeting, EHLO, STARTTLS, AUTH or MAIL
+	 * FROM) is a server that is down or going: nothing of the message was sent and the
+	 * next would fare the same, so the run stops and the touch is not marked. It is no
+	 * refusal of the sender. Lost later, it is retried, or in doubt once the whole
+	 * message is out (below). */
+	if (connection_lost(rc, code) && (stage == STAGE_SESSION || stage == STAGE_MAIL))
 		return TRANSPORT_FATAL;
 	/* Once the whole message is out, only a reply may say it was not
 	 * delivered; whatever else went wrong, it may have been. */
@@ -496,6 +526,13 @@ static char *failure_message(const struct smtp_transport *t, CURLcode rc, long c
 		else if (t->stage == STAGE_SESSION && server_said)
 			strbuf_addf(&sb, "%s refused the session before any message (its greeting,"
 				    " EHLO or STARTTLS): stopped, nothing marked", t->description);
+		else if (connection_lost(rc, code) && rc == CURLE_OPERATION_TIMEDOUT)
+			strbuf_addf(&sb, "no answer from %s (%s) before the message to '%s' was"
+				    " sent: stopped, nothing marked", t->description, why, recipient);
+		else if (connection_lost(rc, code))
+			strbuf_addf(&sb, "the connection to %s was lost (%s) before the message to"
+				    " '%s' was sent: stopped, nothing marked", t->description, why,
+				    recipient);
 		else if (t->stage == STAGE_MAIL)
 			strbuf_addf(&sb, "%s refused sender '%s'", t->description, from);
 		else if (server_said)

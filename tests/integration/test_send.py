@@ -6,8 +6,10 @@ import email.policy
 import fcntl
 import json
 import os
+import select
 import signal
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -936,3 +938,112 @@ class TokenCommand(SendBase):
             self.assertIn(f"followup: smtp.oauth2_token_cmd: '{cmd}' {why}", r.err)
             self.assertNothingMarked()
         self.assertEqual(self.server.connections(), 0)
+
+
+class ResettingRelay:
+    """A TCP relay to a server. When the server's side ends, it keeps the client's
+    side open and resets it at the client's next command (at once if the client waits
+    for a reply): the client finds the connection alive when it reuses it, as when the
+    server dies just after a reply or a middlebox hides the close, and learns otherwise
+    only from what it sends next."""
+
+    def __init__(self, port):
+        self.port = port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = "smtp://127.0.0.1:%d" % self.listener.getsockname()[1]
+        self.ca_file = None
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self):
+        self.listener.close()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._relay, args=(client,), daemon=True).start()
+
+    def _relay(self, client):
+        try:
+            server = socket.create_connection(("127.0.0.1", self.port))
+        except OSError:
+            server = None
+        # One thread per connection, no blocking call on a socket another thread closes:
+        # Linux sends the reset only once the last call on it returns.
+        waiting = gone = False
+        with client:
+            while server is not None:
+                readable, _, _ = select.select([client] if gone else [client, server],
+                                               [], [])
+                if server in readable and not gone:
+                    try:
+                        data = server.recv(65536)
+                    except OSError:
+                        data = b""
+                    if data:
+                        waiting = False
+                        client.sendall(data)
+                        continue
+                    gone = True
+                    server.close()
+                    if waiting:
+                        break
+                    continue
+                try:
+                    data = client.recv(65536)
+                except OSError:
+                    data = b""
+                if not data:            # the client hung up: nothing to reset
+                    if not gone:
+                        server.close()
+                    return
+                if gone:
+                    break
+                waiting = True
+                try:
+                    server.sendall(data)
+                except OSError:
+                    gone = True
+                    server.close()
+                    break
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+class ResetAtMailFrom(SendBase):
+    """The server dies after two messages (--stop-after 2) and the connection is reset
+    at the third one's MAIL FROM: a lost connection, not a refused sender; nothing of
+    the message was sent, so the run stops with nothing marked, as when the server is
+    down. (Straight to the server, libcurl mostly sees the connection closed before it
+    reuses it; the relay makes the reset come at MAIL FROM every time.)"""
+    server_options = dict(stop_after=2)
+
+    def test_a_reset_at_mail_from_is_a_lost_connection_and_marks_nothing(self):
+        relay = ResettingRelay(self.server.port)
+        self.addCleanup(relay.close)
+        self.use_server(relay)
+        self.import_csv(self.lead_rows(5))
+        r = self.run_followup("--verbose", "send", now=NOW_RECAP)
+        self.assertEqual(r.code, 1, r)
+        self.assertIn("> MAIL FROM:", r.err)
+        last = r.err.splitlines()[-1]
+        self.assertRegex(last, r"^followup: the connection to smtp://127\.0\.0\.1:\d+ was lost"
+                         r" \(.+\) before the message to 'lead\d@x\.example' was sent:"
+                         r" stopped, nothing marked$")
+        self.assertNotIn("refused", last)
+        self.assertEqual(len(self.server.messages()), 2)
+        recaps = self.sql("SELECT state, attempts, retry_at FROM touches WHERE step = 'recap'"
+                          " ORDER BY id")
+        self.assertEqual(sorted(t["state"] for t in recaps), ["pending"] * 3 + ["sent"] * 2)
+        self.assertEqual([(t["attempts"], t["retry_at"]) for t in recaps
+                          if t["state"] == "pending"], [(0, None)] * 3)
+        # The next run, the server back, sends the other three at once: no backoff to wait.
+        spool = self.server.spool
+        self.server.stop()
+        again = TestSMTPServer(spool=spool).start()
+        self.addCleanup(again.cleanup)
+        self.use_server(again)
+        self.assertEqual(self.send("2026-03-09T13:06:00Z")["sent"], 3)
+        rcpts = sorted(m.rcpt_tos[0] for m in self.server.messages())
+        self.assertEqual(rcpts, sorted(f"lead{i}@x.example" for i in range(5)))

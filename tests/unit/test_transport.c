@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -306,6 +307,88 @@ static char *smtpd_message(const struct smtpd *s, const char *name)
 
 	free(path);
 	return text;
+}
+
+/* --- a scripted server that fails at one command ------------------------------- */
+
+enum script_fault {
+	FAULT_RESET,  /* the connection reset (RST), as a crashed or killed server's */
+	FAULT_CLOSE,  /* the connection closed (FIN) without a reply */
+	FAULT_SILENT, /* no reply, the connection left open */
+};
+
+/* Reads one line from fd into buf (NUL-terminated, CRLF kept); 0 at EOF. */
+static size_t script_read_line(int fd, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	while (n + 1 < size && read(fd, buf + n, 1) == 1)
+		if (buf[n++] == '\n')
+			break;
+	buf[n] = '\0';
+	return n;
+}
+
+static void script_say(int fd, const char *line)
+{
+	size_t len = strlen(line);
+
+	if (write(fd, line, len) != (ssize_t)len)
+		_exit(1);
+}
+
+/* The child: one connection, answered like a server until the command that starts
+ * with verb ("MAIL", "RCPT"), then fault. */
+static void script_serve(int listener, const char *verb, enum script_fault fault)
+{
+	int fd = accept(listener, NULL, NULL);
+	char line[1024];
+
+	if (fd < 0)
+		_exit(1);
+	script_say(fd, "220 scripted ESMTP\r\n");
+	while (script_read_line(fd, line, sizeof(line))) {
+		if (!strncasecmp(line, verb, strlen(verb))) {
+			if (fault == FAULT_RESET) {
+				struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+				setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+			}
+			if (fault == FAULT_SILENT)
+				for (;;)
+					pause();
+			close(fd);
+			_exit(0);
+		}
+		if (!strncasecmp(line, "EHLO", 4))
+			script_say(fd, "250-scripted\r\n250 SIZE 1000000\r\n");
+		else if (!strncasecmp(line, "QUIT", 4))
+			break;
+		else
+			script_say(fd, "250 OK\r\n");
+	}
+	_exit(0);
+}
+
+/* Starts the scripted server (stopped by the fixture's teardown); sets s->url. */
+static void script_start(struct smtpd *s, const char *verb, enum script_fault fault)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET };
+	socklen_t len = sizeof(addr);
+	int listener = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(listener >= 0);
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(listener, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(listen(listener, 1), 0);
+	assert_int_equal(getsockname(listener, (struct sockaddr *)&addr, &len), 0);
+	s->port = ntohs(addr.sin_port);
+	snprintf(s->url, sizeof(s->url), "smtp://127.0.0.1:%d", s->port);
+	fflush(NULL);
+	s->pid = fork();
+	assert_true(s->pid >= 0);
+	if (s->pid == 0)
+		script_serve(listener, verb, fault);
+	close(listener);
 }
 
 /* --- fixture: a temp dir, maybe a server, maybe a transport ------------------ */
@@ -891,6 +974,67 @@ static void test_transport__smtp_server_dies_mid_run(void **state)
 	free(err);
 }
 
+/* A reset at MAIL FROM (a server dying between two messages) is a lost connection, not
+ * a refused sender: the run stops, nothing of the message was sent. */
+static void test_transport__smtp_reset_at_mail_is_lost_not_refused_sender(void **state)
+{
+	struct fixture *f = *state;
+	struct transport_options o = { .tls_none = 1 };
+	char *err = NULL;
+
+	script_start(&f->server, "MAIL", FAULT_RESET);
+	o.url = f->server.url;
+	open_ok(f, &o);
+	assert_int_equal(send_to(f->transport, "jo@example.org", &err), TRANSPORT_FATAL);
+	if (!strstr(err, "the connection to smtp://127.0.0.1:") || !strstr(err, " was lost (") ||
+	    !strstr(err, "before the message to 'jo@example.org' was sent: stopped, nothing"))
+		fail_msg("not a lost connection: %s", err);
+	assert_null(strstr(err, "refused"));
+	assert_null(strstr(err, "server said"));
+	free(err);
+	assert_int_equal(transport_stalled(f->transport), 0);
+}
+
+static void test_transport__smtp_close_at_mail_is_lost(void **state)
+{
+	struct fixture *f = *state;
+	struct transport_options o = { .tls_none = 1 };
+
+	script_start(&f->server, "MAIL", FAULT_CLOSE);
+	o.url = f->server.url;
+	open_ok(f, &o);
+	assert_result(f->transport, "jo@example.org", TRANSPORT_FATAL, " was lost (");
+}
+
+/* Silent at MAIL FROM: no answer, said so (not a refused sender), and the run is stalled. */
+static void test_transport__smtp_silence_at_mail_is_no_answer(void **state)
+{
+	struct fixture *f = *state;
+	struct transport_options o = { .tls_none = 1, .timeout = 1 };
+	char *err = NULL;
+
+	script_start(&f->server, "MAIL", FAULT_SILENT);
+	o.url = f->server.url;
+	open_ok(f, &o);
+	assert_int_equal(send_to(f->transport, "jo@example.org", &err), TRANSPORT_FATAL);
+	if (!strstr(err, "no answer from smtp://127.0.0.1:") || strstr(err, "refused"))
+		fail_msg("not a server that stopped answering: %s", err);
+	free(err);
+	assert_int_equal(transport_stalled(f->transport), 1);
+}
+
+/* Lost at RCPT TO: as before, retried (the message was not sent), not fatal. */
+static void test_transport__smtp_reset_at_rcpt_is_retried(void **state)
+{
+	struct fixture *f = *state;
+	struct transport_options o = { .tls_none = 1 };
+
+	script_start(&f->server, "RCPT", FAULT_RESET);
+	o.url = f->server.url;
+	open_ok(f, &o);
+	assert_result(f->transport, "jo@example.org", TRANSPORT_RETRY, "lost before the message");
+}
+
 static void test_transport__smtps_xoauth2(void **state)
 {
 	struct fixture *f = *state;
@@ -976,6 +1120,10 @@ int main(void)
 		FIXTURE_TEST(test_transport__smtp_hang_after_data_times_out),
 		FIXTURE_TEST(test_transport__smtp_server_gone_is_fatal),
 		FIXTURE_TEST(test_transport__smtp_server_dies_mid_run),
+		FIXTURE_TEST(test_transport__smtp_reset_at_mail_is_lost_not_refused_sender),
+		FIXTURE_TEST(test_transport__smtp_close_at_mail_is_lost),
+		FIXTURE_TEST(test_transport__smtp_silence_at_mail_is_no_answer),
+		FIXTURE_TEST(test_transport__smtp_reset_at_rcpt_is_retried),
 		FIXTURE_TEST(test_transport__smtps_xoauth2),
 		FIXTURE_TEST(test_transport__smtp_checks_envelope),
 	};
