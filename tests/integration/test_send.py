@@ -710,11 +710,8 @@ class ConcurrentThroughASymlink(SendBase):
     through a symlink finds the first one still sending."""
     server_options = dict(slow_data_reply=5)
 
-    def test_a_send_through_a_symlink_to_the_store_is_busy(self):
-        self.import_csv(self.lead_rows(1))
-        os.mkdir(os.path.join(self.dir, "link"))
-        link = os.path.join(self.dir, "link", "followup.db")
-        os.symlink(self.db, link)
+    def send_in_slow_data(self):
+        """A send started, once the server is taking its time over its first message."""
         first = subprocess.Popen([BIN, "--now", NOW_RECAP, "send", "--json"], env=self.env(),
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.addCleanup(lambda: first.poll() is None and (first.kill(), first.communicate()))
@@ -722,6 +719,14 @@ class ConcurrentThroughASymlink(SendBase):
         while not any(e.get("reply") == "slow" for e in self.server.events()):
             self.assertLess(time.monotonic(), deadline, "the message never reached DATA")
             time.sleep(0.05)
+        return first
+
+    def test_a_send_through_a_symlink_to_the_store_is_busy(self):
+        self.import_csv(self.lead_rows(1))
+        os.mkdir(os.path.join(self.dir, "link"))
+        link = os.path.join(self.dir, "link", "followup.db")
+        os.symlink(self.db, link)
+        first = self.send_in_slow_data()
         second = self.run_followup("send", "--json", now=NOW_RECAP,
                                    env=self.env(FOLLOWUP_DB=link))
         overlapped = first.poll() is None
@@ -737,13 +742,7 @@ class ConcurrentThroughASymlink(SendBase):
 
     def test_a_touch_being_sent_is_not_taken_for_a_dead_runs(self):
         self.import_csv(self.lead_rows(1))
-        first = subprocess.Popen([BIN, "--now", NOW_RECAP, "send", "--json"], env=self.env(),
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.addCleanup(lambda: first.poll() is None and (first.kill(), first.communicate()))
-        deadline = time.monotonic() + 10
-        while not any(e.get("reply") == "slow" for e in self.server.events()):
-            self.assertLess(time.monotonic(), deadline, "the message never reached DATA")
-            time.sleep(0.05)
+        first = self.send_in_slow_data()
         self.ok("pipeline", now=NOW_RECAP)          # settles dead runs' touches only
         during = self.states()
         overlapped = first.poll() is None
