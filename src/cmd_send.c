@@ -8,6 +8,7 @@
  */
 #include "followup/cli.h"
 #include "followup/compose.h"
+#include "followup/credentials.h"
 #include "followup/engine.h"
 #include "followup/message.h"
 #include "followup/timeutil.h"
@@ -15,18 +16,9 @@
 #include "followup/util.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 /* Retry delays after a temporary failure; one more failure after the last is final. */
 static const long retry_delays[] = { 15 * 60, 60 * 60, 4 * 60 * 60 };
@@ -77,182 +69,6 @@ struct sender {
 
 /* --- credentials ------------------------------------------------------------------------- */
 
-/* What oauth2_token_cmd is given to finish when smtp.timeout is 0 (its default). */
-#define TOKEN_CMD_TIMEOUT 60
-/* A bearer token is a few kilobytes: a first line longer than this is no token. */
-#define TOKEN_MAX (64 * 1024)
-
-/* Milliseconds from now to deadline (CLOCK_MONOTONIC), 0 once it has passed. */
-static int ms_until(const struct timespec *deadline)
-{
-	struct timespec now;
-	long long ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
-	     (deadline->tv_nsec - now.tv_nsec) / 1000000;
-	return ms <= 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms;
-}
-
-/* Reads the helper's output to its end, or until deadline: 0, or 1 when the deadline
- * passed first. Only the first line is kept (the rest is read, so the helper is not
- * stopped by a pipe nobody reads). */
-static int read_token_output(int fd, const struct timespec *deadline, struct strbuf *sb)
-{
-	char buf[4096];
-
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int ms = ms_until(deadline), n;
-		ssize_t len;
-
-		if (!ms)
-			return 1;
-		n = poll(&p, 1, ms);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n == 0)
-			return 1;
-		len = n < 0 ? -1 : read(fd, buf, sizeof(buf));
-		if (len < 0 && errno == EINTR)
-			continue;
-		if (len <= 0)
-			return 0;       /* its end (a read error reads as one: no token) */
-		if (sb->len == strcspn(sb->buf, "\r\n") && sb->len <= TOKEN_MAX)
-			strbuf_add(sb, buf, (size_t)len);
-	}
-}
-
-/* Waits for the helper's exit until deadline: 0 with its status, 1 when the deadline
- * passed first (it may close its output and go on), -1 on error. */
-static int wait_token_cmd(pid_t pid, const struct timespec *deadline, int *status)
-{
-	for (;;) {
-		pid_t got = waitpid(pid, status, WNOHANG);
-		int ms;
-
-		if (got == pid)
-			return 0;
-		if (got < 0 && errno != EINTR)
-			return -1;
-		if (!(ms = ms_until(deadline)))
-			return 1;
-		poll(NULL, 0, ms < 10 ? ms : 10);
-	}
-}
-
-/*
- * Runs oauth2_token_cmd with sh -c, in a process group of its own, and returns the
- * first line it prints (the bearer token); caller wipes and frees. The command has
- * timeout seconds to print it and exit: then it is killed, its group with it (a shell's
- * children too), since a helper waiting for an interactive login would hold the sender
- * lock, and stop every send, for ever. NULL on failure, said in words that name the
- * command and never hold its output.
- */
-static char *oauth2_token(const char *cmd, long timeout)
-{
-	struct strbuf sb = STRBUF_INIT;
-	struct timespec deadline;
-	int fds[2], status = 0, late;
-	size_t line;
-	pid_t pid;
-
-	if (pipe2(fds, O_CLOEXEC)) {
-		error("smtp.oauth2_token_cmd: cannot run '%s': %s", cmd, strerror(errno));
-		return NULL;
-	}
-	pid = fork();
-	if (pid < 0) {
-		error("smtp.oauth2_token_cmd: cannot run '%s': %s", cmd, strerror(errno));
-		close(fds[0]);
-		close(fds[1]);
-		return NULL;
-	}
-	if (pid == 0) {
-		setpgid(0, 0);
-		if (dup2(fds[1], STDOUT_FILENO) >= 0)
-			execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	setpgid(pid, pid);      /* as the child does itself: whichever runs first */
-	close(fds[1]);
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout < INT_MAX ? timeout : INT_MAX;
-	late = read_token_output(fds[0], &deadline, &sb);
-	close(fds[0]);
-	if (!late)
-		late = wait_token_cmd(pid, &deadline, &status);
-	if (late) {
-		int wait_errno = errno;
-
-		if (kill(-pid, SIGKILL))
-			kill(pid, SIGKILL);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-		if (late > 0)
-			error("smtp.oauth2_token_cmd: '%s' did not finish within %ld s (smtp.timeout):"
-			      " killed, nothing sent", cmd, timeout);
-		else
-			error("smtp.oauth2_token_cmd: '%s': cannot wait for it: %s", cmd,
-			      strerror(wait_errno));
-		goto fail;
-	}
-	if (WIFSIGNALED(status)) {
-		error("smtp.oauth2_token_cmd: '%s' was killed by signal %d: no token, nothing sent",
-		      cmd, WTERMSIG(status));
-		goto fail;
-	}
-	if (WEXITSTATUS(status)) {
-		error("smtp.oauth2_token_cmd: '%s' failed (exit status %d): no token, nothing sent",
-		      cmd, WEXITSTATUS(status));
-		goto fail;
-	}
-	if (sb.len > TOKEN_MAX && sb.len == strcspn(sb.buf, "\r\n")) {
-		error("smtp.oauth2_token_cmd: '%s' printed no token (a first line over %d bytes)",
-		      cmd, TOKEN_MAX);
-		goto fail;
-	}
-	line = strcspn(sb.buf, "\r\n");
-	explicit_bzero(sb.buf + line, sb.len - line);
-	strbuf_setlen(&sb, line);
-	if (!sb.len) {
-		error("smtp.oauth2_token_cmd: '%s' printed no token: nothing sent", cmd);
-		goto fail;
-	}
-	return strbuf_detach(&sb);
-fail:
-	explicit_bzero(sb.buf, sb.len);
-	strbuf_release(&sb);
-	return NULL;
-}
-
-/* libcurl reads ~/.netrc without a word about who else can: say it, and say when it is
- * not there at all, rather than let the server's 530 speak for it. The warning is not
- * warning()'s: it is printed on stderr even for cron's --quiet (as print_needs_action's
- * lines are), since the password stays open to others until someone acts. */
-static int check_netrc(void)
-{
-	const char *home = getenv("HOME");
-	char *path = xasprintf("%s/.netrc", home ? home : "");
-	struct strbuf line = STRBUF_INIT;
-	struct stat st;
-	int ret = 0;
-
-	if (str_empty(home) || stat(path, &st)) {
-		ret = error("smtp.netrc: cannot read %s: %s", path,
-			    str_empty(home) ? "HOME is not set" : strerror(errno));
-	} else if (st.st_mode & 077) {
-		strbuf_addstr(&line, "followup: warning: ");
-		strbuf_add_escaped(&line, path);
-		strbuf_addstr(&line, " can be read by others and holds the SMTP password:"
-			      " chmod 600 it\n");
-		fwrite(line.buf, 1, line.len, stderr);
-	}
-	strbuf_release(&line);
-	free(path);
-	return ret;
-}
-
 static int resolve_credentials(struct send_run *r)
 {
 	const struct config *c = &r->cli->config;
@@ -267,7 +83,7 @@ static int resolve_credentials(struct send_run *r)
 		}
 		r->password = xstrdup(p);
 	}
-	if (c->smtp.netrc && check_netrc())
+	if (c->smtp.netrc && netrc_check())
 		return -1;
 	r->topt.url = c->smtp.url;
 	r->topt.username = c->smtp.username;
@@ -290,8 +106,8 @@ static int resolve_token(struct send_run *r)
 
 	if (!s->oauth2_token_cmd || r->token)
 		return 0;
-	r->token = oauth2_token(s->oauth2_token_cmd,
-				s->timeout > 0 ? s->timeout : TOKEN_CMD_TIMEOUT);
+	r->token = token_cmd_run(s->oauth2_token_cmd,
+				 s->timeout > 0 ? s->timeout : TOKEN_CMD_TIMEOUT);
 	r->topt.oauth2_token = r->token;
 	return r->token ? 0 : -1;
 }
