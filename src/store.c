@@ -1733,12 +1733,14 @@ int store_due_item(struct store *s, int64_t touch_id, struct due_item *out)
 
 /* --- sending ---------------------------------------------------------------------------- */
 
+#define SENDING_TO_DOUBT_SQL \
+	"UPDATE touches SET state = 'in_doubt', done_at = coalesce(done_at, ?)," \
+	" note = 'the run sending it ended before the server answered'" \
+	" WHERE state IN ('sending', 'in_doubt') AND state = 'sending'"
+
 int store_sending_to_in_doubt(struct store *s, time_t now)
 {
-	sqlite3_stmt *st = stmt(s, ST_SENDING_TO_DOUBT,
-		"UPDATE touches SET state = 'in_doubt', done_at = coalesce(done_at, ?),"
-		" note = 'the run sending it ended before the server answered'"
-		" WHERE state IN ('sending', 'in_doubt') AND state = 'sending'");
+	sqlite3_stmt *st = stmt(s, ST_SENDING_TO_DOUBT, SENDING_TO_DOUBT_SQL);
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, now);
@@ -1749,20 +1751,32 @@ int store_sending_to_in_doubt(struct store *s, time_t now)
 
 int store_settle_dead_sends(struct store *s, time_t now)
 {
+	sqlite3_stmt *st;
 	long sending;
-	int got, settled;
+	int got, rc = SQLITE_DONE;
 
-	if (store_count_state(s, "sending", &sending) || !sending)
+	if (store_count_state(s, "sending", &sending))
+		return -1;
+	if (!sending)
 		return 0;
 	if ((got = store_lock_sender(s)) <= 0)
 		return got;     /* a send runs: its touches are being sent */
+	/* Not store_sending_to_in_doubt(): a store another command writes is no error here
+	 * (the next command settles them), and is not to be said as one. */
 	sqlite3_busy_timeout(s->db, 0);
-	settled = store_sending_to_in_doubt(s, now);
+	st = stmt(s, ST_SENDING_TO_DOUBT, SENDING_TO_DOUBT_SQL);
+	if (st) {
+		sqlite3_bind_int64(st, 1, now);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+	}
 	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
 	store_unlock_sender(s);
-	if (settled < 0 && (sqlite3_errcode(s->db) & 0xff) == SQLITE_BUSY)
+	if (!st)
+		return -1;
+	if (rc == SQLITE_DONE || (rc & 0xff) == SQLITE_BUSY)
 		return 0;
-	return settled < 0 ? -1 : 0;
+	return db_error(s, "cannot settle interrupted touches");
 }
 
 int store_touch_claim(struct store *s, int64_t id, const char *message_id,

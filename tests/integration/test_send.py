@@ -14,7 +14,7 @@ import subprocess
 import threading
 import time
 
-from helpers import BIN, VALGRIND, FollowupTest, Result
+from helpers import BIN, VALGRIND, FollowupTest, Result, write_lock_held
 from smtpd import TestSMTPServer
 
 SEQUENCE = """\
@@ -643,6 +643,10 @@ class Killed(SendBase):
 
     def test_the_touch_a_killed_send_left_can_be_seen_and_settled_without_a_send(self):
         self.kill_mid_send()
+        with write_lock_held(self.db):      # an import, say: settled later, and no error
+            r = self.ok("leads", now="2026-03-09T13:09:00Z")
+        self.assertEqual(r.err, "")
+        self.assertIn("sending", self.states())
         due = self.ok("due", "--json", now="2026-03-09T13:10:00Z").json()
         [doubt] = [d for d in due if d["state"] == "in_doubt"]
         pipeline = self.ok("pipeline", "--json", now="2026-03-09T13:10:00Z").json()
