@@ -153,7 +153,11 @@ struct owner_names cli_owner_names(struct cli *cli, const char *name)
 		owner = config_find_owner(&cli->config, name);
 	if (!owner)
 		return (struct owner_names){ name, NULL, NULL };
-	return (struct owner_names){ owner->key, owner->name, owner->email };
+	/* A display name two reps share is neither's (config_find_owner): a lead stored
+	 * under it must not be listed as this rep's. */
+	return (struct owner_names){ owner->key,
+		owner->name && config_find_owner(&cli->config, owner->name) == owner
+			? owner->name : NULL, owner->email };
 }
 
 const char *cli_tz_zone(const struct cli *cli)

@@ -934,6 +934,14 @@ class ImportOwnerNames(FollowupTest):
         self.assertEqual(self.sql("SELECT owner FROM leads ORDER BY id"),
                          [{"owner": "anna"}, {"owner": "sam"}])
 
+    def test_a_name_two_reps_share_lists_under_neither(self):
+        self.use_config("owners:\n  sam: { name: Sam Ortiz, email: sam@acme.example }\n"
+                        "  sammy: { name: Sam Ortiz, email: sammy@acme.example }\n")
+        r = self.import_rows([("t@x.example", "T", "Sam Ortiz")])
+        self.assertIn("an owner the config does not know ('Sam Ortiz')", r.err)
+        self.assertEqual(self.due("--owner", "sam"), [])
+        self.assertEqual(self.due("--owner", "sammy"), [])
+
     def test_a_typo_in_the_owner_option_is_said(self):
         path = self.write("p.csv", "Email\nb1@x.example\nb2@x.example\n")
         r = self.ok("import", "--owner", "samm", path)
