@@ -407,6 +407,19 @@ static void claim_field(struct header_map *map, int i)
 }
 
 /* The first column of each field wins; the columns named by --map claim theirs first. */
+/* The first later column of field f (kept as extra while another held f) takes it. */
+static void promote_second(struct header_map *map, enum lead_field f)
+{
+	for (size_t i = 0; i < map->ncolumns; i++)
+		if (map->columns[i].second_of == f) {
+			map->columns[i].field = f;
+			map->columns[i].second_of = FIELD_COUNT;
+			map->index[f] = (int)i;
+			map->nsecond[f]--;
+			return;
+		}
+}
+
 static void index_fields(struct header_map *map)
 {
 	int at;
@@ -427,6 +440,7 @@ static void index_fields(struct header_map *map)
 	    !strcmp(map->columns[at].normalised, "leadtime")) {
 		map->columns[at].field = FIELD_EXTRA;
 		map->index[FIELD_SCANNED_AT] = -1;
+		promote_second(map, FIELD_SCANNED_AT);   /* a "Created At" after it */
 	}
 }
 

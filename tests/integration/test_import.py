@@ -1162,3 +1162,10 @@ class ImportReadsRealExportsColumns(FollowupTest):
         # Out of the serial range, still no time: the import time, with a warning.
         r = self.import_one("t.csv", "Email,Scanned At\nt@x.example,12345.5\n")
         self.assertIn("cannot read the scan time '12345.5'", r.err)
+
+    def test_a_lead_time_alone_leaves_the_scan_time_to_a_later_column(self):
+        self.import_one("l.csv", "Email,First Name,Lead Time,Created At\n"
+                                 "a@x.example,A,14 days,2026-03-05 10:00\n")
+        [lead] = self.sql("SELECT datetime(contact_at, 'unixepoch') AS t, extra FROM leads")
+        self.assertEqual(lead["t"], "2026-03-05 15:00:00")      # 10:00 in New York
+        self.assertEqual(json.loads(lead["extra"]), {"Lead Time": "14 days"})
