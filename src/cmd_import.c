@@ -111,6 +111,7 @@ struct import {
 	struct rejects_file *rejects_of_file;   /* the file being read's, once it has one */
 	char **inputs;
 	int ninputs, ordinal;   /* the files to import; the one being read, from 1 */
+	int *copies;            /* per input, a temporary copy of a pipe it names, or -1 */
 	struct file_rejects file_rejects;
 	long notices[NOTICE_COUNT];        /* of the file being read, by kind */
 	struct header_cells *header;       /* the file being read's, to know it again */
@@ -907,31 +908,85 @@ static void warn_extra_fields(struct import *im, const char *file, const struct 
 /* A pipe cannot be read twice: it is copied to a temporary file (unlinked at once) that
  * takes the place of stdin, so that stdin is read like any file. Sets *start to where
  * stdin starts; -1 (reported) when it cannot be copied: what was read is lost then. */
-static int rewindable_stdin(off_t *start)
+/* A temporary file (unlinked at once) holding what is left to read of from, at its
+ * start; -1 (reported, naming what) when it cannot be made: what was read is lost then. */
+static int copy_to_temp(int from, const char *what)
 {
 	char buf[65536];
 	ssize_t n = 0;
-	int fd, ret = -1;
+	int fd;
+
+	if ((fd = temp_file("followup-stdin")) < 0) {
+		error("cannot copy %s to a file in %s: %s", what, temp_dir(), strerror(errno));
+		return -1;
+	}
+	while ((n = read(from, buf, sizeof(buf))) > 0)
+		if (write(fd, buf, (size_t)n) != n)
+			break;
+	if (n != 0 || lseek(fd, 0, SEEK_SET) < 0) {
+		error("cannot copy %s to a file in %s: %s", what, temp_dir(),
+		      n > 0 ? "short write (is the disk full?)" : strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int rewindable_stdin(off_t *start)
+{
+	int fd, ret = 0;
 
 	if ((*start = lseek(STDIN_FILENO, 0, SEEK_CUR)) >= 0)
 		return 0;       /* a file already */
 	*start = 0;
-	if ((fd = temp_file("followup-stdin")) < 0) {
-		error("cannot copy stdin to a file in %s: %s", temp_dir(), strerror(errno));
+	if ((fd = copy_to_temp(STDIN_FILENO, "stdin")) < 0)
 		return -1;
-	}
-	while ((n = read(STDIN_FILENO, buf, sizeof(buf))) > 0)
-		if (write(fd, buf, (size_t)n) != n)
-			break;
-	if (n != 0)
-		error("cannot copy stdin to a file in %s: %s", temp_dir(),
-		      n > 0 ? "short write (is the disk full?)" : strerror(errno));
-	else if (lseek(fd, 0, SEEK_SET) < 0 || dup2(fd, STDIN_FILENO) < 0)
-		error("cannot read stdin back: %s", strerror(errno));
-	else
-		ret = 0;
+	if (dup2(fd, STDIN_FILENO) < 0)
+		ret = error("cannot read stdin back: %s", strerror(errno));
 	close(fd);
 	return ret;
+}
+
+/* The inputs that name a pipe (a FIFO, bash's <(...) as /dev/fd/63) are copied, as
+ * stdin is: each file is read more than once (its day and month order, its --map
+ * columns, its rows). -1 (reported) when one cannot be. */
+static int copy_named_pipes(struct import *im)
+{
+	im->copies = xmalloc((size_t)im->ninputs * sizeof(*im->copies));
+	for (int i = 0; i < im->ninputs; i++)
+		im->copies[i] = -1;
+	for (int i = 0; i < im->ninputs; i++) {
+		struct stat st;
+		int fd;
+
+		if (!strcmp(im->inputs[i], "-") || stat(im->inputs[i], &st) ||
+		    S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+			continue;       /* the import says what is wrong with one it cannot open */
+		if ((fd = open(im->inputs[i], O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		im->copies[i] = copy_to_temp(fd, im->inputs[i]);
+		close(fd);
+		if (im->copies[i] < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void close_copies(struct import *im)
+{
+	for (int i = 0; im->copies && i < im->ninputs; i++)
+		if (im->copies[i] >= 0)
+			close(im->copies[i]);
+	free(im->copies);
+}
+
+/* Opens input number i (from 0), named file: its copy, when it is a pipe's. */
+static int open_input(const struct import *im, int i, const char *file,
+		      struct csv_reader **csv, char **err)
+{
+	if (im->copies && i >= 0 && i < im->ninputs && im->copies[i] >= 0)
+		return csv_open_copy(csv, im->copies[i], file, err);
+	return csv_open(csv, file, err);
 }
 
 /* A line a report may put above its header: a title, an export date, "Event:,Expo". */
@@ -995,8 +1050,8 @@ static int reason_column_of(const struct csv_record *header)
 /* What a file says about the whole of it, read before it is imported: the order of day
  * and month (*order, when --date-format does not say), and whether its last column is
  * the reason column of a rejects file (*reason_column, else -1). */
-static void read_ahead(const char *file, const struct import_options *o, off_t stdin_start,
-		       enum date_order *order, int *reason_column)
+static void read_ahead(const struct import *im, const char *file,
+		       const struct import_options *o, enum date_order *order, int *reason_column)
 {
 	struct csv_reader *csv = NULL;
 	struct header_map *map = NULL;
@@ -1007,7 +1062,7 @@ static void read_ahead(const char *file, const struct import_options *o, off_t s
 
 	*order = o->date_order;
 	*reason_column = -1;
-	if (csv_open(&csv, file, &err) ||
+	if (open_input(im, im->ordinal - 1, file, &csv, &err) ||
 	    csv_read(csv, &rec, &err) != 1 ||
 	    map_header(csv, &rec, o, &map, &err, &title_lines))
 		goto out;
@@ -1032,7 +1087,7 @@ out:
 	csv_record_release(&rec);
 	csv_close(csv);
 	if (!strcmp(file, "-"))
-		lseek(STDIN_FILENO, stdin_start, SEEK_SET);
+		lseek(STDIN_FILENO, im->stdin_start, SEEK_SET);
 }
 
 /* Every lead of a file without a scan time column gets the import time, and its
@@ -1140,7 +1195,7 @@ static void find_map_columns(struct import *im)
 		struct csv_record rec = CSV_RECORD_INIT;
 		char *err = NULL;
 
-		if (csv_open(&csv, im->inputs[i], &err))
+		if (open_input(im, i, im->inputs[i], &csv, &err))
 			memset(found, 1, o->nmaps);
 		for (int line = 0; csv && line <= CSV_MAX_TITLE_LINES &&
 		     csv_read(csv, &rec, &err) == 1; line++)
@@ -1203,11 +1258,11 @@ static int import_file(struct import *im, const char *file, int *changed)
 
 	opt.nmaps = maps_of_file(im, file, maps);
 	opt.maps = maps;
-	read_ahead(file, &opt, im->stdin_start, &order, &im->reason_column);
+	read_ahead(im, file, &opt, &order, &im->reason_column);
 	im->rejects_of_file = NULL;
 	im->file_rejects = (struct file_rejects){ 0, 0, NULL };
 	memset(im->notices, 0, sizeof(im->notices));
-	if ((rc = csv_open(&csv, file, &err))) {
+	if ((rc = open_input(im, im->ordinal - 1, file, &csv, &err))) {
 		error("%s", err);
 		status = rc == CSV_EIO ? FU_FAIL : FU_USAGE;
 		goto out;
@@ -1662,6 +1717,10 @@ int cmd_import(int argc, char **argv, struct cli *cli)
 			}
 			break;  /* once: a second `-` reads the same copy */
 		}
+	if (copy_named_pipes(&im)) {
+		status = FU_FAIL;
+		goto out;
+	}
 	find_map_columns(&im);
 	/* The tick runs inside the import's transaction, so that a dry run or a failed
 	 * import leaves the store exactly as it was; it runs again at the end, so that
@@ -1698,6 +1757,7 @@ out:
 	free(im.owner_kept);
 	free(im.owner_unknown);
 	free(im.map_found);
+	close_copies(&im);
 	if (rejects_close(&im, status == FU_OK && !opt.dry_run) && !status)
 		status = FU_FAIL;
 out_options:

@@ -253,27 +253,28 @@ static int read_preamble(struct csv_reader *r, char **errmsg)
 	return CSV_OK;
 }
 
-int csv_open(struct csv_reader **out, const char *path, char **errmsg)
+/* The reader of fd, named name in messages; it closes fd when it owns it. */
+static int open_reader(struct csv_reader **out, int fd, int owns_fd, const char *name,
+		       char **errmsg)
 {
 	struct csv_reader *r = NULL;
 	struct stat st;
-	int from_stdin = !strcmp(path, "-"), ret = CSV_EIO;
-	int fd = from_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	int ret = CSV_EIO;
 
 	*out = NULL;
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		*errmsg = xasprintf("cannot open '%s': %s", path, strerror(errno));
+		*errmsg = xasprintf("cannot open '%s': %s", name, strerror(errno));
 		goto fail;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		*errmsg = xasprintf("cannot open '%s': it is a directory, not a CSV file", path);
+		*errmsg = xasprintf("cannot open '%s': it is a directory, not a CSV file", name);
 		goto fail;
 	}
 	r = xcalloc(1, sizeof(*r));
 	r->fd = fd;
-	r->owns_fd = !from_stdin;
+	r->owns_fd = owns_fd;
 	fd = -1;                /* the reader closes it now */
-	r->name = xstrdup(from_stdin ? STDIN_NAME : path);
+	r->name = xstrdup(name);
 	r->block = xmalloc(BLOCK_SIZE);
 	r->size = S_ISREG(st.st_mode) ? st.st_size : 0;
 	r->line = 1;
@@ -283,10 +284,27 @@ int csv_open(struct csv_reader **out, const char *path, char **errmsg)
 	*out = r;
 	return CSV_OK;
 fail:
-	if (fd >= 0 && !from_stdin)
+	if (fd >= 0 && owns_fd)
 		close(fd);
 	csv_close(r);
 	return ret;
+}
+
+int csv_open(struct csv_reader **out, const char *path, char **errmsg)
+{
+	if (!strcmp(path, "-"))
+		return open_reader(out, STDIN_FILENO, 0, STDIN_NAME, errmsg);
+	return open_reader(out, open(path, O_RDONLY | O_CLOEXEC), 1, path, errmsg);
+}
+
+int csv_open_copy(struct csv_reader **out, int fd, const char *name, char **errmsg)
+{
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		*errmsg = xasprintf("cannot read '%s' again: %s", name, strerror(errno));
+		*out = NULL;
+		return CSV_EIO;
+	}
+	return open_reader(out, fd, 0, name, errmsg);
 }
 
 void csv_close(struct csv_reader *r)

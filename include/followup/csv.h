@@ -86,6 +86,10 @@ void csv_record_release(struct csv_record *rec);
  */
 int csv_open(struct csv_reader **out, const char *path, char **errmsg);
 
+/* As csv_open(), from the start of fd, a copy of the file name names (a pipe read to a
+ * temporary file, to be read more than once); fd stays the caller's. */
+int csv_open_copy(struct csv_reader **out, int fd, const char *name, char **errmsg);
+
 /*
  * Reads the next record into rec (initialised with CSV_RECORD_INIT). Returns 1 for a
  * record, 0 at the end of the file, or a negative csv_error with *errmsg allocated and

@@ -1169,3 +1169,18 @@ class ImportReadsRealExportsColumns(FollowupTest):
         [lead] = self.sql("SELECT datetime(contact_at, 'unixepoch') AS t, extra FROM leads")
         self.assertEqual(lead["t"], "2026-03-05 15:00:00")      # 10:00 in New York
         self.assertEqual(json.loads(lead["extra"]), {"Lead Time": "14 days"})
+
+    def test_a_named_pipe_is_read_like_a_file(self):
+        # bash's <(...) is a pipe too: each file is read more than once (its day and
+        # month order, its --map columns, its rows).
+        fifo = os.path.join(self.dir, "scans.fifo")
+        os.mkfifo(fifo)
+        text = "Email,First Name,Scanned At\na@x.example,A,13/03/2026 10:00\nb@x.example,B,01/03/2026 10:00\n"
+        writer = subprocess.Popen(["sh", "-c", 'printf "%s" "$1" > "$2"', "sh", text, fifo])
+        self.addCleanup(writer.wait)
+        self.assertEqual(self.import_one_from(fifo)["imported"], 2)
+        self.assertEqual(self.sql("SELECT date(contact_at, 'unixepoch') AS d FROM leads ORDER BY id"),
+                         [{"d": "2026-03-13"}, {"d": "2026-03-01"}])      # dd/mm, read whole
+
+    def import_one_from(self, path):
+        return self.ok("import", "--json", path, now="2026-03-20T12:00:00Z").json()
