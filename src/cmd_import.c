@@ -334,6 +334,8 @@ static time_t contact_time(struct import *im, const char *file, long line,
 		free(when);
 		return at;
 	}
+	if (header_map_scan_zone(map))
+		zone = header_map_scan_zone(map);
 	if (scanned_at_parse(when, order, zone, &at)) {
 		if (notice(im, NOTICE_SCAN_UNREADABLE))
 			warning("%s:%ld: cannot read the scan time '%s': using the import time", file, line,

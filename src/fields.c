@@ -643,6 +643,29 @@ const char *header_map_scan_time_hint(const struct header_map *map)
 	return NULL;
 }
 
+/* Whether a header ends with a hint that its times are UTC: "Scan Time (UTC)". */
+static int says_utc(const struct header_map *map, int column)
+{
+	static const char *const hints[] = { "(utc)", "(gmt)", "(z)" };
+	const char *h;
+	size_t len;
+
+	if (column < 0)
+		return 0;
+	h = map->columns[column].normalised;
+	len = strlen(h);
+	for (size_t k = 0; k < ARRAY_SIZE(hints); k++)
+		if (len > strlen(hints[k]) && !strcmp(h + len - strlen(hints[k]), hints[k]))
+			return 1;
+	return 0;
+}
+
+const char *header_map_scan_zone(const struct header_map *map)
+{
+	return says_utc(map, map->index[FIELD_SCANNED_AT]) || says_utc(map, map->time_column)
+		? "UTC" : NULL;
+}
+
 /* --- values ---------------------------------------------------------------------------- */
 
 void field_unneutralise(char *value)

@@ -65,6 +65,9 @@ int header_map_time_column(const struct header_map *map);
  * reads like a scan time ("Created Date", "Date", "Scanned", "Scan Timestamp",
  * "Captured"), for a hint that --map can name it; else NULL. Points into map. */
 const char *header_map_scan_time_hint(const struct header_map *map);
+/* "UTC" when the scan time's header says its times are ("Scan Time (UTC)"), else NULL:
+ * a time there without a zone is UTC, not the event's clock. */
+const char *header_map_scan_zone(const struct header_map *map);
 /* The header (as written) of the n-th (0-based) extra column that reads like an opt-out
  * or a consent ("Unsubscribe Reason", "Consent Date", "SMS Opt-Out"): no alias claims it,
  * so it is not read, and the import says so. NULL past the last. Points into map. */

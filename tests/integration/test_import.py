@@ -1184,3 +1184,13 @@ class ImportReadsRealExportsColumns(FollowupTest):
 
     def import_one_from(self, path):
         return self.ok("import", "--json", path, now="2026-03-20T12:00:00Z").json()
+
+    def test_a_scan_time_header_that_says_utc_is_read_in_utc(self):
+        self.import_one("u.csv", "Email,First Name,Scan Date,Scan Time (UTC)\n"
+                                 "a@x.example,A,2026-03-05,14:15\n")
+        self.import_one("g.csv", "Email,First Name,Scanned At (GMT)\nb@x.example,B,2026-03-05 14:15\n")
+        self.import_one("n.csv", "Email,First Name,Scan Time\nc@x.example,C,2026-03-05 14:15\n")
+        self.assertEqual(self.sql("SELECT datetime(contact_at, 'unixepoch') AS t FROM leads"
+                                  " ORDER BY id"),
+                         [{"t": "2026-03-05 14:15:00"}, {"t": "2026-03-05 14:15:00"},
+                          {"t": "2026-03-05 19:15:00"}])      # the last in New York time
