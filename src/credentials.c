@@ -79,6 +79,42 @@ static int wait_token_cmd(pid_t pid, const struct timespec *deadline, int *statu
 	}
 }
 
+/* The helper's process group while it runs: in a group of its own, it is out of reach
+ * of the Ctrl-C or the kill that ends followup, and would outlive it (a helper waiting
+ * for a login, for ever). The signals that end followup end the group first. */
+static volatile sig_atomic_t helper_group;
+static const int ending_signals[] = { SIGINT, SIGTERM, SIGHUP };
+static struct sigaction before[ARRAY_SIZE(ending_signals)];
+
+static void end_helper_and_die(int sig)
+{
+	if (helper_group > 0)
+		kill(-(pid_t)helper_group, SIGKILL);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Ignored signals stay ignored (a send under nohup). */
+static void guard_helper(pid_t pid)
+{
+	struct sigaction sa = { .sa_handler = end_helper_and_die };
+
+	helper_group = pid;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < ARRAY_SIZE(ending_signals); i++) {
+		sigaction(ending_signals[i], NULL, &before[i]);
+		if (before[i].sa_handler != SIG_IGN)
+			sigaction(ending_signals[i], &sa, NULL);
+	}
+}
+
+static void unguard_helper(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(ending_signals); i++)
+		sigaction(ending_signals[i], &before[i], NULL);
+	helper_group = 0;
+}
+
 /*
  * Runs oauth2_token_cmd with sh -c, in a process group of its own, and returns the
  * first line it prints (the bearer token); caller wipes and frees. The command has
@@ -113,6 +149,7 @@ char *token_cmd_run(const char *cmd, long timeout)
 		_exit(127);
 	}
 	setpgid(pid, pid);      /* as the child does itself: whichever runs first */
+	guard_helper(pid);
 	close(fds[1]);
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += timeout < INT_MAX ? timeout : INT_MAX;
@@ -127,6 +164,7 @@ char *token_cmd_run(const char *cmd, long timeout)
 			kill(pid, SIGKILL);
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
+		unguard_helper();
 		if (late > 0)
 			error("smtp.oauth2_token_cmd: '%s' did not finish within %ld s (smtp.timeout):"
 			      " killed, nothing sent", cmd, timeout);
@@ -135,6 +173,7 @@ char *token_cmd_run(const char *cmd, long timeout)
 			      strerror(wait_errno));
 		goto fail;
 	}
+	unguard_helper();
 	if (WIFSIGNALED(status)) {
 		error("smtp.oauth2_token_cmd: '%s' was killed by signal %d: no token, nothing sent",
 		      cmd, WTERMSIG(status));

@@ -882,6 +882,16 @@ class TokenCommand(SendBase):
     TOKEN = "ya29.Bearer-Token-XYZ"
     server_options = dict(starttls=True, xoauth2=TOKEN)
 
+    def assertEnds(self, pid, msg):
+        """The process is killed: gone, or a zombie no one reaped yet, within 5 s."""
+        deadline = time.monotonic() + 5
+        while os.path.exists(f"/proc/{pid}"):
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+            self.assertLess(time.monotonic(), deadline, msg)
+            time.sleep(0.05)
+
     def use_token_command(self, cmd, timeout=2):
         self.use_server(self.server, password_env=False,
                         extra=f"  oauth2_token_cmd: '{cmd}'\n  timeout: {timeout}\n")
@@ -922,13 +932,25 @@ class TokenCommand(SendBase):
         self.assertEqual(self.server.connections(), 0)
         with open(child) as f:
             pid = int(f.read())
-        deadline = time.monotonic() + 5     # killed: gone, or a zombie no one reaped yet
-        while os.path.exists(f"/proc/{pid}"):
-            with open(f"/proc/{pid}/stat") as f:
-                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
-                    break
-            self.assertLess(time.monotonic(), deadline, "the helper's child still runs")
-            time.sleep(0.05)
+        self.assertEnds(pid, "the helper's child still runs")
+
+    def test_one_running_when_send_is_ended_ends_with_it(self):
+        child = os.path.join(self.dir, "child")
+        cmd = f"sleep 300 & echo $! > {child}; wait; echo {self.TOKEN}"
+        self.use_token_command(cmd, timeout=60)
+        self.import_csv(self.lead_rows(1))
+        send = subprocess.Popen([BIN, "--now", NOW_RECAP, "send"], env=self.env(),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: send.poll() is None and (send.kill(), send.wait()))
+        deadline = time.monotonic() + 10
+        while not (os.path.exists(child) and open(child).read().endswith("\n")):
+            self.assertLess(time.monotonic(), deadline, "the helper never started")
+            time.sleep(0.02)
+        with open(child) as f:
+            pid = int(f.read())
+        send.send_signal(signal.SIGTERM)
+        self.assertEqual(send.wait(timeout=10), -signal.SIGTERM)
+        self.assertEnds(pid, "the helper outlived the send")
 
     def test_one_that_fails_or_prints_nothing_stops_the_run_and_marks_nothing(self):
         self.import_csv(self.lead_rows(1))
