@@ -257,13 +257,23 @@ static int notice(struct import *im, enum notice kind)
  * delimiter: the length of its first n fields; len when it has n fields or fewer. */
 static size_t raw_fields_length(const char *raw, size_t len, char delimiter, size_t n)
 {
-	int quoted = 0;
+	int quoted = 0, field_start = 1;
 
 	for (size_t i = 0; i < len; i++) {
-		if (raw[i] == '"')
-			quoted = !quoted;       /* a doubled quote turns it back at once */
-		else if (raw[i] == delimiter && !quoted && !--n)
-			return i;
+		if (quoted) {           /* to its closing quote; "" is a quote inside */
+			if (raw[i] == '"' && i + 1 < len && raw[i + 1] == '"')
+				i++;
+			else if (raw[i] == '"')
+				quoted = 0;
+		} else if (raw[i] == '"' && field_start) {
+			quoted = 1;     /* as the reader: a quote opens only a field's start */
+		} else if (raw[i] == delimiter) {
+			if (!--n)
+				return i;
+			field_start = 1;
+			continue;
+		}
+		field_start = 0;
 	}
 	return len;
 }

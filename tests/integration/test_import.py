@@ -1194,3 +1194,12 @@ class ImportReadsRealExportsColumns(FollowupTest):
                                   " ORDER BY id"),
                          [{"t": "2026-03-05 14:15:00"}, {"t": "2026-03-05 14:15:00"},
                           {"t": "2026-03-05 19:15:00"}])      # the last in New York time
+
+    def test_a_rejected_row_with_a_stray_quote_gets_one_reason_again(self):
+        rows = 'Email,Name,Notes\nq-at-y.com,Q,5" screen\nbad,"a ""b"", c",x\n'
+        first, again = (os.path.join(self.dir, n) for n in ("r1.csv", "r2.csv"))
+        self.ok("import", self.write("a.csv", rows), "--rejects", first)
+        self.ok("import", first, "--rejects", again)
+        with open(again) as f:
+            self.assertEqual(f.read(), 'Email,Name,Notes,followup_reason\n'
+                             'q-at-y.com,Q,5" screen,missing @\nbad,"a ""b"", c",x,missing @\n')
