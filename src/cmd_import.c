@@ -1133,7 +1133,8 @@ static void report_rejects_quietly(const struct import *im, const char *file)
 		return;
 	error("%s: %ld row%s rejected (first: line %ld: %s)%s%s%s", file,
 		fr->count, fr->count == 1 ? "" : "s", fr->first_line, fr->first_reason,
-		im->rejects_of_file ? ", kept in '" : "",
+		!im->rejects_of_file ? "" : im->opt->dry_run ? ", which would be kept in '"
+							      : ", kept in '",
 		im->rejects_of_file ? im->rejects_of_file->path : "",
 		im->rejects_of_file ? "'" : "");
 }
@@ -1153,7 +1154,8 @@ static void report_hidden_notices(const struct import *im, const char *file)
 		else if (!im->cli->quiet)
 			error("%s: ... and %ld more row%s rejected%s%s%s", file, more,
 			      more == 1 ? "" : "s",
-			      im->rejects_of_file ? " (all in '" : "",
+			      !im->rejects_of_file ? "" : im->opt->dry_run ? " (all would be in '"
+								    : " (all in '",
 			      im->rejects_of_file ? im->rejects_of_file->path : "",
 			      im->rejects_of_file ? "')" : "");
 	}
