@@ -1074,6 +1074,8 @@ static void read_ahead(const struct import *im, const char *file,
 
 	*order = o->date_order;
 	*reason_column = -1;
+	if (!strcmp(file, "-"))         /* a second '-' reads the copy again from its start */
+		lseek(STDIN_FILENO, im->stdin_start, SEEK_SET);
 	if (open_input(im, im->ordinal - 1, file, &csv, &err) ||
 	    csv_read(csv, &rec, &err) != 1 ||
 	    map_header(csv, &rec, o, &map, &err, &title_lines))

@@ -1203,3 +1203,9 @@ class ImportReadsRealExportsColumns(FollowupTest):
         with open(again) as f:
             self.assertEqual(f.read(), 'Email,Name,Notes,followup_reason\n'
                              'q-at-y.com,Q,5" screen,missing @\nbad,"a ""b"", c",x,missing @\n')
+
+    def test_a_second_dash_reads_stdin_again_from_its_start(self):
+        csv = "Email,Scanned At\na@x.example,13/03/2026 10:00\nb@x.example,01/03/2026 10:00\n"
+        r = self.ok("import", "-", "-", input=csv, now="2026-03-20T12:00:00Z")
+        self.assertNotIn("cannot read the scan time", r.err)
+        self.assertIn("4 rows: 2 imported, 0 updated, 2 duplicates", r.out)
