@@ -919,10 +919,10 @@ static void expand_basic_iso(char text[static TIME_TEXT_MAX])
  * 2119), so never an epoch time (9 digits or more). Returns 1 when s is one (and sets
  * *wt to its wall clock time, to the nearest second), else 0.
  */
-static int read_excel_serial(const char *s, struct written_time *wt)
+static int read_excel_serial(const char **pp, struct written_time *wt)
 {
 	long days = 0, scale = 1, fraction = 0, seconds;
-	const char *p = s;
+	const char *s = *pp, *p = s;
 	time_t t;
 	struct tm tm;
 
@@ -936,7 +936,8 @@ static int read_excel_serial(const char *s, struct written_time *wt)
 				fraction = fraction * 10 + (*p - '0');
 				scale *= 10;
 			}
-	if (*p != '\0' || (days == 80000 && fraction))
+	/* A whole day may be followed by a time of day: a date column joined to a time one. */
+	if ((*p != '\0' && (fraction || *p != ' ')) || (days == 80000 && fraction))
 		return 0;
 	seconds = (long)(((long long)fraction * 86400 + scale / 2) / scale);
 	t = (time_t)(days + EXCEL_DAY_ZERO) * 86400 + seconds;
@@ -946,6 +947,7 @@ static int read_excel_serial(const char *s, struct written_time *wt)
 	wt->hour = tm.tm_hour, wt->minute = tm.tm_min, wt->second = tm.tm_sec;
 	wt->has_offset = 0;
 	wt->offset = 0;
+	*pp = p;
 	return 1;
 }
 
@@ -958,8 +960,11 @@ int scanned_at_parse(const char *s, enum date_order order, const char *zone, tim
 
 	if (copy_trimmed(s, text) < 0)
 		return TIME_EINVAL;
-	if (read_excel_serial(text, &wt))
+	if (read_excel_serial(&p, &wt)) {
+		if (*p && read_time_of_day(&p, 1, &wt) < 0)
+			return TIME_EINVAL;
 		return instant_of_written(&wt, zone, out);
+	}
 	expand_basic_iso(text);
 	epoch = read_epoch_plain(text, out);
 	if (epoch != 0)

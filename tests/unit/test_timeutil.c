@@ -399,6 +399,8 @@ static void test_timeutil__scanned_at_forms(void **state)
 		/* Excel serial dates, in the event's zone: days since 1899-12-30 */
 		{ "45720.5", DATE_ORDER_AUTO, "2025-03-04T17:00:00Z" },
 		{ "45720", DATE_ORDER_AUTO, "2025-03-04T05:00:00Z" },
+		{ "45720 14:15", DATE_ORDER_AUTO, "2025-03-04T19:15:00Z" },  /* + a time column */
+		{ "45720 2:15 PM", DATE_ORDER_AUTO, "2025-03-04T19:15:00Z" },
 		{ "46086.59375", DATE_ORDER_AUTO, "2026-03-05T19:15:00Z" },
 		{ "46086.593750000001", DATE_ORDER_AUTO, "2026-03-05T19:15:00Z" },
 		{ "45720.99999999", DATE_ORDER_AUTO, "2025-03-05T05:00:00Z" },  /* rounds up */
@@ -461,6 +463,8 @@ static void test_timeutil__scanned_at_garbage(void **state)
 		{ "20250304T14", DATE_ORDER_AUTO },
 		{ "20250304T14151", DATE_ORDER_AUTO },
 		{ "20250304X1415", DATE_ORDER_AUTO },
+		{ "45720.5 14:15", DATE_ORDER_AUTO },            /* a time twice */
+		{ "45720 junk", DATE_ORDER_AUTO },
 		{ "12345", DATE_ORDER_AUTO },                    /* epoch of no known length */
 		{ "174109770912", DATE_ORDER_AUTO },
 		{ "12345678901234", DATE_ORDER_AUTO },
