@@ -406,7 +406,6 @@ static void claim_field(struct header_map *map, int i)
 	}
 }
 
-/* The first column of each field wins; the columns named by --map claim theirs first. */
 /* The first later column of field f (kept as extra while another held f) takes it. */
 static void promote_second(struct header_map *map, enum lead_field f)
 {
@@ -420,6 +419,7 @@ static void promote_second(struct header_map *map, enum lead_field f)
 		}
 }
 
+/* The first column of each field wins; the columns named by --map claim theirs first. */
 static void index_fields(struct header_map *map)
 {
 	int at;
