@@ -414,7 +414,6 @@ static char *status_from_row(struct import *im, const char *file,
 	return NULL;
 }
 
-/* Fills a lead from a row. Returns 0, or 1 with *reason set when the row is rejected. */
 /* Adds header: value to a lead's extra JSON (unless empty, or the header is taken). */
 static void keep_as_extra(char **extra, const char *header, const char *value)
 {
@@ -508,6 +507,7 @@ static void names_from_full(const char *full, char **first, char **last)
 	free(split_last);
 }
 
+/* Fills a lead from a row. Returns 0, or 1 with *reason set when the row is rejected. */
 static int lead_from_row(struct import *im, const char *file, const struct header_map *map,
 			 struct csv_record *rec, enum date_order order, const char *zone,
 			 struct lead *l, int *scanned, const char **reason)
@@ -917,9 +917,6 @@ static void warn_extra_fields(struct import *im, const char *file, const struct 
 			rec->line, last, columns, last - columns);
 }
 
-/* A pipe cannot be read twice: it is copied to a temporary file (unlinked at once) that
- * takes the place of stdin, so that stdin is read like any file. Sets *start to where
- * stdin starts; -1 (reported) when it cannot be copied: what was read is lost then. */
 /* A temporary file (unlinked at once) holding what is left to read of from, at its
  * start; -1 (reported, naming what) when it cannot be made: what was read is lost then. */
 static int copy_to_temp(int from, const char *what)
@@ -944,6 +941,9 @@ static int copy_to_temp(int from, const char *what)
 	return fd;
 }
 
+/* A pipe cannot be read twice: it is copied to a temporary file (unlinked at once) that
+ * takes the place of stdin, so that stdin is read like any file. Sets *start to where
+ * stdin starts; -1 (reported) when it cannot be copied: what was read is lost then. */
 static int rewindable_stdin(off_t *start)
 {
 	int fd, ret = 0;

@@ -676,7 +676,6 @@ void field_unneutralise(char *value)
 		memmove(value, value + 1, strlen(value));
 }
 
-/* Column's value, trimmed and unneutralised in place; "" past the end of a short row. */
 /* The length of the invisible space (no-break, zero-width, word joiner, BOM) that s
  * starts with, pasted in from web pages and spreadsheets; 0 if none. */
 static size_t invisible_space(const char *s)
@@ -731,6 +730,7 @@ static char *trim_cell(char *v)
 	return v;
 }
 
+/* Column's value, trimmed and unneutralised in place; "" past the end of a short row. */
 static const char *column_value(struct csv_record *rec, int column)
 {
 	char *v;
