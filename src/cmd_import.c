@@ -344,8 +344,6 @@ static time_t contact_time(struct import *im, const char *file, long line,
 		free(when);
 		return at;
 	}
-	if (header_map_scan_zone(map))
-		zone = header_map_scan_zone(map);
 	if (scanned_at_parse(when, order, zone, &at)) {
 		if (notice(im, NOTICE_SCAN_UNREADABLE))
 			warning("%s:%ld: cannot read the scan time '%s': using the import time", file, line,
@@ -1302,6 +1300,8 @@ static int import_file(struct import *im, const char *file, int *changed)
 			file, rec.line, title_lines == 1 ? "" : "s");
 	warn_no_scan_time(file, map);
 	warn_unread_permissions(file, map);
+	if (header_map_scan_zone(map))  /* "Scan Time (UTC)": the file's, not the event's */
+		zone = header_map_scan_zone(map);
 	if (store_import_start(store, file, im->opt->event, im->cli->now, &import_id))
 		goto out;
 	im->columns = rec.count;

@@ -247,31 +247,24 @@ struct optout_args {
 	struct engine *e;
 	char **keys;            /* emails, or with by_token the tokens of unsubscribe links */
 	int count, by_token;
+	char **emails;          /* by_token: the emails of the tokens' leads (owned) */
 };
 
-/* The lead an argument names, by email or by token: 1 found, 0 not, -1 error. */
-static int optout_lead(const struct optout_args *a, const char *key, struct lead *l)
+/* Turns the tokens into their leads' emails: a token no lead has stops the lot before
+ * anything is opted out (or said to be). Each token costs a read of the leads (they are
+ * not indexed by token), so each is looked up once. */
+static int tokens_to_emails(struct optout_args *a)
 {
-	int found;
-
-	if (!a->by_token)
-		return store_lead_find(a->cli->store, key, l);
-	found = store_lead_find_by_token(a->cli->store, key, l);
-	if (found == 0)
-		error("optout: no lead has the unsubscribe token '%s'", key);
-	return found;
-}
-
-/* Whether every token names a lead: one that does not stops the lot before anything
- * is opted out (or said to be). */
-static int tokens_known(const struct optout_args *a)
-{
-	for (int i = 0; a->by_token && i < a->count; i++) {
+	a->emails = xcalloc((size_t)a->count, sizeof(*a->emails));
+	for (int i = 0; i < a->count; i++) {
 		struct lead l;
-		int found = optout_lead(a, a->keys[i], &l);
+		int found = store_lead_find_by_token(a->cli->store, a->keys[i], &l);
 
+		if (found == 0)
+			error("optout: no lead has the unsubscribe token '%s'", a->keys[i]);
 		if (found <= 0)
 			return found < 0 ? FU_FAIL : FU_USAGE;
+		a->emails[i] = xstrdup(l.email);
 		lead_release(&l);
 	}
 	return FU_OK;
@@ -280,24 +273,19 @@ static int tokens_known(const struct optout_args *a)
 static int optout_all(void *opaque)
 {
 	struct optout_args *a = opaque;
-	int status = tokens_known(a);
+	int status = a->by_token ? tokens_to_emails(a) : FU_OK;
+	char **emails = a->by_token ? a->emails : a->keys;
 
 	for (int i = 0; !status && i < a->count; i++) {
 		struct lead l;
-		int found = optout_lead(a, a->keys[i], &l);
-		const char *email = found == 1 ? l.email : a->keys[i];
+		int found = store_lead_find(a->cli->store, emails[i], &l);
 
-		if (found < 0)
-			return FU_FAIL;
-		if (store_suppress(a->cli->store, email, "optout", a->cli->now) ||
-		    (found && engine_stop_lead(a->e, l.id, "unsubscribed", "opted out"))) {
-			if (found)
-				lead_release(&l);
-			return FU_FAIL;
-		}
-		if (!a->cli->quiet)
-			printf("%s opted out%s\n", email, found ? "" : " (no lead yet)");
-		if (found)
+		if (found < 0 || store_suppress(a->cli->store, emails[i], "optout", a->cli->now) ||
+		    (found && engine_stop_lead(a->e, l.id, "unsubscribed", "opted out")))
+			status = FU_FAIL;
+		else if (!a->cli->quiet)
+			printf("%s opted out%s\n", emails[i], found ? "" : " (no lead yet)");
+		if (found > 0)
 			lead_release(&l);
 	}
 	return status;
@@ -324,8 +312,8 @@ int cmd_optout(int argc, char **argv, struct cli *cli)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct engine e = engine_of(cli);
-	struct optout_args a = { cli, &e, NULL, 0, 0 };
-	int c;
+	struct optout_args a = { cli, &e, NULL, 0, 0, NULL };
+	int c, status;
 
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
@@ -350,7 +338,11 @@ int cmd_optout(int argc, char **argv, struct cli *cli)
 	}
 	a.keys = argv + optind;
 	a.count = argc - optind;
-	return in_transaction(cli, &e, optout_all, &a);
+	status = in_transaction(cli, &e, optout_all, &a);
+	for (int i = 0; a.emails && i < a.count; i++)
+		free(a.emails[i]);
+	free(a.emails);
+	return status;
 }
 
 /* --- enroll ------------------------------------------------------------------------------ */
