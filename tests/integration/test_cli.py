@@ -20,6 +20,23 @@ class Cli(FollowupTest):
         for cmd in COMMANDS:
             self.assertIn(cmd, r.out)
 
+    def test_readme_and_man_page_name_every_option_of_every_command(self):
+        readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+        man = open(os.path.join(ROOT, "doc", "followup.1"), encoding="utf-8").read()
+        man = man.replace("\\-", "-")
+        options = lambda text: set(re.findall(r"--[a-z][a-z-]*", text))
+        for cmd in COMMANDS:
+            usage = self.ok(cmd, "--help").out.split("\n\n")[0]
+            # done and skip share a row of the README's table and an entry of the man page
+            name = "done" if cmd == "skip" else cmd
+            rows = [l for l in readme.splitlines()
+                    if re.match(r"\| `followup %s[ `]" % name, l)]
+            self.assertTrue(rows, cmd)
+            self.assertEqual(options(usage), options(" ".join(rows)), (cmd, "README"))
+            entry = re.search(r'^\.(B|BI|BR) "?%s\b.*$' % name, man, re.M)
+            self.assertTrue(entry, cmd)
+            self.assertEqual(options(usage), options(entry.group(0)), (cmd, "man page"))
+
     def test_version_and_usage_errors(self):
         self.assertRegex(self.ok("--version").out, r"^followup \d+\.\d+\.\d+\n$")
         self.ok("init")
