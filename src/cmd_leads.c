@@ -12,8 +12,12 @@
 
 static const char usage[] =
 	"usage: followup leads [--status S] [--owner NAME] [--event NAME] [--json]\n\n"
-	"Lists leads by id. S is one of active cold replied converted lost unsubscribed\n"
-	"bounced.\n\n"
+	"Lists leads by id.\n\n"
+	"  --status S     only leads in status S: active cold replied converted lost\n"
+	"                 unsubscribed bounced\n"
+	"  --owner NAME   only this rep's leads (a config owners: key, name or email)\n"
+	"  --event NAME   only the leads met at this event\n"
+	"  --json         an array of lead objects\n\n"
 	"example: followup leads --status active --owner dana\n";
 
 static const char *const statuses[] = {

@@ -19,7 +19,10 @@ static const char usage[] =
 	"touches due now and overdue, in doubt, speed to lead (median hours from contact\n"
 	"to first touch, share touched within 24 h and 48 h, never touched), per step the\n"
 	"touches made, replies after it and the reply rate, and manual touches missed per\n"
-	"owner. --json carries the same numbers (keys in the README).\n\n"
+	"owner.\n\n"
+	"  --event NAME   only the leads met at this event\n"
+	"  --owner NAME   only this rep's leads (a config owners: key, name or email)\n"
+	"  --json         the same numbers as JSON (keys in the README)\n\n"
 	"example: followup pipeline --event 'SaaStr 2026'\n";
 
 static int by_most_missed(const void *a, const void *b)

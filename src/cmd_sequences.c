@@ -99,6 +99,7 @@ int cmd_sequences(int argc, char **argv, struct cli *cli)
 		"FILEs): every problem is printed as FILE:LINE:COL: message, and the exit status\n"
 		"is 2 when there is any (1 when a file or the directory cannot be read). A\n"
 		"sequence that fails the check is never used.\n\n"
+		"  --json  the list as a JSON array\n\n"
 		"example: followup sequences check sequences/event-followup.yaml\n";
 	int json = 0, status, invalid;
 
@@ -143,9 +144,11 @@ int cmd_plan(int argc, char **argv, struct cli *cli)
 {
 	static const char usage[] =
 		"usage: followup plan SEQUENCE [--from TIME] [--timezone ZONE]\n\n"
-		"Prints the calendar a lead contacted at TIME (default: now) would get: each\n"
-		"step with windows, weekends and min_gap applied, as if each touch were made\n"
-		"when due.\n\n"
+		"Prints the calendar a lead contacted at TIME would get: each step with\n"
+		"windows, weekends and min_gap applied, as if each touch were made when due.\n\n"
+		"  --from TIME      the contact time (default: now)\n"
+		"  --timezone ZONE  the lead's time zone (default: the sequence's, else the\n"
+		"                   config timezone)\n\n"
 		"example: followup plan event-followup --from '2026-03-06 18:30'\n";
 	static const struct option options[] = {
 		{ "from", required_argument, NULL, 'f' },

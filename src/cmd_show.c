@@ -126,6 +126,7 @@ int cmd_show(int argc, char **argv, struct cli *cli)
 		"One lead (id or email): its fields, extra columns and whole timeline in order:\n"
 		"imported, enrolled, each touch with its state, time and Message-ID, notes,\n"
 		"outcomes and opt-out.\n\n"
+		"  --json  the lead as a JSON object, with a timeline array\n\n"
 		"example: followup show dana.whitfield@northwind.example\n";
 	struct show_run r = { cli_zone(cli), NULL };
 	struct lead l;
@@ -292,8 +293,10 @@ int cmd_export(int argc, char **argv, struct cli *cli)
 	static const char usage[] =
 		"usage: followup export [--csv | --json]\n\n"
 		"One row per lead with its status, sequence, step reached, last touch, next due,\n"
-		"owner and event, for a CRM. CSV (the default) re-imports with 'followup import';\n"
-		"cells that begin with = + - or @ get a leading ' against spreadsheet formulas.\n\n"
+		"owner and event, for a CRM.\n\n"
+		"  --csv   CSV (the default); it re-imports with 'followup import', and cells that\n"
+		"          begin with = + - or @ get a leading ' against spreadsheet formulas\n"
+		"  --json  an array of lead objects\n\n"
 		"example: followup export --csv > leads.csv\n";
 	struct export_run r = { 0 };
 	struct json_stream stream;

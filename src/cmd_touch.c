@@ -154,6 +154,7 @@ int cmd_done(int argc, char **argv, struct cli *cli)
 	return close_command(argc, argv, cli,
 		"usage: followup done TOUCH [--note TEXT]\n\n"
 		"Completes a manual touch (call, linkedin, task); the next step follows.\n\n"
+		"  --note TEXT  a note for the lead's timeline ('followup show')\n\n"
 		"example: followup done 1042 --note 'left a voicemail, will email'\n");
 }
 
@@ -162,6 +163,7 @@ int cmd_skip(int argc, char **argv, struct cli *cli)
 	return close_command(argc, argv, cli,
 		"usage: followup skip TOUCH [--note TEXT]\n\n"
 		"Skips a pending touch of any channel; the next step follows.\n\n"
+		"  --note TEXT  a note for the lead's timeline ('followup show')\n\n"
 		"example: followup skip 1043 --note 'met them in person instead'\n");
 }
 
@@ -222,6 +224,7 @@ int cmd_mark(int argc, char **argv, struct cli *cli)
 		"usage: followup mark LEAD replied|converted|lost [--note TEXT]\n\n"
 		"Records an outcome for a lead (id or email); its sequence stops (for converted\n"
 		"and lost, unless the sequence's stop_on leaves them out).\n\n"
+		"  --note TEXT  a note for the lead's timeline ('followup show')\n\n"
 		"example: followup mark dana@northwind.example replied --note 'wants a demo'\n";
 	struct engine e = engine_of(cli);
 	struct mark_args a = { cli, &e, NULL, NULL, NULL };
@@ -403,9 +406,10 @@ int cmd_enroll(int argc, char **argv, struct cli *cli)
 {
 	static const char usage[] =
 		"usage: followup enroll LEAD SEQUENCE [--from TIME]\n\n"
-		"Starts a sequence for a lead by hand, anchored at TIME (default: now), ending\n"
-		"any other sequence it is in. A lead already in SEQUENCE is refused: enrolling\n"
-		"it again would repeat the steps it has had.\n\n"
+		"Starts a sequence for a lead by hand, ending any other sequence it is in. A\n"
+		"lead already in SEQUENCE is refused: enrolling it again would repeat the steps\n"
+		"it has had.\n\n"
+		"  --from TIME  the time the steps count from (default: now)\n\n"
 		"example: followup enroll dana@northwind.example reactivation --from 2026-04-01\n";
 	struct engine e = engine_of(cli);
 	struct enroll_args a = { cli, &e, NULL, NULL, cli->now };

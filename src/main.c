@@ -63,8 +63,8 @@ static void print_usage(FILE *out)
 	      "  -v, --verbose     say more (SMTP dialogue, without credentials)\n"
 	      "  -h, --help        this text\n"
 	      "  --version         the version\n\n"
-	      "TIME: 2026-03-05T09:00:00Z, '2026-03-05 09:00' (local), 2026-03-05, @EPOCH,\n"
-	      "+7d, -36h, now, today, yesterday, tomorrow.\n\n"
+	      "TIME: 2026-03-05T09:00:00Z, 2026-03-05T09:00:00+01:00, '2026-03-05 09:00'\n"
+	      "(local), 2026-03-05, @EPOCH, +7d, +36h, -1d, now, today, yesterday, tomorrow.\n\n"
 	      "'followup COMMAND --help' tells more. Exit status: 0 ok, 1 the work failed,\n"
 	      "2 usage or invalid input.\n", out);
 }

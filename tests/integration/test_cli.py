@@ -20,6 +20,13 @@ class Cli(FollowupTest):
         for cmd in COMMANDS:
             self.assertIn(cmd, r.out)
 
+    def test_every_option_in_a_usage_is_explained_below_it(self):
+        for cmd in COMMANDS:
+            usage, _, body = self.ok(cmd, "--help").out.partition("\n\n")
+            for option in set(re.findall(r"--[a-z][a-z-]*", usage)):
+                self.assertIn(option, body, (cmd, option))
+        self.assertIn("+01:00", self.ok("--help").out)    # TIME, as in the README
+
     def test_readme_and_man_page_name_every_option_of_every_command(self):
         readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
         man = open(os.path.join(ROOT, "doc", "followup.1"), encoding="utf-8").read()
