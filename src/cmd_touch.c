@@ -225,7 +225,7 @@ int cmd_mark(int argc, char **argv, struct cli *cli)
 		"Records an outcome for a lead (id or email); its sequence stops (for converted\n"
 		"and lost, unless the sequence's stop_on leaves them out).\n\n"
 		"  --note TEXT  a note for the lead's timeline ('followup show')\n\n"
-		"example: followup mark dana@northwind.example replied --note 'wants a demo'\n";
+		"example: followup mark dana.whitfield@northwind.example replied --note 'wants a demo'\n";
 	struct engine e = engine_of(cli);
 	struct mark_args a = { cli, &e, NULL, NULL, NULL };
 	int status = parse_note(argc, argv, usage, &a.note, NULL);
@@ -410,7 +410,7 @@ int cmd_enroll(int argc, char **argv, struct cli *cli)
 		"lead already in SEQUENCE is refused: enrolling it again would repeat the steps\n"
 		"it has had.\n\n"
 		"  --from TIME  the time the steps count from (default: now)\n\n"
-		"example: followup enroll dana@northwind.example reactivation --from 2026-04-01\n";
+		"example: followup enroll dana.whitfield@northwind.example reactivation --from 2026-04-01\n";
 	struct engine e = engine_of(cli);
 	struct enroll_args a = { cli, &e, NULL, NULL, cli->now };
 	const char *from = NULL;

@@ -27,6 +27,17 @@ class Cli(FollowupTest):
                 self.assertIn(option, body, (cmd, option))
         self.assertIn("+01:00", self.ok("--help").out)    # TIME, as in the README
 
+    def test_the_examples_name_a_lead_of_the_sample_file(self):
+        # show, preview, mark and enroll --help and the man page: one lead, the first
+        # of the sample badge file, so that the examples can be tried on it
+        sample = open(self.data("A_eventyay_style_leads.csv"), encoding="utf-8-sig").read()
+        man = open(os.path.join(ROOT, "doc", "followup.1"), encoding="utf-8").read()
+        text = man + "".join(self.ok(cmd, "--help").out for cmd in COMMANDS)
+        emails = set(re.findall(r"[\w.]+@northwind\.example", text))
+        self.assertTrue(emails)
+        for email in emails:
+            self.assertIn(email, sample)
+
     def test_readme_and_man_page_name_every_option_of_every_command(self):
         readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
         man = open(os.path.join(ROOT, "doc", "followup.1"), encoding="utf-8").read()
