@@ -1,23 +1,30 @@
 /*
  * cmd_import.c - `followup import`: badge-scan CSV files into leads, in one transaction.
+ *
+ * The command's flow: its options, then each file (import_file), then each row of it
+ * (import_row: the row read as a lead, merged into the store, enrolled). What it leans
+ * on has a module of its own: the files read ahead and again (import_inputs.h), their
+ * header (import_header.h), the rejected rows kept to import again (import_rejects.h)
+ * and what is said of the rows, capped by kind (import_notices.h).
  */
 #include "followup/cli.h"
 #include "followup/csv.h"
 #include "followup/engine.h"
 #include "followup/fields.h"
+#include "followup/import_header.h"
+#include "followup/import_inputs.h"
+#include "followup/import_notices.h"
+#include "followup/import_rejects.h"
 #include "followup/names.h"
 #include "followup/timeutil.h"
 #include "followup/util.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -46,57 +53,8 @@ struct import_options {
 	int no_enroll, dry_run, json;
 };
 
-/* The column a rejects file adds after the row, headed so that no vendor's column is
- * taken for it. */
-#define REJECTS_REASON "followup_reason"
-
 struct import_counts {
 	long rows, imported, updated, duplicates, rejected, suppressed, enrolled;
-};
-
-/*
- * One rejects file: the rejected rows of the input files that share one header, under
- * that header, ready to fix and import again. The rows go to a temporary file as they
- * come; the rejects file itself is written only when the import lands (rejects_close),
- * so that a failed import leaves an earlier one alone.
- */
-struct rejects_file {
-	char *path;
-	char *header;           /* its inputs' raw header, in UTF-8; NULL before a row */
-	char delimiter;
-	int bom;                /* an input had a BOM or was Windows-1252: Excel needs one */
-	int sep_line;           /* an input had Excel's sep= line */
-	FILE *rows;             /* the rows so far: an unlinked temporary file */
-	int fd;                 /* the new file beside path, renamed onto it; -1 when path is
-				 * written into (not a regular file) or before it is made */
-	char *tmp;              /* fd's name */
-};
-
-/* What is said of a row, by kind: after NOTICES_SHOWN of a kind in a file, the rest of
- * that kind are counted, and said in one line at the file's end (a thousand rows with
- * an unreadable time would scroll the summary away). */
-enum notice {
-	NOTICE_SCAN_UNREADABLE, NOTICE_SCAN_AHEAD, NOTICE_ZONE, NOTICE_OPT_OUT, NOTICE_CONSENT,
-	NOTICE_STATUS, NOTICE_EXTRA_FIELDS, NOTICE_REJECTED, NOTICE_COUNT
-};
-#define NOTICES_SHOWN 5
-
-/* "... and 995 more rows WHAT": of each kind of notice. */
-static const char *const notice_what[NOTICE_COUNT] = {
-	[NOTICE_REJECTED] = "rejected",
-	[NOTICE_SCAN_UNREADABLE] = "with an unreadable scan time",
-	[NOTICE_SCAN_AHEAD] = "with a scan time after the import",
-	[NOTICE_ZONE] = "with an unknown time zone",
-	[NOTICE_OPT_OUT] = "with an opt-out value neither yes nor no",
-	[NOTICE_CONSENT] = "with a consent value neither yes nor no",
-	[NOTICE_STATUS] = "with a status that is no lead status",
-	[NOTICE_EXTRA_FIELDS] = "with more fields than the header",
-};
-
-/* The rows a file lost, for the one line --quiet still prints. */
-struct file_rejects {
-	long count, first_line;
-	const char *first_reason;       /* static, as email_plausible's reasons */
 };
 
 struct import {
@@ -105,26 +63,15 @@ struct import {
 	const struct import_options *opt;
 	const struct sequence *sequence;   /* NULL with --no-enroll */
 	struct import_counts counts;
-	struct rejects_file *rejects;      /* [0] is --rejects; then one per other header */
-	size_t nrejects;
-	int rejects_stream;     /* --rejects is no regular file (a fifo, a device): one */
-	struct rejects_file *rejects_of_file;   /* the file being read's, once it has one */
-	char **inputs;
-	int ninputs, ordinal;   /* the files to import; the one being read, from 1 */
-	int *copies;            /* per input, a temporary copy of a pipe it names, or -1 */
-	struct file_rejects file_rejects;
-	long notices[NOTICE_COUNT];        /* of the file being read, by kind */
-	struct header_cells *header;       /* the file being read's, to know it again */
-	/* With several files: [file * nmaps + k], whether the file has the column of the
-	 * k-th --map (NULL: every --map applies to every file). */
-	unsigned char *map_found;
-	size_t columns;                    /* of the header of the file being read */
+	struct import_inputs *inputs;      /* the files to import */
+	int ordinal;                       /* the one being read, from 1 */
+	struct import_rejects *rejects;    /* NULL without --rejects */
+	struct notices notices;            /* of the file being read */
 	/* A rejects file read back: its reason column (-1: none), dropped from every row,
 	 * and written again in place, not after it, when a row is rejected again. */
 	int reason_column;
 	int show_progress;
 	int any_suppressions;   /* whether the store has opted-out addresses at all */
-	off_t stdin_start;      /* where stdin, copied to a file if a pipe, starts */
 	long rows_owner_kept;   /* rows (or --owner) naming another owner for a known lead */
 	char *owner_kept;       /* the first of them, for the warning */
 	long rows_owner_unknown;        /* rows whose owner is none of the config's reps */
@@ -187,48 +134,6 @@ static int parse_options(int argc, char **argv, struct import_options *o, int *f
 	return FU_OK;
 }
 
-/* A header's cells, to know the header again: two exports joined into one file have
- * the second's header among the rows. */
-struct header_cells {
-	char **cells;
-	size_t count;
-};
-
-static struct header_cells *header_cells_new(const struct csv_record *header)
-{
-	struct header_cells *h = xcalloc(1, sizeof(*h));
-
-	h->count = header->count;
-	h->cells = xcalloc(h->count ? h->count : 1, sizeof(*h->cells));
-	for (size_t i = 0; i < h->count; i++)
-		h->cells[i] = xstrdup(header->fields[i]);
-	return h;
-}
-
-/* NULL is a no-op. */
-static void header_cells_free(struct header_cells *h)
-{
-	if (!h)
-		return;
-	for (size_t i = 0; i < h->count; i++)
-		free(h->cells[i]);
-	free(h->cells);
-	free(h);
-}
-
-/* Whether rec is the header again: the same cells, trimmed, in any case (missing cells at
- * the end are empty ones). */
-static int is_header_again(const struct header_cells *h, const struct csv_record *rec)
-{
-	size_t n = h->count > rec->count ? h->count : rec->count;
-
-	for (size_t i = 0; i < n; i++)
-		if (!str_same_trimmed_nocase(i < h->count ? h->cells[i] : NULL,
-					     i < rec->count ? rec->fields[i] : NULL))
-			return 0;
-	return 1;
-}
-
 /* --- one row --------------------------------------------------------------------------- */
 
 static char *value_or_null(const struct header_map *map, struct csv_record *rec,
@@ -243,89 +148,15 @@ static char *buyer_or_null(const struct header_map *map, struct csv_record *rec,
 	return xstrdup_nonempty(header_map_buyer_value(map, rec, f));
 }
 
-static struct rejects_file *rejects_for(struct import *im, const char *file,
-					const struct csv_reader *csv);
-
-/* Counts a notice of a row; 1 when it is to be said, 0 past NOTICES_SHOWN of its kind in
- * the file (report_hidden_notices says how many more). */
-static int notice(struct import *im, enum notice kind)
-{
-	return ++im->notices[kind] <= NOTICES_SHOWN;
-}
-
-/* Where field n of a raw record (UTF-8, its line break removed) starts, less its
- * delimiter: the length of its first n fields; len when it has n fields or fewer. */
-static size_t raw_fields_length(const char *raw, size_t len, char delimiter, size_t n)
-{
-	int quoted = 0, field_start = 1;
-
-	for (size_t i = 0; i < len; i++) {
-		if (quoted) {           /* to its closing quote; "" is a quote inside */
-			if (raw[i] == '"' && i + 1 < len && raw[i + 1] == '"')
-				i++;
-			else if (raw[i] == '"')
-				quoted = 0;
-		} else if (raw[i] == '"' && field_start) {
-			quoted = 1;     /* as the reader: a quote opens only a field's start */
-		} else if (raw[i] == delimiter) {
-			if (!--n)
-				return i;
-			field_start = 1;
-			continue;
-		}
-		field_start = 0;
-	}
-	return len;
-}
-
-/* Appends a rejected row to the file's rejects file: the row as it was (in UTF-8), padded
- * when short so that the reason lands in its own column, then the reason. A row of a
- * rejects file read back loses its old reason (reason_column, -1 for none), so that the
- * new one takes its place. */
-static void add_rejected_row(struct rejects_file *rf, const struct csv_record *rec,
-			     size_t columns, int reason_column, const char *reason)
-{
-	struct strbuf line = STRBUF_INIT;
-	size_t count = rec->count;
-
-	csv_add_raw_as_utf8(&line, rec->raw, rec->raw_len);
-	while (line.len && (line.buf[line.len - 1] == '\n' || line.buf[line.len - 1] == '\r'))
-		strbuf_setlen(&line, line.len - 1);
-	if (reason_column >= 0) {
-		strbuf_setlen(&line, raw_fields_length(line.buf, line.len, rf->delimiter,
-						       (size_t)reason_column));
-		columns = (size_t)reason_column;
-		count = count < columns ? count : columns;
-	}
-	for (size_t i = count; i < columns; i++)
-		strbuf_addch(&line, rf->delimiter);
-	strbuf_addch(&line, rf->delimiter);
-	csv_write_field(&line, reason, rf->delimiter, 0);
-	strbuf_addch(&line, '\n');
-	fwrite(line.buf, 1, line.len, rf->rows);
-	strbuf_release(&line);
-}
-
 /* Counts a rejected row and reports it. Returns 0, or -1 (reported) when it cannot be
  * kept in the rejects file. */
 static int reject_row(struct import *im, const char *file, const struct csv_reader *csv,
 		      struct csv_record *rec, const char *reason)
 {
-	struct file_rejects *fr = &im->file_rejects;
-
 	im->counts.rejected++;
-	if (!fr->count++) {
-		fr->first_line = rec->line;
-		fr->first_reason = reason;
-	}
-	if (notice(im, NOTICE_REJECTED) && !im->cli->quiet)
+	if (notice_rejected(&im->notices, rec->line, reason) && !im->cli->quiet)
 		error("%s:%ld: rejected: %s", file, rec->line, reason);
-	if (!im->rejects)
-		return 0;
-	if (!im->rejects_of_file && !(im->rejects_of_file = rejects_for(im, file, csv)))
-		return -1;
-	add_rejected_row(im->rejects_of_file, rec, im->columns, im->reason_column, reason);
-	return 0;
+	return rejects_keep(im->rejects, file, csv, rec, reason);
 }
 
 /* How far a scan time may be ahead of the import: a scanner's clock or zone off by hours. */
@@ -345,14 +176,14 @@ static time_t contact_time(struct import *im, const char *file, long line,
 		return at;
 	}
 	if (scanned_at_parse(when, order, zone, &at)) {
-		if (notice(im, NOTICE_SCAN_UNREADABLE))
+		if (notice(&im->notices, NOTICE_SCAN_UNREADABLE))
 			warning("%s:%ld: cannot read the scan time '%s': using the import time", file, line,
 			when);
 		at = im->cli->now;
 	} else if (at > im->cli->now + SCAN_SLACK) {
 		/* Nobody is scanned tomorrow: a day/month mix-up or a typo would start the
 		 * sequence months from now, with nobody noticing. */
-		if (notice(im, NOTICE_SCAN_AHEAD))
+		if (notice(&im->notices, NOTICE_SCAN_AHEAD))
 			warning("%s:%ld: the scan time '%s' is after the import: using the import"
 				" time", file, line, when);
 		at = im->cli->now;
@@ -406,7 +237,7 @@ static char *status_from_row(struct import *im, const char *file,
 	for (size_t i = 0; i < ARRAY_SIZE(pipeline_statuses); i++)
 		if (!strcasecmp(status, pipeline_statuses[i]))
 			return xstrdup(pipeline_statuses[i]);
-	if (notice(im, NOTICE_STATUS))
+	if (notice(&im->notices, NOTICE_STATUS))
 		warning("%s:%ld: '%s' is not a lead status (%s): ignored", file, rec->line, status,
 			"active, cold, replied, converted, lost, unsubscribed, bounced");
 	return NULL;
@@ -453,7 +284,7 @@ static int consent_of_row(struct import *im, const char *file, long line,
 	for (size_t c = 0; c < ARRAY_SIZE(columns); c++)
 		for (size_t i = 0; (value = header_map_nth_value(map, rec, columns[c].field, i)); i++) {
 			int answer = columns[c].read(value);
-			if (answer < 0 && notice(im, columns[c].unclear))
+			if (answer < 0 && notice(&im->notices, columns[c].unclear))
 				warning("%s:%ld: %s value '%s' is neither yes nor no: taken as %s",
 					file, line, columns[c].what, value, columns[c].unclear_is);
 			may_email &= answer == columns[c].allows;
@@ -546,7 +377,7 @@ static int lead_from_row(struct import *im, const char *file, const struct heade
 	l->timezone = value_or_null(map, rec, FIELD_TIMEZONE);
 	if (l->timezone) {
 		char *known = zone_canonical(l->timezone);
-		if (!known && notice(im, NOTICE_ZONE))
+		if (!known && notice(&im->notices, NOTICE_ZONE))
 			warning("%s:%ld: unknown time zone '%s': ignored", file, rec->line,
 				l->timezone);
 		free(l->timezone);
@@ -910,196 +741,9 @@ static void warn_extra_fields(struct import *im, const char *file, const struct 
 
 	while (last > columns && str_empty(rec->fields[last - 1]))
 		last--;
-	if (last > columns && notice(im, NOTICE_EXTRA_FIELDS))
+	if (last > columns && notice(&im->notices, NOTICE_EXTRA_FIELDS))
 		warning("%s:%ld: %zu fields, the header has %zu: the last %zu ignored", file,
 			rec->line, last, columns, last - columns);
-}
-
-/* A temporary file (unlinked at once) holding what is left to read of from, at its
- * start; -1 (reported, naming what) when it cannot be made: what was read is lost then. */
-static int copy_to_temp(int from, const char *what)
-{
-	char buf[65536];
-	ssize_t n = 0;
-	int fd;
-
-	if ((fd = temp_file("followup-stdin")) < 0) {
-		error("cannot copy %s to a file in %s: %s", what, temp_dir(), strerror(errno));
-		return -1;
-	}
-	while ((n = read(from, buf, sizeof(buf))) > 0)
-		if (write(fd, buf, (size_t)n) != n)
-			break;
-	if (n != 0 || lseek(fd, 0, SEEK_SET) < 0) {
-		error("cannot copy %s to a file in %s: %s", what, temp_dir(),
-		      n > 0 ? "short write (is the disk full?)" : strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* A pipe cannot be read twice: it is copied to a temporary file (unlinked at once) that
- * takes the place of stdin, so that stdin is read like any file. Sets *start to where
- * stdin starts; -1 (reported) when it cannot be copied: what was read is lost then. */
-static int rewindable_stdin(off_t *start)
-{
-	int fd, ret = 0;
-
-	if ((*start = lseek(STDIN_FILENO, 0, SEEK_CUR)) >= 0)
-		return 0;       /* a file already */
-	*start = 0;
-	if ((fd = copy_to_temp(STDIN_FILENO, "stdin")) < 0)
-		return -1;
-	if (dup2(fd, STDIN_FILENO) < 0)
-		ret = error("cannot read stdin back: %s", strerror(errno));
-	close(fd);
-	return ret;
-}
-
-/* The inputs that name a pipe (a FIFO, bash's <(...) as /dev/fd/63) are copied, as
- * stdin is: each file is read more than once (its day and month order, its --map
- * columns, its rows). -1 (reported) when one cannot be. */
-static int copy_named_pipes(struct import *im)
-{
-	im->copies = xmalloc((size_t)im->ninputs * sizeof(*im->copies));
-	for (int i = 0; i < im->ninputs; i++)
-		im->copies[i] = -1;
-	for (int i = 0; i < im->ninputs; i++) {
-		struct stat st;
-		int fd;
-
-		if (!strcmp(im->inputs[i], "-") || stat(im->inputs[i], &st) ||
-		    S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
-			continue;       /* the import says what is wrong with one it cannot open */
-		if ((fd = open(im->inputs[i], O_RDONLY | O_CLOEXEC)) < 0)
-			continue;
-		im->copies[i] = copy_to_temp(fd, im->inputs[i]);
-		close(fd);
-		if (im->copies[i] < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static void close_copies(struct import *im)
-{
-	for (int i = 0; im->copies && i < im->ninputs; i++)
-		if (im->copies[i] >= 0)
-			close(im->copies[i]);
-	free(im->copies);
-}
-
-/* Opens input number i (from 0), named file: its copy, when it is a pipe's. */
-static int open_input(const struct import *im, int i, const char *file,
-		      struct csv_reader **csv, char **err)
-{
-	if (im->copies && i >= 0 && i < im->ninputs && im->copies[i] >= 0)
-		return csv_open_copy(csv, im->copies[i], file, err);
-	return csv_open(csv, file, err);
-}
-
-/* A line a report may put above its header: a title, an export date, "Event:,Expo". */
-static int looks_like_title(const struct csv_record *rec)
-{
-	size_t cells = 0;
-
-	for (size_t i = 0; i < rec->count; i++)
-		cells += !str_empty(rec->fields[i]);
-	return cells <= 2;
-}
-
-/* Maps the header, the record in rec. A report's title lines above the real header
- * (records of two cells at most, up to CSV_MAX_TITLE_LINES) are read past: rec is then the
- * header and *title_lines says how many came before it. Returns 0, or -1 with *err the
- * first line's problem (no email column...). */
-static int map_header(struct csv_reader *csv, struct csv_record *rec,
-		      const struct import_options *o, struct header_map **map, char **err,
-		      int *title_lines)
-{
-	char *later = NULL;
-
-	*title_lines = 0;
-	if (!header_map_build(map, rec, o->maps, o->nmaps, err))
-		return 0;
-	while (*title_lines < CSV_MAX_TITLE_LINES && looks_like_title(rec) &&
-	       csv_read(csv, rec, &later) == 1) {
-		++*title_lines;
-		if (!header_map_build(map, rec, o->maps, o->nmaps, &later)) {
-			free(*err);
-			*err = NULL;
-			csv_take_as_header(csv, rec);
-			return 0;
-		}
-		free(later);
-		later = NULL;
-	}
-	free(later);
-	return -1;
-}
-
-/* The column a rejects file of followup adds, in a header: the last one (empty trailing
- * cells aside) headed REJECTS_REASON; -1 when there is none. */
-static int reason_column_of(const struct csv_record *header)
-{
-	size_t last = header->count;
-	char *cell;
-	int column = -1;
-
-	while (last > 1 && str_empty(header->fields[last - 1]))
-		last--;
-	if (last < 2)           /* a row to keep besides the reason */
-		return -1;
-	cell = str_trim(xstrdup(header->fields[last - 1]));
-	if (!strcasecmp(cell, REJECTS_REASON))
-		column = (int)last - 1;
-	free(cell);
-	return column;
-}
-
-/* What a file says about the whole of it, read before it is imported: the order of day
- * and month (*order, when --date-format does not say), and whether its last column is
- * the reason column of a rejects file (*reason_column, else -1). */
-static void read_ahead(const struct import *im, const char *file,
-		       const struct import_options *o, enum date_order *order, int *reason_column)
-{
-	struct csv_reader *csv = NULL;
-	struct header_map *map = NULL;
-	struct csv_record rec = CSV_RECORD_INIT;
-	struct header_cells *header = NULL;
-	char *err = NULL;
-	int title_lines, guess = o->date_order == DATE_ORDER_AUTO;
-
-	*order = o->date_order;
-	*reason_column = -1;
-	if (!strcmp(file, "-"))         /* a second '-' reads the copy again from its start */
-		lseek(STDIN_FILENO, im->stdin_start, SEEK_SET);
-	if (open_input(im, im->ordinal - 1, file, &csv, &err) ||
-	    csv_read(csv, &rec, &err) != 1 ||
-	    map_header(csv, &rec, o, &map, &err, &title_lines))
-		goto out;
-	*reason_column = reason_column_of(&rec);
-	header = header_cells_new(&rec);
-	while (guess && csv_read(csv, &rec, &err) == 1) {
-		char *when;
-
-		if (is_header_again(header, &rec))
-			continue;
-		when = header_map_scanned_at(map, &rec);
-		if (when && date_first_field_over_12(when)) {
-			*order = DATE_ORDER_DMY;
-			guess = 0;
-		}
-		free(when);
-	}
-out:
-	free(err);
-	header_cells_free(header);
-	header_map_free(map);
-	csv_record_release(&rec);
-	csv_close(csv);
-	if (!strcmp(file, "-"))
-		lseek(STDIN_FILENO, im->stdin_start, SEEK_SET);
 }
 
 /* Every lead of a file without a scan time column gets the import time, and its
@@ -1123,160 +767,32 @@ static void warn_unread_permissions(const char *file, const struct header_map *m
 			" --map '%s=opt_out' or '%s=consent'", file, h, h, h);
 }
 
-/* Under --quiet the rejected rows are not listed, but a cron job must not lose leads
- * without a word: one line per file that lost some. */
-static void report_rejects_quietly(const struct import *im, const char *file)
-{
-	const struct file_rejects *fr = &im->file_rejects;
-
-	if (!im->cli->quiet || !fr->count)
-		return;
-	error("%s: %ld row%s rejected (first: line %ld: %s)%s%s%s", file,
-		fr->count, fr->count == 1 ? "" : "s", fr->first_line, fr->first_reason,
-		!im->rejects_of_file ? "" : im->opt->dry_run ? ", which would be kept in '"
-							      : ", kept in '",
-		im->rejects_of_file ? im->rejects_of_file->path : "",
-		im->rejects_of_file ? "'" : "");
-}
-
-/* The notices of the file past NOTICES_SHOWN of their kind: how many, a line a kind.
- * Rejected rows under --quiet have report_rejects_quietly's line instead. */
-static void report_hidden_notices(const struct import *im, const char *file)
-{
-	for (int kind = 0; kind < NOTICE_COUNT; kind++) {
-		long more = im->notices[kind] - NOTICES_SHOWN;
-
-		if (more <= 0)
-			continue;
-		if (kind != NOTICE_REJECTED)
-			warning("%s: ... and %ld more row%s %s", file, more, more == 1 ? "" : "s",
-				notice_what[kind]);
-		else if (!im->cli->quiet)
-			error("%s: ... and %ld more row%s rejected%s%s%s", file, more,
-			      more == 1 ? "" : "s",
-			      !im->rejects_of_file ? "" : im->opt->dry_run ? " (all would be in '"
-								    : " (all in '",
-			      im->rejects_of_file ? im->rejects_of_file->path : "",
-			      im->rejects_of_file ? "')" : "");
-	}
-}
-
-/* The header a --map names ("Correo electrónico" of "Correo electrónico=email"), its
- * length in *len; NULL when the map is malformed (header_map_build says so). */
-static const char *map_header_of(const char *spec, int *len)
-{
-	const char *eq = strrchr(spec, '=');
-
-	if (!eq || eq == spec)
-		return NULL;
-	*len = (int)(eq - spec);
-	return spec;
-}
-
-/* Whether a record (a header, or a title line above it) has the column a --map names:
- * mapped to email, a header of its own spelling is all the map needs to build. */
-static int has_map_column(const struct csv_record *rec, const char *spec)
-{
-	struct header_map *map = NULL;
-	char *err = NULL, *probe;
-	const char *header;
-	int len, found;
-
-	if (!(header = map_header_of(spec, &len)))
-		return 1;
-	probe = xasprintf("%.*s=email", len, header);
-	found = !header_map_build(&map, rec, (const char *const *)&probe, 1, &err);
-	header_map_free(map);
-	free(err);
-	free(probe);
-	return found;
-}
-
-/* With several files, which has the column of each --map, read from the lines that may
- * be its header (the first, and the title lines it may have): a --map for the columns
- * of one vendor's files need not be in the others'. A file that cannot be read here
- * has them all (its import says what is wrong). */
-static void find_map_columns(struct import *im)
-{
-	const struct import_options *o = im->opt;
-
-	if (!o->nmaps || im->ninputs < 2)
-		return;
-	im->map_found = xcalloc((size_t)im->ninputs, o->nmaps);
-	for (int i = 0; i < im->ninputs; i++) {
-		unsigned char *found = im->map_found + (size_t)i * o->nmaps;
-		struct csv_reader *csv = NULL;
-		struct csv_record rec = CSV_RECORD_INIT;
-		char *err = NULL;
-
-		if (open_input(im, i, im->inputs[i], &csv, &err))
-			memset(found, 1, o->nmaps);
-		for (int line = 0; csv && line <= CSV_MAX_TITLE_LINES &&
-		     csv_read(csv, &rec, &err) == 1; line++)
-			for (size_t k = 0; k < o->nmaps; k++)
-				found[k] |= has_map_column(&rec, o->maps[k]);
-		free(err);
-		csv_record_release(&rec);
-		csv_close(csv);
-		if (!strcmp(im->inputs[i], "-"))
-			lseek(STDIN_FILENO, im->stdin_start, SEEK_SET);
-	}
-}
-
-/* The --maps of the file numbered ordinal into maps[] (as many as --map), their number
- * returned: a --map whose column is in another file of the import but not in this
- * one is left out, with a warning. With one file, or a column in no file, every --map
- * is there: a header_map_build error says the column is in no file (a typo). */
-static size_t maps_of_file(const struct import *im, const char *file, const char **maps)
-{
-	const struct import_options *o = im->opt;
-	size_t n = 0;
-
-	for (size_t k = 0; k < o->nmaps; k++) {
-		int here = 1, anywhere = 0, len = 0;
-		const char *header;
-
-		for (int i = 0; im->map_found && i < im->ninputs; i++)
-			anywhere |= im->map_found[(size_t)i * o->nmaps + k];
-		if (im->map_found)
-			here = im->map_found[(size_t)(im->ordinal - 1) * o->nmaps + k];
-		if (here || !anywhere) {
-			maps[n++] = o->maps[k];
-			continue;
-		}
-		header = map_header_of(o->maps[k], &len);
-		warning("%s: no column '%.*s': --map '%s' is not used for this file", file, len,
-			header, o->maps[k]);
-	}
-	return n;
-}
-
+/* Imports the file being read (im->ordinal), named file, as one import of the store. */
 static int import_file(struct import *im, const char *file, int *changed)
 {
 	struct store *store = im->cli->store;
 	struct csv_reader *csv = NULL;
 	struct header_map *map = NULL;
+	struct header_cells *header = NULL;
 	struct csv_record rec = CSV_RECORD_INIT;
 	/* Scan times are the event's clock: --timezone, else the config's, never the TZ of
 	 * whoever runs the import (which only says how to show times). */
 	const char *zone = im->opt->timezone ? im->opt->timezone
 		: !str_empty(im->cli->config.timezone) ? im->cli->config.timezone
 		: cli_zone(im->cli);
-	enum date_order order;
+	enum date_order order = im->opt->date_order;
 	char *err = NULL;
 	int64_t import_id;
-	int file_changed = 0, rc, status = FU_FAIL, title_lines;
+	int input = im->ordinal - 1, file_changed = 0, rc, status = FU_FAIL, title_lines;
 	long first_converted;
-	struct import_options opt = *im->opt;   /* with this file's --maps */
-	const char **maps = xcalloc(opt.nmaps ? opt.nmaps : 1, sizeof(*maps));
+	size_t columns;
+	const char **maps = xcalloc(im->opt->nmaps ? im->opt->nmaps : 1, sizeof(*maps));
+	size_t nmaps = import_inputs_maps(im->inputs, input, maps);   /* this file's */
 
-	opt.nmaps = maps_of_file(im, file, maps);
-	opt.maps = maps;
-	read_ahead(im, file, &opt, &order, &im->reason_column);
-	im->rejects_of_file = NULL;
-	im->file_rejects = (struct file_rejects){ 0, 0, NULL };
-	memset(im->notices, 0, sizeof(im->notices));
-	if ((rc = open_input(im, im->ordinal - 1, file, &csv, &err))) {
+	if (order == DATE_ORDER_AUTO)
+		order = import_inputs_date_order(im->inputs, input, maps, nmaps);
+	im->notices = (struct notices){ 0 };
+	if ((rc = import_inputs_csv(im->inputs, input, &csv, &err))) {
 		error("%s", err);
 		status = rc == CSV_EIO ? FU_FAIL : FU_USAGE;
 		goto out;
@@ -1290,7 +806,7 @@ static int import_file(struct import *im, const char *file, int *changed)
 		status = rc == CSV_EIO ? FU_FAIL : FU_USAGE;
 		goto out;
 	}
-	if (map_header(csv, &rec, &opt, &map, &err, &title_lines)) {
+	if (import_header_read(csv, &rec, maps, nmaps, &map, &err, &title_lines)) {
 		error("%s: %s", file, err);
 		status = FU_USAGE;
 		goto out;
@@ -1304,13 +820,15 @@ static int import_file(struct import *im, const char *file, int *changed)
 		zone = header_map_scan_zone(map);
 	if (store_import_start(store, file, im->opt->event, im->cli->now, &import_id))
 		goto out;
-	im->columns = rec.count;
-	im->header = header_cells_new(&rec);
+	columns = rec.count;
+	im->reason_column = rejects_reason_column(&rec);
+	rejects_start_file(im->rejects, im->ordinal, columns, im->reason_column);
+	header = header_cells_new(&rec);
 	while ((rc = csv_read(csv, &rec, &err)) == 1) {
 		/* Two exports joined: the second's header is no row (not one to reject). */
-		if (is_header_again(im->header, &rec))
+		if (header_cells_again(header, &rec))
 			continue;
-		warn_extra_fields(im, file, &rec, im->columns);
+		warn_extra_fields(im, file, &rec, columns);
 		if (import_row(im, file, csv, map, &rec, order, zone, import_id, &file_changed))
 			goto out;
 		if ((im->counts.rows & 0xffff) == 0)
@@ -1325,342 +843,22 @@ static int import_file(struct import *im, const char *file, int *changed)
 	if (csv_was_converted(csv, &first_converted)) {
 		warning("%s: not UTF-8 (first at line %ld): read as Windows-1252", file,
 			first_converted);
-		if (im->rejects_of_file)
-			im->rejects_of_file->bom = 1;   /* its rows are UTF-8 now */
+		rejects_file_converted(im->rejects);
 	}
-	report_hidden_notices(im, file);
-	report_rejects_quietly(im, file);
+	notices_report(&im->notices, file, im->cli->quiet, im->opt->dry_run,
+		       rejects_kept_in(im->rejects));
 	if (store_import_finish(store, import_id, file_changed))
 		goto out;
 	*changed |= file_changed;
 	status = FU_OK;
 out:
 	free(err);
-	header_cells_free(im->header);
-	im->header = NULL;
+	header_cells_free(header);
 	free(maps);
 	header_map_free(map);
 	csv_record_release(&rec);
 	csv_close(csv);
 	return status;
-}
-
-/* --- the rejects file ------------------------------------------------------------------- */
-
-static int same_inode(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
-}
-
-static int same_file(const char *a, const char *b)
-{
-	struct stat sa, sb;
-
-	return !stat(a, &sa) && !stat(b, &sb) && same_inode(&sa, &sb);
-}
-
-/* An unlinked temporary file for the rows (they hold personal data: 0600, and gone
- * with the process whatever happens), or NULL (reported). */
-static FILE *rows_file(void)
-{
-	int fd = temp_file("followup-rejects");
-	FILE *f = NULL;
-
-	if (fd < 0 || !(f = fdopen(fd, "w+"))) {
-		error("cannot make a temporary file in %s: %s", temp_dir(), strerror(errno));
-		if (fd >= 0)
-			close(fd);
-	}
-	return f;
-}
-
-/* Whether path, as it is now, is renamed onto (a regular file of one name, or nothing
- * yet) or written into (a device, a fifo, a symlink, a hard link: replacing it would
- * break what it is). */
-static int replaced_by_rename(const char *path)
-{
-	struct stat st;
-
-	if (lstat(path, &st))
-		return errno == ENOENT;
-	return S_ISREG(st.st_mode) && st.st_nlink == 1;
-}
-
-/* Makes the new file that is renamed onto rf->path when the import lands, now, so that
- * a directory we cannot write is found out before the import, not after it landed.
- * Nothing to make for a path that is written into. Returns FU_OK or FU_FAIL (reported). */
-static int rejects_prepare(struct rejects_file *rf)
-{
-	rf->fd = -1;
-	if (!replaced_by_rename(rf->path))
-		return FU_OK;
-	rf->tmp = xasprintf("%s.XXXXXX.tmp", rf->path);
-	rf->fd = mkstemps(rf->tmp, 4);          /* 0600: a new rejects file stays so */
-	if (rf->fd < 0) {
-		error("cannot write '%s': %s", rf->path, strerror(errno));
-		free(rf->tmp);
-		rf->tmp = NULL;
-		return FU_FAIL;
-	}
-	return FU_OK;
-}
-
-static void rejects_file_release(struct rejects_file *rf)
-{
-	if (rf->fd >= 0)
-		close(rf->fd);
-	if (rf->tmp)
-		unlink(rf->tmp);
-	if (rf->rows)
-		fclose(rf->rows);
-	free(rf->tmp);
-	free(rf->header);
-	free(rf->path);
-}
-
-static struct rejects_file *rejects_add(struct import *im, char *path)
-{
-	struct rejects_file *rf;
-
-	im->rejects = xrealloc(im->rejects, (im->nrejects + 1) * sizeof(*im->rejects));
-	rf = &im->rejects[im->nrejects++];
-	*rf = (struct rejects_file){ .path = path, .fd = -1 };
-	return rf;
-}
-
-/* A rejects file may be neither an input nor a directory: found out before the import. */
-static int rejects_path_usable(const struct import *im, const char *path)
-{
-	for (int i = 0; i < im->ninputs; i++)
-		if (same_file(path, im->inputs[i]))
-			return usage_error("import", "--rejects '%s' is one of the files to import",
-					   path);
-	if (is_directory(path))
-		return usage_error("import", "--rejects '%s' is a directory", path);
-	return FU_OK;
-}
-
-/* "rejects.csv" for the file numbered n: "rejects-2.csv" ("rejects-2" without a dot). */
-static char *numbered_path(const char *path, int n)
-{
-	const char *base = strrchr(path, '/'), *dot;
-
-	base = base ? base + 1 : path;
-	dot = strrchr(base, '.');
-	if (!dot || dot == base)
-		return xasprintf("%s-%d", path, n);
-	return xasprintf("%.*s-%d%s", (int)(dot - path), path, n, dot);
-}
-
-/* Whether path is one of the inputs, or a rejects file of this import already. */
-static int path_taken(const struct import *im, const char *path)
-{
-	for (int i = 0; i < im->ninputs; i++)
-		if (same_file(path, im->inputs[i]) || !strcmp(path, im->inputs[i]))
-			return 1;
-	for (size_t i = 0; i < im->nrejects; i++)
-		if (!strcmp(path, im->rejects[i].path))
-			return 1;
-	return 0;
-}
-
-/* "rejects-N.csv" for the file being read, N its position, or the next number free. */
-static char *free_numbered_path(const struct import *im)
-{
-	char *path = NULL;
-
-	for (int n = im->ordinal; !path || path_taken(im, path); n++) {
-		free(path);
-		path = numbered_path(im->opt->rejects_path, n);
-	}
-	return path;
-}
-
-/* The rejects file of a file that has rejected a row: the one whose header it has (the
- * same raw header and delimiter), else --rejects while it has none, else a new one named
- * after the file's ordinal, so that every rejects file has one header and imports again.
- * A fifo or a device cannot be split: into it go all, each under its header. NULL
- * (reported) when it cannot be made. */
-static struct rejects_file *rejects_for(struct import *im, const char *file,
-					const struct csv_reader *csv)
-{
-	struct strbuf header = STRBUF_INIT;
-	const char *raw = csv_header_raw(csv);
-	struct rejects_file *rf = NULL;
-	char *path;
-
-	csv_add_raw_as_utf8(&header, raw, strlen(raw));
-	if (im->reason_column >= 0)     /* a rejects file read back: its reason comes again */
-		strbuf_setlen(&header, raw_fields_length(header.buf, header.len,
-							 csv_delimiter(csv),
-							 (size_t)im->reason_column));
-	for (size_t i = 0; i < im->nrejects && !rf; i++)
-		if (im->rejects[i].header && im->rejects[i].delimiter == csv_delimiter(csv) &&
-		    !strcmp(im->rejects[i].header, header.buf))
-			rf = &im->rejects[i];
-	if (!rf && !im->rejects[0].header) {
-		rf = &im->rejects[0];
-	} else if (!rf && im->rejects_stream) {
-		rf = rejects_add(im, xstrdup(im->opt->rejects_path));
-	} else if (!rf) {
-		path = free_numbered_path(im);
-		if (rejects_path_usable(im, path)) {
-			free(path);
-			goto fail;
-		}
-		if (rejects_prepare(rf = rejects_add(im, path)))
-			goto fail;
-		warning("%s: its header is not that of '%s': its rejected rows go to '%s'", file,
-			im->rejects[0].path, path);
-	}
-	if (!rf->header) {
-		rf->header = strbuf_detach(&header);
-		rf->delimiter = csv_delimiter(csv);
-		if (!(rf->rows = rows_file()))
-			goto fail;
-	}
-	rf->bom |= csv_had_bom(csv);
-	rf->sep_line |= csv_had_sep_line(csv);
-	strbuf_release(&header);
-	return rf;
-fail:
-	strbuf_release(&header);
-	return NULL;
-}
-
-/* Whether path is what fd is open on (/dev/stdout, /proc/self/fd/0, a file redirected). */
-static int is_open_as(const char *path, int fd)
-{
-	struct stat st, open_st;
-
-	return !stat(path, &st) && !fstat(fd, &open_st) && same_inode(&st, &open_st);
-}
-
-/* Checks --rejects and makes its new file, before the import. */
-static int rejects_open(struct import *im, char **files, int nfiles)
-{
-	const char *path = im->opt->rejects_path;
-	int status;
-
-	im->inputs = files;
-	im->ninputs = nfiles;
-	if (!path)
-		return FU_OK;
-	/* stdout carries the summary (and --json's): rejected rows there would mix in. */
-	if (!strcmp(path, "-") || is_open_as(path, STDOUT_FILENO))
-		return usage_error("import", "--rejects %s would mix the rows into the summary on"
-				   " stdout: name a file (or /dev/stderr)", path);
-	/* stdin may be the badge file itself ("import - < leads.csv"). */
-	if (is_open_as(path, STDIN_FILENO))
-		return usage_error("import", "--rejects %s is where the import reads from", path);
-	if ((status = rejects_path_usable(im, path)))
-		return status;
-	/* What is written into (a device, a fifo, a link) takes every group, each under its
-	 * header: no numbered file is made beside it (not "/dev/stderr-2"). */
-	im->rejects_stream = !replaced_by_rename(path);
-	return rejects_prepare(rejects_add(im, xstrdup(path)));
-}
-
-/* Writes the rejects file's content, as its inputs began: a BOM, a sep= line (only
- * first in a stream), the header with a reason column, the rows. Empty when no row was
- * rejected: an earlier run's rows are not this one's. Returns 0, or -1 with errno. */
-static int write_rejects(FILE *out, struct rejects_file *rf, int first)
-{
-	char buf[65536];
-	size_t n;
-
-	if (!rf->header)
-		return 0;
-	if (first && rf->bom)
-		fputs("\xEF\xBB\xBF", out);
-	if (first && rf->sep_line)
-		fprintf(out, "sep=%c\n", rf->delimiter);
-	fprintf(out, "%s%c" REJECTS_REASON "\n", rf->header, rf->delimiter);
-	if (fflush(rf->rows) || fseek(rf->rows, 0, SEEK_SET))
-		return -1;
-	while ((n = fread(buf, 1, sizeof(buf), rf->rows)) > 0)
-		if (fwrite(buf, 1, n, out) != n)
-			return -1;
-	return ferror(rf->rows) || ferror(out) ? -1 : 0;
-}
-
-/* As root, an existing rejects file stays its owner's (a rename would give it to root);
- * anyone else cannot give files away, and rewrites a file that is theirs. */
-static int keep_owner(int fd, const struct stat *st)
-{
-	if (geteuid() != 0 || (st->st_uid == geteuid() && st->st_gid == getegid()))
-		return 0;
-	return fchown(fd, st->st_uid, st->st_gid);
-}
-
-/* Renames the new file onto a regular file, which keeps its mode and owner, or onto
- * nothing: the new file is 0600 (mkstemps), as its rows hold personal data. Returns 0,
- * or -1 with errno. */
-static int rejects_replace(struct rejects_file *rf)
-{
-	struct stat st;
-	FILE *out;
-	int ret = 0;
-
-	if (!lstat(rf->path, &st))
-		ret = keep_owner(rf->fd, &st) || fchmod(rf->fd, st.st_mode & 07777);
-	if (ret || !(out = fdopen(rf->fd, "w")))
-		return -1;
-	rf->fd = -1;                            /* out has it now */
-	ret = write_rejects(out, rf, 1);
-	ret |= fclose(out);
-	if (ret || rename(rf->tmp, rf->path))
-		return -1;
-	free(rf->tmp);
-	rf->tmp = NULL;
-	return 0;
-}
-
-/* Writes into what --rejects names (following a symlink): a fifo, a device, a file of
- * several names. stderr is written where it is, not truncated, so that `--rejects
- * /dev/stderr 2>>log` appends. */
-static int rejects_write_into(struct import *im, size_t from, size_t to)
-{
-	int fd, ret = 0;
-	FILE *out;
-
-	if (is_open_as(im->rejects[from].path, STDERR_FILENO))
-		fd = dup(STDERR_FILENO);
-	else
-		fd = open(im->rejects[from].path, O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	if (!(out = fdopen(fd, "w"))) {
-		close(fd);
-		return -1;
-	}
-	for (size_t i = from; i < to && !ret; i++)
-		ret = write_rejects(out, &im->rejects[i], i == from);
-	ret |= fclose(out);
-	return ret ? -1 : 0;
-}
-
-/* Writes the rejects files when the import landed (keep), else leaves what was there
- * alone; frees them either way. */
-static int rejects_close(struct import *im, int keep)
-{
-	const struct rejects_file *failed = NULL;
-
-	if (keep && im->rejects_stream && rejects_write_into(im, 0, im->nrejects))
-		failed = &im->rejects[0];
-	for (size_t i = 0; keep && !im->rejects_stream && !failed && i < im->nrejects; i++) {
-		struct rejects_file *rf = &im->rejects[i];
-		if (rf->fd >= 0 ? rejects_replace(rf) : rejects_write_into(im, i, i + 1))
-			failed = rf;
-	}
-	if (failed)
-		error("cannot write '%s': %s", failed->path, strerror(errno));
-	for (size_t i = 0; i < im->nrejects; i++)
-		rejects_file_release(&im->rejects[i]);
-	free(im->rejects);
-	im->rejects = NULL;
-	im->nrejects = 0;
-	return failed ? FU_FAIL : FU_OK;
 }
 
 /* --- the command ------------------------------------------------------------------------ */
@@ -1720,24 +918,14 @@ int cmd_import(int argc, char **argv, struct cli *cli)
 		goto out_options;
 	progress_shown = im.show_progress;
 	catch_interrupts(interrupted_before);
-	if ((status = rejects_open(&im, argv + first, argc - first)))
+	if ((status = rejects_open(&im.rejects, opt.rejects_path, argv + first, argc - first)))
 		goto out;
 	im.any_suppressions = store_has_suppressions(cli->store);
 	/* A pipe is read to its end before the transaction takes the write lock: an
 	 * `import -` waiting on a slow producer, or on a terminal, must not stop a send. */
-	for (int i = first; i < argc; i++)
-		if (!strcmp(argv[i], "-")) {
-			if (rewindable_stdin(&im.stdin_start)) {
-				status = FU_FAIL;
-				goto out;
-			}
-			break;  /* once: a second `-` reads the same copy */
-		}
-	if (copy_named_pipes(&im)) {
-		status = FU_FAIL;
+	if ((status = import_inputs_open(&im.inputs, argv + first, argc - first, opt.maps,
+					 opt.nmaps)))
 		goto out;
-	}
-	find_map_columns(&im);
 	/* The tick runs inside the import's transaction, so that a dry run or a failed
 	 * import leaves the store exactly as it was; it runs again at the end, so that
 	 * touches of old scans that are already past their close time are closed now,
@@ -1772,9 +960,8 @@ out:
 	restore_interrupts(interrupted_before);
 	free(im.owner_kept);
 	free(im.owner_unknown);
-	free(im.map_found);
-	close_copies(&im);
-	if (rejects_close(&im, status == FU_OK && !opt.dry_run) && !status)
+	import_inputs_close(im.inputs);
+	if (rejects_close(im.rejects, status == FU_OK && !opt.dry_run) && !status)
 		status = FU_FAIL;
 out_options:
 	free(opt.maps);

@@ -174,7 +174,7 @@ static char line_delimiter(const struct line_sniff *l, size_t *cells, int *found
 /*
  * The delimiter of the header line: the most frequent candidate, outside quotes, on the
  * first of the first SNIFF_LINES lines that has three non-empty cells or more by some
- * candidate (a title line above the header has two at most, as cmd_import.c reads it:
+ * candidate (a title line above the header has two at most, as import_header.c reads it:
  * "Lead Report, Expo 2026" must not decide for a `;` file); failing that, on the first
  * line that has any candidate; ',' when none has.
  */
