@@ -195,15 +195,22 @@ static time_t contact_time(struct import *im, const char *file, long line,
 }
 
 /* The row's owner column, else --owner; a rep the config knows is stored by its key
- * (named however the file spells it: see config_find_owner), any other owner as written. */
+ * (named however the file spells it: see config_find_owner), any other owner as written.
+ * *known says whether the config knows it (the config is loaded: the store needs it). */
 static char *owner_of_row(struct import *im, const struct header_map *map,
-			  struct csv_record *rec)
+			  struct csv_record *rec, int *known)
 {
 	const char *owner = header_map_value(map, rec, FIELD_OWNER);
+	const struct owner *rep;
 
+	*known = 0;
 	if (name_blank(owner))
 		owner = im->opt->owner;
-	return name_blank(owner) ? NULL : xstrdup(cli_owner_names(im->cli, owner).key);
+	if (name_blank(owner))
+		return NULL;
+	rep = config_find_owner(&im->cli->config, owner);
+	*known = rep != NULL;
+	return xstrdup(rep ? rep->key : owner);
 }
 
 /* Reduces, in place, what spreadsheets make of an address to the address: a pasted
@@ -336,10 +343,17 @@ static void names_from_full(const char *full, char **first, char **last)
 	free(split_last);
 }
 
-/* Fills a lead from a row. Returns 0, or 1 with *reason set when the row is rejected. */
+/* What a row says beyond the lead it fills. */
+struct row_facts {
+	int scanned;            /* the contact time is the row's scan time, not the import's */
+	int owner_known;        /* the owner is one of the config's reps */
+};
+
+/* Fills a lead, and *facts, from a row. Returns 0, or 1 with *reason set when the row is
+ * rejected. */
 static int lead_from_row(struct import *im, const char *file, const struct header_map *map,
 			 struct csv_record *rec, enum date_order order, const char *zone,
-			 struct lead *l, int *scanned, const char **reason)
+			 struct lead *l, struct row_facts *facts, const char **reason)
 {
 	const char *other;
 	int buyer;
@@ -385,7 +399,7 @@ static int lead_from_row(struct import *im, const char *file, const struct heade
 	}
 	l->notes = value_or_null(map, rec, FIELD_NOTES);
 	l->rating = value_or_null(map, rec, FIELD_RATING);
-	l->owner = owner_of_row(im, map, rec);
+	l->owner = owner_of_row(im, map, rec, &facts->owner_known);
 	l->event = im->opt->event ? xstrdup(im->opt->event) : value_or_null(map, rec, FIELD_EVENT);
 	l->badge_id = value_or_null(map, rec, FIELD_BADGE_ID);
 	l->extra = header_map_extra_json(map, rec);
@@ -395,7 +409,8 @@ static int lead_from_row(struct import *im, const char *file, const struct heade
 		if (strcmp(im->opt->event, own))
 			keep_as_extra(&l->extra, header_map_header(map, FIELD_EVENT), own);
 	}
-	l->contact_at = contact_time(im, file, rec->line, map, rec, order, zone, scanned);
+	l->contact_at = contact_time(im, file, rec->line, map, rec, order, zone,
+				     &facts->scanned);
 	l->consent = consent_of_row(im, file, rec->line, map, rec);
 	l->status = status_from_row(im, file, map, rec);
 	l->created_at = im->cli->now;
@@ -548,15 +563,13 @@ static void note_owner_kept(struct import *im, const struct lead *stored,
 /* An owner that none of the config's reps answers to is stored as written: its leads'
  * emails go from the sender, and no rep's `due --owner` lists them. A misspelt rep in a
  * file, or a typo in --owner, would go unseen: counted for one warning at the end. With
- * no owners: in the config, owners are free-form and nothing is said. lead_owner is the
- * owner the lead has now; a known lead that keeps another is note_owner_kept's. */
-static void note_owner_unknown(struct import *im, const char *row_owner,
+ * no owners: in the config, owners are free-form and nothing is said. known is
+ * owner_of_row's; lead_owner is the owner the lead has now: a known lead that keeps
+ * another is note_owner_kept's. */
+static void note_owner_unknown(struct import *im, const char *row_owner, int known,
 			       const char *lead_owner)
 {
-	const struct config *config = &im->cli->config;
-
-	if (!config->nowners || !name_same(row_owner, lead_owner) ||
-	    config_find_owner(config, row_owner))
+	if (!im->cli->config.nowners || known || !name_same(row_owner, lead_owner))
 		return;
 	if (!im->rows_owner_unknown++)
 		im->owner_unknown = xasprintf("'%s'%s", row_owner,
@@ -569,8 +582,9 @@ static void note_owner_unknown(struct import *im, const char *row_owner,
  * time, but a re-scan at a later event starts the sequence from that event); a lead
  * imported with --no-enroll joins the first import that enrols. */
 
-static int enrol_known_lead(struct import *im, const struct lead *row, int64_t lead_id,
-			    enum merge_result result, int earlier, int scanned)
+static int enrol_known_lead(struct import *im, const struct lead *row,
+			    const struct row_facts *facts, int64_t lead_id,
+			    enum merge_result result, int earlier)
 {
 	struct store *store = im->cli->store;
 	struct lead stored;
@@ -580,7 +594,7 @@ static int enrol_known_lead(struct import *im, const struct lead *row, int64_t l
 	if (store_lead_get(store, lead_id, &stored) != 1)
 		return -1;
 	note_owner_kept(im, &stored, row);
-	note_owner_unknown(im, row->owner, stored.owner);
+	note_owner_unknown(im, row->owner, facts->owner_known, stored.owner);
 	if (row_opts_out(row) && !status_never_emails(stored.status)) {
 		/* This row opts the lead out: its follow-up stops here, as with `optout`. */
 		ret = withdraw_enrolment(im, &stored, row, result);
@@ -595,7 +609,7 @@ static int enrol_known_lead(struct import *im, const struct lead *row, int64_t l
 	if (!im->sequence || row->status)
 		goto out;
 	if (!strcmp(stored.status, "cold") || !strcmp(stored.status, "lost"))
-		join = is_new_contact(im, &stored, row, scanned);
+		join = is_new_contact(im, &stored, row, facts->scanned);
 	else if (!strcmp(stored.status, "active") && stored.consent)
 		join = never_enrolled(store, lead_id);
 	else
@@ -631,13 +645,14 @@ static int import_row(struct import *im, const char *file, const struct csv_read
 	const char *reason = NULL;
 	enum merge_result result;
 	int64_t lead_id;
-	int row_changed = 0, earlier = 0, scanned = 0, ret = 0;
+	struct row_facts facts = { 0, 0 };
+	int row_changed = 0, earlier = 0, ret = 0;
 
 	im->counts.rows++;
 	/* A rejects file read back: its reason is no value of the lead. */
 	if (im->reason_column >= 0 && (size_t)im->reason_column < rec->count)
 		rec->fields[im->reason_column][0] = '\0';
-	if (lead_from_row(im, file, map, rec, order, zone, &l, &scanned, &reason)) {
+	if (lead_from_row(im, file, map, rec, order, zone, &l, &facts, &reason)) {
 		ret = reject_row(im, file, csv, rec, reason);
 		goto out;
 	}
@@ -648,7 +663,7 @@ static int import_row(struct import *im, const char *file, const struct csv_read
 	}
 	if (result == MERGE_NEW) {
 		im->counts.imported++;
-		note_owner_unknown(im, l.owner, l.owner);
+		note_owner_unknown(im, l.owner, facts.owner_known, l.owner);
 	} else if (result == MERGE_UPDATED)
 		im->counts.updated++;
 	else
@@ -661,7 +676,8 @@ static int import_row(struct import *im, const char *file, const struct csv_read
 	*changed |= row_changed;
 	if (!ret)
 		ret = result == MERGE_NEW ? enrol_new_lead(im, &l, lead_id)
-					  : enrol_known_lead(im, &l, lead_id, result, earlier, scanned);
+					  : enrol_known_lead(im, &l, &facts, lead_id, result,
+							     earlier);
 	if (!ret && result != MERGE_NEW)
 		ret = note_event_met(im, lead_id, l.event);
 out:
@@ -887,6 +903,21 @@ static void print_summary(const struct import *im)
 	       c->rejected, c->enrolled, c->suppressed);
 }
 
+/* After the summary: the rows whose owner a known lead did not take (note_owner_kept)
+ * and those whose owner the config does not know (note_owner_unknown), a line each,
+ * naming the first. */
+static void report_owner_notes(const struct import *im)
+{
+	if (im->rows_owner_kept)
+		warning("%ld row%s would give a known lead another owner; it keeps its own (%s)",
+			im->rows_owner_kept, im->rows_owner_kept == 1 ? "" : "s", im->owner_kept);
+	if (im->rows_owner_unknown)
+		warning("%ld row%s ha%s an owner the config does not know (%s): stored as"
+			" written, emailed from the default sender", im->rows_owner_unknown,
+			im->rows_owner_unknown == 1 ? "" : "s",
+			im->rows_owner_unknown == 1 ? "s" : "ve", im->owner_unknown);
+}
+
 static int resolve_sequence(struct import *im)
 {
 	const char *name;
@@ -946,16 +977,10 @@ int cmd_import(int argc, char **argv, struct cli *cli)
 		store_rollback(cli->store);
 	else if (store_commit(cli->store))
 		status = FU_FAIL;
-	if (!status)
+	if (!status) {
 		print_summary(&im);
-	if (!status && im.rows_owner_kept)
-		warning("%ld row%s would give a known lead another owner; it keeps its own (%s)",
-			im.rows_owner_kept, im.rows_owner_kept == 1 ? "" : "s", im.owner_kept);
-	if (!status && im.rows_owner_unknown)
-		warning("%ld row%s ha%s an owner the config does not know (%s): stored as"
-			" written, emailed from the default sender", im.rows_owner_unknown,
-			im.rows_owner_unknown == 1 ? "" : "s",
-			im.rows_owner_unknown == 1 ? "s" : "ve", im.owner_unknown);
+		report_owner_notes(&im);
+	}
 out:
 	restore_interrupts(interrupted_before);
 	free(im.owner_kept);
