@@ -100,7 +100,7 @@ int cmd_sequences(int argc, char **argv, struct cli *cli)
 		"is 2 when there is any (1 when a file or the directory cannot be read). A\n"
 		"sequence that fails the check is never used.\n\n"
 		"  --json  the list as a JSON array\n\n"
-		"example: followup sequences check sequences/event-followup.yaml\n";
+		"example: followup sequences check webinar.yaml    (a sequence being written, before it goes in the directory)\n";
 	int json = 0, status, invalid;
 
 	int check = argc > 1 && !strcmp(argv[1], "check");
