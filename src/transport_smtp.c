@@ -108,6 +108,42 @@ static size_t line_length(const char *data, size_t size)
 	return size;
 }
 
+/*
+ * Makes server text fit to print and to keep, in place: a relay that verifies recipients
+ * quotes what the lead's own MX said, text anyone can write, and a TLS certificate's
+ * names come from whoever answers before it is verified. C0 controls and DEL become
+ * spaces; C1 controls (which terminals obey, in UTF-8 too) and bytes that are no UTF-8
+ * become '?'. Valid UTF-8 text stays.
+ */
+static void make_printable(char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = (unsigned char)s[i];
+		size_t n = utf8_char_bytes(c);
+
+		if (c < 0x20 || c == 0x7f)
+			s[i++] = ' ';
+		else if (c < 0x80)
+			i++;
+		else if (n > len - i || utf8_valid_prefix(s + i, n) != n || control_char_bytes(s + i))
+			s[i++] = '?';
+		else
+			i += n;
+	}
+}
+
+/* One line of --verbose on stderr: prefix and data made printable. */
+static void verbose_line(const char *prefix, const char *data, size_t len)
+{
+	char *line = xstrndup(data, len);
+
+	make_printable(line, strlen(line));
+	fprintf(stderr, "%s%s\n", prefix, line);
+	free(line);
+}
+
 /* Follows the commands libcurl sends; prints them when verbose, with the
  * arguments of AUTH and every line of the exchange it starts masked. */
 static void note_command(struct smtp_transport *t, const char *data, size_t size)
@@ -136,7 +172,7 @@ static void note_command(struct smtp_transport *t, const char *data, size_t size
 		fprintf(stderr, "> AUTH %.*s%s\n", (int)mech, data + 5,
 			5 + mech < len ? " [masked]" : "");
 	} else {
-		fprintf(stderr, "> %.*s\n", (int)len, data);
+		verbose_line("> ", data, len);
 	}
 }
 
@@ -146,16 +182,15 @@ static void note_reply(struct smtp_transport *t, const char *data, size_t size)
 
 	if (t->quitting) {
 		if (t->verbose)
-			fprintf(stderr, "< %.*s\n", (int)len, data);
+			verbose_line("< ", data, len);
 		return;
 	}
 	if (len >= sizeof(t->last_reply))
 		len = sizeof(t->last_reply) - 1;
 	memcpy(t->last_reply, data, len);
 	t->last_reply[len] = '\0';
-	for (char *p = t->last_reply; *p; p++)
-		if ((unsigned char)*p < 0x20)
-			*p = ' ';
+	/* It goes into error lines, the summary's per-message lines and the store. */
+	make_printable(t->last_reply, len);
 	/* A 334 is a challenge ("334 " and text, or a bare "334" that libcurl takes too):
 	 * the client's answer holds the secret. Any other reply ends the exchange. */
 	if (t->authenticating && strncmp(data, "334", 3))
@@ -174,7 +209,7 @@ static int on_debug(CURL *curl, curl_infotype type, char *data, size_t size, voi
 	else if (type == CURLINFO_HEADER_IN)
 		note_reply(t, data, size);
 	else if (type == CURLINFO_TEXT && t->verbose)
-		fprintf(stderr, "* %.*s\n", (int)line_length(data, size), data);
+		verbose_line("* ", data, line_length(data, size));
 	return 0;
 }
 

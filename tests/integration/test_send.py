@@ -327,6 +327,45 @@ class BareChallenge(SendBase):
                        base64.b64encode(b"rep").decode()):
             self.assertNotIn(secret, r.err)
 
+    def test_a_servers_reply_cannot_drive_the_terminal(self):
+        # A relay that verifies recipients passes on what the lead's own MX said: text
+        # an attacker writes. DEL, C1 controls (CSI as U+009B, or as the lone 8-bit
+        # byte) and bytes that are no UTF-8 must not reach stdout, stderr or the store.
+        listener = socket.create_server(("127.0.0.1", 0))
+        self.addCleanup(listener.close)
+        evil = b"550 5.1.1 \xc2\x9b2J\x9b31m\x7f\xff gone \xc3\xa9t\xc3\xa9"
+
+        def refusing_server():
+            conn, _ = listener.accept()
+            conn.sendall(b"220 fake \x9b2J\r\n")
+            for line in conn.makefile("rb"):
+                verb = line[:4].upper()
+                if verb == b"EHLO":
+                    conn.sendall(b"250-fake\r\n250 8BITMIME\r\n")
+                elif verb == b"RCPT":
+                    conn.sendall(evil + b"\r\n")
+                elif verb == b"QUIT":
+                    conn.sendall(b"221 bye\r\n")
+                    break
+                else:
+                    conn.sendall(b"250 ok\r\n")
+            conn.close()
+        threading.Thread(target=refusing_server, daemon=True).start()
+        self.write_config(f"smtp: {{ url: 'smtp://127.0.0.1:{listener.getsockname()[1]}',"
+                          " tls: none }\n")
+        self.import_csv(self.lead_rows(1))
+        proc = subprocess.run(VALGRIND + [BIN, "--now", NOW_RECAP, "--verbose", "send"],
+                              capture_output=True, env=self.env(), timeout=120)
+        shown = proc.stdout + proc.stderr
+        self.assertIn(b"gone", proc.stdout, proc)
+        self.assertIn("gone \u00e9t\u00e9".encode(), proc.stdout)   # UTF-8 text stays
+        for control in (b"\x9b", b"\x7f", b"\xff", b"\x1b"):
+            self.assertNotIn(control, shown)
+        [row] = self.sql("SELECT note FROM touches")
+        self.assertIn("gone", row["note"])
+        self.assertNotIn("\u009b", row["note"])
+        self.assertNotIn("\x7f", row["note"])
+
     def test_a_proxy_in_the_environment_does_not_carry_plain_text(self):
         proxy = socket.create_server(("127.0.0.1", 0))
         self.addCleanup(proxy.close)
