@@ -212,14 +212,17 @@ static void read_ca_file(struct loader *l, const char *key, const yaml_node_t *v
 }
 
 /* The name of an environment variable: what a shell can export. */
+/* The value is not quoted when it is no name: the likeliest such value is the password
+ * itself, and this line is printed by every command (and mailed by cron). */
 static void read_env_name(struct loader *l, const char *key, const yaml_node_t *v, void *t)
 {
 	const char *s = scalar(v);
 
 	if (s && (!*s || isdigit((unsigned char)*s) ||
 		  s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")])) {
-		problem(l, v, "'%s' is not the name of an environment variable (letters, digits"
-			" and _, e.g. FOLLOWUP_SMTP_PASSWORD)", s);
+		problem(l, v, "'%s' must name an environment variable (letters, digits and _,"
+			" e.g. FOLLOWUP_SMTP_PASSWORD) that holds the password, not hold the"
+			" password (its value is not shown)", key);
 		return;
 	}
 	get_string(l, key, v, t);

@@ -134,6 +134,26 @@ static void test_config__every_problem_with_position(void **state)
 	free(path);
 }
 
+/* The likeliest slip with password_env is the password itself in it: the line that says
+ * it is no variable name is printed by every command, and mailed by cron. */
+static void test_config__password_env_holding_a_password_is_not_echoed(void **state)
+{
+	struct diag_list d = DIAG_LIST_INIT;
+	struct config c;
+	char *path = write_file("envpw.yaml",
+		"smtp: { url: \"smtp://mail.example.com:587\", username: bob,"
+		" password_env: \"Secr3t!pw\" }\n");
+
+	(void)state;
+	assert_int_equal(config_load(path, &c, &d), -1);
+	assert_int_equal(diag_count(&d), 1);
+	expect_problem(&d, 0, 1, "password_env");
+	assert_null(strstr(d.items[0].message, "Secr3t"));
+	diag_release(&d);
+	config_release(&c);
+	free(path);
+}
+
 static void test_config__no_password_in_url_and_unsubscribe_checked(void **state)
 {
 	struct diag_list d = DIAG_LIST_INIT;
@@ -573,6 +593,7 @@ int main(void)
 		cmocka_unit_test(test_config__full_example),
 		cmocka_unit_test(test_config__every_problem_with_position),
 		cmocka_unit_test(test_config__no_password_in_url_and_unsubscribe_checked),
+		cmocka_unit_test(test_config__password_env_holding_a_password_is_not_echoed),
 		cmocka_unit_test(test_config__timeouts_are_at_most_a_day),
 		cmocka_unit_test(test_config__yaml_syntax_error),
 		cmocka_unit_test(test_config__starter_is_private_and_loads),
