@@ -561,8 +561,9 @@ static void read_unsubscribe_url(struct loader *l, const char *key, const yaml_n
 	const char *s = scalar(v);
 
 	if (s && !message_unsubscribe_url_ok(s))
-		problem(l, v, "'%s' is not an http(s) URL a List-Unsubscribe header can carry"
-			" (no spaces, commas or angle brackets)", s);
+		problem(l, v, "'%s' is not an https URL a List-Unsubscribe header can carry"
+			" (https://, as one-click unsubscribing asks; no spaces, commas or angle"
+			" brackets)", s);
 	else if (s && !strstr(s, "{token}"))
 		problem(l, v, "'%s' has no {token}: the one-click link would not say who"
 			" unsubscribes", s);

@@ -120,10 +120,12 @@ static int uri_chars_valid(const char *s)
 	return 1;
 }
 
-/* A URL for List-Unsubscribe: http(s) and within FIELD_MAX. */
+/* A URL for List-Unsubscribe: https and within FIELD_MAX. RFC 8058 3.1 asks one-click
+ * links to be HTTPS (mailbox providers ignore others), and the URL holds the lead's
+ * token, which unsubscribes that lead: over http anyone on the path reads it. */
 static int unsubscribe_url_valid(const char *url)
 {
-	if (strncasecmp(url, "https://", 8) && strncasecmp(url, "http://", 7))
+	if (strncasecmp(url, "https://", 8))
 		return 0;
 	return strlen(url) <= FIELD_MAX && uri_chars_valid(url);
 }

@@ -443,6 +443,8 @@ static void test_message__bad_fields_refused(void **state)
 		{ "<1@example.com>", NULL, NULL, "u@x\r\nBcc: y@z", NULL, MESSAGE_EADDRESS },
 		{ "<1@example.com>", NULL, NULL, NULL, "https://x/u>\r\nBcc: y", MESSAGE_EFIELD },
 		{ "<1@example.com>", NULL, NULL, NULL, "javascript:alert(1)", MESSAGE_EFIELD },
+		/* RFC 8058 3.1: one-click is HTTPS; over http the lead's token goes in clear */
+		{ "<1@example.com>", NULL, NULL, NULL, "http://example.com/u/tok", MESSAGE_EFIELD },
 	};
 
 	(void)state;
@@ -649,6 +651,10 @@ static void test_message__list_unsubscribe(void **state)
 		free(post);
 		free(msg);
 	}
+	/* What the config accepts: an https link only (the token is each lead's key). */
+	assert_true(message_unsubscribe_url_ok("https://example.com/u/{token}"));
+	assert_true(message_unsubscribe_url_ok("HTTPS://example.com/u/{token}"));
+	assert_false(message_unsubscribe_url_ok("http://example.com/u/{token}"));
 }
 
 static void test_message__message_id_shape_and_uniqueness(void **state)
