@@ -72,7 +72,10 @@ struct sender {
 static int resolve_credentials(struct send_run *r)
 {
 	const struct config *c = &r->cli->config;
+	int secret = c->smtp.password_env || c->smtp.netrc || c->smtp.oauth2_token_cmd;
 
+	if (secret && r->cli->config.exists && config_trust_check(r->cli->config_path))
+		return -1;
 	if (c->smtp.password_env) {
 		const char *p = getenv(c->smtp.password_env);
 		if (!p) {

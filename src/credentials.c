@@ -229,3 +229,27 @@ int netrc_check(void)
 	free(path);
 	return ret;
 }
+
+/* Whoever can change the config decides where the password goes (smtp.url, ca_file) and
+ * what oauth2_token_cmd runs, as the user send runs as (cron's): refused, as ssh refuses
+ * a config others can write. A group of the user's own (a user private group, where
+ * umask 002 makes files group-writable) is theirs. */
+int config_trust_check(const char *path)
+{
+	struct stat st;
+	const char *why = NULL;
+
+	if (stat(path, &st))
+		return 0;       /* no file: the defaults, which name no server */
+	if (st.st_mode & S_IWOTH)
+		why = "anyone can write it";
+	else if ((st.st_mode & S_IWGRP) && st.st_gid != getgid())
+		why = "its group can write it";
+	else if (st.st_uid != geteuid() && st.st_uid != 0)
+		why = "another user owns it";
+	if (!why)
+		return 0;
+	return error("%s: %s, and it says where the SMTP password goes and what"
+		     " oauth2_token_cmd runs: nothing sent (chmod go-w it, or chown it to the"
+		     " user send runs as)", path, why);
+}

@@ -18,4 +18,9 @@ char *token_cmd_run(const char *cmd, long timeout);
  * be read at all. */
 int netrc_check(void);
 
+/* -1 (said) when others can change the config at path, which says where the password
+ * goes and what oauth2_token_cmd runs: writable by all, by a group that is not the
+ * user's own, or owned by someone else than the user or root. 0 otherwise. */
+int config_trust_check(const char *path);
+
 #endif

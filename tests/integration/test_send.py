@@ -955,6 +955,32 @@ class TokenCommand(SendBase):
         with open(runs) as f:
             self.assertEqual(f.read(), "run\n")
 
+    def test_a_config_others_can_write_runs_no_command_and_sends_no_password(self):
+        # Whoever can write the config picks the command send runs (as cron's user) and
+        # the server the password goes to: a config writable by all, or by a group that
+        # is not the user's own, stops the run first.
+        ran = os.path.join(self.dir, "ran")
+        self.use_token_command(f"touch {ran}; echo {self.TOKEN}")
+        self.import_csv(self.lead_rows(1))
+        other_group = 12345 if os.geteuid() == 0 else \
+            next((g for g in os.getgroups() if g != os.getgid()), None)
+        modes = [(0o666, None)] + ([(0o660, other_group)] if other_group is not None else [])
+        for mode, group in modes:
+            if group is not None:
+                os.chown(self.config_path, -1, group)
+            os.chmod(self.config_path, mode)
+            r = self.run_followup("--quiet", "send", now=NOW_RECAP)
+            self.assertEqual(r.code, 1, r)
+            self.assertIn(f"followup: {self.config_path}: ", r.err)
+            self.assertIn("chmod go-w", r.err)
+            self.assertFalse(os.path.exists(ran))
+            self.assertNothingMarked()
+            self.assertEqual(self.server.connections(), 0)
+        os.chown(self.config_path, -1, os.getgid())
+        os.chmod(self.config_path, 0o664)       # the user's own group: theirs
+        self.assertEqual(self.send()["sent"], 1)
+        self.assertTrue(os.path.exists(ran))
+
     def test_one_that_hangs_is_killed_at_smtp_timeout_with_its_children(self):
         child = os.path.join(self.dir, "child")
         cmd = f"sleep 30 & echo $! > {child}; wait; echo {self.TOKEN}"
