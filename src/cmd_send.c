@@ -138,7 +138,7 @@ static int build_message(const struct cli *cli, const struct due_item *d,
 	m.message_id = message_id;
 	m.in_reply_to = c->in_reply_to;
 	m.references = references;
-	m.unsubscribe_mailto = cli->config.unsubscribe_mailto;
+	m.unsubscribe_mailto = c->unsubscribe_mailto;
 	m.unsubscribe_url = c->unsubscribe_url;
 	m.date = cli->now;
 	ret = message_build(&m, out, &err);

@@ -96,20 +96,10 @@ static char *render(const struct template *tmpl, struct lookup_ctx *ctx, struct 
 	return strbuf_detach(&out);
 }
 
-static char *unsubscribe_url(const struct config *config, const struct lead *l)
+/* An unsubscribe link of the config for this lead; NULL when not set. */
+static char *unsubscribe_link(const char *link, const struct lead *l)
 {
-	const char *url = config->unsubscribe_url, *token;
-	struct strbuf sb = STRBUF_INIT;
-
-	if (str_empty(url))
-		return NULL;
-	while ((token = strstr(url, "{token}"))) {
-		strbuf_add(&sb, url, (size_t)(token - url));
-		strbuf_addstr(&sb, l->token);
-		url = token + strlen("{token}");
-	}
-	strbuf_addstr(&sb, url);
-	return strbuf_detach(&sb);
+	return str_empty(link) ? NULL : message_unsubscribe_link(link, l->token);
 }
 
 /* The mail is signed by whoever it is from: a rep without a signature of their own signs
@@ -196,7 +186,8 @@ static int compose(struct store *store, const struct config *config,
 		return 0;
 	}
 	pick_sender(config, &d->lead, c);
-	c->unsubscribe_url = unsubscribe_url(config, &d->lead);
+	c->unsubscribe_url = unsubscribe_link(config->unsubscribe_url, &d->lead);
+	c->unsubscribe_mailto = unsubscribe_link(config->unsubscribe_mailto, &d->lead);
 	ctx.d = d;
 	ctx.c = c;
 	if (c->step->channel == CHANNEL_EMAIL) {
@@ -258,6 +249,7 @@ void composed_release(struct composed *c)
 	free(c->text);
 	free(c->in_reply_to);
 	free(c->unsubscribe_url);
+	free(c->unsubscribe_mailto);
 	free(c->held);
 	memset(c, 0, sizeof(*c));
 }

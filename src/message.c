@@ -816,27 +816,38 @@ char *message_reply_subject(const char *subject)
 	return xasprintf("Re: %s", subject);
 }
 
+char *message_unsubscribe_link(const char *link, const char *token)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *field;
+
+	while ((field = strstr(link, "{token}"))) {
+		strbuf_add(&sb, link, (size_t)(field - link));
+		strbuf_addstr(&sb, token);
+		link = field + strlen("{token}");
+	}
+	strbuf_addstr(&sb, link);
+	return strbuf_detach(&sb);
+}
+
+/* A token is hex: any will do for checking a link. */
+static const char sample_token[] = "0123abcd";
+
 int message_unsubscribe_url_ok(const char *url_template)
 {
-	struct strbuf url = STRBUF_INIT;
-	const char *p = url_template, *token;
-	int ok;
+	char *url = message_unsubscribe_link(url_template, sample_token);
+	int ok = unsubscribe_url_valid(url);
 
-	while ((token = strstr(p, "{token}"))) {       /* a token is hex: any will do */
-		strbuf_add(&url, p, (size_t)(token - p));
-		strbuf_addstr(&url, "0123abcd");
-		p = token + strlen("{token}");
-	}
-	strbuf_addstr(&url, p);
-	ok = unsubscribe_url_valid(url.buf);
-	strbuf_release(&url);
+	free(url);
 	return ok;
 }
 
-int message_unsubscribe_mailto_ok(const char *mailto)
+int message_unsubscribe_mailto_ok(const char *mailto_template)
 {
+	char *mailto = message_unsubscribe_link(mailto_template, sample_token);
 	char *uri = unsubscribe_mailto_uri(mailto);
 
+	free(mailto);
 	free(uri);
 	return uri != NULL;
 }

@@ -20,6 +20,7 @@ struct composed {
 	char *text;                         /* the task text, or the subject of an email */
 	char *in_reply_to;                  /* thread: the Message-ID answered, else NULL */
 	char *unsubscribe_url;              /* with the lead's token, NULL when not set */
+	char *unsubscribe_mailto;           /* the same */
 	char *held;                         /* why it cannot go out as is, NULL when it can */
 };
 

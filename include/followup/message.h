@@ -83,6 +83,11 @@ char *message_reply_subject(const char *subject);
  * makes a valid List-Unsubscribe header: for checking the config when it is read,
  * before any message is built. */
 int message_unsubscribe_url_ok(const char *url_template);
-int message_unsubscribe_mailto_ok(const char *mailto);
+int message_unsubscribe_mailto_ok(const char *mailto_template);
+
+/* An unsubscribe link of the config (unsubscribe.url or .mailto) with each {token} the
+ * lead's token: the page the url opens, or the inbox the mailto writes to, knows the
+ * lead by it. Caller frees. */
+char *message_unsubscribe_link(const char *link, const char *token);
 
 #endif

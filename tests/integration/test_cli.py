@@ -140,6 +140,22 @@ class Cli(FollowupTest):
         self.ok("optout", "ann@x.example\t")
         self.assertEqual(self.sql("SELECT status FROM leads"), [{"status": "unsubscribed"}])
 
+    def test_an_unsubscribe_mailto_carries_the_lead_s_token_too(self):
+        # The inbox an unsubscribe mail goes to knows the lead by the token, as the
+        # url's page does: a forwarded mail's From is not the lead.
+        self.write_config('unsubscribe: { mailto: "mailto:unsub@acme.example?subject='
+                          'unsubscribe%20{token}" }\n')
+        self.ok("init")
+        self.ok("import", self.write("a.csv", "Email\nann@x.example\n"),
+                now="2026-03-02T15:00:00Z")
+        self.ok("send", now="2026-03-03T15:00:00Z")
+        [name] = os.listdir(os.path.join(self.outbox, "new"))
+        with open(os.path.join(self.outbox, "new", name)) as f:
+            text = f.read()
+        token = self.sql("SELECT token FROM leads")[0]["token"]
+        self.assertIn("List-Unsubscribe: <mailto:unsub@acme.example?subject="
+                      f"unsubscribe%20{token}>", text)
+
     def test_the_token_of_an_unsubscribe_link_opts_its_lead_out(self):
         self.write_config('unsubscribe: { url: "https://acme.example/u/{token}" }\n')
         self.ok("init")
