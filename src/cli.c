@@ -265,9 +265,42 @@ int usage_error(const char *cmd, const char *fmt, ...)
 	return FU_USAGE;
 }
 
+struct global_option {
+	const char *name, *value;       /* value: what it takes, as --help writes it */
+};
+
+/* The global option arg is (its "=value" aside), or NULL. */
+static const struct global_option *global_option(const char *arg)
+{
+	static const struct global_option globals[] = {
+		{ "--db", " PATH" }, { "--config", " PATH" }, { "--sequences", " DIR" },
+		{ "--now", " TIME" }, { "--quiet", "" }, { "--verbose", "" }, { "-q", "" },
+		{ "-v", "" },
+	};
+	size_t length = strcspn(arg, "=");
+
+	for (size_t i = 0; i < ARRAY_SIZE(globals); i++)
+		if (strlen(globals[i].name) == length && !strncmp(arg, globals[i].name, length))
+			return &globals[i];
+	return NULL;
+}
+
+int misplaced_global_option(const char *cmd, const char *arg)
+{
+	const struct global_option *global = global_option(arg);
+
+	if (!global)
+		return 0;
+	return usage_error(cmd, "'%s' is a global option: it goes before the command, as in"
+			   " 'followup %s%s %s'", global->name, global->name, global->value, cmd);
+}
+
 int unknown_option(char **argv)
 {
-	return usage_error(argv[0], "unknown option or missing value in '%s'", argv[optind - 1]);
+	const char *arg = argv[optind - 1];
+
+	return misplaced_global_option(argv[0], arg) ?
+	       FU_USAGE : usage_error(argv[0], "unknown option or missing value in '%s'", arg);
 }
 
 int unknown_zone(const char *cmd, const char *zone)

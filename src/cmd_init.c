@@ -106,7 +106,8 @@ int cmd_init(int argc, char **argv, struct cli *cli)
 			fputs(usage, stdout);
 			return FU_OK;
 		}
-		return usage_error("init", "unexpected argument '%s'", argv[1]);
+		return misplaced_global_option("init", argv[1]) ? FU_USAGE :
+		       usage_error("init", "unexpected argument '%s'", argv[1]);
 	}
 	if ((status = cli_config(cli)))
 		return status;

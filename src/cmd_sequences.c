@@ -119,7 +119,8 @@ int cmd_sequences(int argc, char **argv, struct cli *cli)
 		return check_files(cli, argc - 2, argv + 2);
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json"))
-			return usage_error("sequences", "unexpected argument '%s'", argv[i]);
+			return misplaced_global_option("sequences", argv[i]) ? FU_USAGE :
+			       usage_error("sequences", "unexpected argument '%s'", argv[i]);
 		json = 1;
 	}
 	if (cli_sequences_dir_missing(cli, "sequences"))

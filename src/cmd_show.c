@@ -145,7 +145,8 @@ int cmd_show(int argc, char **argv, struct cli *cli)
 	}
 	for (int i = 1; i < argc; i++)
 		if (argv[i][0] == '-' && argv[i][1] && !strchr(argv[i], '@'))  /* an email is a lead */
-			return usage_error("show", "unknown option '%s'", argv[i]);
+			return misplaced_global_option("show", argv[i]) ? FU_USAGE :
+			       usage_error("show", "unknown option '%s'", argv[i]);
 	if (argc != 2)
 		return usage_error("show", "expected one LEAD");
 	found = store_lead_find(cli->store, argv[1], &l);
@@ -312,7 +313,8 @@ int cmd_export(int argc, char **argv, struct cli *cli)
 		} else if (!strcmp(argv[i], "--csv")) {
 			csv = 1;
 		} else {
-			return usage_error("export", "unexpected argument '%s'", argv[i]);
+			return misplaced_global_option("export", argv[i]) ? FU_USAGE :
+			       usage_error("export", "unexpected argument '%s'", argv[i]);
 		}
 	}
 	if (csv && json)

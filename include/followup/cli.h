@@ -102,6 +102,9 @@ int cli_sequence_error(struct cli *cli, const char *name);
 int usage_error(const char *cmd, const char *fmt, ...) FU_PRINTF(2, 3);
 /* For getopt's '?': names the option it could not take; returns FU_USAGE. */
 int unknown_option(char **argv);
+/* A global option given after the command ('followup send --quiet', as a crontab may
+ * have it) is said to go before it: reported, FU_USAGE; 0 when arg is no global option. */
+int misplaced_global_option(const char *cmd, const char *arg);
 /* For --timezone: the zone is unknown (or only its case is off); returns FU_USAGE. */
 int unknown_zone(const char *cmd, const char *zone);
 int parse_time_option(struct cli *cli, const char *opt, const char *value, time_t *out);

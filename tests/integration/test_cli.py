@@ -124,6 +124,20 @@ class Cli(FollowupTest):
         self.ok("leads", "--owner", "--help")
         self.assertTrue(self.ok("sequences", "check", "--help").out.startswith("usage:"))
 
+    def test_a_global_option_after_the_command_is_said_to_go_before_it(self):
+        # 'followup send --quiet' in a crontab would fail every night with "unknown".
+        self.ok("init")
+        for args, option, hint in (
+                (["send", "--quiet"], "--quiet", "followup --quiet send"),
+                (["due", "--now", "2026-03-05"], "--now", "followup --now TIME due"),
+                (["import", "x.csv", "--db=y.db"], "--db", "followup --db PATH import"),
+                (["show", "1", "-v"], "-v", "followup -v show"),
+                (["export", "--config", "c.yaml"], "--config", "followup --config PATH export")):
+            r = self.fails(2, *args)
+            self.assertIn(f"followup: {args[0]}: '{option}' is a global option: it goes"
+                          f" before the command, as in '{hint}'", r.err)
+        self.assertEqual(self.sql("SELECT count(*) AS n FROM leads"), [{"n": 0}])
+
     def test_an_option_without_its_value_is_a_usage_error(self):
         self.ok("init")
         for args in (["due", "--owner"], ["due", "--channel"], ["leads", "--status"],
