@@ -807,6 +807,9 @@ int cmd_preview(int argc, char **argv, struct cli *cli)
 		fputs(usage, stdout);
 		return FU_OK;
 	}
+	for (int i = 1; i < argc; i++)
+		if (misplaced_global_option("preview", argv[i]))
+			return FU_USAGE;
 	if (argc != 2)
 		return usage_error("preview", "expected one TOUCH or LEAD");
 	found = find_preview_item(cli, argv[1], &d);
@@ -866,6 +869,9 @@ int cmd_resolve(int argc, char **argv, struct cli *cli)
 		fputs(usage, stdout);
 		return FU_OK;
 	}
+	for (int i = 1; i < argc; i++)
+		if (misplaced_global_option("resolve", argv[i]))
+			return FU_USAGE;
 	if (argc != 3 || (strcmp(argv[2], "sent") && strcmp(argv[2], "retry")))
 		return usage_error("resolve", "expected TOUCH and 'sent' or 'retry'");
 	id = strtoll(argv[1][0] == '#' ? argv[1] + 1 : argv[1], &end, 10);

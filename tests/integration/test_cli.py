@@ -132,7 +132,9 @@ class Cli(FollowupTest):
                 (["due", "--now", "2026-03-05"], "--now", "followup --now TIME due"),
                 (["import", "x.csv", "--db=y.db"], "--db", "followup --db PATH import"),
                 (["show", "1", "-v"], "-v", "followup -v show"),
-                (["export", "--config", "c.yaml"], "--config", "followup --config PATH export")):
+                (["export", "--config", "c.yaml"], "--config", "followup --config PATH export"),
+                (["preview", "1", "--now=2026-03-05"], "--now", "followup --now TIME preview"),
+                (["resolve", "1", "sent", "-q"], "-q", "followup -q resolve")):
             r = self.fails(2, *args)
             self.assertIn(f"followup: {args[0]}: '{option}' is a global option: it goes"
                           f" before the command, as in '{hint}'", r.err)
