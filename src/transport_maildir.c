@@ -207,13 +207,11 @@ static int fsync_dir(const char *path)
 	return close(fd);
 }
 
-/* A full disk or quota means nothing was delivered and a later run can try
- * again; any other error is one the next message would hit too. */
-static enum transport_result write_failure(int err)
-{
-	return err == ENOSPC || err == EDQUOT ? TRANSPORT_RETRY : TRANSPORT_FATAL;
-}
-
+/* A message that could not be written into new/ is not delivered, and any such failure
+ * (a full disk or quota, too many open files, an I/O error) is the outbox's, not the
+ * recipient's: the next message would hit it too. So it is TRANSPORT_FATAL, which stops
+ * the run and gives the touch back, as a server that is down does. A retry would use
+ * up the touch's tries while the disk stays full, and fail it for good within hours. */
 enum transport_result maildir_transport_send(struct maildir_transport *t,
 					     const char *envelope_from, const char *recipient,
 					     const char *data, size_t len, char **errmsg)
@@ -237,24 +235,24 @@ enum transport_result maildir_transport_send(struct maildir_transport *t,
 
 	fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		result = write_failure(errno);
+		result = TRANSPORT_FATAL;
 		*errmsg = xasprintf("cannot create '%s': %s", tmp_path, strerror(errno));
 		goto out;
 	}
 	if (write_lf(fd, data, len) || fsync(fd)) {
-		result = write_failure(errno);
+		result = TRANSPORT_FATAL;
 		*errmsg = xasprintf("cannot write '%s': %s", tmp_path, strerror(errno));
 		goto out;
 	}
 	if (close(fd)) {
 		fd = -1;
-		result = write_failure(errno);
+		result = TRANSPORT_FATAL;
 		*errmsg = xasprintf("cannot write '%s': %s", tmp_path, strerror(errno));
 		goto out;
 	}
 	fd = -1;
 	if (rename(tmp_path, new_path)) {
-		result = write_failure(errno);
+		result = TRANSPORT_FATAL;
 		*errmsg = xasprintf("cannot move '%s' into new/: %s", tmp_path, strerror(errno));
 		goto out;
 	}

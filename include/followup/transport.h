@@ -42,8 +42,9 @@ enum transport_result {
 				refuses everyone says the same; send decides */
 	TRANSPORT_IN_DOUBT,  /* the whole message was handed over (after 354, the final
 				"." sent) but no reply came: it may have been delivered */
-	TRANSPORT_FATAL,     /* connect/TLS/auth/sender/config failure: stop the run and
-				mark nothing; the next message would fail the same way */
+	TRANSPORT_FATAL,     /* connect/TLS/auth/sender/config failure, or a Maildir that
+				cannot be written (a full disk): stop the run and mark
+				nothing; the next message would fail the same way */
 };
 
 /* Error codes of transport_open(). */

@@ -94,6 +94,41 @@ class StoreFaults(FollowupTest):
         self.assertFalse(os.path.isdir(os.path.join(self.outbox, "new")) and
                          os.listdir(os.path.join(self.outbox, "new")))
 
+    def send_into_a_full_outbox(self):
+        """followup send in a mount namespace of its own, where the Maildir outbox is a
+        small tmpfs filled to the last block (ENOSPC, as a full disk says, where
+        RLIMIT_FSIZE says EFBIG); skips when no mount namespace can be had here."""
+        os.makedirs(self.outbox)
+        unshare = ["unshare", "--mount", "--propagation", "private"]
+        if os.geteuid() != 0:
+            unshare.insert(1, "--map-root-user")
+        fill = ('mount -t tmpfs -o size=64k tmpfs "$1" && mkdir "$1/tmp" "$1/new" "$1/cur"'
+                ' && { head -c 1M /dev/zero > "$1/fill" 2>/dev/null; shift; exec "$@"; }')
+        probe = subprocess.run(unshare + ["sh", "-c", fill, "sh", self.outbox, "true"],
+                               capture_output=True, text=True)
+        if probe.returncode != 0:
+            self.skipTest("cannot mount a tmpfs in a mount namespace: "
+                          + (probe.stderr.strip() or f"exit {probe.returncode}"))
+        return subprocess.run(unshare + ["sh", "-c", fill, "sh", self.outbox, BIN, "--now",
+                                         "2025-03-10T15:00:00Z", "--quiet", "send"],
+                              capture_output=True, text=True, env=self.env(), timeout=60)
+
+    def test_a_full_maildir_stops_the_send_and_marks_nothing(self):
+        # Not a retry: that would use up the touches' tries while the disk stays full,
+        # and a cron run (--quiet) would exit 0 until they had failed for good.
+        self.write_config()   # maildir outbox
+        before = self.sql("SELECT id, state, attempts, retry_at FROM touches ORDER BY id")
+        proc = self.send_into_a_full_outbox()
+        self.assertEqual(proc.returncode, 1, proc)
+        self.assertRegex(proc.stderr, r"^followup: cannot write '.*/tmp/[^']*': "
+                                      r"No space left on device\n$")
+        self.assertEqual(self.sql("SELECT id, state, attempts, retry_at FROM touches"
+                                  " ORDER BY id"), before)
+        # The disk has room again (the tmpfs went with the namespace): they go.
+        r = self.ok("send", "--json", now="2025-03-10T15:10:00Z")
+        self.assertEqual(r.json()["sent"], 2, r)
+        self.assertEqual(len(os.listdir(os.path.join(self.outbox, "new"))), 2)
+
 
 class ServerGoesSilent(SendBase):
     """A server that takes a message and never answers: one touch in doubt, and the run
