@@ -664,6 +664,9 @@ static void parser_problem(struct loader *l, const yaml_parser_t *parser,
 	const char *what = parser->problem ? parser->problem : "invalid YAML";
 	int line = (int)parser->problem_mark.line + 1, col = (int)parser->problem_mark.column + 1;
 
+	/* libyaml's way of saying that memory ran out: not a fault of the file */
+	if (parser->error == YAML_MEMORY_ERROR)
+		die_out_of_memory();
 	if (parser->error == YAML_READER_ERROR) {
 		/* libyaml's reader has no mark for a bad byte, only its offset */
 		size_t at = parser->problem_offset;
@@ -731,7 +734,9 @@ int config_load(const char *path, struct config *out, struct diag_list *d)
 	}
 	out->exists = 1;
 	l.dir = dir_of(path);
-	yaml_parser_initialize(&parser);
+	/* A parser it could not initialize would fail every load as invalid YAML. */
+	if (!yaml_parser_initialize(&parser))
+		die_out_of_memory();
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text.buf, text.len);
 	read_config(&l, &parser, &text);
 	yaml_parser_delete(&parser);

@@ -565,6 +565,22 @@ static int check_bytes(struct loader *l)
 	return 0;
 }
 
+/* libyaml reports running out of memory as a parse error, and a parser it could not
+ * initialize answers every parse with an empty event, for ever: neither is the file's
+ * fault, and the second would loop in check_events(). */
+static void start_parser(yaml_parser_t *parser, const char *text, size_t len)
+{
+	if (!yaml_parser_initialize(parser))
+		die_out_of_memory();
+	yaml_parser_set_input_string(parser, (const unsigned char *)text, len);
+}
+
+static void check_memory(const yaml_parser_t *parser)
+{
+	if (parser->error == YAML_MEMORY_ERROR)
+		die_out_of_memory();
+}
+
 /* Anchors and aliases make a file hard to read and edit: refused. So is a second
  * document: the loader would read the first and silently drop the rest. */
 static int check_events(struct loader *l)
@@ -573,10 +589,10 @@ static int check_events(struct loader *l)
 	yaml_event_t event;
 	int ret = 0, done = 0, documents = 0;
 
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)l->text, l->len);
+	start_parser(&parser, l->text, l->len);
 	while (!done) {
 		if (!yaml_parser_parse(&parser, &event)) {
+			check_memory(&parser);
 			const char *what = parser.problem ? parser.problem : "invalid YAML";
 			int line = (int)parser.problem_mark.line + 1, col = (int)parser.problem_mark.column + 1;
 			size_t at = parser.problem_mark.index;
@@ -641,13 +657,13 @@ static int load_text(const char *path, char *text, size_t len, struct sequence *
 	l.seq->path = xstrdup(path);
 	hash_text(text, l.len, l.seq->hash);
 	if (check_bytes(&l) == 0 && check_events(&l) == 0) {
-		yaml_parser_initialize(&parser);
-		yaml_parser_set_input_string(&parser, (const unsigned char *)text, l.len);
+		start_parser(&parser, text, l.len);
 		if (yaml_parser_load(&parser, &doc)) {
 			l.doc = &doc;
 			read_sequence(&l, yaml_document_get_root_node(&doc));
 			yaml_document_delete(&doc);
 		} else {
+			check_memory(&parser);
 			problem_at(&l, (int)parser.problem_mark.line + 1,
 				   (int)parser.problem_mark.column + 1, "YAML syntax: %s",
 				   parser.problem ? parser.problem : "invalid YAML");

@@ -12,10 +12,15 @@
 char strbuf_empty[1];
 static int quiet;
 
-static void *die_oom(void)
+void die_out_of_memory(void)
 {
 	fputs("followup: out of memory\n", stderr);
 	abort();
+}
+
+static void *die_oom(void)
+{
+	die_out_of_memory();
 }
 
 void *xmalloc(size_t size)

@@ -28,6 +28,9 @@ enum fu_exit {
 void *xmalloc(size_t size);
 void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *ptr, size_t size);
+/* What x*alloc() do when memory runs out, for the libraries that say so in their own
+ * way (libyaml's YAML_MEMORY_ERROR) rather than fail an allocation of ours. */
+void die_out_of_memory(void) __attribute__((noreturn));
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* Returns a newly allocated formatted string; caller frees. */

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import time
 
-from helpers import BIN, FollowupTest, write_lock_held
+from helpers import BIN, VALGRIND, FollowupTest, write_lock_held
 from test_send import NOW_RECAP, SEQUENCE, SendBase
 
 
@@ -16,6 +16,55 @@ def limit_file_size(limit):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # a write fails with EFBIG instead
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
     return apply
+
+
+def limit_memory(kb):
+    def apply():
+        resource.setrlimit(resource.RLIMIT_AS, (kb * 1024, kb * 1024))
+    return apply
+
+
+class OutOfMemory(FollowupTest):
+    """Commands run with less and less address space (RLIMIT_AS), from what they need
+    down to what the program needs to start: each says it ran out or works, and none
+    hangs or blames a file."""
+
+    def setUp(self):
+        super().setUp()
+        self.ok("init")
+        self.ok("import", self.data("C_eu_semicolon_sep_validar_style.csv"))
+
+    def run_limited(self, kb, *args):
+        return subprocess.run([BIN] + list(args), env=self.env(), capture_output=True,
+                              text=True, timeout=10, preexec_fn=limit_memory(kb))
+
+    def least_to_start(self):
+        """The smallest limit (in KB, to 16) under which followup --version runs."""
+        low, high = 1024, 256 * 1024
+        if VALGRIND or self.run_limited(high, "--version").returncode != 0:
+            self.skipTest("followup does not start with an address-space limit (valgrind,"
+                          " or a sanitizer build, which reserves terabytes)")
+        while high - low > 16:
+            mid = (low + high) // 2
+            if self.run_limited(mid, "--version").returncode == 0:
+                high = mid
+            else:
+                low = mid
+        return high
+
+    def test_running_out_of_memory_is_said_not_a_hang_or_a_bad_file(self):
+        start = self.least_to_start()
+        for args in (["sequences", "check"], ["due"], ["pipeline"]):
+            for kb in range(start, start + 16 * 1024, 16):
+                proc = self.run_limited(kb, *args)
+                if proc.returncode == 0:
+                    break
+                self.assertIn(proc.returncode, (1, -signal.SIGABRT), (args, kb, proc))
+                self.assertRegex(proc.stderr, "^followup: .*(out of memory|allocate memory)",
+                                 (args, kb))
+                self.assertNotRegex(proc.stderr, "YAML|problem|invalid", (args, kb))
+            else:
+                self.fail(f"{args} did not run with {kb} KB")
 
 
 class StoreFaults(FollowupTest):
