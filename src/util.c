@@ -12,10 +12,14 @@
 char strbuf_empty[1];
 static int quiet;
 
+/* Exit 1, the work failed (SPEC section 4), not abort(): a SIGABRT and a core dump read
+ * as a crash in a cron mail, and a script sees 134. _exit, because stdio or an atexit
+ * handler may want memory too; what a send had claimed is settled by the next command,
+ * as after a kill. */
 void die_out_of_memory(void)
 {
 	fputs("followup: out of memory\n", stderr);
-	abort();
+	_exit(FU_FAIL);
 }
 
 static void *die_oom(void)

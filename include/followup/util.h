@@ -2,7 +2,8 @@
  * util.h - allocation that cannot fail, growable strings, and error reporting.
  *
  * Conventions used across followup:
- *  - x*alloc() abort on out-of-memory (like git's xmalloc): callers need not check.
+ *  - x*alloc() end the process on out-of-memory, with "followup: out of memory" and
+ *    exit 1 (like git's xmalloc): callers need not check.
  *  - Functions that can fail return 0 on success and a negative code on failure.
  *  - error() prints "followup: <message>" to stderr and returns -1, so that
  *    `return error("cannot open '%s': %s", path, strerror(errno));` reads naturally.

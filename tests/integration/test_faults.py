@@ -59,7 +59,7 @@ class OutOfMemory(FollowupTest):
                 proc = self.run_limited(kb, *args)
                 if proc.returncode == 0:
                     break
-                self.assertIn(proc.returncode, (1, -signal.SIGABRT), (args, kb, proc))
+                self.assertEqual(proc.returncode, 1, (args, kb, proc))   # not 134, abort
                 self.assertRegex(proc.stderr, "^followup: .*(out of memory|allocate memory)",
                                  (args, kb))
                 self.assertNotRegex(proc.stderr, "YAML|problem|invalid", (args, kb))
