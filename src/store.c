@@ -124,8 +124,9 @@ static int db_error(struct store *s, const char *what)
 	    !directory_writable(s->path))
 		return error("%s: %s: its directory is read-only, and followup writes its -wal"
 			     " and -shm files beside the store", s->path, what);
-	/* "disk I/O error" alone does not say what to do about it. */
-	if ((code & 0xff) == SQLITE_IOERR && sys)
+	/* "disk I/O error" alone does not say what to do about it, nor "unable to open
+	 * database file" of a store that is there (too many open files, for its -shm). */
+	if (((code & 0xff) == SQLITE_IOERR || (code & 0xff) == SQLITE_CANTOPEN) && sys)
 		return error("%s: %s: %s (%s)", s->path, what, sqlite3_errmsg(s->db), strerror(sys));
 	if (code == SQLITE_IOERR_WRITE || code == SQLITE_IOERR_FSYNC || code == SQLITE_FULL ||
 	    code == SQLITE_IOERR_SHMSIZE || code == SQLITE_IOERR_TRUNCATE)

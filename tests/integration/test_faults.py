@@ -93,6 +93,23 @@ class StoreFaults(FollowupTest):
         self.assertRegex(proc.stderr, "(full|too large)")
         self.assertEqual(self.sql("SELECT email FROM leads ORDER BY email"), self.leads)
 
+    def test_out_of_file_descriptors_says_so(self):
+        # The store, its -wal, its -shm, the sequence files: each open may be the one
+        # over the limit, and the line must say why ("unable to open database file"
+        # said nothing of the cause).
+        def limit_files(n):
+            return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
+        for args in (["leads"], ["due"], ["mark", "1", "replied"]):
+            for n in range(4, 16):
+                proc = subprocess.run([BIN] + args, env=self.env(), capture_output=True,
+                                      text=True, preexec_fn=limit_files(n))
+                if proc.returncode == 0:
+                    break
+                self.assertEqual(proc.returncode, 1, (args, n, proc))
+                self.assertRegex(proc.stderr, "^followup: .*Too many open files", (args, n))
+            else:
+                self.fail(f"{args} did not run with {n} file descriptors")
+
     def test_stdin_that_cannot_be_copied_is_an_error(self):
         # A pipe is copied to a temporary file first; a full disk there must say so.
         cat = subprocess.Popen(["cat", self.big_file()], stdout=subprocess.PIPE)
