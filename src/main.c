@@ -5,6 +5,7 @@
 #include "followup/engine.h"
 #include "followup/util.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -202,6 +203,9 @@ int main(int argc, char **argv)
 	int status = FU_OK, first;
 	static char stdout_buffer[1 << 16];
 
+	/* cJSON out of memory returns NULL items, which print as a listing cut short: exit
+	 * with "out of memory", as everything else that runs out does. */
+	cJSON_InitHooks(&(cJSON_Hooks){ .malloc_fn = xmalloc, .free_fn = free });
 	/* A long listing into a pipe or file goes out in 64 KB writes, not 4 KB ones. */
 	if (!stdout_is_tty())
 		setvbuf(stdout, stdout_buffer, _IOFBF, sizeof(stdout_buffer));
