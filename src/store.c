@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <wchar.h>
 #include <wctype.h>
@@ -98,6 +99,22 @@ static const char *const schema_v1 =
 	"CREATE INDEX touches_lead ON touches(lead_id, done_at);"
 	"CREATE INDEX touches_unsettled ON touches(state) WHERE state IN ('sending', 'in_doubt');"
 	"CREATE INDEX touches_sent_by ON touches(sender, done_at) WHERE sender IS NOT NULL;";
+
+/* SQLite opened the store read-only. Every command writes (even `due` closes touches as
+ * time passes), so it is said at once: whose the fix is depends on why. */
+static void report_read_only(const char *path)
+{
+	struct statvfs vfs;
+
+	if (!statvfs(path, &vfs) && (vfs.f_flag & ST_RDONLY))
+		error("%s: the store is on a read-only file system, and every command writes it"
+		      " (even `due` closes touches as time passes): mount it read-write, or copy"
+		      " the store elsewhere and use --db", path);
+	else
+		error("%s: the store is read-only to you, and every command writes it (even"
+		      " `due` closes touches as time passes): run followup as the store's owner",
+		      path);
+}
 
 /* Whether the directory that holds path can take new files (the -wal and -shm). */
 static int directory_writable(const char *path)
@@ -666,9 +683,7 @@ int store_open(struct store **out, const char *path, int flags)
 	 * first read, which would leave -wal and -shm files of this user's beside the store
 	 * that lock its owner out. */
 	if (sqlite3_db_readonly(s->db, "main") == 1) {
-		error("%s: the store is read-only to you, and every command writes it (even"
-		      " `due` closes touches as time passes): run followup as the store's owner",
-		      path);
+		report_read_only(path);
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);

@@ -350,6 +350,28 @@ class Cli(FollowupTest):
             os.chmod(self.db, 0o644)
         self.ok("mark", "a@x.example", "lost", now="2026-03-20T10:00:00Z")
 
+    def test_a_store_on_a_read_only_mount_says_so(self):
+        # Its owner cannot write it either: "run followup as the store's owner" would
+        # send the admin looking for the wrong fix.
+        self.ok("init")
+        self.ok("import", self.write("a.csv", "Email\na@x.example\n"), now="2026-03-02T10:00:00Z")
+        store_dir = os.path.dirname(self.db)
+        unshare = ["unshare", "--mount", "--propagation", "private"]
+        if os.geteuid() != 0:
+            unshare.insert(1, "--map-root-user")
+        read_only = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"'
+        probe = subprocess.run(unshare + ["sh", "-c", read_only, "sh", store_dir, "true"],
+                               capture_output=True, text=True)
+        if probe.returncode != 0:
+            self.skipTest("cannot mount read-only in a mount namespace: "
+                          + (probe.stderr.strip() or f"exit {probe.returncode}"))
+        r = subprocess.run(unshare + ["sh", "-c", read_only, "sh", store_dir, BIN, "due"],
+                           env=self.env(), capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("the store is on a read-only file system", r.stderr)
+        self.assertIn("mount it read-write", r.stderr)
+        self.assertEqual(self.sql("SELECT count(*) AS n FROM leads"), [{"n": 1}])
+
     def test_a_device_is_never_a_store(self):
         before = os.stat("/dev/null")
         # A build that chmods it (bisecting, as root) must not leave the machine broken.
