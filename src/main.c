@@ -188,8 +188,12 @@ static int parse_global_options(int argc, char **argv, struct cli *cli, int *sta
 /* Like git's run_builtin(): a command's output that could not be written is a failure. */
 static int finish_stdout(int status)
 {
-	if (fflush(stdout) || ferror(stdout)) {
-		error("cannot write the output: %s", "write error");
+	int flushed = !fflush(stdout);
+	int flush_errno = errno;
+
+	if (!flushed || ferror(stdout)) {
+		/* An earlier write's errno is gone; the last flush's says why (a full disk). */
+		error("cannot write the output: %s", flushed ? "write error" : strerror(flush_errno));
 		return status ? status : FU_FAIL;
 	}
 	return status;

@@ -527,7 +527,7 @@ class Cli(FollowupTest):
             proc = subprocess.run([BIN, "leads"], stdout=full, stderr=subprocess.PIPE,
                                   env=self.env(), text=True)
         self.assertEqual(proc.returncode, 1)
-        self.assertIn("followup: ", proc.stderr)
+        self.assertEqual(proc.stderr, "followup: cannot write the output: No space left on device\n")
 
     def test_store_is_private(self):
         self.ok("init")
