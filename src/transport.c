@@ -76,6 +76,32 @@ void transport_close(struct transport *t)
 	free(t);
 }
 
+int transport_check(const struct transport_options *o, struct transport_check *out,
+		    char **errmsg)
+{
+	struct transport *t = NULL;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	/* A Maildir is checked as it is, not opened: opening makes its directories. */
+	if (o && o->url && !strncmp(o->url, "maildir:", 8))
+		return maildir_transport_check(o->url + 8, out, errmsg) ? -1 : 0;
+	/* Opened as a send opens it: the same refusals (tls: none to a host that is not
+	 * loopback, a malformed url), before anything connects. */
+	if (transport_open(&t, o, errmsg))
+		return -1;
+	ret = smtp_transport_check(t->smtp, o, out, errmsg);
+	transport_close(t);     /* QUIT */
+	return ret ? -1 : 0;
+}
+
+void transport_check_release(struct transport_check *c)
+{
+	free(c->url);
+	free(c->auth);
+	memset(c, 0, sizeof(*c));
+}
+
 const char *transport_result_name(enum transport_result result)
 {
 	switch (result) {

@@ -288,3 +288,141 @@ void maildir_transport_close(struct maildir_transport *t)
 	free(t->hostname);
 	free(t);
 }
+
+/* --- checking --------------------------------------------------------------------------- */
+
+/* The nearest directory at or above path that exists (path itself, when it does), for
+ * "can it be made?". Caller frees; NULL when nothing up to / is a directory. */
+static char *nearest_existing(const char *path)
+{
+	char *dir = xstrdup(path);
+	struct stat st;
+
+	while (stat(dir, &st)) {
+		char *slash = strrchr(dir, '/');
+
+		if (!slash || errno != ENOENT) {
+			int saved = errno;
+
+			free(dir);
+			errno = saved;
+			return NULL;
+		}
+		if (slash == dir)
+			slash[1] = '\0';        /* "/" */
+		else
+			*slash = '\0';
+	}
+	return dir;
+}
+
+/* Whether dir is a directory; if not, *errmsg says why. */
+static int is_dir(const char *dir, char **errmsg)
+{
+	struct stat st;
+
+	if (stat(dir, &st)) {
+		*errmsg = xasprintf("cannot use maildir '%s': %s", dir, strerror(errno));
+		return 0;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		*errmsg = xasprintf("cannot use maildir '%s': %s", dir, strerror(ENOTDIR));
+		return 0;
+	}
+	return 1;
+}
+
+/* Whether dir is a directory this user can add files to; if not, *errmsg says why. */
+static int writable_dir(const char *dir, char **errmsg)
+{
+	if (!is_dir(dir, errmsg))
+		return 0;
+	/* access() says EROFS for a read-only file system too. */
+	if (access(dir, W_OK | X_OK)) {
+		*errmsg = xasprintf("cannot write into '%s': %s", dir, strerror(errno));
+		return 0;
+	}
+	return 1;
+}
+
+/* Creates, writes and removes a file in tmp/, where readers of the Maildir never look:
+ * the only test that also meets a full disk, a quota or an inode table that is out. */
+static int probe_tmp(const char *tmp, char **errmsg)
+{
+	char random[17];
+	char *probe;
+	int fd, ret = 0;
+
+	random_hex64(random);
+	probe = xasprintf("%s/followup-check.%ld.%s", tmp, (long)getpid(), random);
+	fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		*errmsg = xasprintf("cannot create '%s': %s", probe, strerror(errno));
+		free(probe);
+		return -1;
+	}
+	if (write_all(fd, "followup send --check\n", 22)) {
+		*errmsg = xasprintf("cannot write '%s': %s", probe, strerror(errno));
+		ret = -1;
+	}
+	close(fd);
+	unlink(probe);
+	free(probe);
+	return ret;
+}
+
+/* The Maildir is there: each of tmp/, new/ and cur/ must be a writable directory, or be
+ * missing from a Maildir a send can add it to. */
+static int check_existing(const char *path, char **errmsg)
+{
+	char *sub = NULL;
+	int ret = 0;
+
+	if (!is_dir(path, errmsg))
+		return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(maildir_subdirs) && !ret; i++) {
+		free(sub);
+		sub = xasprintf("%s/%s", path, maildir_subdirs[i]);
+		if (access(sub, F_OK) && errno == ENOENT)
+			ret = writable_dir(path, errmsg) ? 0 : -1;
+		else if (!writable_dir(sub, errmsg))
+			ret = -1;
+		else if (!strcmp(maildir_subdirs[i], "tmp"))
+			ret = probe_tmp(sub, errmsg);
+	}
+	free(sub);
+	return ret;
+}
+
+int maildir_transport_check(const char *path, struct transport_check *out, char **errmsg)
+{
+	char *expanded, *absolute, *nearest;
+	int ret;
+
+	if (str_empty(path)) {
+		*errmsg = xstrdup("maildir url has no path (expected maildir:PATH)");
+		return TRANSPORT_EURL;
+	}
+	expanded = expand_home(path);
+	absolute = path_absolute(expanded);
+	free(expanded);
+	if (!absolute) {
+		*errmsg = xasprintf("cannot resolve maildir '%s': %s", path, strerror(errno));
+		return TRANSPORT_ESYSTEM;
+	}
+	out->url = xasprintf("maildir:%s", absolute);
+	nearest = nearest_existing(absolute);
+	if (!nearest) {
+		*errmsg = xasprintf("cannot use maildir '%s': %s", absolute, strerror(errno));
+		ret = TRANSPORT_ESYSTEM;
+	} else if (strcmp(nearest, absolute)) {
+		/* The first send makes it, as mkdir -p: the nearest existing ancestor must let it. */
+		out->maildir_missing = 1;
+		ret = writable_dir(nearest, errmsg) ? 0 : TRANSPORT_ESYSTEM;
+	} else {
+		ret = check_existing(absolute, errmsg) ? TRANSPORT_ESYSTEM : 0;
+	}
+	free(nearest);
+	free(absolute);
+	return ret;
+}

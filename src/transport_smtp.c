@@ -35,6 +35,7 @@ enum smtp_stage {
 	STAGE_RCPT,        /* RCPT TO sent */
 	STAGE_DATA,        /* DATA sent; the message may be partly uploaded */
 	STAGE_END_OF_DATA, /* libcurl holds the whole message; the final "." may be sent */
+	STAGE_NOOP,        /* a check's NOOP sent: the session before it worked */
 };
 
 struct smtp_transport {
@@ -51,6 +52,12 @@ struct smtp_transport {
 	int quitting;               /* QUIT sent: its reply says nothing about the message */
 	int timed_out;              /* the server stopped answering once in this run */
 	char last_reply[512];       /* the server's last reply line before any QUIT */
+
+	/* What a check reports: libcurl skips AUTH without a word when the server offers
+	 * none, so only the dialogue says whether the login was used. */
+	int offers_auth;            /* the last EHLO reply listed AUTH */
+	int logged_in;              /* an AUTH exchange ended in 235 */
+	char auth_mechanism[32];    /* of the last AUTH sent */
 };
 
 /* curl_global_init() once, however many transports are open. */
@@ -144,6 +151,30 @@ static void verbose_line(const char *prefix, const char *data, size_t len)
 	free(line);
 }
 
+/* Notes an AUTH command's mechanism (the text up to the first space: the rest is the
+ * secret's initial response) and that its exchange has begun. */
+static void start_auth(struct smtp_transport *t, const char *args, size_t len)
+{
+	size_t mech = strcspn(args, " \r\n");
+
+	if (mech > len)
+		mech = len;
+	if (mech >= sizeof(t->auth_mechanism))
+		mech = sizeof(t->auth_mechanism) - 1;
+	memcpy(t->auth_mechanism, args, mech);
+	t->auth_mechanism[mech] = '\0';
+	make_printable(t->auth_mechanism, mech);
+	t->authenticating = 1;
+}
+
+/* Whether a reply line to EHLO lists AUTH ("250-AUTH PLAIN LOGIN", or the old
+ * "250-AUTH=LOGIN"). */
+static int lists_auth(const char *line, size_t len)
+{
+	return len >= 8 && !strncmp(line, "250", 3) && (line[3] == '-' || line[3] == ' ') &&
+	       !strncasecmp(line + 4, "AUTH", 4) && (len == 8 || line[8] == ' ' || line[8] == '=');
+}
+
 /* Follows the commands libcurl sends; prints them when verbose, with the
  * arguments of AUTH and every line of the exchange it starts masked. */
 static void note_command(struct smtp_transport *t, const char *data, size_t size)
@@ -156,7 +187,11 @@ static void note_command(struct smtp_transport *t, const char *data, size_t size
 		return;
 	}
 	if (len >= 5 && !strncasecmp(data, "AUTH ", 5))
-		t->authenticating = 1;
+		start_auth(t, data + 5, len - 5);
+	else if (len >= 4 && !strncasecmp(data, "EHLO", 4))
+		t->offers_auth = 0;     /* the one after STARTTLS says again */
+	else if (len == 4 && !strncasecmp(data, "NOOP", 4))
+		t->stage = STAGE_NOOP;
 	else if (len >= 4 && !strncasecmp(data, "MAIL", 4))
 		t->stage = STAGE_MAIL;
 	else if (len >= 4 && !strncasecmp(data, "RCPT", 4))
@@ -191,10 +226,14 @@ static void note_reply(struct smtp_transport *t, const char *data, size_t size)
 	t->last_reply[len] = '\0';
 	/* It goes into error lines, the summary's per-message lines and the store. */
 	make_printable(t->last_reply, len);
+	if (t->authenticating && !strncmp(data, "235", 3))
+		t->logged_in = 1;
 	/* A 334 is a challenge ("334 " and text, or a bare "334" that libcurl takes too):
 	 * the client's answer holds the secret. Any other reply ends the exchange. */
 	if (t->authenticating && strncmp(data, "334", 3))
 		t->authenticating = 0;
+	if (lists_auth(t->last_reply, len))
+		t->offers_auth = 1;
 	if (t->verbose)
 		fprintf(stderr, "< %s\n", t->last_reply);
 }
@@ -514,9 +553,49 @@ static enum transport_result classify(CURLcode rc, enum smtp_stage stage, long c
 		return TRANSPORT_RETRY;
 	case STAGE_SESSION:
 	case STAGE_END_OF_DATA:
+	case STAGE_NOOP:
 		break;
 	}
 	return TRANSPORT_FATAL;
+}
+
+/* Why the session failed (a check's failure, or a send's TRANSPORT_FATAL), into sb, in the
+ * same words for both. recipient is NULL for a check: it had no message to stop for. */
+static void add_session_failure(struct strbuf *sb, const struct smtp_transport *t,
+				CURLcode rc, long code, const char *from, const char *recipient,
+				int server_said)
+{
+	const char *why = t->error[0] ? t->error : curl_easy_strerror(rc);
+	const char *stopped = recipient ? ": stopped, nothing marked" : "";
+
+	if (rc == CURLE_USE_SSL_FAILED)
+		strbuf_addf(sb, "%s does not offer STARTTLS: refusing to send without "
+			    "TLS", t->description);
+	else if (rc == CURLE_LOGIN_DENIED || rc == CURLE_AUTH_ERROR)
+		strbuf_addf(sb, "authentication failed at %s: %s", t->description, why);
+	else if (code == 421)
+		strbuf_addf(sb, "%s is closing the session%s", t->description, stopped);
+	else if (t->stage == STAGE_SESSION && server_said)
+		strbuf_addf(sb, "%s refused the session before any message (its greeting,"
+			    " EHLO or STARTTLS)%s", t->description, stopped);
+	else if (connection_lost(rc, code) && rc == CURLE_OPERATION_TIMEDOUT && recipient)
+		strbuf_addf(sb, "no answer from %s (%s) before the message to '%s' was"
+			    " sent%s", t->description, why, recipient, stopped);
+	else if (connection_lost(rc, code) && rc == CURLE_OPERATION_TIMEDOUT)
+		strbuf_addf(sb, "no answer from %s (%s)", t->description, why);
+	else if (connection_lost(rc, code) && recipient)
+		strbuf_addf(sb, "the connection to %s was lost (%s) before the message to"
+			    " '%s' was sent%s", t->description, why, recipient, stopped);
+	else if (connection_lost(rc, code))
+		strbuf_addf(sb, "the connection to %s was lost (%s)", t->description, why);
+	else if (t->stage == STAGE_MAIL)
+		strbuf_addf(sb, "%s refused sender '%s'", t->description, from);
+	else if (server_said && recipient)
+		strbuf_addf(sb, "%s refused the message to '%s' for a reason that is not"
+			    " the recipient's, so every message would be%s", t->description,
+			    recipient, stopped);
+	else
+		strbuf_addf(sb, "cannot send via %s: %s", t->description, why);
 }
 
 static char *failure_message(const struct smtp_transport *t, CURLcode rc, long code,
@@ -550,32 +629,7 @@ static char *failure_message(const struct smtp_transport *t, CURLcode rc, long c
 		server_said = 0;
 		break;
 	case TRANSPORT_FATAL:
-		if (rc == CURLE_USE_SSL_FAILED)
-			strbuf_addf(&sb, "%s does not offer STARTTLS: refusing to send without "
-				    "TLS", t->description);
-		else if (rc == CURLE_LOGIN_DENIED || rc == CURLE_AUTH_ERROR)
-			strbuf_addf(&sb, "authentication failed at %s: %s", t->description, why);
-		else if (code == 421)
-			strbuf_addf(&sb, "%s is closing the session: stopped, nothing marked",
-				    t->description);
-		else if (t->stage == STAGE_SESSION && server_said)
-			strbuf_addf(&sb, "%s refused the session before any message (its greeting,"
-				    " EHLO or STARTTLS): stopped, nothing marked", t->description);
-		else if (connection_lost(rc, code) && rc == CURLE_OPERATION_TIMEDOUT)
-			strbuf_addf(&sb, "no answer from %s (%s) before the message to '%s' was"
-				    " sent: stopped, nothing marked", t->description, why, recipient);
-		else if (connection_lost(rc, code))
-			strbuf_addf(&sb, "the connection to %s was lost (%s) before the message to"
-				    " '%s' was sent: stopped, nothing marked", t->description, why,
-				    recipient);
-		else if (t->stage == STAGE_MAIL)
-			strbuf_addf(&sb, "%s refused sender '%s'", t->description, from);
-		else if (server_said)
-			strbuf_addf(&sb, "%s refused the message to '%s' for a reason that is not"
-				    " the recipient's, so every message would be: stopped, nothing"
-				    " marked", t->description, recipient);
-		else
-			strbuf_addf(&sb, "cannot send via %s: %s", t->description, why);
+		add_session_failure(&sb, t, rc, code, from, recipient, server_said);
 		break;
 	case TRANSPORT_SENT:
 		break;
@@ -602,6 +656,19 @@ static void abandon_connection(struct smtp_transport *t)
 		shutdown(sock, SHUT_RDWR);
 }
 
+/* Forgets what the last transfer's dialogue said. */
+static void begin_transfer(struct smtp_transport *t, const char *data, size_t len)
+{
+	t->data = data;
+	t->len = len;
+	t->pos = 0;
+	t->stage = STAGE_SESSION;
+	t->authenticating = 0;
+	t->quitting = 0;
+	t->last_reply[0] = '\0';
+	t->error[0] = '\0';
+}
+
 enum transport_result smtp_transport_send(struct smtp_transport *t, const char *envelope_from,
 					  const char *recipient, const char *data, size_t len,
 					  char **errmsg)
@@ -624,14 +691,7 @@ enum transport_result smtp_transport_send(struct smtp_transport *t, const char *
 	rcpt_to = xasprintf("<%s>", recipient);
 	rcpt = curl_slist_append(NULL, rcpt_to);
 
-	t->data = data;
-	t->len = len;
-	t->pos = 0;
-	t->stage = STAGE_SESSION;
-	t->authenticating = 0;
-	t->quitting = 0;
-	t->last_reply[0] = '\0';
-	t->error[0] = '\0';
+	begin_transfer(t, data, len);
 	rc = curl_easy_setopt(t->curl, CURLOPT_MAIL_FROM, mail_from);
 	if (rc == CURLE_OK)
 		rc = rcpt ? curl_easy_setopt(t->curl, CURLOPT_MAIL_RCPT, rcpt) : CURLE_OUT_OF_MEMORY;
@@ -678,4 +738,100 @@ void smtp_transport_close(struct smtp_transport *t)
 	free(t->description);
 	free(t);
 	curl_release();
+}
+
+/* --- checking --------------------------------------------------------------------------- */
+
+/* A NOOP's reply is a body to libcurl: without this it would go to stdout. */
+static size_t discard_reply(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	(void)data;
+	(void)userdata;
+	return size * nmemb;
+}
+
+/* The handle asks for a NOOP instead of a message: libcurl sends CURLOPT_CUSTOMREQUEST as
+ * a command of its own when there is no upload and no CURLOPT_MAIL_RCPT (curl's test 929:
+ * EHLO, NOOP, QUIT), after the greeting, EHLO, STARTTLS and AUTH of every session.
+ * CURLOPT_NOBODY keeps its reply out of the write callback too. */
+static CURLcode ask_for_noop(struct smtp_transport *t)
+{
+	CURLcode rc = curl_easy_setopt(t->curl, CURLOPT_UPLOAD, 0L);
+
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(t->curl, CURLOPT_MAIL_RCPT, (struct curl_slist *)NULL);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(t->curl, CURLOPT_CUSTOMREQUEST, "NOOP");
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(t->curl, CURLOPT_NOBODY, 1L);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(t->curl, CURLOPT_WRITEFUNCTION, discard_reply);
+	return rc;
+}
+
+static int configured_login(const struct transport_options *o)
+{
+	return !str_empty(o->username) || !str_empty(o->password) ||
+	       !str_empty(o->oauth2_token) || o->netrc;
+}
+
+/* A login the config asks for but the session went without: libcurl skips AUTH when the
+ * server offers none (a port 25 relay instead of the submission port), or when ~/.netrc
+ * has no entry for the host. A send would go unauthenticated, and be refused at best. */
+static char *unused_login_message(const struct smtp_transport *t,
+				  const struct transport_options *o)
+{
+	if (!t->offers_auth)
+		return xasprintf("%s offers no AUTH%s, so the configured login cannot be used"
+				 " (is this the submission port, 587 or 465?)", t->description,
+				 o->tls_none ? "" : " after TLS");
+	return xasprintf("%s offers AUTH, but there was no login to give it: ~/.netrc has"
+			 " no entry for its host (smtp.netrc)", t->description);
+}
+
+static void fill_check(const struct smtp_transport *t, const struct transport_options *o,
+		       struct transport_check *out)
+{
+	long verify = -1;
+
+	out->tls = o->tls_none ? "none" : starts_with(t->description, "smtps:") ? "tls"
+									      : "starttls";
+	if (!o->tls_none &&
+	    curl_easy_getinfo(t->curl, CURLINFO_SSL_VERIFYRESULT, &verify) == CURLE_OK)
+		out->certificate_ok = verify == 0;  /* X509_V_OK; a failure fails the session */
+	if (t->logged_in)
+		out->auth = xstrdup(t->auth_mechanism);
+	out->username = str_empty(o->username) ? NULL : o->username;
+}
+
+int smtp_transport_check(struct smtp_transport *t, const struct transport_options *o,
+			 struct transport_check *out, char **errmsg)
+{
+	long code = 0;
+	CURLcode rc;
+
+	out->url = xstrdup(t->description);
+	begin_transfer(t, NULL, 0);
+	t->logged_in = 0;
+	rc = ask_for_noop(t);
+	if (rc == CURLE_OK)
+		rc = curl_easy_perform(t->curl);
+	if (curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK)
+		code = 0;
+	/* NOOP is required of every server (RFC 5321 4.5.1), but one that does not know it
+	 * (500, 502) has already done all a send needs before its MAIL FROM. Any other
+	 * refusal (530: log in first) says something a send would meet too. */
+	if (rc != CURLE_OK && t->stage == STAGE_NOOP && (code == 500 || code == 502))
+		rc = CURLE_OK;
+	if (rc != CURLE_OK) {
+		*errmsg = failure_message(t, rc, code, TRANSPORT_FATAL, NULL, NULL);
+		abandon_connection(t);
+		return -1;
+	}
+	if (configured_login(o) && !t->logged_in) {
+		*errmsg = unused_login_message(t, o);
+		return -1;
+	}
+	fill_check(t, o, out);
+	return 0;
 }

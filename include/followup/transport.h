@@ -86,6 +86,33 @@ int transport_stalled(const struct transport *t);
 /* Closes the connection (SMTP QUIT) and frees t. NULL is fine. */
 void transport_close(struct transport *t);
 
+/* What transport_check() found, for the line `send --check` prints. */
+struct transport_check {
+	char *url;              /* "smtp://host:port", "smtps://host:port" or "maildir:/abs/path";
+				   never credentials. Set as soon as it is known, failure or not */
+	const char *tls;        /* SMTP: "starttls", "tls" (implicit) or "none"; NULL for a Maildir */
+	int certificate_ok;     /* SMTP over TLS: the server's certificate was verified */
+	char *auth;             /* the SASL mechanism that logged in ("PLAIN", "XOAUTH2"), or
+				   NULL when no login is configured */
+	const char *username;   /* as configured (o->username), or NULL: ~/.netrc's */
+	int maildir_missing;    /* Maildir: not there yet; the first send creates it */
+};
+
+/*
+ * Tries o->url the way a send would, and sends no message. SMTP: connects, reads the
+ * greeting, EHLO, STARTTLS (or implicit TLS) with certificate verification, AUTH with
+ * the credentials in o, then a NOOP and QUIT. A login that is configured but could not
+ * be used (the server offers no AUTH, ~/.netrc has no entry) is a failure: a send would
+ * go without it. Maildir: that it and its tmp/, new/ and cur/ exist and can be written
+ * (a file is created in tmp/ and removed), or, when missing, that they can be made;
+ * nothing is left behind. Returns 0, or -1 with *errmsg set to an allocated message in
+ * the words a send would fail with (never the password). out is filled either way:
+ * free it with transport_check_release().
+ */
+int transport_check(const struct transport_options *o, struct transport_check *out,
+		    char **errmsg);
+void transport_check_release(struct transport_check *c);
+
 /* "sent", "retry", "rejected", "in doubt" or "fatal". */
 const char *transport_result_name(enum transport_result result);
 
@@ -102,6 +129,8 @@ enum transport_result smtp_transport_send(struct smtp_transport *t, const char *
 const char *smtp_transport_describe(const struct smtp_transport *t);
 int smtp_transport_stalled(const struct smtp_transport *t);
 void smtp_transport_close(struct smtp_transport *t);
+int smtp_transport_check(struct smtp_transport *t, const struct transport_options *o,
+			 struct transport_check *out, char **errmsg);
 
 struct maildir_transport;
 /* path is what follows "maildir:"; a leading "~/" means $HOME. */
@@ -111,6 +140,8 @@ enum transport_result maildir_transport_send(struct maildir_transport *t,
 					     const char *data, size_t len, char **errmsg);
 const char *maildir_transport_describe(const struct maildir_transport *t);
 void maildir_transport_close(struct maildir_transport *t);
+/* path is what follows "maildir:". Makes nothing; see transport_check(). */
+int maildir_transport_check(const char *path, struct transport_check *out, char **errmsg);
 
 /* Whether host (a name, an IPv4 or an IPv6 address, bracketed or not) is this machine:
  * localhost, 127.0.0.0/8, ::1 or ::ffff:127.x: the only hosts 'tls: none' may reach. */

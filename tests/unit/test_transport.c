@@ -651,6 +651,57 @@ static void test_transport__maildir_tilde_and_existing(void **state)
 	free(expected);
 }
 
+/* The entries of dir but . and .. */
+static int count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	return n;
+}
+
+/* A check looks and makes nothing: not the Maildir, and no file left in it. */
+static void test_transport__maildir_check(void **state)
+{
+	struct fixture *f = *state;
+	char *path = xasprintf("%s/outbox", f->dir), *url = xasprintf("maildir:%s", path);
+	char *tmp = xasprintf("%s/tmp", path), *file = xasprintf("%s/new/x", path);
+	char *under_file = xasprintf("maildir:%s/sub", file);
+	struct transport_options o = { .url = url };
+	struct transport_check c;
+	char *err = NULL;
+
+	assert_int_equal(transport_check(&o, &c, &err), 0);
+	assert_true(c.maildir_missing);
+	assert_string_equal(c.url, url);
+	assert_null(c.tls);
+	assert_int_equal(access(path, F_OK), -1);        /* not made */
+	transport_check_release(&c);
+
+	open_ok(f, &o);                                  /* a send makes it */
+	assert_int_equal(transport_check(&o, &c, &err), 0);
+	assert_false(c.maildir_missing);
+	assert_int_equal(count_entries(tmp), 0);         /* the probe is gone */
+	transport_check_release(&c);
+
+	close(open(file, O_WRONLY | O_CREAT, 0600));
+	o.url = under_file;                              /* cannot be made under a file */
+	assert_int_equal(transport_check(&o, &c, &err), -1);
+	assert_non_null(strstr(err, "Not a directory"));
+	transport_check_release(&c);
+	free(err);
+	free(under_file);
+	free(file);
+	free(tmp);
+	free(url);
+	free(path);
+}
+
 /* --- SMTP ------------------------------------------------------------------------ */
 
 static void test_transport__smtp_plain_loopback(void **state)
@@ -1107,6 +1158,7 @@ int main(void)
 		FIXTURE_TEST(test_transport__maildir_delivery),
 		FIXTURE_TEST(test_transport__maildir_checks_envelope),
 		FIXTURE_TEST(test_transport__maildir_tilde_and_existing),
+		FIXTURE_TEST(test_transport__maildir_check),
 		FIXTURE_TEST(test_transport__smtp_plain_loopback),
 		FIXTURE_TEST(test_transport__smtp_reuses_one_connection),
 		FIXTURE_TEST(test_transport__smtp_built_message_round_trip),
