@@ -72,7 +72,7 @@ _followup()
         plan) opts+=" --from --timezone"; ((nargs == 0)) && [[ $cur != -* ]] &&
             { COMPREPLY=($(compgen -W "$(_followup_sequences)" -- "$cur")); return; } ;;
         due) opts+=" --owner --channel --until --json --ics" ;;
-        send) opts+=" --dry-run --limit --json" ;;
+        send) opts+=" --dry-run --limit --check --json" ;;
         done | skip) opts+=" --note" ;;
         optout) opts+=" --token" ;;
         mark) opts+=" --note"; ((nargs == 1)) &&

@@ -41,6 +41,7 @@ struct send_run {
 	struct transport_options topt;
 	char *password, *token;
 	int dry_run, json;
+	int check;      /* --check: log in and out, send nothing, touch no store */
 	int busy;       /* another send holds the lock: this run did nothing */
 	long limit;
 	struct send_counts n;
@@ -497,6 +498,94 @@ out:
 	return ret;
 }
 
+/* --- the check ---------------------------------------------------------------------------- */
+
+/* What the check found, after where: "connected, STARTTLS, certificate ok, logged in as
+ * rep@example.com", or the Maildir's state. Caller frees. */
+static char *check_findings(const struct transport_check *c)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (!c->tls) {
+		strbuf_addstr(&sb, c->maildir_missing ? "not there yet, and can be made"
+						      : "exists and is writable");
+		return strbuf_detach(&sb);
+	}
+	strbuf_addstr(&sb, "connected");
+	if (!strcmp(c->tls, "none"))
+		strbuf_addstr(&sb, ", no TLS (tls: none, loopback)");
+	else
+		strbuf_addf(&sb, ", %s, certificate %s", !strcmp(c->tls, "tls") ? "TLS" : "STARTTLS",
+			    c->certificate_ok ? "ok" : "not verified");
+	if (c->auth && c->username)
+		strbuf_addf(&sb, ", logged in as %s", c->username);
+	else if (c->auth)
+		strbuf_addstr(&sb, ", logged in with the login in ~/.netrc");
+	else
+		strbuf_addstr(&sb, ", no login (none configured)");
+	return strbuf_detach(&sb);
+}
+
+/* {"ok","url","tls","certificate","auth","username"} or, failed, {"ok","url","error"};
+ * a Maildir's has "maildir_exists" instead of the SMTP keys. */
+static void print_check_json(const struct transport_check *c, const char *failure)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddBoolToObject(o, "ok", !failure);
+	if (c->url)
+		cJSON_AddStringToObject(o, "url", c->url);
+	else
+		cJSON_AddNullToObject(o, "url");
+	if (failure) {
+		cJSON_AddStringToObject(o, "error", failure);
+	} else if (!c->tls) {
+		cJSON_AddBoolToObject(o, "maildir_exists", !c->maildir_missing);
+	} else {
+		cJSON_AddStringToObject(o, "tls", c->tls);
+		cJSON_AddBoolToObject(o, "certificate", c->certificate_ok);
+		if (c->auth)
+			cJSON_AddStringToObject(o, "auth", c->auth);
+		else
+			cJSON_AddNullToObject(o, "auth");
+		if (c->username)
+			cJSON_AddStringToObject(o, "username", c->username);
+		else
+			cJSON_AddNullToObject(o, "username");
+	}
+	json_print(o);
+}
+
+/* `send --check`: the credentials as a send resolves them, refused as a send refuses
+ * them, then one session that logs in and out. No store: nothing due is needed, nothing
+ * is marked, and no sender lock keeps a real send waiting for a slow server. */
+static int run_check(struct send_run *r)
+{
+	struct transport_check found = { 0 };
+	char *err = NULL, *findings;
+	int failed;
+
+	/* Their errors are said already; --json still gets an answer. */
+	if (resolve_credentials(r) || resolve_token(r)) {
+		if (r->json)
+			print_check_json(&found, "the credentials cannot be used (stderr says why)");
+		return FU_FAIL;
+	}
+	failed = transport_check(&r->topt, &found, &err);
+	if (failed)
+		error("%s", err);
+	if (r->json) {
+		print_check_json(&found, failed ? err : NULL);
+	} else if (!failed && !r->cli->quiet) {
+		findings = check_findings(&found);
+		printf("%s: %s: ready to send\n", found.url, findings);
+		free(findings);
+	}
+	free(err);
+	transport_check_release(&found);
+	return failed ? FU_FAIL : FU_OK;
+}
+
 /* --- the run ------------------------------------------------------------------------------ */
 
 /* The due touches whose window is open now, and apart those the server refused or
@@ -652,25 +741,34 @@ static int send_all(struct send_run *r)
 int cmd_send(int argc, char **argv, struct cli *cli)
 {
 	static const char usage[] =
-		"usage: followup send [--dry-run] [--limit N] [--json]\n\n"
+		"usage: followup send [--dry-run] [--limit N] [--json]\n"
+		"       followup send --check [--json]\n\n"
 		"Sends the due email touches, at most once each, through the config's smtp.url\n"
 		"(smtp://, smtps:// or maildir:PATH). Safe from cron: a second send while one\n"
 		"runs does nothing; a run killed mid-send leaves the touch 'in doubt', never\n"
 		"sent twice.\n\n"
 		"  --dry-run   show what would go, change nothing\n"
 		"  --limit N   send at most N messages this run (also config limits.per_run)\n"
-		"  --json      {\"sent\",\"failed\",\"retry\",\"bounced\",\"deferred\",\"in_doubt\",\"held\"}\n\n"
+		"  --check     try smtp.url with the credentials a send would use: connect,\n"
+		"              STARTTLS or TLS, verify the certificate, log in, log out; send\n"
+		"              nothing and leave the store alone (a Maildir: can it be written).\n"
+		"              Exit 0 when a send could go, 1 with the reason when not\n"
+		"  --json      {\"sent\",\"failed\",\"retry\",\"bounced\",\"deferred\",\"in_doubt\",\"held\"};\n"
+		"              with --check {\"ok\",\"url\",\"tls\",\"certificate\",\"auth\",\"username\"}\n"
+		"              or {\"ok\":false,\"url\",\"error\"}\n\n"
+		"Before the first cron run: FOLLOWUP_SMTP_PASSWORD=... followup send --check\n"
 		"example (crontab): */10 * * * *  followup --quiet send\n";
 	static const struct option options[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "limit", required_argument, NULL, 'l' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "check", no_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct send_run r = { .cli = cli };
 	char *end;
-	int c, status = FU_FAIL, got, sent_all;
+	int c, status = FU_FAIL, got, sent_all, limit_given = 0;
 
 	r.engine = (struct engine){ cli->store, cli->sequences, &cli->config, cli->now };
 	r.limit = cli->config.per_run;
@@ -681,19 +779,31 @@ int cmd_send(int argc, char **argv, struct cli *cli)
 			r.limit = strtol(optarg, &end, 10);
 			if (*end || r.limit <= 0)
 				return usage_error("send", "--limit takes a positive number");
+			limit_given = 1;
 			if (cli->config.per_run > 0 && cli->config.per_run < r.limit)
 				r.limit = cli->config.per_run;
 			break;
 		case 'j': r.json = 1; break;
+		case 'c': r.check = 1; break;
 		case 'h': fputs(usage, stdout); return FU_OK;
 		default: return unknown_option(argv);
 		}
 	}
 	if (optind < argc)
 		return usage_error("send", "unexpected argument '%s'", argv[optind]);
+	if (r.check && (r.dry_run || limit_given))
+		return usage_error("send", "--check sends nothing: it takes no %s",
+				   r.dry_run ? "--dry-run" : "--limit");
+	/* The store loaded the config for a send; a check opens no store. */
+	if (r.check && (status = cli_config(cli)))
+		return status;
 	if (str_empty(cli->config.smtp.url)) {
 		error("send: no smtp.url in %s (see 'followup init')", cli->config_path);
 		return FU_USAGE;
+	}
+	if (r.check) {
+		status = run_check(&r);
+		goto out;
 	}
 	/* Without it every email would be held, each for its sequence: say the cause. */
 	if (cli_sequences_dir_missing(cli, "send"))

@@ -78,10 +78,10 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
-/* Whether the command is asked for its --help, so that it needs no store: "--note -h"
- * is a note, not that. The options of any command that take a value, and the value
- * after each, are skipped. */
-static int wants_help(int argc, char **argv)
+/* Whether the command's arguments hold option (or alias, when not NULL) as an option:
+ * "--note -h" is a note, not that. The options of any command that take a value, and
+ * the value after each, are skipped. */
+static int has_option(int argc, char **argv, const char *option, const char *alias)
 {
 	static const char *const value_options[] = {
 		"--channel", "--date-format", "--event", "--from", "--limit", "--map", "--note",
@@ -91,7 +91,7 @@ static int wants_help(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--"))
 			return 0;
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+		if (!strcmp(argv[i], option) || (alias && !strcmp(argv[i], alias)))
 			return 1;
 		for (size_t k = 0; k < ARRAY_SIZE(value_options); k++)
 			if (!strcmp(argv[i], value_options[k])) {
@@ -100,6 +100,28 @@ static int wants_help(int argc, char **argv)
 			}
 	}
 	return 0;
+}
+
+/* Whether the command is asked for its --help, so that it needs no store. */
+static int wants_help(int argc, char **argv)
+{
+	return has_option(argc, argv, "--help", "-h");
+}
+
+/* What the command needs ready, given its arguments: with these options a command needs
+ * neither store nor sequences, and changes neither. `send --check` tries the config's
+ * SMTP login before the first cron run, when the store may not even exist yet. */
+static int command_needs(const struct command *cmd, int argc, char **argv)
+{
+	static const struct { const char *command, *option; } standalone[] = {
+		{ "send", "--check" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(standalone); i++)
+		if (!strcmp(cmd->name, standalone[i].command) &&
+		    has_option(argc, argv, standalone[i].option, NULL))
+			return 0;
+	return cmd->needs;
 }
 
 /* An environment variable, NULL when unset or empty ("FOLLOWUP_DB= followup ..."
@@ -204,7 +226,7 @@ int main(int argc, char **argv)
 	struct cli cli = { 0 };
 	struct engine view = { 0 };
 	const struct command *cmd;
-	int status = FU_OK, first;
+	int status = FU_OK, first, needs;
 	static char stdout_buffer[1 << 16];
 
 	/* cJSON out of memory returns NULL items, which print as a listing cut short: exit
@@ -230,6 +252,7 @@ int main(int argc, char **argv)
 	argc -= first;
 	argv += first;
 	optind = 0;     /* each command parses its own options from its argv */
+	needs = command_needs(cmd, argc, argv);
 	if (!wants_help(argc, argv)) {       /* a bad FOLLOWUP_NOW does not hide the help */
 		if (cli.now_opt &&
 		    (status = parse_time_option(&cli, cli.now_source, cli.now_opt, &cli.now)))
@@ -237,17 +260,17 @@ int main(int argc, char **argv)
 		if (!cli.now_opt)
 			cli.now = time(NULL);
 		cli.what_if = cli.now > time(NULL);
-		if ((cmd->needs & NEED_STORE) && (status = cli_store(&cli, 0)))
+		if ((needs & NEED_STORE) && (status = cli_store(&cli, 0)))
 			goto out;
-		if ((cmd->needs & NEED_STORE) && !cli.what_if &&
+		if ((needs & NEED_STORE) && !cli.what_if &&
 		    store_settle_dead_sends(cli.store, cli.now)) {
 			status = FU_FAIL;
 			goto out;
 		}
-		if ((cmd->needs & NEED_SEQUENCES) && (status = cli_sequences(&cli)))
+		if ((needs & NEED_SEQUENCES) && (status = cli_sequences(&cli)))
 			goto out;
 		view = (struct engine){ cli.store, cli.sequences, &cli.config, cli.now };
-		if ((cmd->needs & NEED_VIEW) && engine_view_begin(&view, !cli.what_if)) {
+		if ((needs & NEED_VIEW) && engine_view_begin(&view, !cli.what_if)) {
 			status = FU_FAIL;
 			goto out;
 		}

@@ -1137,3 +1137,219 @@ class ResetAtMailFrom(SendBase):
         self.assertEqual(self.send("2026-03-09T13:06:00Z")["sent"], 3)
         rcpts = sorted(m.rcpt_tos[0] for m in self.server.messages())
         self.assertEqual(rcpts, sorted(f"lead{i}@x.example" for i in range(5)))
+
+
+# --- send --check ---------------------------------------------------------------------------
+
+CHECK_OK = (r"^smtp://127\.0\.0\.1:\d+: connected, STARTTLS, certificate ok, logged in as rep:"
+            r" ready to send\n$")
+
+
+class CheckBase(SendBase):
+    """send --check before the first cron run: it logs in and out, and changes nothing."""
+
+    def touches(self):
+        return self.sql("SELECT * FROM touches ORDER BY id")
+
+    def check(self, *args, code=0, env=None):
+        r = self.run_followup("send", "--check", *args, now=NOW_RECAP, env=env)
+        self.assertEqual(r.code, code, r)
+        return r
+
+
+class Check(CheckBase):
+    server_options = dict(starttls=True, auth="rep:" + PASSWORD)
+
+    def test_a_good_login_says_so_and_sends_nothing(self):
+        self.import_csv(self.lead_rows(2))
+        due = self.touches()
+        r = self.check()
+        self.assertRegex(r.out, CHECK_OK)
+        self.assertEqual(r.err, "")
+        self.assertNotIn(PASSWORD, r.out)
+        self.assertEqual(self.server.connections(), 1)
+        self.assertEqual(self.server.messages(), [])
+        self.assertEqual(self.touches(), due)       # due now, and left due
+        self.assertEqual(self.send()["sent"], 2)
+
+    def test_json_and_quiet(self):
+        r = self.check("--json")
+        self.assertEqual(r.json(), {"ok": True, "url": self.server.url, "tls": "starttls",
+                                    "certificate": True, "auth": "PLAIN", "username": "rep"})
+        r = self.run_followup("--quiet", "send", "--check")
+        self.assertEqual((r.code, r.out, r.err), (0, "", ""), r)
+
+    def test_a_wrong_password_fails_with_the_servers_reason_and_changes_nothing(self):
+        self.import_csv(self.lead_rows(2))
+        due = self.touches()
+        wrong = "Wr0ng-Secret-XYZ"
+        r = self.run_followup("--verbose", "send", "--check", now=NOW_RECAP,
+                              env=self.env(FOLLOWUP_SMTP_PASSWORD=wrong))
+        self.assertEqual(r.code, 1, r)
+        self.assertEqual(r.out, "")
+        last = r.err.splitlines()[-1]
+        self.assertRegex(last, r"^followup: authentication failed at smtp://127\.0\.0\.1:\d+:"
+                         r" .*\(server said: 535 ")
+        self.assertIn("> AUTH PLAIN", r.err)        # the dialogue, masked
+        self.assertIn("> [masked]", r.err)
+        for secret in (wrong, base64.b64encode(f"\0rep\0{wrong}".encode()).decode()):
+            self.assertNotIn(secret, r.out + r.err)
+        self.assertEqual(self.server.messages(), [])
+        self.assertEqual(self.touches(), due)
+        r = self.check("--json", code=1, env=self.env(FOLLOWUP_SMTP_PASSWORD=wrong))
+        self.assertFalse(r.json()["ok"])
+        self.assertIn("535", r.json()["error"])
+        self.assertEqual(len(r.err.splitlines()), 1, r)
+
+    def test_it_needs_no_store_and_waits_for_no_lock(self):
+        os.remove(self.db)
+        self.ok("send", "--check")
+        self.assertFalse(os.path.exists(self.db))   # nor makes one
+        self.ok("init")
+        self.import_csv(self.lead_rows(1))
+        # A writer holding the store (an import, a send) cannot keep the check waiting.
+        with write_lock_held(self.db):
+            self.assertRegex(self.check().out, CHECK_OK)
+
+    def test_the_refusals_of_a_send(self):
+        cron = self.env()
+        del cron["FOLLOWUP_SMTP_PASSWORD"]
+        r = self.check(code=1, env=cron)
+        self.assertIn(f"{self.config_path}: smtp.password_env: $FOLLOWUP_SMTP_PASSWORD"
+                      " is not set", r.err)
+        os.chmod(self.config_path, 0o666)
+        r = self.check(code=1)
+        self.assertIn("anyone can write it", r.err)
+        os.chmod(self.config_path, 0o600)
+        self.assertEqual(self.server.connections(), 0)
+
+    def test_a_login_from_netrc_and_a_netrc_without_the_host(self):
+        self.write_config(f"smtp:\n  url: {self.server.url}\n  ca_file: {self.server.ca_file}\n"
+                          "  netrc: true\n")
+        netrc = os.path.join(self.dir, ".netrc")
+        with open(netrc, "w") as f:
+            f.write("machine mail.elsewhere.example login rep password x\n")
+        os.chmod(netrc, 0o600)
+        r = self.check(code=1)
+        self.assertIn("offers AUTH, but there was no login to give it: ~/.netrc has no"
+                      " entry for its host", r.err)
+        with open(netrc, "w") as f:
+            f.write(f"machine 127.0.0.1 login rep password {PASSWORD}\n")
+        r = self.check()
+        self.assertIn(", logged in with the login in ~/.netrc: ready to send", r.out)
+
+    def test_with_dry_run_or_limit_it_is_a_usage_error(self):
+        for extra in (["--dry-run"], ["--limit", "5"]):
+            r = self.fails(2, "send", "--check", *extra)
+            self.assertIn("--check sends nothing", r.err)
+        self.assertEqual(self.server.connections(), 0)
+
+
+class CheckToken(CheckBase):
+    TOKEN = "ya29.Bearer-Token-XYZ"
+    server_options = dict(starttls=True, xoauth2=TOKEN)
+
+    def test_it_runs_the_token_command_and_logs_in_with_xoauth2(self):
+        self.use_server(self.server, password_env=False,
+                        extra=f"  oauth2_token_cmd: 'echo {self.TOKEN}'\n")
+        r = self.check("--json")
+        self.assertEqual(r.json()["auth"], "XOAUTH2", r)
+        self.assertNotIn(self.TOKEN, r.out + r.err)
+        self.assertEqual(self.server.messages(), [])
+
+
+class CheckPlain(CheckBase):
+    """A server without STARTTLS (nor AUTH)."""
+
+    def test_tls_required_is_refused_without_starttls(self):
+        self.write_config(f"smtp:\n  url: {self.server.url}\n  tls: required\n")
+        r = self.fails(1, "send", "--check")
+        self.assertRegex(r.err, r"^followup: smtp://127\.0\.0\.1:\d+ does not offer STARTTLS:"
+                         r" refusing to send without TLS\n$")
+
+    def test_tls_none_is_refused_to_a_host_that_is_not_loopback(self):
+        self.check()                                # loopback: fine
+        # TEST-NET-1: refused with the config, before anything connects, as for a send.
+        self.write_config("smtp:\n  url: smtp://192.0.2.1:2525\n  tls: none\n")
+        r = self.fails(2, "send", "--check")
+        self.assertIn("'tls: none' is allowed only for a loopback host", r.err)
+        self.assertIn("not '192.0.2.1'", r.err)
+
+    def test_tls_none_on_loopback_without_a_login(self):
+        r = self.check()
+        self.assertRegex(r.out, r"^smtp://127\.0\.0\.1:\d+: connected, no TLS \(tls: none,"
+                         r" loopback\), no login \(none configured\): ready to send\n$")
+
+    def scripted_server(self, replies):
+        """A one-connection server that answers each command by its first word."""
+        listener = socket.create_server(("127.0.0.1", 0))
+        self.addCleanup(listener.close)
+
+        def serve():
+            conn, _ = listener.accept()
+            with conn, conn.makefile("rb") as lines:
+                conn.sendall(b"220 scripted\r\n")
+                for line in lines:
+                    word = line.split()[0].upper().decode() if line.strip() else ""
+                    conn.sendall(replies.get(word, b"500 what\r\n"))
+                    if word == "QUIT":
+                        break
+        threading.Thread(target=serve, daemon=True).start()
+        return listener.getsockname()[1]
+
+    def test_a_server_that_refuses_noop_is_still_ready(self):
+        # NOOP is the check's own: what a send needs (the session) went through before it.
+        port = self.scripted_server({"EHLO": b"250 scripted\r\n", "NOOP": b"502 no\r\n",
+                                     "QUIT": b"221 bye\r\n"})
+        self.write_config(f"smtp: {{ url: 'smtp://127.0.0.1:{port}', tls: none }}\n")
+        r = self.check()
+        self.assertIn("no login (none configured): ready to send", r.out)
+
+    def test_a_server_that_closes_the_session_fails(self):
+        closing = b"421 4.3.2 shutting down\r\n"
+        port = self.scripted_server({"EHLO": closing, "HELO": closing})
+        self.write_config(f"smtp: {{ url: 'smtp://127.0.0.1:{port}', tls: none }}\n")
+        r = self.fails(1, "send", "--check")
+        self.assertRegex(r.err, r"^followup: smtp://127\.0\.0\.1:\d+ is closing the session"
+                         r" \(server said: 421 4\.3\.2 shutting down\)\n$")
+
+    def test_a_login_the_server_offers_no_auth_for_is_a_failure(self):
+        self.write_config(f"smtp:\n  url: {self.server.url}\n  tls: none\n  username: rep\n"
+                          "  password_env: FOLLOWUP_SMTP_PASSWORD\n")
+        r = self.fails(1, "send", "--check")
+        self.assertIn("offers no AUTH, so the configured login cannot be used", r.err)
+        self.assertNotIn(PASSWORD, r.out + r.err)
+
+
+class CheckMaildir(FollowupTest):
+    def maildir_files(self):
+        return sorted(os.path.relpath(os.path.join(d, f), self.outbox)
+                      for d, _, files in os.walk(self.outbox) for f in files)
+
+    def test_a_maildir_not_there_yet_is_not_made(self):
+        r = self.ok("send", "--check")
+        self.assertEqual(r.out, f"maildir:{self.outbox}: not there yet, and can be made:"
+                                " ready to send\n")
+        self.assertFalse(os.path.exists(self.outbox))
+
+    def test_an_existing_maildir_is_written_and_left_as_it_was(self):
+        for sub in ("tmp", "new", "cur"):
+            os.makedirs(os.path.join(self.outbox, sub))
+        r = self.ok("send", "--check", "--json")
+        self.assertEqual(r.json(), {"ok": True, "url": f"maildir:{self.outbox}",
+                                    "maildir_exists": True})
+        self.assertEqual(self.maildir_files(), [])
+
+    def test_a_maildir_that_cannot_be_written_fails(self):
+        with open(self.outbox, "w") as f:          # a file where the Maildir should be
+            f.write("not a directory\n")
+        r = self.fails(1, "send", "--check")
+        self.assertEqual(r.err, f"followup: cannot use maildir '{self.outbox}': Not a"
+                                " directory\n")
+        os.remove(self.outbox)
+        if os.geteuid() == 0:
+            self.skipTest("root writes into a read-only directory")
+        os.makedirs(os.path.join(self.outbox, "tmp"))
+        os.chmod(os.path.join(self.outbox, "tmp"), 0o500)
+        r = self.fails(1, "send", "--check")
+        self.assertIn("Permission denied", r.err)
