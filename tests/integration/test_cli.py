@@ -92,7 +92,10 @@ class Cli(FollowupTest):
         self.assertNotEqual(dump(), before)
 
     def test_a_send_ahead_of_the_clock_into_a_maildir_outbox_is_a_trial_run(self):
-        self.write(os.path.join("sequences", "trial.yaml"), "name: trial\nsteps:\n"
+        # Open all day, every day: "+2h" is read against the wall clock, and the default
+        # window (09:00-17:00 on business days) would hold the email back at other hours.
+        self.write(os.path.join("sequences", "trial.yaml"), "name: trial\n"
+                   "window: \"00:00-24:00\"\nbusiness_days: false\nsteps:\n"
                    "  - { id: hello, after: 1h, channel: email, subject: Hi, body: Hello }\n")
         self.ok("init")
         self.ok("import", "--sequence", "trial", self.write("a.csv", "Email\nm@x.example\n"))
