@@ -3,6 +3,7 @@
  */
 #include "followup/import_inputs.h"
 
+#include "followup/csv_utf16.h"
 #include "followup/fields.h"
 #include "followup/import_header.h"
 #include "followup/util.h"
@@ -68,25 +69,89 @@ static int rewindable_stdin(off_t *start)
 	return ret;
 }
 
-/* The inputs that name a pipe (a FIFO, bash's <(...) as /dev/fd/63) are copied, as
- * stdin is. -1 (reported) when one cannot be. */
-static int copy_named_pipes(struct import_inputs *in)
+/*
+ * When what fd reads from its position on is UTF-16 (Excel's "Unicode Text"), a copy of
+ * it in UTF-8 into *copy: a temporary file (unlinked at once) at its start, which the
+ * CSV reader reads as it reads any file, with the same lines. Else *copy is -1 and fd
+ * is where it was. FU_OK; FU_USAGE (reported) when the text is not valid UTF-16; FU_FAIL
+ * (reported) when it cannot be read or copied.
+ */
+static int utf8_copy_of_utf16(int fd, const char *name, int *copy)
 {
-	for (int i = 0; i < in->count; i++) {
-		struct stat st;
-		int fd;
+	unsigned char head[4];
+	off_t start = lseek(fd, 0, SEEK_CUR);
+	ssize_t n = start < 0 ? -1 : pread(fd, head, sizeof(head), start);
+	const char *encoding;
+	char *err = NULL;
+	size_t bom;
+	int rc;
 
-		if (!strcmp(in->files[i], "-") || stat(in->files[i], &st) ||
-		    S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
-			continue;       /* the import says what is wrong with one it cannot open */
-		if ((fd = open(in->files[i], O_RDONLY | O_CLOEXEC)) < 0)
-			continue;
-		in->copies[i] = copy_to_temp(fd, in->files[i]);
-		close(fd);
-		if (in->copies[i] < 0)
-			return -1;
+	*copy = -1;
+	if (n < 0 || !(encoding = csv_utf16_encoding(head, (size_t)n, &bom)))
+		return FU_OK;   /* not UTF-16 (or unreadable: the import says so) */
+	if ((*copy = temp_file("followup-utf8")) < 0) {
+		error("cannot convert '%s' from UTF-16 to a file in %s: %s", name, temp_dir(),
+		      strerror(errno));
+		return FU_FAIL;
 	}
-	return 0;
+	if (lseek(fd, start + (off_t)bom, SEEK_SET) < 0)
+		rc = CSV_EIO, err = xasprintf("cannot read '%s': %s", name, strerror(errno));
+	else
+		rc = csv_utf16_to_utf8(fd, *copy, encoding, name, &err);
+	if (!rc && lseek(*copy, 0, SEEK_SET) < 0)
+		rc = CSV_EIO, err = xasprintf("cannot read '%s' converted: %s", name,
+					      strerror(errno));
+	if (!rc)
+		return FU_OK;
+	error("%s", err);
+	free(err);
+	close(*copy);
+	*copy = -1;
+	return rc == CSV_EFORMAT ? FU_USAGE : FU_FAIL;
+}
+
+/* Stdin in UTF-16 is read from its copy in UTF-8, which takes its place. */
+static int utf8_stdin(off_t *start)
+{
+	int copy, ret = utf8_copy_of_utf16(STDIN_FILENO, "<stdin>", &copy);
+
+	if (ret || copy < 0)
+		return ret;
+	if (dup2(copy, STDIN_FILENO) < 0) {
+		error("cannot read stdin back: %s", strerror(errno));
+		ret = FU_FAIL;
+	}
+	*start = 0;
+	close(copy);
+	return ret;
+}
+
+/* The copy input i is read from: of a pipe (a FIFO, bash's <(...) as /dev/fd/63), which
+ * cannot be read twice, as stdin is; of a file in UTF-16, in UTF-8. -1 for a regular
+ * file read as it is, and for a file that cannot be opened (the import says what is
+ * wrong with it). FU_OK, or FU_USAGE / FU_FAIL (reported). */
+static int copy_input(struct import_inputs *in, int i)
+{
+	const char *file = in->files[i];
+	struct stat st;
+	int fd, pipe_copy = -1, ret;
+
+	if (stat(file, &st) || S_ISDIR(st.st_mode) ||
+	    (fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
+		return FU_OK;
+	if (!S_ISREG(st.st_mode)) {
+		pipe_copy = copy_to_temp(fd, file);
+		close(fd);
+		if (pipe_copy < 0)
+			return FU_FAIL;
+		fd = pipe_copy;
+	}
+	ret = utf8_copy_of_utf16(fd, file, &in->copies[i]);
+	if (in->copies[i] < 0 && pipe_copy >= 0)
+		in->copies[i] = pipe_copy;
+	else
+		close(fd);
+	return ret;
 }
 
 int import_inputs_csv(const struct import_inputs *in, int i, struct csv_reader **csv,
@@ -163,6 +228,7 @@ int import_inputs_open(struct import_inputs **out, char **files, int nfiles,
 		       const char *const *maps, size_t nmaps)
 {
 	struct import_inputs *in = xcalloc(1, sizeof(*in));
+	int ret;
 
 	*out = in;
 	in->files = files;
@@ -176,10 +242,13 @@ int import_inputs_open(struct import_inputs **out, char **files, int nfiles,
 		if (!strcmp(files[i], "-")) {
 			if (rewindable_stdin(&in->stdin_start))
 				return FU_FAIL;
+			if ((ret = utf8_stdin(&in->stdin_start)))
+				return ret;
 			break;  /* once: a second `-` reads the same copy */
 		}
-	if (copy_named_pipes(in))
-		return FU_FAIL;
+	for (int i = 0; i < nfiles; i++)
+		if (strcmp(files[i], "-") && (ret = copy_input(in, i)))
+			return ret;
 	find_map_columns(in);
 	return FU_OK;
 }

@@ -3,7 +3,8 @@
  * (SPEC section 5), and the field writer used for rejects files and exports.
  *
  * RFC 4180 plus the real world:
- *  - a UTF-8 BOM is skipped; a UTF-16 file is refused with advice;
+ *  - a UTF-8 BOM is skipped; a UTF-16 file is refused with advice (the import converts
+ *    it to UTF-8 before it opens it: see csv_utf16.h);
  *  - CRLF, LF and lone CR line ends, mixed in one file;
  *  - quoted fields with embedded line breaks (any of the three, stored as LF) and doubled
  *    quotes; a quote that does not open a field is an ordinary character (`Said ""hi""`);

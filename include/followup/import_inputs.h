@@ -7,7 +7,9 @@
  * names a pipe (a FIFO, bash's <(...) as /dev/fd/63) are copied to unlinked temporary
  * files when the inputs are opened, before the import's transaction takes the store's
  * write lock: an `import -` waiting on a slow producer must not stop a send. A second
- * '-' reads the same copy again.
+ * '-' reads the same copy again. An input in UTF-16 (Excel's "Unicode Text") is read
+ * from a copy in UTF-8 made then too (see csv_utf16.h), so that every later reading,
+ * the import's included, reads UTF-8 with the file's own lines.
  */
 #ifndef FOLLOWUP_IMPORT_INPUTS_H
 #define FOLLOWUP_IMPORT_INPUTS_H
@@ -24,8 +26,9 @@ struct import_inputs;
  * import_inputs_close), with the --maps maps[0..nmaps) (the same): copies the pipes
  * among them, then, with several files, reads the lines that may be each one's header
  * for which --map columns it has. A file that cannot be read is left for the import to
- * report. Returns FU_OK, or FU_FAIL (reported) when a pipe cannot be copied: what was
- * read of it is lost then. Free *out with import_inputs_close whatever it returns.
+ * report. Returns FU_OK; FU_USAGE (reported, FILE:LINE) when an input in UTF-16 is not
+ * valid UTF-16; FU_FAIL (reported) when a pipe or a UTF-16 input cannot be copied: what
+ * was read of a pipe is lost then. Free *out with import_inputs_close whatever it returns.
  */
 int import_inputs_open(struct import_inputs **out, char **files, int nfiles,
 		       const char *const *maps, size_t nmaps);

@@ -1209,3 +1209,72 @@ class ImportReadsRealExportsColumns(FollowupTest):
         r = self.ok("import", "-", "-", input=csv, now="2026-03-20T12:00:00Z")
         self.assertNotIn("cannot read the scan time", r.err)
         self.assertIn("4 rows: 2 imported, 0 updated, 2 duplicates", r.out)
+
+
+class ImportUtf16(FollowupTest):
+    """Excel's "Unicode Text (*.txt)" (UTF-16LE with a byte order mark, tab-separated)
+    and UTF-16BE, from a file, a pipe or stdin: imported as the same text in UTF-8."""
+
+    def setUp(self):
+        super().setUp()
+        self.ok("init")
+
+    def test_excel_unicode_text_imports(self):
+        rejects = os.path.join(self.dir, "rejects.txt")
+        r = self.ok("import", "--json", "--rejects", rejects,
+                    self.data("D_excel_unicode_text_utf16le.txt"), now="2025-03-10T12:00:00Z")
+        self.assertEqual(r.json(), {"rows": 3, "imported": 2, "updated": 0, "duplicates": 0,
+                                    "rejected": 1, "suppressed": 0, "enrolled": 2})
+        # The note spans lines 2-3: the bad address is on line 4 of the file.
+        self.assertIn("D_excel_unicode_text_utf16le.txt:4: rejected: contains a space", r.err)
+        self.assertNotIn("Windows-1252", r.err)
+        leads = self.sql("SELECT first_name, last_name, company, notes, contact_at FROM leads"
+                         " ORDER BY email")
+        self.assertEqual(leads[0], {"first_name": "Renée", "last_name": "Lefèvre",
+                                    "company": "Société Générale",
+                                    "notes": "Wants demo\nCall Tue",
+                                    "contact_at": 1741115700})   # 14:15 in New York
+        self.assertEqual(leads[1]["company"], "Tailspin 😀")
+        # The rejects file is UTF-8 with a BOM (Excel reads it so), tab-separated.
+        with open(rejects, "rb") as f:
+            kept = f.read()
+        self.assertTrue(kept.startswith(b"\xef\xbb\xbfFirst Name\tLast Name\t"), kept)
+        self.assertIn("Łukasz\tWróbel\tlukasz wrobel@example.pl".encode(), kept)
+
+    def test_big_endian_from_stdin_and_a_pipe(self):
+        text = "Email\tName\nzoe@x.example\tZoë Ångström\n"
+        be = b"\xfe\xff" + text.encode("utf-16-be")
+        path = self.write("be.txt", be, mode="wb")
+        with open(path, "rb") as f:
+            proc = subprocess.run([BIN, "import", "--json", "-"], stdin=f, env=self.env(),
+                                  capture_output=True, text=True)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(json.loads(proc.stdout)["imported"], 1)
+        proc = subprocess.run(["bash", "-c", f'cat "{path}" | "{BIN}" import --json -'],
+                              env=self.env(), capture_output=True, text=True)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(json.loads(proc.stdout)["updated"], 1)
+        self.assertEqual(self.sql("SELECT first_name, last_name FROM leads"),
+                         [{"first_name": "Zoë", "last_name": "Ångström"}])
+
+    def test_utf16_without_a_mark_from_a_named_pipe(self):
+        le = "Email,Name\r\nann@x.example,Ann Lee\r\n".encode("utf-16-le")
+        path = self.write("le.csv", le, mode="wb")
+        proc = subprocess.run(["bash", "-c", f'"{BIN}" import --json <(cat "{path}")'],
+                              env=self.env(), capture_output=True, text=True)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(self.sql("SELECT email, first_name FROM leads"),
+                         [{"email": "ann@x.example", "first_name": "Ann"}])
+
+    def test_invalid_utf16_is_refused_with_file_and_line(self):
+        head = "Email\r\nann@x.example\r\nb".encode("utf-16-le")
+        cases = {"odd.txt": (b"\xff\xfe" + head + b"o", "odd.txt:3: UTF-16 text with an odd"
+                             " number of bytes (the file is cut short?)"),
+                 "lone.txt": (b"\xff\xfe" + head + b"\x00\xdc" + "ob@x.example".encode(
+                              "utf-16-le"), "lone.txt:3: not valid UTF-16 (half of a"
+                              " surrogate pair)")}
+        for name, (content, message) in cases.items():
+            with self.subTest(name):
+                r = self.fails(2, "import", self.write(name, content, mode="wb"))
+                self.assertIn(message, r.err)
+                self.assertEqual(self.sql("SELECT count(*) AS n FROM leads"), [{"n": 0}])
