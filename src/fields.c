@@ -25,6 +25,12 @@ static const char *const field_names[] = {
  * normalised. Left out on purpose, so that they stay extra: "Device Name", "Device" and
  * "User" name a scanner, not a rep; "Buyer ..." columns are the purchaser, not the person
  * scanned; Tags, Qualifiers, Exhibitor and Booth describe the booth or the lead's answers.
+ * Also the CRMs' and event platforms' own: Salesforce's "Company / Account" and HubSpot's
+ * "Contact owner", Cvent's "Attendee ..." columns, Hubilo's "Email ID" and "Mobile
+ * Number", a lead form's "Submitted At" (the moment the person reached out: the contact
+ * time, as "Created" is). Not "Account Owner" (the account's rep, not the lead's), "Job
+ * Function" (a department, not a title), "Created Date" (a CRM record's birth, perhaps
+ * years before this event: only hinted at, see header_map_scan_time_hint).
  */
 static const struct alias {
 	enum lead_field field;
@@ -32,7 +38,7 @@ static const struct alias {
 } aliases[] = {
 	{ FIELD_EMAIL, (const char *const[]){ "email", "emailaddress", "workemail",
 		"businessemail", "attendeeemail", "contactemail", "emailadresse", "courriel",
-		"mail", NULL } },
+		"mail", "emailid", "attendeeemailaddress", NULL } },
 	{ FIELD_FIRST_NAME, (const char *const[]){ "firstname", "fname", "givenname", "forename",
 		"attendeefirstname", "vorname", "prénom", "prenom", "nombre", NULL } },
 	{ FIELD_LAST_NAME, (const char *const[]){ "lastname", "lname", "surname", "familyname",
@@ -41,26 +47,33 @@ static const struct alias {
 		"customername", NULL } },
 	{ FIELD_COMPANY, (const char *const[]){ "company", "companyname", "organization",
 		"organisation", "account", "accountname", "employer", "employeecompany",
-		"badgeorganization", "firma", "unternehmen", "société", "societe", NULL } },
+		"badgeorganization", "firma", "unternehmen", "société", "societe",
+		"companyaccount", "organizationname", "organisationname", "attendeecompany",
+		"attendeeorganization", "attendeeorganisation", NULL } },
 	{ FIELD_TITLE, (const char *const[]){ "jobtitle", "title", "position", "designation",
-		"role", "jobtitel", "funktion", "poste", NULL } },
+		"role", "jobtitel", "funktion", "poste", "attendeetitle", "attendeejobtitle",
+		NULL } },
 	{ FIELD_PHONE, (const char *const[]){ "phone", "phonenumber", "workphone",
 		"businessphone", "mobile", "mobilephone", "cellphone", "telephone", "tel",
-		"telefon", "number", NULL } },
+		"telefon", "number", "mobilenumber", "mobilephonenumber", "mobileno", "phoneno",
+		"contactnumber", "attendeephone", NULL } },
 	{ FIELD_COUNTRY, (const char *const[]){ "country", "countryregion", "workcountry",
-		"homecountry", "land", "pays", NULL } },
+		"homecountry", "land", "pays", "attendeecountry", NULL } },
 	{ FIELD_TIMEZONE, (const char *const[]){ "timezone", "tz", NULL } },
 	{ FIELD_SCANNED_AT, (const char *const[]){ "scannedat", "scantime", "scandate",
 		"scanneddate", "datescanned", "datecaptured", "capturedate", "capturedat",
 		"leaddate", "created", "createdat", "createdtime", "timestamp", "firstupload",
 		"datetime", "capturetime", "capturedtime", "timecaptured", "timescanned",
-		"scannedtime", "leadtime", NULL } },
+		"scannedtime", "leadtime", "scannedon", "capturedon", "leadcaptureddate",
+		"leadcapturedate", "leadcapturedat", "submittedat", "submittedon",
+		"datesubmitted", "submissiondate", NULL } },
 	{ FIELD_NOTES, (const char *const[]){ "notes", "note", "comments", "comment",
 		"leadnotes", "scannotes", "remarks", "description", "notizen", "bemerkung", NULL } },
 	{ FIELD_RATING, (const char *const[]){ "rating", "leadrating", "leadscore", "score",
 		"stars", "temperature", "qualification", "priority", NULL } },
 	{ FIELD_OWNER, (const char *const[]){ "scannedby", "capturedby", "boothstaff", "staff",
-		"rep", "salesrep", "salesperson", "leadowner", "owner", "recordowner", NULL } },
+		"rep", "salesrep", "salesperson", "leadowner", "owner", "recordowner",
+		"contactowner", "leadscannedby", NULL } },
 	{ FIELD_EVENT, (const char *const[]){ "event", "eventname", "show", "leadsource",
 		"source", NULL } },
 	{ FIELD_BADGE_ID, (const char *const[]){ "badgeid", "badgenumber", "barcode",

@@ -1278,3 +1278,55 @@ class ImportUtf16(FollowupTest):
                 r = self.fails(2, "import", self.write(name, content, mode="wb"))
                 self.assertIn(message, r.err)
                 self.assertEqual(self.sql("SELECT count(*) AS n FROM leads"), [{"n": 0}])
+
+
+class ImportCrmAndPlatformColumns(FollowupTest):
+    """The columns of CRM reports and event platforms, read as the fields they are."""
+
+    def setUp(self):
+        super().setUp()
+        self.ok("init")
+
+    def test_salesforce_lead_report(self):
+        r = self.ok("import", "--json", self.data("E_salesforce_lead_report.csv"),
+                    now="2025-03-10T12:00:00Z")
+        self.assertEqual(r.json()["imported"], 2, r)
+        bob = self.sql("SELECT owner, company, title, phone, extra FROM leads"
+                       " WHERE email = 'bob.ray@initech.example'")[0]
+        self.assertEqual((bob["owner"], bob["company"], bob["title"], bob["phone"]),
+                         ("Dana Diaz", "Initech", "VP Sales", "+44 7700 900123"))
+        # A CRM record's Created Date is only hinted at, not taken as the scan time.
+        self.assertEqual(json.loads(bob["extra"]), {"Created Date": "3/4/2025"})
+        self.assertIn("'Created Date' looks like one", r.err)
+
+    def test_event_platform_and_form_columns(self):
+        files = {
+            # Cvent-style: every column of the person says "Attendee".
+            "cvent.csv": "Attendee First Name,Attendee Last Name,Attendee Email Address,"
+                         "Attendee Company,Attendee Title,Attendee Phone,Attendee Country,"
+                         "Lead Captured Date\n"
+                         "Cy,Po,cy@x.example,Zed Co,Engineer,555 0100,Canada,2025-03-04 10:00\n",
+            # Hubilo-style, as Indian exports name them.
+            "hubilo.csv": "Name,Email ID,Organisation Name,Designation,Mobile Number,"
+                          "Lead Scanned By,Scanned On\n"
+                          "Cy Po,cy@x.example,Zed Co,Engineer,555 0100,Priya,2025-03-04 10:00\n",
+            # A lead form (LinkedIn Lead Gen and the like) and HubSpot.
+            "form.csv": "First Name,Last Name,Email Address,Company Name,Job Title,"
+                        "Mobile Phone Number,Country,Contact owner,Submitted At\n"
+                        "Cy,Po,cy@x.example,Zed Co,Engineer,555 0100,Canada,Priya,"
+                        "2025-03-04 10:00\n",
+        }
+        for name, content in files.items():
+            with self.subTest(name):
+                os.remove(self.db)
+                self.ok("init")
+                r = self.ok("import", "--json", self.write(name, content),
+                            now="2025-03-10T12:00:00Z")
+                self.assertNotIn("warning", r.err)
+                lead = self.sql("SELECT first_name, last_name, company, title, phone,"
+                                " contact_at, extra FROM leads")[0]
+                self.assertIsNone(lead["extra"], "every column is a field")
+                self.assertEqual((lead["first_name"], lead["last_name"], lead["company"],
+                                  lead["title"], lead["phone"]),
+                                 ("Cy", "Po", "Zed Co", "Engineer", "555 0100"), lead)
+                self.assertEqual(lead["contact_at"], 1741100400)    # 10:00 in New York

@@ -135,6 +135,22 @@ static const struct {
 	{ "Scan Time (UTC)", FIELD_SCANNED_AT }, { "Email (Buyer)", FIELD_EXTRA },
 	{ "Name (Company)", FIELD_EXTRA }, { "Title (Dr/Mr)", FIELD_EXTRA },
 	{ "Opt Out (2)", FIELD_EXTRA },      /* export's second key, a number: not a hint */
+	/* CRM reports and event platforms: Salesforce, HubSpot, LinkedIn lead forms, Cvent,
+	 * Bizzabo, Swapcard, Hubilo. */
+	{ "Company / Account", FIELD_COMPANY }, { "Contact owner", FIELD_OWNER },
+	{ "Mobile Phone Number", FIELD_PHONE }, { "Mobile Phone #", FIELD_PHONE },
+	{ "Submitted At", FIELD_SCANNED_AT }, { "Date Submitted", FIELD_SCANNED_AT },
+	{ "Attendee Company", FIELD_COMPANY }, { "Attendee Organization", FIELD_COMPANY },
+	{ "Attendee Title", FIELD_TITLE }, { "Attendee Job Title", FIELD_TITLE },
+	{ "Attendee Phone", FIELD_PHONE }, { "Attendee Country", FIELD_COUNTRY },
+	{ "Attendee Email Address", FIELD_EMAIL }, { "Lead Captured Date", FIELD_SCANNED_AT },
+	{ "Captured On", FIELD_SCANNED_AT }, { "Scanned On", FIELD_SCANNED_AT },
+	{ "Lead Scanned By", FIELD_OWNER }, { "Email ID", FIELD_EMAIL },
+	{ "Mobile Number", FIELD_PHONE }, { "Mobile No.", FIELD_PHONE },
+	{ "Phone No", FIELD_PHONE }, { "Contact Number", FIELD_PHONE },
+	{ "Organization Name", FIELD_COMPANY }, { "Organisation Name", FIELD_COMPANY },
+	{ "Account Owner", FIELD_EXTRA }, { "Job Function", FIELD_EXTRA },
+	{ "Created Date", FIELD_EXTRA },
 };
 
 static void test_fields__spec_spellings_and_normalisation(void **state)
