@@ -213,26 +213,6 @@ static char *owner_of_row(struct import *im, const struct header_map *map,
 	return xstrdup(rep ? rep->key : owner);
 }
 
-/* Reduces, in place, what spreadsheets make of an address to the address: a pasted
- * mailto: link, or "Jane Doe <jane@x.example>" copied from a mail client. A name that
- * is itself an address, or spans lines ("a@x <b@y>"), is two addresses: the cell is
- * left whole, for the address check to refuse, rather than one of them guessed. */
-static void bare_address(char *email)
-{
-	size_t len = strlen(email);
-	char *open = strrchr(email, '<');
-
-	if (len > 2 && email[len - 1] == '>' && open &&
-	    !memchr(email, '@', (size_t)(open - email)) &&
-	    !strpbrk(email, "\r\n") && !memchr(email, '>', (size_t)(open - email))) {
-		len = (size_t)(email + len - 1 - open - 1);
-		memmove(email, open + 1, len);
-		email[len] = '\0';
-	}
-	if (!strncasecmp(email, "mailto:", 7))
-		memmove(email, email + 7, strlen(email + 7) + 1);
-}
-
 /* The lead status an exported row carries (Status column), or NULL. */
 static char *status_from_row(struct import *im, const char *file,
 			     const struct header_map *map, struct csv_record *rec)
@@ -370,7 +350,7 @@ static int lead_from_row(struct import *im, const char *file, const struct heade
 		*reason = "no email";
 		return 1;
 	}
-	bare_address(l->email);
+	email_from_cell(l->email);
 	if (!email_plausible(l->email, reason))
 		return 1;
 	/* The buyer's address takes the buyer's name: "Hi Carl" must not go to Bea. */

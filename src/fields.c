@@ -902,6 +902,59 @@ char *header_map_extra_json(const struct header_map *map, struct csv_record *rec
 
 /* --- emails ---------------------------------------------------------------------------- */
 
+/* Drops what follows an address copied from a list or a sentence: the ';' or ',' that
+ * Outlook puts after each address, a full stop, and the spaces among them. The last
+ * label of a domain is letters or digits, so nothing of the address goes. */
+static void drop_trailing_separators(char *email)
+{
+	size_t len = strlen(email);
+
+	while (len && strchr(";,. \t", email[len - 1]))
+		len--;
+	email[len] = '\0';
+}
+
+/* "Jane Doe <jane@x.example>" (the name quoted or not) is jane@x.example; a name that
+ * is itself an address, or spans lines ("a@x <b@y>"), is two addresses: left whole. */
+static void address_in_angle_brackets(char *email)
+{
+	size_t len = strlen(email);
+	char *open = strrchr(email, '<');
+
+	if (len > 2 && email[len - 1] == '>' && open &&
+	    !memchr(email, '@', (size_t)(open - email)) &&
+	    !strpbrk(email, "\r\n") && !memchr(email, '>', (size_t)(open - email))) {
+		len = (size_t)(email + len - 1 - open - 1);
+		memmove(email, open + 1, len);
+		email[len] = '\0';
+	}
+}
+
+char *email_from_cell(char *cell)
+{
+	/* Nearly every cell is an address already: it ends with a letter. */
+	size_t len = strlen(cell);
+
+	if (len && !isalpha((unsigned char)cell[len - 1]))
+		drop_trailing_separators(cell);
+	address_in_angle_brackets(cell);
+	if (!strncasecmp(cell, "mailto:", 7))
+		memmove(cell, cell + 7, strlen(cell + 7) + 1);
+	return cell;
+}
+
+/* Whether email holds several addresses: an @ after a space, a comma, a semicolon or a
+ * line break that follows another @ ("a@x.example; b@y.example"). */
+static int several_addresses(const char *email)
+{
+	const char *at = strchr(email, '@'), *gap;
+
+	if (!at || !strchr(at + 1, '@'))
+		return 0;       /* nearly always: one @ */
+	gap = strpbrk(at + 1, " \t,;\r\n<");
+	return gap && strchr(gap, '@');
+}
+
 /* What is wrong with one byte of an address, or NULL. */
 static const char *bad_address_byte(unsigned char c)
 {
@@ -985,6 +1038,8 @@ int email_plausible(const char *email, const char **reason)
 		end--;
 	if (start == end)
 		*reason = "empty";
+	else if (several_addresses(start))
+		*reason = "several addresses in one cell: give each its own row";
 	for (const char *p = start; p < end && !*reason; p++) {
 		*reason = invisible_space(p) ? "contains an invisible space (pasted from a web page?)"
 					     : bad_address_byte((unsigned char)*p);

@@ -116,11 +116,22 @@ char *header_map_extra_json(const struct header_map *map, struct csv_record *rec
 void field_unneutralise(char *value);
 
 /*
+ * Reduces, in place, what spreadsheets and mail clients make of an address cell (a
+ * trimmed value) to the address, and returns cell: a pasted "mailto:" link, "Jane Doe
+ * <jane@x.example>" copied from a mail client, and the separator or full stop after an
+ * address copied from a list or a sentence ("jane@x.example;", "jane@x.example."). A
+ * cell of two addresses is left whole, for email_plausible to refuse, rather than one
+ * of them guessed.
+ */
+char *email_from_cell(char *cell);
+
+/*
  * 1 when email (surrounding spaces ignored) looks deliverable: local@domain.tld with
  * exactly one @, a non-empty local part, no spaces, commas or control characters, a
  * domain with a dot, no empty label and a top-level domain of at least two letters.
  * Else 0 with *reason a static phrase ("missing @", "no dot in the domain",
- * "contains a space", ...). Placeholders such as "Info Requested" fail these rules.
+ * "contains a space", ...). Placeholders such as "Info Requested" fail these rules. A
+ * cell of several addresses ("a@x.example; b@y.example") is said to be one.
  */
 int email_plausible(const char *email, const char **reason);
 

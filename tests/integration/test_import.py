@@ -1330,3 +1330,32 @@ class ImportCrmAndPlatformColumns(FollowupTest):
                                   lead["title"], lead["phone"]),
                                  ("Cy", "Po", "Zed Co", "Engineer", "555 0100"), lead)
                 self.assertEqual(lead["contact_at"], 1741100400)    # 10:00 in New York
+
+
+class ImportEmailCells(FollowupTest):
+    """An address as people paste it into a sheet: from Outlook's To line, a sentence,
+    a mail client; several in one cell are refused with what to do."""
+
+    def setUp(self):
+        super().setUp()
+        self.ok("init")
+
+    def test_pasted_addresses(self):
+        rejects = os.path.join(self.dir, "rejects.csv")
+        path = self.write("pasted.csv", 'Email,Name\n'
+                                        'ann@x.example;,Ann\n'
+                                        'bob@x.example.,Bob\n'
+                                        '"Cy Po <cy@x.example>;",Cy\n'
+                                        '"dee@x.example, ",Dee\n'
+                                        '"eve@x.example; fay@y.example",Eve\n'
+                                        'gus@x.example hal@y.example,Gus\n')
+        r = self.ok("import", "--json", "--rejects", rejects, path)
+        self.assertEqual(r.json()["imported"], 4, r)
+        self.assertEqual([row["email"] for row in self.sql("SELECT email FROM leads"
+                                                           " ORDER BY email")],
+                         ["ann@x.example", "bob@x.example", "cy@x.example", "dee@x.example"])
+        for line in (6, 7):
+            self.assertIn(f"pasted.csv:{line}: rejected: several addresses in one cell:"
+                          " give each its own row", r.err)
+        with open(rejects) as f:
+            self.assertIn("several addresses in one cell", f.read())

@@ -756,7 +756,12 @@ static void test_fields__email_plausibility(void **state)
 		{ "ming.zhao", "missing @" },
 		{ "ming.zhao@", "no domain after the @" },
 		{ "m.rossi@example,com", "contains a comma" },
-		{ "a@x.com; b@y.com", "contains a semicolon" },
+		{ "a@x.com; b@y.com", "several addresses in one cell" },
+		{ "a@x.com,b@y.com", "several addresses in one cell" },
+		{ "a@x.com b@y.com", "several addresses in one cell" },
+		{ "a@x.com\nb@y.com", "several addresses in one cell" },
+		{ "a@x.com <b@y.com>", "several addresses in one cell" },
+		{ "a@x.com;", "contains a semicolon" },
 		{ "Dana <d@x.com>", "contains a space" },
 		{ "<d@x.com>", "not allowed" },
 		{ "a@@b.com", "more than one @" },
@@ -790,6 +795,42 @@ static void test_fields__email_plausibility(void **state)
 		if (cases[i].reason && (ok || !reason || !strstr(reason, cases[i].reason)))
 			fail_msg("'%s': got %d (%s), want '%s'", cases[i].email, ok,
 				 reason ? reason : "-", cases[i].reason);
+	}
+}
+
+/* What spreadsheets and mail clients make of an address, reduced to it. */
+static void test_fields__email_from_cell(void **state)
+{
+	static const struct { const char *cell, *email; } cases[] = {
+		{ "ann@x.example", "ann@x.example" },
+		{ "mailto:ann@x.example", "ann@x.example" },
+		{ "MAILTO:ann@x.example", "ann@x.example" },
+		{ "Ann Lee <ann@x.example>", "ann@x.example" },
+		{ "\"Lee, Ann\" <ann@x.example>", "ann@x.example" },
+		{ "<ann@x.example>", "ann@x.example" },
+		/* Outlook's separator, a sentence's full stop. */
+		{ "ann@x.example;", "ann@x.example" },
+		{ "ann@x.example,", "ann@x.example" },
+		{ "ann@x.example.", "ann@x.example" },
+		{ "ann@x.example; ", "ann@x.example" },
+		{ "Ann Lee <ann@x.example>;", "ann@x.example" },
+		{ "mailto:ann@x.example;", "ann@x.example" },
+		{ "ann@10.0.0.1", "ann@10.0.0.1" },         /* a digit ends no separator */
+		/* Two addresses stay whole, for email_plausible to refuse. */
+		{ "a@x.example; b@y.example;", "a@x.example; b@y.example" },
+		{ "a@x.example <b@y.example>", "a@x.example <b@y.example>" },
+		{ "Ann\n<b@y.example>", "Ann\n<b@y.example>" },
+		{ ";", "" },
+		{ "", "" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *cell = xstrdup(cases[i].cell);
+
+		if (strcmp(email_from_cell(cell), cases[i].email))
+			fail_msg("'%s' gives '%s', want '%s'", cases[i].cell, cell, cases[i].email);
+		free(cell);
 	}
 }
 
@@ -902,6 +943,7 @@ int main(void)
 		cmocka_unit_test(test_fields__unneutralise),
 		cmocka_unit_test(test_fields__email_plausibility),
 		cmocka_unit_test(test_fields__export_columns_only_in_an_export),
+		cmocka_unit_test(test_fields__email_from_cell),
 		cmocka_unit_test(test_fields__name_split),
 		cmocka_unit_test(test_fields__flags),
 		cmocka_unit_test(test_fields__field_names),
