@@ -812,10 +812,13 @@ class ImportBadInput(FollowupTest):
             f.write("Email,First Name,Company\n")
             for i in range(400000):
                 f.write(f"user{i}@big.example,User{i},Company {i % 97}\n")
+        # The disposition is set, not inherited: a runner started in the background (cron,
+        # nohup, 'cmd &' without job control) ignores SIGINT, and the import would finish.
+        disposition = signal.SIG_IGN if ignored else signal.SIG_DFL
         proc = subprocess.Popen([BIN, "import", path], env=self.env(),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                preexec_fn=(lambda: signal.signal(sig, signal.SIG_IGN))
-                                if ignored else None)
+                                preexec_fn=lambda: signal.signal(sig, disposition)
+                                if sig != signal.SIGKILL else None)
         wal = self.db + "-wal"
         deadline = time.time() + 3
         while time.time() < deadline and proc.poll() is None:
